@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite. Fetches the official FHIR R4 examples (npm hl7.fhir.r4.examples@4.0.1)
+# once into target/test-data, then runs every unit and integration test.
+# PostgreSQL-backed tests read HBPC_TEST_DATABASE_URL when it is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+examples="${HBPC_TEST_R4_EXAMPLES:-$PWD/target/test-data/hl7.fhir.r4.examples/package}"
+if [ ! -f "$examples/package.json" ]; then
+  echo "fetching hl7.fhir.r4.examples@4.0.1 (official R4 examples, about 19 MB)"
+  mkdir -p target/test-data
+  (
+    cd target/test-data
+    npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null
+    mkdir -p hl7.fhir.r4.examples
+    tar xzf hl7.fhir.r4.examples-4.0.1.tgz -C hl7.fhir.r4.examples
+    rm hl7.fhir.r4.examples-4.0.1.tgz
+  )
+fi
+export HBPC_TEST_R4_EXAMPLES="$examples"
+
+cargo test --locked --all-targets "$@"

@@ -1,0 +1,97 @@
+use crate::domain::fhir::json::JsonError;
+use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use crate::store::{OpFailure, StoreError};
+use thiserror::Error;
+
+/// What went wrong, with the OperationOutcome issues a client should see.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("invalid request")]
+    Invalid(Vec<Issue>),
+    #[error("resource type not supported")]
+    UnsupportedType(Issue),
+    #[error("not found")]
+    NotFound(Issue),
+    #[error("deleted")]
+    Gone(Issue),
+    #[error("precondition failed")]
+    PreconditionFailed(Issue),
+    #[error("conflict")]
+    Conflict(Issue),
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl AppError {
+    pub fn issues(&self) -> Vec<Issue> {
+        match self {
+            AppError::Invalid(issues) => issues.clone(),
+            AppError::UnsupportedType(i)
+            | AppError::NotFound(i)
+            | AppError::Gone(i)
+            | AppError::PreconditionFailed(i)
+            | AppError::Conflict(i) => vec![i.clone()],
+            // Backend details stay in the log, not in the response.
+            AppError::Store(StoreError::Unavailable(_)) => vec![Issue::error(
+                IssueType::Transient,
+                "the data store is temporarily unavailable; retry later",
+            )],
+            AppError::Store(_) => vec![Issue::error(
+                IssueType::Exception,
+                "the request could not be stored; nothing was changed",
+            )],
+        }
+    }
+
+    pub fn invalid(issue: Issue) -> Self {
+        AppError::Invalid(vec![issue])
+    }
+
+    /// Maps a store failure of operation `index` to a client error located at `at`.
+    pub fn from_store(error: StoreError, at: impl Fn(usize) -> Option<String>) -> Self {
+        match error {
+            StoreError::Op { index, failure } => {
+                let located = |issue: Issue| match at(index) {
+                    Some(path) => issue.at(path),
+                    None => issue,
+                };
+                match failure {
+                    OpFailure::MultipleMatches { count } => AppError::PreconditionFailed(located(
+                        Issue::error(
+                            IssueType::Duplicate,
+                            format!("the conditional create matched {count} or more resources; it must match at most one"),
+                        ),
+                    )),
+                    OpFailure::VersionConflict { expected, current } => {
+                        AppError::PreconditionFailed(located(Issue::error(
+                            IssueType::Conflict,
+                            match current {
+                                Some(v) => format!("If-Match expected version {expected}, the current version is {v}"),
+                                None => format!("If-Match expected version {expected}, but the resource does not exist"),
+                            },
+                        )))
+                    }
+                    OpFailure::AlreadyExists => AppError::Conflict(located(Issue::error(
+                        IssueType::Duplicate,
+                        "a resource with this id already exists",
+                    ))),
+                }
+            }
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl From<JsonError> for AppError {
+    fn from(e: JsonError) -> Self {
+        let code = match e {
+            JsonError::MissingResourceType => IssueType::Required,
+            _ => IssueType::Structure,
+        };
+        let issue = Issue::error(code, e.to_string());
+        AppError::invalid(match e {
+            JsonError::MissingResourceType => issue.at("resourceType"),
+            _ => issue,
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! Referral intake: parse, validate and store resources sent one by one or in Bundles.
+
+mod bundle;
+mod single;
+
+pub use bundle::{BundleOutcome, EntryOutcome};
+pub use single::Written;
+
+use super::AppError;
+use crate::config::LimitSettings;
+use crate::domain::fhir::json::{parse_resource, resource_type_of};
+use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use crate::domain::fhir::resource_type::is_referral_type;
+use crate::domain::validation::IntakeValidator;
+use crate::store::SharedStore;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Intake {
+    store: SharedStore,
+    validator: Arc<dyn IntakeValidator>,
+    limits: LimitSettings,
+}
+
+impl Intake {
+    pub fn new(
+        store: SharedStore,
+        validator: Arc<dyn IntakeValidator>,
+        limits: LimitSettings,
+    ) -> Self {
+        Self {
+            store,
+            validator,
+            limits,
+        }
+    }
+
+    /// Parses the body and checks it is a valid resource of `expected_type`.
+    fn parse_valid(&self, body: &[u8], expected_type: &str) -> Result<Value, AppError> {
+        let resource = parse_resource(body, self.limits.max_json_depth)?;
+        let actual = resource_type_of(&resource).unwrap_or_default();
+        if actual != expected_type {
+            return Err(AppError::invalid(
+                Issue::error(
+                    IssueType::Invalid,
+                    format!("the body is a {actual}, but the URL is for {expected_type}"),
+                )
+                .at(format!("{actual}.resourceType")),
+            ));
+        }
+        let errors: Vec<Issue> = self
+            .validator
+            .validate(&resource)
+            .into_iter()
+            .filter(Issue::is_error)
+            .collect();
+        if errors.is_empty() {
+            Ok(resource)
+        } else {
+            Err(AppError::Invalid(errors))
+        }
+    }
+}
+
+/// Only the referral's resource types are stored.
+pub fn check_supported_type(resource_type: &str) -> Result<(), AppError> {
+    if is_referral_type(resource_type) {
+        Ok(())
+    } else {
+        Err(AppError::UnsupportedType(Issue::error(
+            IssueType::NotSupported,
+            format!("resource type '{resource_type}' is not supported by this server"),
+        )))
+    }
+}

@@ -1,0 +1,127 @@
+//! Create, update and delete of one resource.
+
+use super::{check_supported_type, Intake};
+use crate::app::conditional::parse_if_none_exist;
+use crate::app::AppError;
+use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use crate::domain::fhir::resource_type::is_valid_id;
+use crate::store::{StoredResource, WriteOp, WriteOutcome};
+use uuid::Uuid;
+
+/// The result of a write that stored (or, for a conditional create, found) a resource.
+#[derive(Debug, Clone)]
+pub enum Written {
+    Created(StoredResource),
+    /// The conditional create matched this resource; nothing was stored.
+    Existing(StoredResource),
+    Updated(StoredResource),
+}
+
+impl Intake {
+    pub async fn create(
+        &self,
+        resource_type: &str,
+        body: &[u8],
+        if_none_exist: Option<&str>,
+    ) -> Result<Written, AppError> {
+        check_supported_type(resource_type)?;
+        let if_none_exist = if_none_exist
+            .map(parse_if_none_exist)
+            .transpose()
+            .map_err(AppError::invalid)?;
+        let resource = self.parse_valid(body, resource_type)?;
+        let op = WriteOp::Create {
+            resource_type: resource_type.to_string(),
+            id: Uuid::new_v4().to_string(),
+            resource,
+            if_none_exist,
+        };
+        self.write_one(op).await
+    }
+
+    pub async fn update(
+        &self,
+        resource_type: &str,
+        id: &str,
+        body: &[u8],
+        if_match: Option<u64>,
+    ) -> Result<Written, AppError> {
+        check_supported_type(resource_type)?;
+        check_id(id)?;
+        let resource = self.parse_valid(body, resource_type)?;
+        match resource.get("id").and_then(|v| v.as_str()) {
+            Some(body_id) if body_id == id => {}
+            Some(body_id) => {
+                return Err(AppError::invalid(
+                    Issue::error(
+                        IssueType::Invalid,
+                        format!("the resource id '{body_id}' does not match the URL id '{id}'"),
+                    )
+                    .at(format!("{resource_type}.id")),
+                ))
+            }
+            None => {
+                return Err(AppError::invalid(
+                    Issue::error(IssueType::Required, "an update must carry the resource id")
+                        .at(format!("{resource_type}.id")),
+                ))
+            }
+        }
+        let op = WriteOp::Update {
+            resource_type: resource_type.to_string(),
+            id: id.to_string(),
+            resource,
+            if_match,
+        };
+        self.write_one(op).await
+    }
+
+    /// Returns the tombstone's version, or `None` when there was nothing to delete.
+    pub async fn delete(&self, resource_type: &str, id: &str) -> Result<Option<u64>, AppError> {
+        check_supported_type(resource_type)?;
+        check_id(id)?;
+        let ops = vec![WriteOp::Delete {
+            resource_type: resource_type.to_string(),
+            id: id.to_string(),
+        }];
+        match self.store.apply(ops).await {
+            Ok(mut outcomes) => match outcomes.pop() {
+                Some(WriteOutcome::Deleted { version_id }) => Ok(version_id),
+                _ => Err(unexpected()),
+            },
+            Err(e) => Err(AppError::from_store(e, |_| None)),
+        }
+    }
+
+    async fn write_one(&self, op: WriteOp) -> Result<Written, AppError> {
+        let outcome = self
+            .store
+            .apply(vec![op])
+            .await
+            .map_err(|e| AppError::from_store(e, |_| None))?
+            .pop();
+        match outcome {
+            Some(WriteOutcome::Created(s)) => Ok(Written::Created(s)),
+            Some(WriteOutcome::Matched(s)) => Ok(Written::Existing(s)),
+            Some(WriteOutcome::Updated(s)) => Ok(Written::Updated(s)),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+pub(crate) fn check_id(id: &str) -> Result<(), AppError> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(Issue::error(
+            IssueType::Invalid,
+            "a resource id has 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'",
+        )))
+    }
+}
+
+fn unexpected() -> AppError {
+    AppError::Store(crate::store::StoreError::Backend(
+        "the store returned an unexpected outcome".into(),
+    ))
+}

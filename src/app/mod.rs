@@ -1,0 +1,8 @@
+//! Application services: what the gateway does with a request, independent of HTTP.
+
+pub mod conditional;
+pub mod error;
+pub mod intake;
+pub mod reads;
+
+pub use error::AppError;

@@ -1,0 +1,195 @@
+use super::ConfigError;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    pub shutdown_timeout_secs: u64,
+    /// Public FHIR base URL (e.g. `https://gw.example.org/fhir`); empty derives it from each request.
+    pub public_base_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH`.
+    pub url: String,
+    /// Idle read connections kept open.
+    pub read_connections: usize,
+    /// Most write requests committed together in one transaction (group commit).
+    pub write_batch_max: usize,
+    /// Write requests that may wait for the writer before callers are held back.
+    pub write_queue: usize,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest accepted request body, in bytes (larger gets 413).
+    pub max_body_bytes: usize,
+    /// Deepest accepted JSON nesting (deeper gets 400).
+    pub max_json_depth: usize,
+    /// Most entries in one transaction or batch Bundle.
+    pub max_bundle_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A tracing filter: `info`, `hbpc_gateway=debug,actix_web=warn`, …
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            workers: 0,
+            shutdown_timeout_secs: 30,
+            public_base_url: String::new(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/hbpc.sqlite".into(),
+            read_connections: 8,
+            write_batch_max: 256,
+            write_queue: 1024,
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            max_json_depth: 64,
+            max_bundle_entries: 1000,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.into(),
+        message: message.into(),
+    }
+}
+
+fn in_range(setting: &str, value: usize, min: usize, max: usize) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            setting,
+            format!("{value} is outside {min}..={max}"),
+        ))
+    }
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        in_range("server.workers", self.server.workers, 0, 256)?;
+        let base = &self.server.public_base_url;
+        if !(base.is_empty() || base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(invalid(
+                "server.public_base_url",
+                "must start with http:// or https://",
+            ));
+        }
+        match self.database.url.split_once("://") {
+            Some(("sqlite", path)) if !path.is_empty() => {}
+            _ => {
+                return Err(invalid(
+                    "database.url",
+                    format!("'{}' is not sqlite://PATH", self.database.url),
+                ))
+            }
+        }
+        in_range(
+            "database.read_connections",
+            self.database.read_connections,
+            1,
+            256,
+        )?;
+        in_range(
+            "database.write_batch_max",
+            self.database.write_batch_max,
+            1,
+            10_000,
+        )?;
+        in_range(
+            "database.write_queue",
+            self.database.write_queue,
+            1,
+            1_000_000,
+        )?;
+        in_range(
+            "limits.max_body_bytes",
+            self.limits.max_body_bytes,
+            1024,
+            256 * 1024 * 1024,
+        )?;
+        // serde_json refuses nesting beyond 128 levels on its own.
+        in_range("limits.max_json_depth", self.limits.max_json_depth, 8, 120)?;
+        in_range(
+            "limits.max_bundle_entries",
+            self.limits.max_bundle_entries,
+            1,
+            100_000,
+        )?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!(
+                    "'{}' is not an address:port such as 127.0.0.1:8080",
+                    self.server.listen
+                ),
+            )
+        })
+    }
+}

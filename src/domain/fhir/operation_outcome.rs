@@ -1,0 +1,155 @@
+//! OperationOutcome issues: the one error vocabulary of the gateway.
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Fatal,
+    Error,
+    Warning,
+    Information,
+}
+
+impl Severity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Fatal => "fatal",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Information => "information",
+        }
+    }
+}
+
+/// R4 `issue-type` codes used by the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueType {
+    Invalid,
+    Structure,
+    Required,
+    Value,
+    Invariant,
+    CodeInvalid,
+    NotSupported,
+    Duplicate,
+    NotFound,
+    Deleted,
+    TooLong,
+    TooCostly,
+    Conflict,
+    BusinessRule,
+    Processing,
+    Exception,
+    Transient,
+    Informational,
+}
+
+impl IssueType {
+    pub fn code(self) -> &'static str {
+        match self {
+            IssueType::Invalid => "invalid",
+            IssueType::Structure => "structure",
+            IssueType::Required => "required",
+            IssueType::Value => "value",
+            IssueType::Invariant => "invariant",
+            IssueType::CodeInvalid => "code-invalid",
+            IssueType::NotSupported => "not-supported",
+            IssueType::Duplicate => "duplicate",
+            IssueType::NotFound => "not-found",
+            IssueType::Deleted => "deleted",
+            IssueType::TooLong => "too-long",
+            IssueType::TooCostly => "too-costly",
+            IssueType::Conflict => "conflict",
+            IssueType::BusinessRule => "business-rule",
+            IssueType::Processing => "processing",
+            IssueType::Exception => "exception",
+            IssueType::Transient => "transient",
+            IssueType::Informational => "informational",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub severity: Severity,
+    pub code: IssueType,
+    /// Human-readable text, sent as `details.text`.
+    pub text: String,
+    /// FHIRPath expressions of the elements concerned.
+    pub expression: Vec<String>,
+}
+
+impl Issue {
+    pub fn error(code: IssueType, text: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            text: text.into(),
+            expression: Vec::new(),
+        }
+    }
+
+    pub fn information(text: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Information,
+            code: IssueType::Informational,
+            text: text.into(),
+            expression: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, expression: impl Into<String>) -> Self {
+        self.expression.push(expression.into());
+        self
+    }
+
+    /// Re-roots the expressions under `prefix` (e.g. `Bundle.entry[3].resource`).
+    pub fn under(mut self, prefix: &str, resource_type: &str) -> Self {
+        for e in &mut self.expression {
+            let rest = e.strip_prefix(resource_type).unwrap_or(e);
+            *e = format!("{prefix}{rest}");
+        }
+        if self.expression.is_empty() {
+            self.expression.push(prefix.to_string());
+        }
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self.severity, Severity::Error | Severity::Fatal)
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut issue = json!({
+            "severity": self.severity.code(),
+            "code": self.code.code(),
+            "details": { "text": self.text },
+        });
+        if !self.expression.is_empty() {
+            issue["expression"] = json!(self.expression);
+        }
+        issue
+    }
+}
+
+pub fn operation_outcome(issues: &[Issue]) -> Value {
+    json!({
+        "resourceType": "OperationOutcome",
+        "issue": issues.iter().map(Issue::to_json).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reroots_expressions() {
+        let i = Issue::error(IssueType::Required, "x").at("ServiceRequest.status");
+        let i = i.under("Bundle.entry[3].resource", "ServiceRequest");
+        assert_eq!(i.expression, vec!["Bundle.entry[3].resource.status"]);
+        let oo = operation_outcome(&[i]);
+        assert_eq!(oo["issue"][0]["code"], "required");
+        assert_eq!(oo["issue"][0]["details"]["text"], "x");
+    }
+}

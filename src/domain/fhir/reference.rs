@@ -1,0 +1,79 @@
+//! Rewriting `Reference.reference` values, e.g. a transaction's `urn:uuid:` fullUrls to `Type/id`.
+
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Replaces every `reference` string found in `map`; returns how many were replaced.
+pub fn rewrite(value: &mut Value, map: &HashMap<String, String>) -> usize {
+    match value {
+        Value::Object(fields) => {
+            let mut n = 0;
+            for (key, child) in fields.iter_mut() {
+                if key == "reference" {
+                    if let Value::String(s) = child {
+                        if let Some(target) = map.get(s.as_str()) {
+                            *s = target.clone();
+                            n += 1;
+                        }
+                        continue;
+                    }
+                }
+                n += rewrite(child, map);
+            }
+            n
+        }
+        Value::Array(items) => items.iter_mut().map(|c| rewrite(c, map)).sum(),
+        _ => 0,
+    }
+}
+
+/// Every `reference` string in the resource, with a FHIRPath-like location (`subject.reference`).
+pub fn references_with_paths(value: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    collect(value, String::new(), &mut out);
+    out
+}
+
+fn collect(value: &Value, path: String, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, child) in fields {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match (key.as_str(), child) {
+                    ("reference", Value::String(s)) => out.push((child_path, s.clone())),
+                    _ => collect(child, child_path, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect(child, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rewrites_nested_references() {
+        let mut r = json!({"subject": {"reference": "urn:uuid:1"},
+                           "reasonReference": [{"reference": "urn:uuid:2"}, {"reference": "Condition/x"}]});
+        let map = HashMap::from([
+            ("urn:uuid:1".to_string(), "Patient/a".to_string()),
+            ("urn:uuid:2".to_string(), "Condition/b".to_string()),
+        ]);
+        assert_eq!(rewrite(&mut r, &map), 2);
+        assert_eq!(r["reasonReference"][0]["reference"], "Condition/b");
+        let refs = references_with_paths(&r);
+        assert_eq!(refs[1].0, "reasonReference[0].reference");
+    }
+}

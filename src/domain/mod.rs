@@ -1,0 +1,4 @@
+//! Domain: the FHIR model helpers and intake validation. No HTTP, no SQL.
+
+pub mod fhir;
+pub mod validation;

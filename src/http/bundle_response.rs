@@ -1,0 +1,89 @@
+//! transaction-response and batch-response Bundles, written as text so that stored
+//! resources are embedded without being parsed again.
+
+use super::error_response::status_of;
+use super::prefer::ReturnPreference;
+use super::responses::etag;
+use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
+use crate::domain::fhir::instant::{fhir_instant, now_millis};
+use crate::domain::fhir::operation_outcome::{operation_outcome, Issue};
+use serde_json::{json, Value};
+
+pub fn bundle_response(
+    outcome: &BundleOutcome,
+    base: &str,
+    preference: ReturnPreference,
+) -> String {
+    let mut out = String::with_capacity(256 + outcome.entries.len() * 256);
+    let head = json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "type": outcome.kind.response_type(),
+        "timestamp": fhir_instant(now_millis()),
+    })
+    .to_string();
+    out.push_str(&head[..head.len() - 1]);
+    out.push_str(",\"entry\":[");
+    for (i, entry) in outcome.entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_entry(&mut out, entry, base, preference);
+    }
+    out.push_str("]}");
+    out
+}
+
+fn write_entry(out: &mut String, entry: &EntryOutcome, base: &str, preference: ReturnPreference) {
+    match entry {
+        EntryOutcome::Written(written) => {
+            let (status, stored) = match written {
+                Written::Created(s) => ("201 Created", s),
+                Written::Existing(s) | Written::Updated(s) => ("200 OK", s),
+            };
+            let mut response = json!({
+                "status": status,
+                "location": format!("{}/{}/_history/{}", stored.resource_type, stored.id, stored.version_id),
+                "etag": etag(stored.version_id),
+                "lastModified": fhir_instant(stored.last_updated_ms),
+            });
+            if preference == ReturnPreference::OperationOutcome {
+                let text = format!(
+                    "{}/{} version {}",
+                    stored.resource_type, stored.id, stored.version_id
+                );
+                response["outcome"] = operation_outcome(&[Issue::information(text)]);
+            }
+            out.push_str("{\"fullUrl\":");
+            out.push_str(
+                &Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id))
+                    .to_string(),
+            );
+            if preference == ReturnPreference::Representation {
+                if let Some(body) = stored.body.as_deref() {
+                    out.push_str(",\"resource\":");
+                    out.push_str(body);
+                }
+            }
+            out.push_str(",\"response\":");
+            out.push_str(&response.to_string());
+            out.push('}');
+        }
+        EntryOutcome::Deleted(version) => {
+            let mut response = json!({ "status": "204 No Content" });
+            if let Some(v) = version {
+                response["etag"] = json!(etag(*v));
+            }
+            out.push_str(&json!({ "response": response }).to_string());
+        }
+        EntryOutcome::Failed(error) => {
+            let status = status_of(error);
+            let reason = status.canonical_reason().unwrap_or_default();
+            let response = json!({
+                "status": format!("{} {reason}", status.as_u16()),
+                "outcome": operation_outcome(&error.issues()),
+            });
+            out.push_str(&json!({ "response": response }).to_string());
+        }
+    }
+}

@@ -1,0 +1,24 @@
+use crate::http::body::read_limited;
+use crate::http::bundle_response::bundle_response;
+use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::prefer::{return_preference, ReturnPreference};
+use crate::http::responses::fhir_json;
+use crate::http::{ApiError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// `POST /fhir` with a transaction or batch Bundle.
+pub async fn process(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_body(&req)?;
+    require_json_response(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let outcome = state.intake.process_bundle(&body).await?;
+    // Bundle responses carry resources only when asked: they can be large.
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
+    let json = bundle_response(&outcome, &state.base_url(&req), preference);
+    Ok(fhir_json(StatusCode::OK, json))
+}

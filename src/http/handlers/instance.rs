@@ -1,0 +1,138 @@
+use crate::app::conditional::parse_etag_version;
+use crate::app::intake::Written;
+use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
+use crate::http::body::read_limited;
+use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::prefer::{return_preference, ReturnPreference};
+use crate::http::responses::{etag, fhir_json, resource_response, version_location};
+use crate::http::{ApiError, AppState};
+use crate::store::StoredResource;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+fn not_modified(req: &HttpRequest, stored: &StoredResource) -> Option<HttpResponse> {
+    let tag = etag(stored.version_id);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                t.trim() == tag
+                    || t.trim() == "*"
+                    || parse_etag_version(t) == Some(stored.version_id)
+            })
+        });
+    matches.then(|| {
+        HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish()
+    })
+}
+
+fn read_response(req: &HttpRequest, stored: &StoredResource) -> HttpResponse {
+    not_modified(req, stored).unwrap_or_else(|| {
+        resource_response(
+            StatusCode::OK,
+            stored,
+            None,
+            ReturnPreference::Representation,
+        )
+    })
+}
+
+/// `GET /fhir/{type}/{id}`
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let (resource_type, id) = path.into_inner();
+    let stored = state.reads.read(&resource_type, &id).await?;
+    Ok(read_response(&req, &stored))
+}
+
+/// `GET /fhir/{type}/{id}/_history/{vid}`
+pub async fn vread(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let (resource_type, id, vid) = path.into_inner();
+    let stored = state.reads.vread(&resource_type, &id, &vid).await?;
+    Ok(read_response(&req, &stored))
+}
+
+/// `PUT /fhir/{type}/{id}`, optionally with `If-Match: W/"n"`.
+pub async fn update(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_body(&req)?;
+    require_json_response(&req)?;
+    let if_match = match req
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        None => None,
+        Some(v) => Some(parse_etag_version(v).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                IssueType::Invalid,
+                format!("If-Match '{v}' is not a version ETag such as W/\"1\""),
+            )
+        })?),
+    };
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let (resource_type, id) = path.into_inner();
+    let written = state
+        .intake
+        .update(&resource_type, &id, &body, if_match)
+        .await?;
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
+    let base = state.base_url(&req);
+    Ok(match written {
+        Written::Created(s) => resource_response(
+            StatusCode::CREATED,
+            &s,
+            Some(version_location(&base, &s)),
+            preference,
+        ),
+        Written::Updated(s) | Written::Existing(s) => resource_response(
+            StatusCode::OK,
+            &s,
+            Some(version_location(&base, &s)),
+            preference,
+        ),
+    })
+}
+
+/// `DELETE /fhir/{type}/{id}`: 200 with an OperationOutcome, also when nothing was there.
+pub async fn delete(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let (resource_type, id) = path.into_inner();
+    let deleted = state.intake.delete(&resource_type, &id).await?;
+    let text = match deleted {
+        Some(v) => format!("{resource_type}/{id} deleted (version {v})"),
+        None => format!("{resource_type}/{id} did not exist or was already deleted"),
+    };
+    let mut response = fhir_json(
+        StatusCode::OK,
+        operation_outcome(&[Issue::information(text)]).to_string(),
+    );
+    if let Some(v) = deleted {
+        if let Ok(value) = header::HeaderValue::from_str(&etag(v)) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+    }
+    Ok(response)
+}

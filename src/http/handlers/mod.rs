@@ -1,0 +1,4 @@
+pub mod bundle;
+pub mod instance;
+pub mod system;
+pub mod type_level;

@@ -1,0 +1,49 @@
+use crate::domain::fhir::operation_outcome::IssueType;
+use crate::http::media_type::require_json_response;
+use crate::http::responses::fhir_json;
+use crate::http::{ApiError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+
+/// `GET /fhir/metadata`
+pub async fn metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    Ok(fhir_json(StatusCode::OK, state.capability.clone()))
+}
+
+/// Liveness: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the store answers.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.reads.ready().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+        }
+    }
+}
+
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        IssueType::NotSupported,
+        format!("{} is not supported on this URL", req.method()),
+    )
+    .error_response()
+}
+
+pub async fn not_found() -> HttpResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        IssueType::NotFound,
+        "no FHIR endpoint at this URL; see GET /fhir/metadata",
+    )
+    .error_response()
+}

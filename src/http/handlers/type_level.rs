@@ -1,0 +1,41 @@
+use crate::app::intake::Written;
+use crate::http::body::read_limited;
+use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::prefer::{return_preference, ReturnPreference};
+use crate::http::responses::{resource_response, version_location};
+use crate::http::{ApiError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// `POST /fhir/{type}`, optionally conditional with `If-None-Exist`.
+pub async fn create(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_body(&req)?;
+    require_json_response(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let if_none_exist = req
+        .headers()
+        .get("if-none-exist")
+        .and_then(|v| v.to_str().ok());
+    let written = state.intake.create(&path, &body, if_none_exist).await?;
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
+    let base = state.base_url(&req);
+    Ok(match written {
+        Written::Created(s) => resource_response(
+            StatusCode::CREATED,
+            &s,
+            Some(version_location(&base, &s)),
+            preference,
+        ),
+        Written::Existing(s) | Written::Updated(s) => resource_response(
+            StatusCode::OK,
+            &s,
+            Some(version_location(&base, &s)),
+            preference,
+        ),
+    })
+}

@@ -1,0 +1,18 @@
+//! The FHIR REST surface (actix-web). Handlers stay thin: negotiate, read the body, call an
+//! application service, shape the response.
+
+pub mod body;
+pub mod bundle_response;
+pub mod capability;
+pub mod error_response;
+pub mod handlers;
+pub mod media_type;
+pub mod prefer;
+pub mod request_log;
+pub mod responses;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use error_response::ApiError;
+pub use state::AppState;

@@ -1,0 +1,63 @@
+//! FHIR response shapes: content type, version headers, Prefer handling.
+
+use super::prefer::ReturnPreference;
+use crate::domain::fhir::instant::http_date;
+use crate::domain::fhir::operation_outcome::{operation_outcome, Issue};
+use crate::store::StoredResource;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use bytes::Bytes;
+
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8; fhirVersion=4.0";
+
+pub fn fhir_json(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)))
+        .body(body.into())
+}
+
+pub fn etag(version_id: u64) -> String {
+    format!("W/\"{version_id}\"")
+}
+
+/// A stored resource with ETag and Last-Modified; `location` for creates and updates.
+pub fn resource_response(
+    status: StatusCode,
+    stored: &StoredResource,
+    location: Option<String>,
+    preference: ReturnPreference,
+) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header((header::ETAG, etag(stored.version_id)))
+        .insert_header((header::LAST_MODIFIED, http_date(stored.last_updated_ms)));
+    if let Some(location) = location {
+        builder.insert_header((header::LOCATION, location));
+    }
+    match preference {
+        ReturnPreference::Minimal => builder.finish(),
+        ReturnPreference::Representation => {
+            let body = stored.body.as_deref().unwrap_or_default().to_string();
+            builder
+                .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)))
+                .body(body)
+        }
+        ReturnPreference::OperationOutcome => {
+            let text = format!(
+                "{}/{} version {} stored",
+                stored.resource_type, stored.id, stored.version_id
+            );
+            builder
+                .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)))
+                .body(operation_outcome(&[Issue::information(text)]).to_string())
+        }
+    }
+}
+
+pub fn version_location(base: &str, stored: &StoredResource) -> String {
+    format!(
+        "{base}/{}/{}/_history/{}",
+        stored.resource_type, stored.id, stored.version_id
+    )
+}

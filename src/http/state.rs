@@ -1,0 +1,29 @@
+use crate::app::intake::Intake;
+use crate::app::reads::Reads;
+use crate::config::Settings;
+use actix_web::HttpRequest;
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Shared by every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub intake: Intake,
+    pub reads: Reads,
+    pub settings: Arc<Settings>,
+    /// The CapabilityStatement, rendered once at start.
+    pub capability: Bytes,
+}
+
+impl AppState {
+    /// The FHIR base URL as clients see it.
+    pub fn base_url(&self, req: &HttpRequest) -> String {
+        let configured = self.settings.server.public_base_url.trim_end_matches('/');
+        if configured.is_empty() {
+            let info = req.connection_info();
+            format!("{}://{}/fhir", info.scheme(), info.host())
+        } else {
+            configured.to_string()
+        }
+    }
+}

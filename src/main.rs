@@ -1,0 +1,62 @@
+//! The `hbpc-gateway` command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hbpc_gateway::{config, http, telemetry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// FHIR R4 gateway for Home Based Palliative Care referrals.
+///
+/// Settings come from built-in defaults, then the --config TOML file, then HBPC_* environment
+/// variables (HBPC_<SECTION>_<KEY>, e.g. HBPC_SERVER_LISTEN=0.0.0.0:8080).
+#[derive(Parser)]
+#[command(name = "hbpc-gateway", version, about, long_about)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short, global = true, env = "HBPC_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the FHIR REST service until SIGTERM or Ctrl-C.
+    Serve,
+    /// Validate the configuration and print the effective settings as TOML.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hbpc-gateway: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::CheckConfig => check_config(&settings),
+        Command::Serve => {
+            telemetry::init(&settings.log);
+            actix_web::rt::System::new()
+                .block_on(http::server::serve(settings))
+                .context("hbpc-gateway serve failed")
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hbpc-gateway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(settings: &config::Settings) -> anyhow::Result<()> {
+    let text = toml::to_string_pretty(settings).context("cannot render the settings")?;
+    println!("# configuration is valid; effective settings:\n{text}");
+    Ok(())
+}

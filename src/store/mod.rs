@@ -1,0 +1,66 @@
+//! Persistence: versioned FHIR resources behind one trait, so SQLite and PostgreSQL can both serve.
+//!
+//! The store knows the FHIR resource envelope (id, meta, identifiers, references) and nothing
+//! about referral workflow or HTTP.
+
+pub mod error;
+pub mod resource;
+pub mod sqlite;
+pub mod write_op;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+pub use error::{OpFailure, StoreError};
+pub use resource::StoredResource;
+pub use write_op::{WriteOp, WriteOutcome};
+
+use crate::domain::fhir::identifier::IdentifierToken;
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// The current version, including a deletion tombstone (`deleted = true`).
+    async fn read(
+        &self,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError>;
+
+    async fn vread(
+        &self,
+        resource_type: &str,
+        id: &str,
+        version_id: u64,
+    ) -> Result<Option<StoredResource>, StoreError>;
+
+    /// Applies all operations atomically, in order: all succeed and are durable, or none is stored.
+    /// A conditional create that matches an existing resource makes references to its
+    /// pre-assigned id in later operations point to the existing resource instead.
+    async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Ids of current, non-deleted resources of a type carrying a matching identifier.
+    async fn find_by_identifier(
+        &self,
+        resource_type: &str,
+        token: &IdentifierToken,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Answers when the store can serve reads and writes.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub type SharedStore = Arc<dyn ResourceStore>;
+
+/// Opens the store named by a database URL (`sqlite://path`).
+pub async fn open(
+    url: &str,
+    settings: &crate::config::DatabaseSettings,
+) -> Result<SharedStore, StoreError> {
+    match url.split_once("://") {
+        Some(("sqlite", path)) => Ok(Arc::new(sqlite::SqliteStore::open(path, settings).await?)),
+        _ => Err(StoreError::Unavailable(format!(
+            "unsupported database URL scheme in '{}': use sqlite://PATH",
+            url.split("://").next().unwrap_or_default()
+        ))),
+    }
+}

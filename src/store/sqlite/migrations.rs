@@ -1,0 +1,75 @@
+//! Versioned schema migrations, applied at start in order, each in its own transaction.
+
+use rusqlite::Connection;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "versioned resources, identifier index, conditional-create claims",
+    sql: r#"
+CREATE TABLE resource_version (
+    resource_type   TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    version_id      INTEGER NOT NULL,
+    last_updated_ms INTEGER NOT NULL,
+    deleted         INTEGER NOT NULL,
+    body            TEXT,
+    PRIMARY KEY (resource_type, id, version_id)
+);
+CREATE TABLE resource_current (
+    resource_type TEXT    NOT NULL,
+    id            TEXT    NOT NULL,
+    version_id    INTEGER NOT NULL,
+    PRIMARY KEY (resource_type, id)
+) WITHOUT ROWID;
+CREATE TABLE resource_identifier (
+    resource_type TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    system        TEXT NOT NULL,
+    value         TEXT NOT NULL
+);
+CREATE INDEX resource_identifier_lookup ON resource_identifier (resource_type, value, system);
+CREATE INDEX resource_identifier_owner ON resource_identifier (resource_type, id);
+-- One row per conditional-create key: the database, not a search, makes concurrent
+-- identical conditional creates store exactly one resource.
+CREATE TABLE conditional_create_claim (
+    resource_type TEXT NOT NULL,
+    system        TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    PRIMARY KEY (resource_type, system, value)
+) WITHOUT ROWID;
+CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (resource_type, id);
+"#,
+}];
+
+pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
+    )?;
+    let mut applied = 0;
+    for m in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [m.version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(m.sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
+                rusqlite::params![m.version, m.name, now_ms],
+            )?;
+            applied += 1;
+        }
+        tx.commit()?;
+    }
+    Ok(applied)
+}

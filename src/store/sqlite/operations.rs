@@ -1,0 +1,284 @@
+//! Carrying out write operations inside an open SQLite transaction or savepoint.
+
+use super::queries;
+use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken, SystemMatch};
+use crate::domain::fhir::{instant, meta, reference};
+use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+enum Resolution {
+    Proceed,
+    /// A conditional create resolved to this existing id.
+    Existing(String),
+}
+
+pub fn apply_ops(
+    conn: &Connection,
+    ops: Vec<WriteOp>,
+    now_ms: i64,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    // First resolve every conditional create, so that references to a matched
+    // resource can be redirected before anything is written.
+    let mut resolutions = Vec::with_capacity(ops.len());
+    let mut aliases = HashMap::new();
+    for (index, op) in ops.iter().enumerate() {
+        let resolution = match op {
+            WriteOp::Create {
+                resource_type,
+                id,
+                if_none_exist: Some(token),
+                ..
+            } => resolve_conditional(conn, index, resource_type, id, token)?,
+            _ => Resolution::Proceed,
+        };
+        if let Resolution::Existing(existing) = &resolution {
+            let rt = op.resource_type();
+            aliases.insert(format!("{rt}/{}", op.id()), format!("{rt}/{existing}"));
+        }
+        resolutions.push(resolution);
+    }
+
+    let last_updated = instant::fhir_instant(now_ms);
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut matched = Vec::new();
+    for (index, (mut op, resolution)) in ops.into_iter().zip(resolutions).enumerate() {
+        if !aliases.is_empty() {
+            if let Some(resource) = op.resource_mut() {
+                reference::rewrite(resource, &aliases);
+            }
+        }
+        let stamp = Stamp {
+            now_ms,
+            last_updated: &last_updated,
+        };
+        let outcome = match (op, resolution) {
+            (WriteOp::Create { resource_type, .. }, Resolution::Existing(existing)) => {
+                matched.push((index, resource_type, existing));
+                None
+            }
+            (
+                WriteOp::Create {
+                    resource_type,
+                    id,
+                    resource,
+                    ..
+                },
+                Resolution::Proceed,
+            ) => {
+                if queries::current(conn, &resource_type, &id)?.is_some() {
+                    return Err(StoreError::Op {
+                        index,
+                        failure: OpFailure::AlreadyExists,
+                    });
+                }
+                Some(WriteOutcome::Created(write_version(
+                    conn,
+                    &resource_type,
+                    &id,
+                    1,
+                    &stamp,
+                    resource,
+                )?))
+            }
+            (
+                WriteOp::Update {
+                    resource_type,
+                    id,
+                    resource,
+                    if_match,
+                },
+                _,
+            ) => {
+                let current = queries::current(conn, &resource_type, &id)?;
+                let live = current
+                    .as_ref()
+                    .filter(|c| !c.deleted)
+                    .map(|c| c.version_id);
+                if let Some(expected) = if_match {
+                    if live != Some(expected) {
+                        return Err(StoreError::Op {
+                            index,
+                            failure: OpFailure::VersionConflict {
+                                expected,
+                                current: live,
+                            },
+                        });
+                    }
+                }
+                let next = current.map_or(1, |c| c.version_id + 1);
+                let stored = write_version(conn, &resource_type, &id, next, &stamp, resource)?;
+                Some(match live {
+                    Some(_) => WriteOutcome::Updated(stored),
+                    None => WriteOutcome::Created(stored),
+                })
+            }
+            (WriteOp::Delete { resource_type, id }, _) => Some(
+                match queries::current(conn, &resource_type, &id)?.filter(|c| !c.deleted) {
+                    None => WriteOutcome::Deleted { version_id: None },
+                    Some(c) => {
+                        write_tombstone(conn, &resource_type, &id, c.version_id + 1, now_ms)?;
+                        WriteOutcome::Deleted {
+                            version_id: Some(c.version_id + 1),
+                        }
+                    }
+                },
+            ),
+        };
+        outcomes.push(outcome);
+    }
+    for (index, resource_type, existing) in matched {
+        let found = queries::current(conn, &resource_type, &existing)?
+            .filter(|c| !c.deleted)
+            .ok_or_else(|| {
+                StoreError::Backend(format!("matched {resource_type}/{existing} vanished"))
+            })?;
+        outcomes[index] = Some(WriteOutcome::Matched(found));
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+struct Stamp<'a> {
+    now_ms: i64,
+    last_updated: &'a str,
+}
+
+fn claim_system(token: &IdentifierToken) -> &str {
+    match &token.system {
+        SystemMatch::Any => "*",
+        SystemMatch::NoSystem => "",
+        SystemMatch::Exactly(s) => s,
+    }
+}
+
+fn resolve_conditional(
+    conn: &Connection,
+    index: usize,
+    resource_type: &str,
+    id: &str,
+    token: &IdentifierToken,
+) -> Result<Resolution, StoreError> {
+    let matches = queries::ids_by_identifier(conn, resource_type, token, 2)?;
+    match matches.as_slice() {
+        [] => {}
+        [one] => return Ok(Resolution::Existing(one.clone())),
+        many => {
+            return Err(StoreError::Op {
+                index,
+                failure: OpFailure::MultipleMatches { count: many.len() },
+            })
+        }
+    }
+    let system = claim_system(token);
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO conditional_create_claim (resource_type, system, value, id)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![resource_type, system, token.value, id])?;
+    if inserted == 1 {
+        return Ok(Resolution::Proceed);
+    }
+    let holder: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM conditional_create_claim
+              WHERE resource_type = ?1 AND system = ?2 AND value = ?3",
+        )?
+        .query_row(params![resource_type, system, token.value], |r| r.get(0))
+        .optional()?;
+    Ok(holder.map_or(Resolution::Proceed, Resolution::Existing))
+}
+
+fn write_version(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+    stamp: &Stamp<'_>,
+    mut resource: Value,
+) -> Result<StoredResource, StoreError> {
+    meta::stamp(&mut resource, id, version_id, stamp.last_updated);
+    let body = resource.to_string();
+    conn.prepare_cached(
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+    )?
+    .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
+    set_current(conn, resource_type, id, version_id)?;
+    reindex_identifiers(conn, resource_type, id, &resource)?;
+    Ok(StoredResource {
+        resource_type: resource_type.to_string(),
+        id: id.to_string(),
+        version_id,
+        last_updated_ms: stamp.now_ms,
+        deleted: false,
+        body: Some(Arc::from(body)),
+    })
+}
+
+fn write_tombstone(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+         VALUES (?1, ?2, ?3, ?4, 1, NULL)",
+    )?
+    .execute(params![resource_type, id, version_id as i64, now_ms])?;
+    set_current(conn, resource_type, id, version_id)?;
+    conn.prepare_cached("DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2")?
+        .execute(params![resource_type, id])?;
+    conn.prepare_cached(
+        "DELETE FROM conditional_create_claim WHERE resource_type = ?1 AND id = ?2",
+    )?
+    .execute(params![resource_type, id])?;
+    Ok(())
+}
+
+fn set_current(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO resource_current (resource_type, id, version_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
+    )?
+    .execute(params![resource_type, id, version_id as i64])?;
+    Ok(())
+}
+
+fn reindex_identifiers(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    resource: &Value,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2")?
+        .execute(params![resource_type, id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO resource_identifier (resource_type, id, system, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for ident in identifiers_of(resource) {
+        insert.execute(params![resource_type, id, ident.system, ident.value])?;
+    }
+    // A claim stays only while the resource still carries the claimed identifier.
+    conn.prepare_cached(
+        "DELETE FROM conditional_create_claim
+          WHERE resource_type = ?1 AND id = ?2
+            AND NOT EXISTS (SELECT 1 FROM resource_identifier i
+                             WHERE i.resource_type = conditional_create_claim.resource_type
+                               AND i.id = conditional_create_claim.id
+                               AND i.value = conditional_create_claim.value
+                               AND (conditional_create_claim.system = '*'
+                                    OR i.system = conditional_create_claim.system))",
+    )?
+    .execute(params![resource_type, id])?;
+    Ok(())
+}

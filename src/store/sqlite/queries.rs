@@ -1,0 +1,73 @@
+//! Read queries shared by the read pool and the writer.
+
+use crate::domain::fhir::identifier::{IdentifierToken, SystemMatch};
+use crate::store::StoredResource;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::sync::Arc;
+
+fn stored(resource_type: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<StoredResource> {
+    let body: Option<String> = row.get(3)?;
+    Ok(StoredResource {
+        resource_type: resource_type.to_string(),
+        id: id.to_string(),
+        version_id: row.get::<_, i64>(0)? as u64,
+        last_updated_ms: row.get(1)?,
+        deleted: row.get::<_, i64>(2)? != 0,
+        body: body.map(Arc::from),
+    })
+}
+
+pub fn current(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+) -> rusqlite::Result<Option<StoredResource>> {
+    conn.prepare_cached(
+        "SELECT v.version_id, v.last_updated_ms, v.deleted, v.body
+           FROM resource_current c
+           JOIN resource_version v
+             ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
+          WHERE c.resource_type = ?1 AND c.id = ?2",
+    )?
+    .query_row(params![resource_type, id], |r| stored(resource_type, id, r))
+    .optional()
+}
+
+pub fn version(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+) -> rusqlite::Result<Option<StoredResource>> {
+    conn.prepare_cached(
+        "SELECT version_id, last_updated_ms, deleted, body FROM resource_version
+          WHERE resource_type = ?1 AND id = ?2 AND version_id = ?3",
+    )?
+    .query_row(params![resource_type, id, version_id as i64], |r| {
+        stored(resource_type, id, r)
+    })
+    .optional()
+}
+
+pub fn ids_by_identifier(
+    conn: &Connection,
+    resource_type: &str,
+    token: &IdentifierToken,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    let system: Option<&str> = match &token.system {
+        SystemMatch::Any => None,
+        SystemMatch::NoSystem => Some(""),
+        SystemMatch::Exactly(s) => Some(s),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT id FROM resource_identifier
+          WHERE resource_type = ?1 AND value = ?2 AND (?3 IS NULL OR system = ?3)
+          ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![resource_type, token.value, system, limit as i64],
+        |r| r.get(0),
+    )?;
+    rows.collect()
+}

@@ -1,0 +1,63 @@
+use super::StoredResource;
+use crate::domain::fhir::identifier::IdentifierToken;
+use serde_json::Value;
+
+/// A write, with ids already assigned by the caller.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Create {
+        resource_type: String,
+        id: String,
+        resource: Value,
+        /// `If-None-Exist: identifier=…`: reuse the one match instead of creating.
+        if_none_exist: Option<IdentifierToken>,
+    },
+    /// Update, or create with a client-chosen id when the resource does not exist.
+    Update {
+        resource_type: String,
+        id: String,
+        resource: Value,
+        if_match: Option<u64>,
+    },
+    Delete {
+        resource_type: String,
+        id: String,
+    },
+}
+
+impl WriteOp {
+    pub fn resource_type(&self) -> &str {
+        match self {
+            WriteOp::Create { resource_type, .. }
+            | WriteOp::Update { resource_type, .. }
+            | WriteOp::Delete { resource_type, .. } => resource_type,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            WriteOp::Create { id, .. }
+            | WriteOp::Update { id, .. }
+            | WriteOp::Delete { id, .. } => id,
+        }
+    }
+
+    pub(crate) fn resource_mut(&mut self) -> Option<&mut Value> {
+        match self {
+            WriteOp::Create { resource, .. } | WriteOp::Update { resource, .. } => Some(resource),
+            WriteOp::Delete { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteOutcome {
+    Created(StoredResource),
+    /// A conditional create found this existing resource; nothing new was stored.
+    Matched(StoredResource),
+    Updated(StoredResource),
+    /// `version_id` is the tombstone's version, `None` when there was nothing to delete.
+    Deleted {
+        version_id: Option<u64>,
+    },
+}

@@ -1,0 +1,64 @@
+use std::process::Command;
+
+fn gateway() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"));
+    cmd.env_remove("HBPC_CONFIG");
+    cmd
+}
+
+#[test]
+fn help_names_the_commands() {
+    let out = gateway().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "check-config", "--config", "HBPC_"] {
+        assert!(text.contains(word), "--help lacks {word}: {text}");
+    }
+}
+
+#[test]
+fn check_config_prints_effective_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.toml");
+    std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9090\"\n").unwrap();
+    let out = gateway()
+        .args(["--config", file.to_str().unwrap(), "check-config"])
+        .env("HBPC_LIMITS_MAX_BODY_BYTES", "1048576")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("listen = \"0.0.0.0:9090\""), "{text}");
+    assert!(text.contains("max_body_bytes = 1048576"), "{text}");
+}
+
+#[test]
+fn wrong_settings_are_named() {
+    let out = gateway()
+        .arg("check-config")
+        .env("HBPC_DATABASE_URL", "mysql://db")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("database.url"), "{err}");
+
+    let out = gateway()
+        .arg("check-config")
+        .env("HBPC_SERVER_LISTEN_PORT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HBPC_SERVER_LISTEN_PORT"));
+
+    let out = gateway()
+        .args(["--config", "/nonexistent/gateway.toml", "check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/gateway.toml"));
+}

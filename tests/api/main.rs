@@ -1,0 +1,13 @@
+//! Integration tests: each drives a real `hbpc-gateway serve` process over HTTP.
+
+mod support;
+
+mod cli;
+mod conditional_create;
+mod dockerfile;
+mod durability;
+mod errors;
+mod fhir_sdk_client;
+mod rest_roundtrip;
+mod shutdown;
+mod transaction;
