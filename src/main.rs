@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hbpc_gateway::{config, http, telemetry};
+use hbpc_gateway::{config, http, store, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +26,15 @@ enum Command {
     Serve,
     /// Validate the configuration and print the effective settings as TOML.
     CheckConfig,
+    /// Copy a single-node SQLite store into PostgreSQL, every version included.
+    Migrate {
+        /// Source, e.g. sqlite://./data/hbpc.sqlite
+        #[arg(long)]
+        from: String,
+        /// Target, e.g. postgres://hbpc@db:5432/hbpc
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,6 +48,22 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::CheckConfig => check_config(&settings),
+        Command::Migrate { from, to } => {
+            telemetry::init(&settings.log);
+            actix_web::rt::System::new()
+                .block_on(store::migrate::sqlite_to_postgres(
+                    &from,
+                    &to,
+                    &settings.database,
+                ))
+                .map(|report| {
+                    println!(
+                        "copied {} versions of {} resources from {from} to {to}",
+                        report.versions, report.resources
+                    )
+                })
+                .context("migrate failed")
+        }
         Command::Serve => {
             telemetry::init(&settings.log);
             actix_web::rt::System::new()

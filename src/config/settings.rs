@@ -27,8 +27,10 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` (embedded) or `postgres://user@host:port/db` (shared by replicas).
     pub url: String,
+    /// PostgreSQL connection pool size per replica.
+    pub pool_size: u32,
     /// Idle read connections kept open.
     pub read_connections: usize,
     /// Most write requests committed together in one transaction (group commit).
@@ -79,6 +81,7 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: "sqlite://./data/hbpc.sqlite".into(),
+            pool_size: 16,
             read_connections: 8,
             write_batch_max: 256,
             write_queue: 1024,
@@ -137,13 +140,23 @@ impl Settings {
         }
         match self.database.url.split_once("://") {
             Some(("sqlite", path)) if !path.is_empty() => {}
+            Some(("postgres" | "postgresql", rest)) if !rest.is_empty() => {}
             _ => {
                 return Err(invalid(
                     "database.url",
-                    format!("'{}' is not sqlite://PATH", self.database.url),
+                    format!(
+                        "'{}' is neither sqlite://PATH nor postgres://…",
+                        self.database.url
+                    ),
                 ))
             }
         }
+        in_range(
+            "database.pool_size",
+            self.database.pool_size as usize,
+            1,
+            1000,
+        )?;
         in_range(
             "database.read_connections",
             self.database.read_connections,

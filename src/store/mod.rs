@@ -4,9 +4,12 @@
 //! about referral workflow or HTTP.
 
 pub mod error;
+pub mod migrate;
+pub mod postgres;
 pub mod resource;
 pub mod sqlite;
 pub mod write_op;
+pub mod write_rules;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -45,21 +48,35 @@ pub trait ResourceStore: Send + Sync {
         token: &IdentifierToken,
     ) -> Result<Vec<String>, StoreError>;
 
+    /// Counts for operators and tests.
+    async fn stats(&self) -> Result<StoreStats, StoreError>;
+
     /// Answers when the store can serve reads and writes.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
 pub type SharedStore = Arc<dyn ResourceStore>;
 
-/// Opens the store named by a database URL (`sqlite://path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Every stored version, deletion tombstones included.
+    pub versions: u64,
+    /// Resources whose current version is not a deletion.
+    pub live_resources: u64,
+}
+
+/// Opens the store named by a database URL: `sqlite://PATH` or `postgres://…`.
 pub async fn open(
     url: &str,
     settings: &crate::config::DatabaseSettings,
 ) -> Result<SharedStore, StoreError> {
     match url.split_once("://") {
         Some(("sqlite", path)) => Ok(Arc::new(sqlite::SqliteStore::open(path, settings).await?)),
+        Some(("postgres" | "postgresql", _)) => Ok(Arc::new(
+            postgres::PostgresStore::open(url, settings).await?,
+        )),
         _ => Err(StoreError::Unavailable(format!(
-            "unsupported database URL scheme in '{}': use sqlite://PATH",
+            "unsupported database URL scheme in '{}': use sqlite://PATH or postgres://…",
             url.split("://").next().unwrap_or_default()
         ))),
     }

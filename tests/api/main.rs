@@ -8,6 +8,8 @@ mod dockerfile;
 mod durability;
 mod errors;
 mod fhir_sdk_client;
+mod migrate;
+mod replicas;
 mod rest_roundtrip;
 mod shutdown;
 mod transaction;

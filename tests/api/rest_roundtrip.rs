@@ -21,72 +21,74 @@ fn observation_with_precision() -> Value {
 
 #[tokio::test]
 async fn create_read_vread_round_trip_keeps_every_element() {
-    let server = TestServer::start().await;
-    let http = client();
-    let sent = observation_with_precision();
-    // Serialize by hand so 1.50 stays 1.50 on the wire.
-    let text = sent.to_string();
-    assert!(text.contains("1.50"));
-    let res = http
-        .post(server.url("Observation"))
-        .header("Content-Type", FHIR_JSON)
-        .body(text)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let location = res.headers()["location"].to_str().unwrap().to_string();
-    let etag = res.headers()["etag"].to_str().unwrap().to_string();
-    assert!(res.headers().contains_key("last-modified"));
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with(FHIR_JSON));
-    assert_eq!(etag, "W/\"1\"");
-    let created_text = res.text().await.unwrap();
-    assert!(created_text.contains("\"value\":1.50"), "{created_text}");
-    assert!(
-        created_text.contains("\"value\":0.000100"),
-        "{created_text}"
-    );
-    let created: Value = serde_json::from_str(&created_text).unwrap();
-    let id = created["id"].as_str().unwrap().to_string();
-    assert_ne!(id, "client-chosen-id-is-ignored");
-    assert!(
-        location.ends_with(&format!("/fhir/Observation/{id}/_history/1")),
-        "{location}"
-    );
-    assert_eq!(created["meta"]["versionId"], "1");
-    assert!(created["meta"]["lastUpdated"].is_string());
-    assert_eq!(created["meta"]["profile"], sent["meta"]["profile"]);
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let sent = observation_with_precision();
+        // Serialize by hand so 1.50 stays 1.50 on the wire.
+        let text = sent.to_string();
+        assert!(text.contains("1.50"));
+        let res = http
+            .post(server.url("Observation"))
+            .header("Content-Type", FHIR_JSON)
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        let etag = res.headers()["etag"].to_str().unwrap().to_string();
+        assert!(res.headers().contains_key("last-modified"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(FHIR_JSON));
+        assert_eq!(etag, "W/\"1\"");
+        let created_text = res.text().await.unwrap();
+        assert!(created_text.contains("\"value\":1.50"), "{created_text}");
+        assert!(
+            created_text.contains("\"value\":0.000100"),
+            "{created_text}"
+        );
+        let created: Value = serde_json::from_str(&created_text).unwrap();
+        let id = created["id"].as_str().unwrap().to_string();
+        assert_ne!(id, "client-chosen-id-is-ignored");
+        assert!(
+            location.ends_with(&format!("/fhir/Observation/{id}/_history/1")),
+            "{location}"
+        );
+        assert_eq!(created["meta"]["versionId"], "1");
+        assert!(created["meta"]["lastUpdated"].is_string());
+        assert_eq!(created["meta"]["profile"], sent["meta"]["profile"]);
 
-    // Everything the client sent, apart from id and meta stamps, is kept as sent.
-    let mut expected = sent.clone();
-    expected["id"] = json!(id);
-    expected["meta"]["versionId"] = json!("1");
-    expected["meta"]["lastUpdated"] = created["meta"]["lastUpdated"].clone();
-    assert_eq!(created, expected);
+        // Everything the client sent, apart from id and meta stamps, is kept as sent.
+        let mut expected = sent.clone();
+        expected["id"] = json!(id);
+        expected["meta"]["versionId"] = json!("1");
+        expected["meta"]["lastUpdated"] = created["meta"]["lastUpdated"].clone();
+        assert_eq!(created, expected);
 
-    let read = http
-        .get(server.url(&format!("Observation/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), 200);
-    assert_eq!(read.headers()["etag"], "W/\"1\"");
-    assert_eq!(read.text().await.unwrap(), created_text);
+        let read = http
+            .get(server.url(&format!("Observation/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+        assert_eq!(read.headers()["etag"], "W/\"1\"");
+        assert_eq!(read.text().await.unwrap(), created_text);
 
-    let vread = http.get(&location).send().await.unwrap();
-    assert_eq!(vread.status(), 200);
-    assert_eq!(vread.text().await.unwrap(), created_text);
+        let vread = http.get(&location).send().await.unwrap();
+        assert_eq!(vread.status(), 200);
+        assert_eq!(vread.text().await.unwrap(), created_text);
 
-    let not_modified = http
-        .get(server.url(&format!("Observation/{id}")))
-        .header("If-None-Match", "W/\"1\"")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(not_modified.status(), 304);
+        let not_modified = http
+            .get(server.url(&format!("Observation/{id}")))
+            .header("If-None-Match", "W/\"1\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(not_modified.status(), 304);
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -122,87 +124,89 @@ async fn prefer_return_controls_the_body() {
 
 #[tokio::test]
 async fn separate_referral_resources_update_version_and_delete() {
-    let server = TestServer::start().await;
-    let http = client();
-    let mut names: Vec<_> = std::fs::read_dir(fixture_path("referral-separate"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    let (referral, supporting) = names.split_last().unwrap();
-    for name in supporting {
-        let resource = fixture_json(&format!("referral-separate/{name}"));
-        let url = server.url(&format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        ));
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let mut names: Vec<_> = std::fs::read_dir(fixture_path("referral-separate"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let (referral, supporting) = names.split_last().unwrap();
+        for name in supporting {
+            let resource = fixture_json(&format!("referral-separate/{name}"));
+            let url = server.url(&format!(
+                "{}/{}",
+                resource["resourceType"].as_str().unwrap(),
+                resource["id"].as_str().unwrap()
+            ));
+            let res = http
+                .put(&url)
+                .header("Content-Type", FHIR_JSON)
+                .body(resource.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201, "{name}: update-as-create");
+        }
         let res = http
-            .put(&url)
+            .post(server.url("ServiceRequest"))
             .header("Content-Type", FHIR_JSON)
-            .body(resource.to_string())
+            .body(fixture_bytes(&format!("referral-separate/{referral}")))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 201, "{name}: update-as-create");
-    }
-    let res = http
-        .post(server.url("ServiceRequest"))
-        .header("Content-Type", FHIR_JSON)
-        .body(fixture_bytes(&format!("referral-separate/{referral}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let sr: Value = res.json().await.unwrap();
-    assert_eq!(sr["subject"]["reference"], "Patient/hbpc-example-patient");
+        assert_eq!(res.status(), 201);
+        let sr: Value = res.json().await.unwrap();
+        assert_eq!(sr["subject"]["reference"], "Patient/hbpc-example-patient");
 
-    // Update with the right version, then with a stale one.
-    let patient_url = server.url("Patient/hbpc-example-patient");
-    let mut patient = fixture_json("referral-separate/04-patient-patient.json");
-    patient["telecom"][0]["value"] = json!("+1-510-555-0100");
-    let ok = http
-        .put(&patient_url)
-        .header("Content-Type", FHIR_JSON)
-        .header("If-Match", "W/\"1\"")
-        .body(patient.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-    assert_eq!(ok.headers()["etag"], "W/\"2\"");
-    let stale = http
-        .put(&patient_url)
-        .header("Content-Type", FHIR_JSON)
-        .header("If-Match", "W/\"1\"")
-        .body(patient.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.status(), 412);
-    assert_outcome(&stale.json().await.unwrap(), "conflict");
+        // Update with the right version, then with a stale one.
+        let patient_url = server.url("Patient/hbpc-example-patient");
+        let mut patient = fixture_json("referral-separate/04-patient-patient.json");
+        patient["telecom"][0]["value"] = json!("+1-510-555-0100");
+        let ok = http
+            .put(&patient_url)
+            .header("Content-Type", FHIR_JSON)
+            .header("If-Match", "W/\"1\"")
+            .body(patient.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.headers()["etag"], "W/\"2\"");
+        let stale = http
+            .put(&patient_url)
+            .header("Content-Type", FHIR_JSON)
+            .header("If-Match", "W/\"1\"")
+            .body(patient.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 412);
+        assert_outcome(&stale.json().await.unwrap(), "conflict");
 
-    let v1: Value = http
-        .get(format!("{patient_url}/_history/1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v1["telecom"][0]["value"], "+1-510-555-0198");
+        let v1: Value = http
+            .get(format!("{patient_url}/_history/1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v1["telecom"][0]["value"], "+1-510-555-0198");
 
-    let deleted = http.delete(&patient_url).send().await.unwrap();
-    assert_eq!(deleted.status(), 200);
-    let gone = http.get(&patient_url).send().await.unwrap();
-    assert_eq!(gone.status(), 410);
-    assert_outcome(&gone.json().await.unwrap(), "deleted");
-    let v2 = http
-        .get(format!("{patient_url}/_history/2"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(v2.status(), 200, "older versions stay readable");
+        let deleted = http.delete(&patient_url).send().await.unwrap();
+        assert_eq!(deleted.status(), 200);
+        let gone = http.get(&patient_url).send().await.unwrap();
+        assert_eq!(gone.status(), 410);
+        assert_outcome(&gone.json().await.unwrap(), "deleted");
+        let v2 = http
+            .get(format!("{patient_url}/_history/2"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(v2.status(), 200, "older versions stay readable");
+    })
+    .await;
 }
 
 #[tokio::test]

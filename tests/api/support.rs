@@ -3,15 +3,62 @@
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const FHIR_JSON: &str = "application/fhir+json";
 
+/// Where a test server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// A database of its own on the PostgreSQL named by `HBPC_TEST_DATABASE_URL`.
+    Postgres {
+        admin_url: String,
+    },
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL when `HBPC_TEST_DATABASE_URL` is set (otherwise says it skips).
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    match std::env::var("HBPC_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => all.push(Backend::Postgres { admin_url: url }),
+        _ => eprintln!(
+            "SKIPPED (postgres): HBPC_TEST_DATABASE_URL is not set; running on SQLite only"
+        ),
+    }
+    all
+}
+
+/// Runs `test` once per backend, each time on a fresh server and database.
+pub async fn on_each_backend<F, Fut>(env: &[(&str, &str)], test: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        test(TestServer::start_on(backend, env).await).await;
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub port: u16,
-    pub data_dir: tempfile::TempDir,
+    _data_dir: tempfile::TempDir,
+    pub database_url: String,
+    /// Set on the server that created a PostgreSQL database; it drops it at the end.
+    owned_database: Option<(String, String)>,
     child: Option<Child>,
     extra_env: Vec<(String, String)>,
 }
@@ -38,16 +85,51 @@ pub fn fixture_json(name: &str) -> Value {
 }
 
 impl TestServer {
+    /// A server on SQLite.
     pub async fn start() -> Self {
-        Self::start_with(&[]).await
+        Self::start_on(Backend::Sqlite, &[]).await
     }
 
-    pub async fn start_with(env: &[(&str, &str)]) -> Self {
+    pub async fn start_on(backend: Backend, env: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, owned_database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", data_dir.path().join("hbpc.sqlite").display()),
+                None,
+            ),
+            Backend::Postgres { admin_url } => {
+                let name = format!("hbpc_test_{}", uuid::Uuid::new_v4().simple());
+                postgres_admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
+                (with_database(&admin_url, &name), Some((admin_url, name)))
+            }
+        };
+        Self::spawn_new(data_dir, database_url, owned_database, env).await
+    }
+
+    /// A second replica on the same database (its own port and process).
+    pub async fn replica(&self) -> Self {
+        let env: Vec<(&str, &str)> = self
+            .extra_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_new(data_dir, self.database_url.clone(), None, &env).await
+    }
+
+    async fn spawn_new(
+        data_dir: tempfile::TempDir,
+        database_url: String,
+        owned_database: Option<(String, String)>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let port = free_port();
         let mut server = TestServer {
             base: format!("http://127.0.0.1:{port}/fhir"),
             port,
-            data_dir: tempfile::tempdir().expect("temp dir"),
+            _data_dir: data_dir,
+            database_url,
+            owned_database,
             child: None,
             extra_env: env
                 .iter()
@@ -58,20 +140,13 @@ impl TestServer {
         server
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.data_dir.path().join("hbpc.sqlite")
-    }
-
     async fn spawn(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"));
         cmd.arg("serve")
             .env("HBPC_SERVER_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("HBPC_SERVER_WORKERS", "2")
             .env("HBPC_SERVER_SHUTDOWN_TIMEOUT_SECS", "10")
-            .env(
-                "HBPC_DATABASE_URL",
-                format!("sqlite://{}", self.db_path().display()),
-            )
+            .env("HBPC_DATABASE_URL", &self.database_url)
             .env("HBPC_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -123,36 +198,73 @@ impl TestServer {
         None
     }
 
-    /// Rows stored in the database, read directly: proof of what was (not) written.
-    pub fn stored_versions(&self) -> i64 {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.db_path(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open db");
-        conn.query_row("SELECT COUNT(*) FROM resource_version", [], |r| r.get(0))
-            .expect("count")
+    /// The server's database, opened directly through the store API.
+    async fn store(&self) -> hbpc_gateway::store::SharedStore {
+        let settings = hbpc_gateway::config::DatabaseSettings::default();
+        hbpc_gateway::store::open(&self.database_url, &settings)
+            .await
+            .expect("open the test database")
     }
 
-    pub fn stored_with_identifier(&self, resource_type: &str, value: &str) -> i64 {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.db_path(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open db");
-        conn.query_row(
-            "SELECT COUNT(DISTINCT id) FROM resource_identifier WHERE resource_type = ?1 AND value = ?2",
-            [resource_type, value],
-            |r| r.get(0),
-        )
-        .expect("count")
+    /// Versions stored in the database, read directly: proof of what was (not) written.
+    pub async fn stored_versions(&self) -> u64 {
+        self.store().await.stats().await.expect("stats").versions
+    }
+
+    pub async fn stored_with_identifier(&self, resource_type: &str, value: &str) -> usize {
+        let token =
+            hbpc_gateway::domain::fhir::identifier::IdentifierToken::parse(value).expect("token");
+        self.store()
+            .await
+            .find_by_identifier(resource_type, &token)
+            .await
+            .expect("lookup")
+            .len()
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+        if let Some((admin_url, name)) = self.owned_database.take() {
+            // Drop runs outside any runtime we can block on: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(postgres_admin(
+                        &admin_url,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    ));
+                }
+            })
+            .join();
+        }
     }
+}
+
+/// `postgres://u@h:p/db?x` with another database name.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    match query {
+        Some(q) => format!("{prefix}/{database}?{q}"),
+        None => format!("{prefix}/{database}"),
+    }
+}
+
+async fn postgres_admin(admin_url: &str, statement: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to HBPC_TEST_DATABASE_URL");
+    sqlx::raw_sql(statement)
+        .execute(&mut conn)
+        .await
+        .expect("admin statement");
 }
 
 pub async fn wait_ready(port: u16) {

@@ -7,7 +7,7 @@ mod queries;
 mod read_pool;
 mod writer;
 
-use super::{ResourceStore, StoreError, StoredResource, WriteOp, WriteOutcome};
+use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;
 use crate::domain::fhir::identifier::IdentifierToken;
 use crate::domain::fhir::instant::now_millis;
@@ -55,6 +55,18 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
             .map_err(StoreError::from)
+    }
+}
+
+impl SqliteStore {
+    /// Up to `limit` stored versions after `after` (type, id, version), in key order.
+    pub async fn export_versions(
+        &self,
+        after: Option<(String, String, u64)>,
+        limit: usize,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        self.read_with(move |c| queries::versions_after(c, after.as_ref(), limit))
+            .await
     }
 }
 
@@ -125,6 +137,25 @@ impl ResourceStore for SqliteStore {
         let (rt, token) = (resource_type.to_string(), token.clone());
         self.read_with(move |c| queries::ids_by_identifier(c, &rt, &token, 1000))
             .await
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.read_with(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM resource_version),
+                        (SELECT COUNT(*) FROM resource_current c JOIN resource_version v
+                            ON v.resource_type = c.resource_type AND v.id = c.id
+                           AND v.version_id = c.version_id WHERE v.deleted = 0)",
+                [],
+                |r| {
+                    Ok(StoreStats {
+                        versions: r.get::<_, i64>(0)? as u64,
+                        live_resources: r.get::<_, i64>(1)? as u64,
+                    })
+                },
+            )
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,19 +1,13 @@
 //! Carrying out write operations inside an open SQLite transaction or savepoint.
 
 use super::queries;
-use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken, SystemMatch};
+use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
 use crate::domain::fhir::{instant, meta, reference};
+use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
-
-enum Resolution {
-    Proceed,
-    /// A conditional create resolved to this existing id.
-    Existing(String),
-}
 
 pub fn apply_ops(
     conn: &Connection,
@@ -23,9 +17,8 @@ pub fn apply_ops(
     // First resolve every conditional create, so that references to a matched
     // resource can be redirected before anything is written.
     let mut resolutions = Vec::with_capacity(ops.len());
-    let mut aliases = HashMap::new();
     for (index, op) in ops.iter().enumerate() {
-        let resolution = match op {
+        resolutions.push(match op {
             WriteOp::Create {
                 resource_type,
                 id,
@@ -33,13 +26,9 @@ pub fn apply_ops(
                 ..
             } => resolve_conditional(conn, index, resource_type, id, token)?,
             _ => Resolution::Proceed,
-        };
-        if let Resolution::Existing(existing) = &resolution {
-            let rt = op.resource_type();
-            aliases.insert(format!("{rt}/{}", op.id()), format!("{rt}/{existing}"));
-        }
-        resolutions.push(resolution);
+        });
     }
+    let aliases = write_rules::aliases(&ops, &resolutions);
 
     let last_updated = instant::fhir_instant(now_ms);
     let mut outcomes = Vec::with_capacity(ops.len());
@@ -97,17 +86,7 @@ pub fn apply_ops(
                     .as_ref()
                     .filter(|c| !c.deleted)
                     .map(|c| c.version_id);
-                if let Some(expected) = if_match {
-                    if live != Some(expected) {
-                        return Err(StoreError::Op {
-                            index,
-                            failure: OpFailure::VersionConflict {
-                                expected,
-                                current: live,
-                            },
-                        });
-                    }
-                }
+                write_rules::check_if_match(index, if_match, live)?;
                 let next = current.map_or(1, |c| c.version_id + 1);
                 let stored = write_version(conn, &resource_type, &id, next, &stamp, resource)?;
                 Some(match live {
@@ -145,14 +124,6 @@ struct Stamp<'a> {
     last_updated: &'a str,
 }
 
-fn claim_system(token: &IdentifierToken) -> &str {
-    match &token.system {
-        SystemMatch::Any => "*",
-        SystemMatch::NoSystem => "",
-        SystemMatch::Exactly(s) => s,
-    }
-}
-
 fn resolve_conditional(
     conn: &Connection,
     index: usize,
@@ -161,15 +132,8 @@ fn resolve_conditional(
     token: &IdentifierToken,
 ) -> Result<Resolution, StoreError> {
     let matches = queries::ids_by_identifier(conn, resource_type, token, 2)?;
-    match matches.as_slice() {
-        [] => {}
-        [one] => return Ok(Resolution::Existing(one.clone())),
-        many => {
-            return Err(StoreError::Op {
-                index,
-                failure: OpFailure::MultipleMatches { count: many.len() },
-            })
-        }
+    if let Some(resolution) = write_rules::resolve_matches(index, &matches)? {
+        return Ok(resolution);
     }
     let system = claim_system(token);
     let inserted = conn

@@ -1,6 +1,7 @@
 //! Read queries shared by the read pool and the writer.
 
-use crate::domain::fhir::identifier::{IdentifierToken, SystemMatch};
+use crate::domain::fhir::identifier::IdentifierToken;
+use crate::store::write_rules::search_system;
 use crate::store::StoredResource;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::Arc;
@@ -55,11 +56,7 @@ pub fn ids_by_identifier(
     token: &IdentifierToken,
     limit: usize,
 ) -> rusqlite::Result<Vec<String>> {
-    let system: Option<&str> = match &token.system {
-        SystemMatch::Any => None,
-        SystemMatch::NoSystem => Some(""),
-        SystemMatch::Exactly(s) => Some(s),
-    };
+    let system = search_system(token);
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT id FROM resource_identifier
           WHERE resource_type = ?1 AND value = ?2 AND (?3 IS NULL OR system = ?3)
@@ -69,5 +66,31 @@ pub fn ids_by_identifier(
         params![resource_type, token.value, system, limit as i64],
         |r| r.get(0),
     )?;
+    rows.collect()
+}
+
+/// Every version after `after` in key order: the export side of `hbpc-gateway migrate`.
+pub fn versions_after(
+    conn: &Connection,
+    after: Option<&(String, String, u64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredResource>> {
+    let (rt, id, v) = after.cloned().unwrap_or_default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT resource_type, id, version_id, last_updated_ms, deleted, body FROM resource_version
+          WHERE (resource_type, id, version_id) > (?1, ?2, ?3)
+          ORDER BY resource_type, id, version_id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![rt, id, v as i64, limit as i64], |r| {
+        let body: Option<String> = r.get(5)?;
+        Ok(StoredResource {
+            resource_type: r.get(0)?,
+            id: r.get(1)?,
+            version_id: r.get::<_, i64>(2)? as u64,
+            last_updated_ms: r.get(3)?,
+            deleted: r.get::<_, i64>(4)? != 0,
+            body: body.map(Arc::from),
+        })
+    })?;
     rows.collect()
 }

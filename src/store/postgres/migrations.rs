@@ -1,0 +1,104 @@
+//! Versioned schema migrations, run at start under an advisory lock so that replicas
+//! starting together apply each migration once.
+
+use sqlx::{Connection, PgConnection};
+
+/// Any constant works; it only has to be the same for every replica.
+const MIGRATION_LOCK: i64 = 0x0068_6270_636d_6967; // "hbpcmig"
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "versioned resources, identifier index, conditional-create claims",
+    sql: r#"
+CREATE TABLE resource_version (
+    resource_type   TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    version_id      BIGINT  NOT NULL,
+    last_updated_ms BIGINT  NOT NULL,
+    deleted         BOOLEAN NOT NULL,
+    -- The exact JSON served to clients (key order, decimal text) ...
+    body_text       TEXT,
+    -- ... and the same resource as JSONB for queries.
+    body            JSONB,
+    PRIMARY KEY (resource_type, id, version_id)
+);
+CREATE TABLE resource_current (
+    resource_type TEXT   NOT NULL,
+    id            TEXT   NOT NULL,
+    version_id    BIGINT NOT NULL,
+    PRIMARY KEY (resource_type, id)
+);
+CREATE TABLE resource_identifier (
+    resource_type TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    system        TEXT NOT NULL,
+    value         TEXT NOT NULL
+);
+CREATE INDEX resource_identifier_lookup ON resource_identifier (resource_type, value, system);
+CREATE INDEX resource_identifier_owner ON resource_identifier (resource_type, id);
+-- The unique key that makes concurrent identical conditional creates store one resource,
+-- on any replica.
+CREATE TABLE conditional_create_claim (
+    resource_type TEXT NOT NULL,
+    system        TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    PRIMARY KEY (resource_type, system, value)
+);
+CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (resource_type, id);
+"#,
+}];
+
+pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let result = apply_locked(conn, now_ms).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await;
+    let applied = result?;
+    unlocked?;
+    Ok(applied)
+}
+
+async fn apply_locked(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let mut applied = 0;
+    for m in MIGRATIONS {
+        let mut tx = conn.begin().await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+        )
+        .bind(m.version)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !done {
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            applied += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(applied)
+}

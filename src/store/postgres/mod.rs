@@ -1,0 +1,158 @@
+//! The PostgreSQL store: several gateway replicas share one database.
+
+mod migrations;
+mod operations;
+mod queries;
+
+use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
+use crate::config::DatabaseSettings;
+use crate::domain::fhir::identifier::IdentifierToken;
+use crate::domain::fhir::instant::now_millis;
+use async_trait::async_trait;
+use operations::OpsError;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// Attempts of one `apply` when PostgreSQL reports a transient conflict.
+const MAX_ATTEMPTS: usize = 5;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.pool_size)
+            .acquire_timeout(Duration::from_millis(settings.busy_timeout_ms))
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        let mut conn = pool.acquire().await.map_err(unavailable)?;
+        let applied = migrations::apply(&mut conn, now_millis())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+        tracing::info!(applied, "database migrations checked");
+        Ok(Self { pool })
+    }
+}
+
+impl PostgresStore {
+    /// Writes versions as they are (ids, versions, timestamps, bodies), then points each
+    /// resource at its newest version and indexes its identifiers. Re-running is harmless.
+    pub async fn import_versions(&self, versions: &[StoredResource]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        operations::import_versions(&mut tx, versions)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => unavailable(e),
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+/// Unique violations (two replicas creating the same new id), serialization failures and
+/// deadlocks resolve themselves when the transaction runs again.
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("23505" | "40001" | "40P01"))
+        }
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl ResourceStore for PostgresStore {
+    async fn read(
+        &self,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        queries::current(&mut conn, resource_type, id)
+            .await
+            .map_err(backend)
+    }
+
+    async fn vread(
+        &self,
+        resource_type: &str,
+        id: &str,
+        version_id: u64,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        queries::version(&mut conn, resource_type, id, version_id)
+            .await
+            .map_err(backend)
+    }
+
+    async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            let result = operations::apply_ops(&mut tx, ops.clone(), now_millis()).await;
+            let error = match result {
+                Ok(outcomes) => match tx.commit().await {
+                    Ok(()) => return Ok(outcomes),
+                    Err(e) => OpsError::Database(e),
+                },
+                Err(e) => e,
+            };
+            // Dropping `tx` rolls back.
+            match error {
+                OpsError::Store(e) => return Err(e),
+                OpsError::Database(e) if is_transient(&e) && attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "retrying a conflicting transaction");
+                    attempt += 1;
+                }
+                OpsError::Database(e) => return Err(backend(e)),
+            }
+        }
+    }
+
+    async fn find_by_identifier(
+        &self,
+        resource_type: &str,
+        token: &IdentifierToken,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        queries::ids_by_identifier(&mut conn, resource_type, token, 1000)
+            .await
+            .map_err(backend)
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let (versions, current): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM resource_version),
+                    (SELECT COUNT(*) FROM resource_current c JOIN resource_version v
+                        ON v.resource_type = c.resource_type AND v.id = c.id
+                       AND v.version_id = c.version_id WHERE NOT v.deleted)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(StoreStats {
+            versions: versions as u64,
+            live_resources: current as u64,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+}

@@ -1,0 +1,363 @@
+//! Carrying out write operations inside one PostgreSQL transaction.
+//!
+//! Concurrency across replicas: conditional creates meet on the claim table's primary key;
+//! updates and deletes lock the `resource_current` row (`FOR UPDATE`) before checking
+//! `If-Match`, so one writer wins and the other sees the new version.
+
+use super::queries;
+use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
+use crate::domain::fhir::{instant, meta, reference};
+use crate::store::write_rules::{self, claim_system, Resolution};
+use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
+use serde_json::Value;
+use sqlx::PgConnection;
+use std::sync::Arc;
+
+pub async fn apply_ops(
+    conn: &mut PgConnection,
+    ops: Vec<WriteOp>,
+    now_ms: i64,
+) -> Result<Vec<WriteOutcome>, OpsError> {
+    let mut resolutions = Vec::with_capacity(ops.len());
+    for (index, op) in ops.iter().enumerate() {
+        resolutions.push(match op {
+            WriteOp::Create {
+                resource_type,
+                id,
+                if_none_exist: Some(token),
+                ..
+            } => resolve_conditional(conn, index, resource_type, id, token).await?,
+            _ => Resolution::Proceed,
+        });
+    }
+    let aliases = write_rules::aliases(&ops, &resolutions);
+
+    let last_updated = instant::fhir_instant(now_ms);
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut matched = Vec::new();
+    for (index, (mut op, resolution)) in ops.into_iter().zip(resolutions).enumerate() {
+        if !aliases.is_empty() {
+            if let Some(resource) = op.resource_mut() {
+                reference::rewrite(resource, &aliases);
+            }
+        }
+        let outcome = match (op, resolution) {
+            (WriteOp::Create { resource_type, .. }, Resolution::Existing(existing)) => {
+                matched.push((index, resource_type, existing));
+                None
+            }
+            (
+                WriteOp::Create {
+                    resource_type,
+                    id,
+                    resource,
+                    ..
+                },
+                Resolution::Proceed,
+            ) => {
+                if queries::lock_current_version(conn, &resource_type, &id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(OpsError::Store(StoreError::Op {
+                        index,
+                        failure: OpFailure::AlreadyExists,
+                    }));
+                }
+                let stored = write_version(
+                    conn,
+                    &resource_type,
+                    &id,
+                    1,
+                    now_ms,
+                    &last_updated,
+                    resource,
+                )
+                .await?;
+                Some(WriteOutcome::Created(stored))
+            }
+            (
+                WriteOp::Update {
+                    resource_type,
+                    id,
+                    resource,
+                    if_match,
+                },
+                _,
+            ) => {
+                let current = queries::lock_current_version(conn, &resource_type, &id).await?;
+                let live = current.filter(|(_, deleted)| !deleted).map(|(v, _)| v);
+                write_rules::check_if_match(index, if_match, live)?;
+                let next = current.map_or(1, |(v, _)| v + 1);
+                let stored = write_version(
+                    conn,
+                    &resource_type,
+                    &id,
+                    next,
+                    now_ms,
+                    &last_updated,
+                    resource,
+                )
+                .await?;
+                Some(match live {
+                    Some(_) => WriteOutcome::Updated(stored),
+                    None => WriteOutcome::Created(stored),
+                })
+            }
+            (WriteOp::Delete { resource_type, id }, _) => {
+                let live = queries::lock_current_version(conn, &resource_type, &id)
+                    .await?
+                    .filter(|(_, deleted)| !deleted);
+                Some(match live {
+                    None => WriteOutcome::Deleted { version_id: None },
+                    Some((v, _)) => {
+                        write_tombstone(conn, &resource_type, &id, v + 1, now_ms).await?;
+                        WriteOutcome::Deleted {
+                            version_id: Some(v + 1),
+                        }
+                    }
+                })
+            }
+        };
+        outcomes.push(outcome);
+    }
+    for (index, resource_type, existing) in matched {
+        let found = queries::current(conn, &resource_type, &existing)
+            .await?
+            .filter(|c| !c.deleted)
+            .ok_or_else(|| {
+                StoreError::Backend(format!("matched {resource_type}/{existing} vanished"))
+            })?;
+        outcomes[index] = Some(WriteOutcome::Matched(found));
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// A database error (possibly worth retrying) or a store-level outcome.
+#[derive(Debug)]
+pub enum OpsError {
+    Database(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for OpsError {
+    fn from(e: sqlx::Error) -> Self {
+        OpsError::Database(e)
+    }
+}
+
+impl From<StoreError> for OpsError {
+    fn from(e: StoreError) -> Self {
+        OpsError::Store(e)
+    }
+}
+
+async fn resolve_conditional(
+    conn: &mut PgConnection,
+    index: usize,
+    resource_type: &str,
+    id: &str,
+    token: &IdentifierToken,
+) -> Result<Resolution, OpsError> {
+    let matches = queries::ids_by_identifier(conn, resource_type, token, 2).await?;
+    if let Some(resolution) = write_rules::resolve_matches(index, &matches)? {
+        return Ok(resolution);
+    }
+    let system = claim_system(token);
+    // A concurrent claimant makes this wait on the key until it commits or rolls back.
+    let inserted = sqlx::query(
+        "INSERT INTO conditional_create_claim (resource_type, system, value, id)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(resource_type)
+    .bind(system)
+    .bind(&token.value)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Resolution::Proceed);
+    }
+    let holder: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM conditional_create_claim WHERE resource_type = $1 AND system = $2 AND value = $3",
+    )
+    .bind(resource_type)
+    .bind(system)
+    .bind(&token.value)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(holder.map_or(Resolution::Proceed, Resolution::Existing))
+}
+
+async fn write_version(
+    conn: &mut PgConnection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+    now_ms: i64,
+    last_updated: &str,
+    mut resource: Value,
+) -> Result<StoredResource, OpsError> {
+    meta::stamp(&mut resource, id, version_id, last_updated);
+    let body = resource.to_string();
+    sqlx::query(
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
+         VALUES ($1, $2, $3, $4, FALSE, $5, $5::jsonb)",
+    )
+    .bind(resource_type)
+    .bind(id)
+    .bind(version_id as i64)
+    .bind(now_ms)
+    .bind(&body)
+    .execute(&mut *conn)
+    .await?;
+    set_current(conn, resource_type, id, version_id).await?;
+    reindex_identifiers(conn, resource_type, id, &resource).await?;
+    Ok(StoredResource {
+        resource_type: resource_type.to_string(),
+        id: id.to_string(),
+        version_id,
+        last_updated_ms: now_ms,
+        deleted: false,
+        body: Some(Arc::from(body)),
+    })
+}
+
+async fn write_tombstone(
+    conn: &mut PgConnection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+    now_ms: i64,
+) -> Result<(), OpsError> {
+    sqlx::query(
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted)
+         VALUES ($1, $2, $3, $4, TRUE)",
+    )
+    .bind(resource_type)
+    .bind(id)
+    .bind(version_id as i64)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    set_current(conn, resource_type, id, version_id).await?;
+    for table in ["resource_identifier", "conditional_create_claim"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE resource_type = $1 AND id = $2"
+        ))
+        .bind(resource_type)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn set_current(
+    conn: &mut PgConnection,
+    resource_type: &str,
+    id: &str,
+    version_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO resource_current (resource_type, id, version_id) VALUES ($1, $2, $3)
+         ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
+    )
+    .bind(resource_type)
+    .bind(id)
+    .bind(version_id as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn reindex_identifiers(
+    conn: &mut PgConnection,
+    resource_type: &str,
+    id: &str,
+    resource: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM resource_identifier WHERE resource_type = $1 AND id = $2")
+        .bind(resource_type)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for ident in identifiers_of(resource) {
+        sqlx::query("INSERT INTO resource_identifier (resource_type, id, system, value) VALUES ($1, $2, $3, $4)")
+            .bind(resource_type)
+            .bind(id)
+            .bind(&ident.system)
+            .bind(&ident.value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // A claim stays only while the resource still carries the claimed identifier.
+    sqlx::query(
+        "DELETE FROM conditional_create_claim c
+          WHERE c.resource_type = $1 AND c.id = $2
+            AND NOT EXISTS (SELECT 1 FROM resource_identifier i
+                             WHERE i.resource_type = c.resource_type AND i.id = c.id
+                               AND i.value = c.value AND (c.system = '*' OR i.system = c.system))",
+    )
+    .bind(resource_type)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn import_versions(
+    conn: &mut PgConnection,
+    versions: &[StoredResource],
+) -> Result<(), sqlx::Error> {
+    for v in versions {
+        sqlx::query(
+            "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $6::jsonb) ON CONFLICT DO NOTHING",
+        )
+        .bind(&v.resource_type)
+        .bind(&v.id)
+        .bind(v.version_id as i64)
+        .bind(v.last_updated_ms)
+        .bind(v.deleted)
+        .bind(v.body.as_deref())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut touched: Vec<(&str, &str)> = versions
+        .iter()
+        .map(|v| (v.resource_type.as_str(), v.id.as_str()))
+        .collect();
+    touched.dedup();
+    for (resource_type, id) in touched {
+        sqlx::query(
+            "INSERT INTO resource_current (resource_type, id, version_id)
+             SELECT resource_type, id, MAX(version_id) FROM resource_version
+              WHERE resource_type = $1 AND id = $2 GROUP BY resource_type, id
+             ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
+        )
+        .bind(resource_type)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        match queries::current(conn, resource_type, id).await? {
+            Some(c) if !c.deleted => {
+                let body: Value = c
+                    .body
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or(Value::Null);
+                reindex_identifiers(conn, resource_type, id, &body).await?;
+            }
+            _ => {
+                sqlx::query("DELETE FROM resource_identifier WHERE resource_type = $1 AND id = $2")
+                    .bind(resource_type)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! The ResourceStore contract, run against every backend: SQLite always, PostgreSQL when
+//! HBPC_TEST_DATABASE_URL is set (each run in a database of its own, dropped afterwards).
+
+use hbpc_gateway::config::DatabaseSettings;
+use hbpc_gateway::domain::fhir::identifier::IdentifierToken;
+use hbpc_gateway::store::{self, OpFailure, SharedStore, StoreError, WriteOp, WriteOutcome};
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+struct TestStore {
+    store: SharedStore,
+    _dir: tempfile::TempDir,
+    drop_database: Option<(String, String)>,
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.drop_database.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(admin_statement(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    ));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+async fn admin_statement(admin_url: &str, sql: &str) {
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect");
+    sqlx::raw_sql(sql)
+        .execute(&mut conn)
+        .await
+        .expect("admin statement");
+}
+
+async fn stores() -> Vec<(&'static str, TestStore)> {
+    let settings = DatabaseSettings::default();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hbpc.sqlite").display());
+    let mut all = vec![(
+        "sqlite",
+        TestStore {
+            store: store::open(&url, &settings).await.unwrap(),
+            _dir: dir,
+            drop_database: None,
+        },
+    )];
+    match std::env::var("HBPC_TEST_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("hbpc_store_{}", uuid::Uuid::new_v4().simple());
+            admin_statement(&admin, &format!("CREATE DATABASE {name}")).await;
+            let prefix = admin.rsplit_once('/').map_or(admin.as_str(), |(p, _)| p);
+            let url = format!("{prefix}/{name}");
+            all.push((
+                "postgres",
+                TestStore {
+                    store: store::open(&url, &settings).await.unwrap(),
+                    _dir: tempfile::tempdir().unwrap(),
+                    drop_database: Some((admin, name)),
+                },
+            ));
+        }
+        _ => eprintln!("SKIPPED (postgres): HBPC_TEST_DATABASE_URL is not set"),
+    }
+    all
+}
+
+fn patient(mrn: &str) -> Value {
+    json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": mrn}], "active": true})
+}
+
+fn create(id: &str, resource: Value, conditional: Option<&str>) -> WriteOp {
+    WriteOp::Create {
+        resource_type: resource["resourceType"].as_str().unwrap().to_string(),
+        id: id.to_string(),
+        resource,
+        if_none_exist: conditional.and_then(IdentifierToken::parse),
+    }
+}
+
+fn body(outcome: &WriteOutcome) -> Value {
+    match outcome {
+        WriteOutcome::Created(s) | WriteOutcome::Matched(s) | WriteOutcome::Updated(s) => {
+            serde_json::from_str(s.body.as_deref().unwrap()).unwrap()
+        }
+        WriteOutcome::Deleted { .. } => Value::Null,
+    }
+}
+
+#[tokio::test]
+async fn versions_reads_and_tombstones() {
+    for (name, t) in stores().await {
+        let s = &t.store;
+        let out = s
+            .apply(vec![create("p1", patient("1"), None)])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out[0], WriteOutcome::Created(r) if r.version_id == 1),
+            "{name}"
+        );
+        assert_eq!(body(&out[0])["meta"]["versionId"], "1");
+
+        let mut changed = patient("1");
+        changed["id"] = json!("p1");
+        changed["active"] = json!(false);
+        let op = |m| WriteOp::Update {
+            resource_type: "Patient".into(),
+            id: "p1".into(),
+            resource: changed.clone(),
+            if_match: m,
+        };
+        let out = s.apply(vec![op(Some(1))]).await.unwrap();
+        assert!(
+            matches!(&out[0], WriteOutcome::Updated(r) if r.version_id == 2),
+            "{name}"
+        );
+        let err = s.apply(vec![op(Some(1))]).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Op {
+                    index: 0,
+                    failure: OpFailure::VersionConflict {
+                        expected: 1,
+                        current: Some(2)
+                    }
+                }
+            ),
+            "{name}: {err:?}"
+        );
+
+        let v1 = s.vread("Patient", "p1", 1).await.unwrap().unwrap();
+        assert!(v1.body.unwrap().contains("\"active\":true"));
+        let out = s
+            .apply(vec![WriteOp::Delete {
+                resource_type: "Patient".into(),
+                id: "p1".into(),
+            }])
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                out[0],
+                WriteOutcome::Deleted {
+                    version_id: Some(3)
+                }
+            ),
+            "{name}"
+        );
+        assert!(s.read("Patient", "p1").await.unwrap().unwrap().deleted);
+        assert!(s
+            .find_by_identifier("Patient", &IdentifierToken::parse("urn:mrn|1").unwrap())
+            .await
+            .unwrap()
+            .is_empty());
+        let stats = s.stats().await.unwrap();
+        assert_eq!((stats.versions, stats.live_resources), (3, 0), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn conditional_create_matches_and_redirects_references() {
+    for (name, t) in stores().await {
+        let s = &t.store;
+        s.apply(vec![create("existing", patient("42"), None)])
+            .await
+            .unwrap();
+        let coverage = json!({"resourceType": "Coverage", "status": "active",
+            "beneficiary": {"reference": "Patient/fresh"}, "payor": [{"reference": "Patient/fresh"}]});
+        let out = s
+            .apply(vec![
+                create("fresh", patient("42"), Some("urn:mrn|42")),
+                create("c1", coverage, None),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out[0], WriteOutcome::Matched(r) if r.id == "existing"),
+            "{name}"
+        );
+        assert_eq!(
+            body(&out[1])["beneficiary"]["reference"],
+            "Patient/existing",
+            "{name}"
+        );
+        assert!(s.read("Patient", "fresh").await.unwrap().is_none());
+
+        s.apply(vec![create("second", patient("42"), None)])
+            .await
+            .unwrap();
+        let err = s
+            .apply(vec![create("third", patient("42"), Some("urn:mrn|42"))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Op {
+                    index: 0,
+                    failure: OpFailure::MultipleMatches { count: 2 }
+                }
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_operation_rolls_back_the_whole_apply() {
+    for (name, t) in stores().await {
+        let s = &t.store;
+        s.apply(vec![create("p1", patient("7"), None)])
+            .await
+            .unwrap();
+        let err = s
+            .apply(vec![
+                create("p2", patient("8"), None),
+                WriteOp::Update {
+                    resource_type: "Patient".into(),
+                    id: "p1".into(),
+                    resource: json!({"resourceType": "Patient", "id": "p1"}),
+                    if_match: Some(9),
+                },
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Op { index: 1, .. }), "{name}");
+        assert!(
+            s.read("Patient", "p2").await.unwrap().is_none(),
+            "{name}: p2 rolled back"
+        );
+        assert_eq!(s.stats().await.unwrap().versions, 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_conditional_creates_store_one() {
+    for (name, t) in stores().await {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let s = t.store.clone();
+                tokio::spawn(async move {
+                    s.apply(vec![create(
+                        &format!("p{i}"),
+                        patient("race"),
+                        Some("urn:mrn|race"),
+                    )])
+                    .await
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for task in tasks {
+            match task.await.unwrap().unwrap().pop().unwrap() {
+                WriteOutcome::Created(r) | WriteOutcome::Matched(r) => ids.push(r.id),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{name}: every caller sees the one resource");
+        assert_eq!(t.store.stats().await.unwrap().versions, 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_updates_of_one_version_let_one_writer_win() {
+    for (name, t) in stores().await {
+        t.store
+            .apply(vec![create("p1", patient("u"), None)])
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = t.store.clone();
+                tokio::spawn(async move {
+                    let mut r = patient("u");
+                    r["id"] = json!("p1");
+                    s.apply(vec![WriteOp::Update {
+                        resource_type: "Patient".into(),
+                        id: "p1".into(),
+                        resource: r,
+                        if_match: Some(1),
+                    }])
+                    .await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(StoreError::Op {
+                    failure: OpFailure::VersionConflict { .. },
+                    ..
+                }) => {}
+                Err(e) => panic!("{name}: {e:?}"),
+            }
+        }
+        assert_eq!(won, 1, "{name}");
+        assert_eq!(
+            t.store
+                .read("Patient", "p1")
+                .await
+                .unwrap()
+                .unwrap()
+                .version_id,
+            2
+        );
+    }
+}
