@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "profiles", "r4-core", "definitions.json")
 
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "contentReference",
-                "binding", "constraint", "slicing", "isModifier")
+                "binding", "constraint", "slicing", "isModifier", "base")
 
 
 def package_dir():
@@ -40,6 +40,9 @@ def package_dir():
 
 def strip_element(e):
     out = {k: e[k] for k in ELEMENT_KEYS if k in e}
+    if "base" in out:
+        # the base max decides JSON array or not, whatever a profile narrows it to
+        out["base"] = {"max": e["base"]["max"]}
     for k, v in e.items():
         if k.startswith("fixed") or k.startswith("pattern"):
             out[k] = v
@@ -85,7 +88,7 @@ def main():
         sd = json.load(open(f, encoding="utf-8"))
         if sd.get("kind") == "logical" or "snapshot" not in sd:
             continue
-        base_type = sd.get("derivation") == "specialization"
+        base_type = sd.get("derivation") in ("specialization", None)
         type_profile = sd.get("kind") == "complex-type" and sd.get("derivation") == "constraint"
         if base_type or type_profile:
             sds[sd["url"]] = strip_sd(sd)

@@ -58,16 +58,18 @@ impl Intake {
                 .at("Bundle.entry"),
             ));
         }
-        let issues: Vec<Issue> = self
-            .validator
-            .validate(&bundle)
-            .into_iter()
-            .filter(Issue::is_error)
-            .collect();
+        let outcome = self.validator.check(&bundle);
         match kind {
-            BundleKind::Transaction if !issues.is_empty() => Err(AppError::Invalid(issues)),
-            BundleKind::Transaction => self.transaction(bundle).await,
-            BundleKind::Batch => self.batch(bundle, issues).await,
+            BundleKind::Transaction => {
+                super::rejection(outcome)?;
+                self.transaction(bundle).await
+            }
+            BundleKind::Batch => {
+                let profile = !outcome.base_errors();
+                let issues: Vec<Issue> =
+                    outcome.all().into_iter().filter(Issue::is_error).collect();
+                self.batch(bundle, issues, profile).await
+            }
         }
     }
 
@@ -155,6 +157,7 @@ impl Intake {
         &self,
         mut bundle: Value,
         issues: Vec<Issue>,
+        profile_issues: bool,
     ) -> Result<BundleOutcome, AppError> {
         let mut per_entry: HashMap<usize, Vec<Issue>> = HashMap::new();
         let mut outside = Vec::new();
@@ -165,7 +168,11 @@ impl Intake {
             }
         }
         if !outside.is_empty() {
-            return Err(AppError::Invalid(outside));
+            return Err(if profile_issues {
+                AppError::Unprocessable(outside)
+            } else {
+                AppError::Invalid(outside)
+            });
         }
         let work = entry_requests(&mut bundle)
             .into_iter()
@@ -177,6 +184,10 @@ impl Intake {
                         Err(issue) => return EntryOutcome::Failed(AppError::invalid(issue)),
                         Ok(entry) => entry,
                     };
+                    // an entry that breaks only profile rules is unprocessable (422)
+                    if profile_issues && !schema_issues.is_empty() {
+                        return EntryOutcome::Failed(AppError::Unprocessable(schema_issues));
+                    }
                     let mut issues = schema_issues;
                     issues.extend(check_entry(&entry));
                     if let Some(resource) = entry.resource.as_ref() {

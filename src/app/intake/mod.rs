@@ -11,7 +11,7 @@ use crate::config::LimitSettings;
 use crate::domain::fhir::json::{parse_resource, resource_type_of};
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::resource_type::is_referral_type;
-use crate::domain::validation::IntakeValidator;
+use crate::domain::validation::{IntakeValidator, Outcome};
 use crate::store::SharedStore;
 use serde_json::Value;
 use std::sync::Arc;
@@ -49,17 +49,26 @@ impl Intake {
                 .at(format!("{actual}.resourceType")),
             ));
         }
-        let errors: Vec<Issue> = self
-            .validator
-            .validate(&resource)
-            .into_iter()
-            .filter(Issue::is_error)
-            .collect();
-        if errors.is_empty() {
-            Ok(resource)
-        } else {
-            Err(AppError::Invalid(errors))
-        }
+        rejection(self.validator.check(&resource))?;
+        Ok(resource)
+    }
+}
+
+/// Base R4 errors are a bad request (400); profile errors an unprocessable referral (422).
+/// Errors lead, warnings follow, so clients see what to fix first.
+pub(crate) fn rejection(outcome: Outcome) -> Result<(), AppError> {
+    let errors_first = |issues: Vec<Issue>| -> Vec<Issue> {
+        let (mut errors, warnings): (Vec<Issue>, Vec<Issue>) =
+            issues.into_iter().partition(Issue::is_error);
+        errors.extend(warnings);
+        errors
+    };
+    if outcome.base_errors() {
+        Err(AppError::Invalid(errors_first(outcome.base)))
+    } else if outcome.profile_errors() {
+        Err(AppError::Unprocessable(errors_first(outcome.all())))
+    } else {
+        Ok(())
     }
 }
 

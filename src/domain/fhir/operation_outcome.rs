@@ -30,6 +30,7 @@ pub enum IssueType {
     Value,
     Invariant,
     CodeInvalid,
+    Extension,
     NotSupported,
     Duplicate,
     NotFound,
@@ -53,6 +54,7 @@ impl IssueType {
             IssueType::Value => "value",
             IssueType::Invariant => "invariant",
             IssueType::CodeInvalid => "code-invalid",
+            IssueType::Extension => "extension",
             IssueType::NotSupported => "not-supported",
             IssueType::Duplicate => "duplicate",
             IssueType::NotFound => "not-found",
@@ -87,6 +89,20 @@ impl Issue {
             text: text.into(),
             expression: Vec::new(),
         }
+    }
+
+    pub fn warning(code: IssueType, text: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            code,
+            text: text.into(),
+            expression: Vec::new(),
+        }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     pub fn information(text: impl Into<String>) -> Self {
