@@ -362,3 +362,6 @@ impl IntakeValidator for IntakeProfiles {
         self.validator.knows_resource_type(resource_type)
     }
 }
+
+#[cfg(test)]
+mod tests;
