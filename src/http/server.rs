@@ -7,6 +7,7 @@ use super::routes;
 use super::state::AppState;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::validation::Validation;
 use crate::config::Settings;
 use crate::domain::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
 use crate::domain::validation::IntakeValidator;
@@ -51,10 +52,17 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         validator: Arc::clone(&structure),
         default_profiles: settings.validation.default_profiles,
     });
+    let validation = Validation::new(
+        structure,
+        settings.validation.default_profiles,
+        settings.limits.max_json_depth,
+    );
+    let capability = capability_statement(&validation.supported_profiles());
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone()),
         reads: Reads::new(store),
-        capability: capability_statement().to_string().into(),
+        validation,
+        capability: capability.to_string().into(),
         settings: Arc::new(settings),
     })
 }

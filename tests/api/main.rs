@@ -11,3 +11,4 @@ mod fhir_sdk_client;
 mod rest_roundtrip;
 mod shutdown;
 mod transaction;
+mod validate;
