@@ -8,6 +8,13 @@ use super::primitives;
 use super::StructureValidator;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Conformance of (resource, profile) pairs already decided in this validation: slicing by
+/// profile and the reference check ask the same question about the same target.
+type ConformsCache = Rc<RefCell<HashMap<(usize, usize), bool>>>;
 
 /// How deep reference targets are validated against their target profiles.
 const MAX_TARGET_DEPTH: usize = 2;
@@ -21,6 +28,7 @@ pub struct Walk<'a> {
     pub containers: Vec<&'a Value>,
     pub bundle: Option<BundleIndex<'a>>,
     pub depth: usize,
+    conforms: ConformsCache,
 }
 
 /// One JSON member matched to a child element.
@@ -40,6 +48,7 @@ impl<'a> Walk<'a> {
             containers: Vec::new(),
             bundle: None,
             depth: 0,
+            conforms: ConformsCache::default(),
         }
     }
 
@@ -469,12 +478,22 @@ impl<'a> Walk<'a> {
 
     /// Whether `value` conforms to `plan` (no errors), checked in a nested walk.
     pub fn conforms(&self, plan: &'a TypePlan, value: &'a Value) -> bool {
+        let key = (
+            value as *const Value as usize,
+            plan as *const TypePlan as usize,
+        );
+        if let Some(&known) = self.conforms.borrow().get(&key) {
+            return known;
+        }
         let mut nested = Walk::new(self.reg, Some(plan.label.as_str()));
         nested.bundle = self.bundle.clone();
         nested.depth = self.depth + 1;
+        nested.conforms = Rc::clone(&self.conforms);
         let mut path = plan.type_name.clone();
         nested.resource(plan, value, &mut path);
-        !nested.issues.iter().any(Issue::is_error)
+        let ok = !nested.issues.iter().any(Issue::is_error);
+        self.conforms.borrow_mut().insert(key, ok);
+        ok
     }
 }
 
