@@ -465,8 +465,14 @@ def readme():
     lines += [f"- `{vs_url(v['id'])}`: {v['title']}. {v['description']}" for v in VALUE_SETS]
     lines += ["", "## CodeSystems", ""]
     lines += [f"- `{cs_url(c['id'])}`: {c['title']}. {c['description']}" for c in CODE_SYSTEMS]
-    lines += ["", "## Other files", "",
-              "- `fhir.schema.json`: no longer used by the service (see docs/architecture.md); kept only if listed there.", ""]
+    lines += ["", "## Defaults", "",
+              "Resources that declare no `meta.profile` are validated against their type's HBPC profile when "
+              "`validation.default_profiles` is on (the default): ServiceRequest, Coverage, Consent, Task, CarePlan, "
+              "CareTeam. Condition and Observation have several HBPC profiles; they are checked through the "
+              "referral's references (`reasonReference`, `supportingInfo` slices) when they travel in the same Bundle, "
+              "or on request (`meta.profile`, `$validate?profile=`, `validate --profile`).", "",
+              "## Regenerating", "", "```sh", "scripts/profiles/vendor_r4_core.py /path/to/hl7.fhir.r4.examples/package",
+              "scripts/profiles/generate.py", "```", ""]
     with open(os.path.join(PROFILES, "README.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
