@@ -155,3 +155,39 @@ async fn profiles_are_served_and_advertised() {
     );
     assert_eq!(sr["operation"][0]["name"], "validate");
 }
+
+#[tokio::test]
+async fn intake_accepts_warnings_and_returns_them() {
+    let server = TestServer::start().await;
+    // MB is not in the extensible R4 identifier-type value set: a warning, not a rejection
+    let res = client()
+        .post(server.url("Coverage"))
+        .header("Content-Type", FHIR_JSON)
+        .header("Prefer", "return=OperationOutcome")
+        .body(fixture_bytes("referral-separate/06-coverage-coverage.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let oo: Value = res.json().await.unwrap();
+    assert_eq!(oo["issue"][0]["severity"], "information", "{oo}");
+    assert!(
+        oo["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["severity"] == "warning"
+                && i["expression"][0] == "Coverage.identifier[0].type.coding[0]"),
+        "{oo}"
+    );
+
+    let (status, bundle) = post_json(&server, "", &fixture_json("referral-transaction.json")).await;
+    assert_eq!(status, 200, "{bundle}");
+    let outcome = &bundle["entry"][5]["response"]["outcome"];
+    assert!(
+        outcome["issue"]
+            .as_array()
+            .is_some_and(|issues| issues.iter().any(|i| i["severity"] == "warning")),
+        "{bundle}"
+    );
+}

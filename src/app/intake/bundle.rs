@@ -18,6 +18,8 @@ pub struct BundleOutcome {
     pub kind: BundleKind,
     /// One per `Bundle.entry`, in the request's order.
     pub entries: Vec<EntryOutcome>,
+    /// Validation warnings by entry index: accepted, and returned in `response.outcome`.
+    pub warnings: HashMap<usize, Vec<Issue>>,
 }
 
 pub enum EntryOutcome {
@@ -59,7 +61,13 @@ impl Intake {
             ));
         }
         let outcome = self.validator.check(&bundle);
-        match kind {
+        let mut warnings: HashMap<usize, Vec<Issue>> = HashMap::new();
+        for issue in outcome.all().into_iter().filter(|i| !i.is_error()) {
+            if let Some(i) = issue.expression.first().and_then(|e| entry_index(e)) {
+                warnings.entry(i).or_default().push(issue);
+            }
+        }
+        let mut result = match kind {
             BundleKind::Transaction => {
                 super::rejection(outcome)?;
                 self.transaction(bundle).await
@@ -70,7 +78,9 @@ impl Intake {
                     outcome.all().into_iter().filter(Issue::is_error).collect();
                 self.batch(bundle, issues, profile).await
             }
-        }
+        }?;
+        result.warnings = warnings;
+        Ok(result)
     }
 
     async fn transaction(&self, mut bundle: Value) -> Result<BundleOutcome, AppError> {
@@ -145,6 +155,7 @@ impl Intake {
             placed[i] = Some(entry_outcome(outcome));
         }
         Ok(BundleOutcome {
+            warnings: HashMap::new(),
             kind: BundleKind::Transaction,
             entries: placed
                 .into_iter()
@@ -216,6 +227,7 @@ impl Intake {
                 }
             });
         Ok(BundleOutcome {
+            warnings: HashMap::new(),
             kind: BundleKind::Batch,
             entries: join_all(work).await,
         })

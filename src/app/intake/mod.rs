@@ -4,7 +4,7 @@ mod bundle;
 mod single;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
-pub use single::Written;
+pub use single::{Accepted, Written};
 
 use super::AppError;
 use crate::config::LimitSettings;
@@ -36,8 +36,13 @@ impl Intake {
         }
     }
 
-    /// Parses the body and checks it is a valid resource of `expected_type`.
-    fn parse_valid(&self, body: &[u8], expected_type: &str) -> Result<Value, AppError> {
+    /// Parses the body and checks it is a valid resource of `expected_type`; returns it with
+    /// the warnings found, which do not stop intake.
+    fn parse_valid(
+        &self,
+        body: &[u8],
+        expected_type: &str,
+    ) -> Result<(Value, Vec<Issue>), AppError> {
         let resource = parse_resource(body, self.limits.max_json_depth)?;
         let actual = resource_type_of(&resource).unwrap_or_default();
         if actual != expected_type {
@@ -49,8 +54,14 @@ impl Intake {
                 .at(format!("{actual}.resourceType")),
             ));
         }
-        rejection(self.validator.check(&resource))?;
-        Ok(resource)
+        let outcome = self.validator.check(&resource);
+        let warnings = outcome
+            .all()
+            .into_iter()
+            .filter(|i| !i.is_error())
+            .collect();
+        rejection(outcome)?;
+        Ok((resource, warnings))
     }
 }
 
