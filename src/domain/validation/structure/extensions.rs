@@ -27,6 +27,10 @@ impl<'a> Walk<'a> {
             .iter()
             .flat_map(|t| t.profiles.iter())
             .find_map(|p| self.reg.plan(p));
+        // a profile pass follows a clean base pass, which checked undeclared extensions
+        if declared.is_none() && self.profile.is_some() {
+            return;
+        }
         let known = declared.or_else(|| {
             url.and_then(|u| self.reg.plan(u))
                 .filter(|p| p.type_name == "Extension")

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Default)]
 pub struct Expansion {
-    /// (system, code) pairs in the set.
-    pub codes: HashSet<(String, String)>,
+    /// Codes in the set, by system.
+    pub codes: HashMap<String, HashSet<String>>,
     /// Bare codes, for the `code` type, which carries no system.
     pub bare: HashSet<String>,
     /// Systems whose membership cannot be decided locally.
@@ -29,7 +29,11 @@ impl Expansion {
         match system {
             Some(system) if self.open_systems.contains(system) => Membership::Unknown,
             Some(system) => {
-                if self.codes.contains(&(system.to_string(), code.to_string())) {
+                if self
+                    .codes
+                    .get(system)
+                    .is_some_and(|codes| codes.contains(code))
+                {
                     Membership::In
                 } else {
                     Membership::NotIn
@@ -42,7 +46,10 @@ impl Expansion {
     }
 
     fn add(&mut self, system: &str, code: &str) {
-        self.codes.insert((system.to_string(), code.to_string()));
+        self.codes
+            .entry(system.to_string())
+            .or_default()
+            .insert(code.to_string());
         self.bare.insert(code.to_string());
     }
 }
@@ -80,7 +87,9 @@ fn expand_inner(
         };
         for c in array(exclude.get("concept")) {
             if let Some(code) = str_of(c, "code") {
-                out.codes.remove(&(system.to_string(), code.to_string()));
+                if let Some(codes) = out.codes.get_mut(system) {
+                    codes.remove(code);
+                }
             }
         }
     }
@@ -100,7 +109,9 @@ fn include_into(
     {
         match expand_inner(defs, unversioned(vs), visiting) {
             Some(e) => {
-                out.codes.extend(e.codes);
+                for (system, codes) in e.codes {
+                    out.codes.entry(system).or_default().extend(codes);
+                }
                 out.bare.extend(e.bare);
                 out.open_systems.extend(e.open_systems);
             }

@@ -10,6 +10,7 @@ use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::rc::Rc;
 
 /// Conformance of (resource, profile) pairs already decided in this validation: slicing by
@@ -198,17 +199,31 @@ impl<'a> Walk<'a> {
 
     fn child(&mut self, plan: &'a TypePlan, c: usize, found: &[Found<'a>], path: &mut String) {
         let node = &plan.nodes[c];
-        let mut keys: Vec<&'a str> = Vec::new();
+        // most optional elements are absent: decide that before allocating anything
+        if !found.iter().any(|f| f.child == c) {
+            if node.min > 0 {
+                let shown = display_name(node);
+                let at = format!("{path}.{shown}");
+                self.error(
+                    IssueType::Required,
+                    &at,
+                    format!(
+                        "missing required element '{shown}' ({} is {}..{})",
+                        node.path,
+                        node.min,
+                        node.max_text()
+                    ),
+                );
+            }
+            return;
+        }
+        let mut keys: Vec<&'a str> = Vec::with_capacity(1);
         for f in found.iter().filter(|f| f.child == c) {
             if !keys.contains(&f.key) {
                 keys.push(f.key);
             }
         }
-        let shown = if node.choice {
-            format!("{}[x]", node.name)
-        } else {
-            node.name.clone()
-        };
+        let shown = display_name(node);
         if keys.is_empty() {
             if node.min > 0 {
                 let at = format!("{path}.{shown}");
@@ -335,9 +350,8 @@ impl<'a> Walk<'a> {
         };
         for i in 0..count {
             let len = path.len();
-            path.push('[');
-            path.push_str(&i.to_string());
-            path.push(']');
+            // writing to a String cannot fail
+            let _ = write!(path, "[{i}]");
             let target = assigned.get(i).copied().flatten().unwrap_or(c);
             self.item(plan, target, type_code, values.get(i), exts.get(i), path);
             path.truncate(len);
@@ -416,6 +430,10 @@ impl<'a> Walk<'a> {
                 );
                 return;
             }
+        } else if type_code == "Resource" && self.profile.is_some() {
+            // a profile pass follows a clean base pass: nested resources were checked there,
+            // and Bundle entries get their own profiles
+            return;
         } else if type_code == "Resource" {
             let rt = value
                 .get("resourceType")
@@ -455,7 +473,7 @@ impl<'a> Walk<'a> {
             }
             if type_code == "Extension" {
                 self.extension(plan, c, obj, path);
-            } else {
+            } else if !(self.profile.is_some() && unprofiled(node, type_code)) {
                 self.object(plan, c, Some(type_code), obj, path, false);
             }
             if type_code == "Reference" {
@@ -504,4 +522,16 @@ pub fn display_name(node: &Node) -> String {
     } else {
         node.name.clone()
     }
+}
+
+/// An element whose content the profile leaves as in the base data type: a profile pass,
+/// which runs after a clean base pass, need not walk inside it again.
+fn unprofiled(node: &Node, type_code: &str) -> bool {
+    node.children.is_empty()
+        && node.content_ref.is_none()
+        && node
+            .types
+            .iter()
+            .filter(|t| t.code == type_code)
+            .all(|t| t.profiles.is_empty())
 }
