@@ -546,3 +546,99 @@ fn bad_input_never_panics() {
         let _ = defaulted(v);
     }
 }
+
+/// The output profiles (CarePlan, CareTeam, Task) and the other inputs, one good and one
+/// broken resource each.
+#[test]
+fn output_and_observation_profiles() {
+    let task = json!({"resourceType": "Task", "status": "received", "intent": "order",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill"}]},
+        "focus": {"reference": "ServiceRequest/r1"}, "for": {"reference": "Patient/p1"},
+        "authoredOn": "2026-11-20T09:16:02-08:00", "requester": {"reference": "PractitionerRole/pr1"},
+        "owner": {"reference": "Organization/hbpc"},
+        "businessStatus": {"coding": [{"system": "http://hl7.org/fhir/us/bser/CodeSystem/TaskBusinessStatusCS", "code": "3.0"}]}});
+    assert!(
+        defaulted(task.clone()).is_empty(),
+        "{:#?}",
+        defaulted(task.clone())
+    );
+    let mut t = task.clone();
+    t["code"]["coding"][0]["code"] = json!("abort");
+    assert_issue(&defaulted(t), Error, "value", "Task.code");
+    let mut t = task.clone();
+    t["businessStatus"]["coding"][0]["code"] = json!("9.9");
+    let issues = defaulted(t);
+    assert_issue(
+        &issues,
+        Warning,
+        "code-invalid",
+        "Task.businessStatus.coding[0]",
+    );
+    assert_clean(&issues);
+    let mut t = task;
+    t["focus"] = json!({"reference": "Patient/p1"});
+    assert_issue(&defaulted(t), Error, "structure", "Task.focus.reference");
+
+    let careplan = json!({"resourceType": "CarePlan", "status": "active", "intent": "plan",
+        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Plan</div>"},
+        "category": [{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "code": "assess-plan"}]}],
+        "subject": {"reference": "Patient/p1"}});
+    assert_clean(&defaulted(careplan.clone()));
+    let mut cp = careplan.clone();
+    cp["text"]["status"] = json!("empty");
+    assert_issue(
+        &defaulted(cp),
+        Error,
+        "code-invalid",
+        "CarePlan.text.status",
+    );
+    let mut cp = careplan;
+    cp["category"][0]["coding"][0]["code"] = json!("other");
+    assert_issue(&defaulted(cp), Error, "required", "CarePlan.category");
+
+    let careteam = json!({"resourceType": "CareTeam", "status": "active", "subject": {"reference": "Patient/p1"},
+        "participant": [{"role": [{"text": "Caregiver"}], "member": {"reference": "RelatedPerson/c1"}}]});
+    assert_clean(&defaulted(careteam.clone()));
+    let mut ct = careteam;
+    ct["participant"][0]
+        .as_object_mut()
+        .map(|p| p.remove("member"));
+    assert_issue(
+        &defaulted(ct),
+        Error,
+        "required",
+        "CareTeam.participant[0].member",
+    );
+
+    let safety: Value = serde_json::from_str(include_str!(
+        "../../../../fixtures/referral-separate/11-observation-home-safety.json"
+    ))
+    .expect("fixture");
+    let profile = format!("{HBPC}hbpc-home-safety-observation");
+    assert_clean(&profiled(safety.clone(), &[&profile]));
+    let mut s = safety;
+    s.as_object_mut().map(|o| o.remove("valueCodeableConcept"));
+    s["valueBoolean"] = json!(true);
+    let issues = profiled(s, &[&profile]);
+    assert_issue(&issues, Error, "structure", "Observation.valueBoolean");
+    assert_eq!(
+        issues.iter().filter(|i| i.is_error()).count(),
+        1,
+        "{issues:#?}"
+    );
+
+    let pain: Value = serde_json::from_str(include_str!(
+        "../../../../fixtures/referral-separate/09-observation-pain-score.json"
+    ))
+    .expect("fixture");
+    let profile = format!("{HBPC}hbpc-symptom-observation");
+    assert_clean(&profiled(pain.clone(), &[&profile]));
+    let mut p = pain;
+    p["code"]["coding"][0]["code"] = json!("8867-4");
+    assert_issue(
+        &profiled(p, &[&profile]),
+        Error,
+        "code-invalid",
+        "Observation.code.coding[0]",
+    );
+}

@@ -158,6 +158,7 @@ impl<'a> Walk<'a> {
         };
         let children = &cplan.nodes[cnode].children;
         let mut found: Vec<Found<'a>> = Vec::with_capacity(obj.len());
+        let mut rejected: Vec<usize> = Vec::new();
         for (key, value) in obj {
             if resource_root && key == "resourceType" {
                 continue;
@@ -183,17 +184,49 @@ impl<'a> Walk<'a> {
                 }),
                 None => {
                     let at = format!("{path}.{key}");
-                    let owner = &cplan.nodes[cnode].path;
-                    self.error(
-                        IssueType::Structure,
-                        &at,
-                        format!("unknown element '{key}': {owner} has no such element in FHIR R4"),
-                    );
+                    // a choice type the profile removed: say so, and count the element as
+                    // present so that its cardinality is not reported a second time
+                    let narrowed = children.iter().copied().find(|&c| {
+                        let n = &cplan.nodes[c];
+                        n.choice
+                            && name.strip_prefix(n.name.as_str()).is_some_and(|rest| {
+                                rest.starts_with(|ch: char| ch.is_ascii_uppercase())
+                            })
+                    });
+                    match narrowed.filter(|_| self.profile.is_some()) {
+                        Some(c) => {
+                            let n = &cplan.nodes[c];
+                            let allowed: Vec<&str> =
+                                n.types.iter().map(|t| t.code.as_str()).collect();
+                            self.error(
+                                IssueType::Structure,
+                                &at,
+                                format!(
+                                    "{}[x] may only be {} here, not '{key}'",
+                                    n.name,
+                                    allowed.join(" | ")
+                                ),
+                            );
+                            rejected.push(c);
+                        }
+                        None => {
+                            let owner = &cplan.nodes[cnode].path;
+                            self.error(
+                                IssueType::Structure,
+                                &at,
+                                format!(
+                                    "unknown element '{key}': {owner} has no such element in FHIR R4"
+                                ),
+                            );
+                        }
+                    }
                 }
             }
         }
         for &c in children {
-            self.child(cplan, c, &found, path);
+            if !rejected.contains(&c) {
+                self.child(cplan, c, &found, path);
+            }
         }
     }
 
