@@ -1,6 +1,7 @@
 //! `hbpc-gateway validate`: the intake validator, offline, over files.
 
 use crate::domain::fhir::json::parse_resource;
+use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::domain::validation::structure::{LoadOptions, Request, StructureValidator};
 use std::path::{Path, PathBuf};
@@ -93,7 +94,9 @@ fn validate_file(
             format!("profile {p} does not apply to a {rt}"),
         )];
     }
-    validator.validate(&resource, request).all()
+    let mut issues = validator.validate(&resource, request).all();
+    json_position::annotate(&bytes, rt, &mut issues);
+    issues
 }
 
 fn write_text(out: &mut dyn std::io::Write, file: &Path, issues: &[Issue]) -> std::io::Result<()> {
@@ -109,8 +112,12 @@ fn write_text(out: &mut dyn std::io::Write, file: &Path, issues: &[Issue]) -> st
         let at = i.expression.first().map(String::as_str).unwrap_or("-");
         writeln!(
             out,
-            "  {:<11} {at}: {} [{}]",
+            "  {:<11} {at}{}: {} [{}]",
             i.severity.code(),
+            i.diagnostics
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default(),
             i.text,
             i.code.code()
         )?;

@@ -3,6 +3,7 @@
 
 use super::AppError;
 use crate::domain::fhir::json::{parse_resource, resource_type_of};
+use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use crate::domain::validation::structure::{Request, StructureValidator};
 use serde_json::Value;
@@ -48,9 +49,13 @@ impl Validation {
     /// Runs `$validate`: the issues found (at least one), or a 4xx when it cannot run.
     pub fn validate(&self, call: &ValidateCall<'_>, body: &[u8]) -> Result<Vec<Issue>, AppError> {
         let input = parse_resource(body, self.max_json_depth)?;
-        let (resource, mut profiles, mode) = match resource_type_of(&input) {
-            Some("Parameters") if call.resource_type != Some("Parameters") => parameters(&input)?,
-            _ => (input, Vec::new(), None),
+        // positions are given for a raw resource; inside Parameters they would not match
+        let (resource, mut profiles, mode, raw) = match resource_type_of(&input) {
+            Some("Parameters") if call.resource_type != Some("Parameters") => {
+                let (r, p, m) = parameters(&input)?;
+                (r, p, m, false)
+            }
+            _ => (input, Vec::new(), None, true),
         };
         profiles.extend(call.profile.map(str::to_string));
         if mode.as_deref() == Some("delete") {
@@ -113,6 +118,9 @@ impl Validation {
                 },
             )
             .all();
+        if raw {
+            json_position::annotate(body, &rt, &mut issues);
+        }
         if let (Some(id), Some(body_id)) = (call.id, resource.get("id").and_then(Value::as_str)) {
             if id != body_id {
                 issues.push(

@@ -87,7 +87,7 @@ fn validate_reports_per_file_and_exits_non_zero_on_errors() {
         "{text}"
     );
     assert!(
-        text.contains("error       ServiceRequest.intent:"),
+        text.contains("error       ServiceRequest.intent (line 19, column 3):"),
         "{text}"
     );
 

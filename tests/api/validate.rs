@@ -43,6 +43,19 @@ async fn validate_answers_200_with_the_outcome_valid_or_not() {
         expressions(&oo).contains(&"ServiceRequest.intent".to_string()),
         "{oo}"
     );
+    let intent = oo["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["expression"][0] == "ServiceRequest.intent")
+        .unwrap();
+    // the test sends minified JSON: one line
+    assert!(
+        intent["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("line 1, column ")),
+        "{oo}"
+    );
 
     // system level, and instance level with a matching id
     let (status, oo) = post_json(&server, "$validate", &invalid).await;

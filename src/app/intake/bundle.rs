@@ -60,7 +60,8 @@ impl Intake {
                 .at("Bundle.entry"),
             ));
         }
-        let outcome = self.validator.check(&bundle);
+        let mut outcome = self.validator.check(&bundle);
+        super::locate(body, &bundle, &mut outcome);
         let mut warnings: HashMap<usize, Vec<Issue>> = HashMap::new();
         for issue in outcome.all().into_iter().filter(|i| !i.is_error()) {
             if let Some(i) = issue.expression.first().and_then(|e| entry_index(e)) {

@@ -9,6 +9,7 @@ pub use single::{Accepted, Written};
 use super::AppError;
 use crate::config::LimitSettings;
 use crate::domain::fhir::json::{parse_resource, resource_type_of};
+use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::resource_type::is_referral_type;
 use crate::domain::validation::{IntakeValidator, Outcome};
@@ -54,7 +55,8 @@ impl Intake {
                 .at(format!("{actual}.resourceType")),
             ));
         }
-        let outcome = self.validator.check(&resource);
+        let mut outcome = self.validator.check(&resource);
+        locate(body, &resource, &mut outcome);
         let warnings = outcome
             .all()
             .into_iter()
@@ -63,6 +65,13 @@ impl Intake {
         rejection(outcome)?;
         Ok((resource, warnings))
     }
+}
+
+/// Adds line and column to the issues (a second scan, only when there are issues).
+pub(crate) fn locate(body: &[u8], resource: &Value, outcome: &mut Outcome) {
+    let root = resource_type_of(resource).unwrap_or("Resource");
+    json_position::annotate(body, root, &mut outcome.base);
+    json_position::annotate(body, root, &mut outcome.profile);
 }
 
 /// Base R4 errors are a bad request (400); profile errors an unprocessable referral (422).

@@ -79,6 +79,8 @@ pub struct Issue {
     pub text: String,
     /// FHIRPath expressions of the elements concerned.
     pub expression: Vec<String>,
+    /// Where in the request the element is (`line 12, column 5`), when known.
+    pub diagnostics: Option<String>,
 }
 
 impl Issue {
@@ -88,6 +90,7 @@ impl Issue {
             code,
             text: text.into(),
             expression: Vec::new(),
+            diagnostics: None,
         }
     }
 
@@ -97,6 +100,7 @@ impl Issue {
             code,
             text: text.into(),
             expression: Vec::new(),
+            diagnostics: None,
         }
     }
 
@@ -111,6 +115,7 @@ impl Issue {
             code: IssueType::Informational,
             text: text.into(),
             expression: Vec::new(),
+            diagnostics: None,
         }
     }
 
@@ -141,6 +146,9 @@ impl Issue {
             "code": self.code.code(),
             "details": { "text": self.text },
         });
+        if let Some(d) = &self.diagnostics {
+            issue["diagnostics"] = json!(d);
+        }
         if !self.expression.is_empty() {
             issue["expression"] = json!(self.expression);
         }

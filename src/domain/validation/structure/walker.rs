@@ -63,6 +63,7 @@ impl<'a> Walk<'a> {
             code,
             text,
             expression: vec![path.to_string()],
+            diagnostics: None,
         });
     }
 
