@@ -642,3 +642,18 @@ fn output_and_observation_profiles() {
         "Observation.code.coding[0]",
     );
 }
+
+#[test]
+fn the_deepest_accepted_input_fits_a_worker_stack() {
+    // limits.max_json_depth allows up to 120 levels; nest extensions to about that depth
+    let mut ext = json!({"url": "http://acme.test/x", "valueString": "leaf"});
+    for _ in 0..58 {
+        ext = json!({"url": "http://acme.test/x", "extension": [ext]});
+    }
+    let patient = json!({"resourceType": "Patient", "extension": [ext]});
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || defaulted(patient).len())
+        .expect("thread");
+    assert!(handle.join().expect("no stack overflow") > 0);
+}
