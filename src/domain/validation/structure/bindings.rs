@@ -14,16 +14,19 @@ impl Walk<'_> {
         let severity = match binding.strength {
             Strength::Required => Severity::Error,
             Strength::Extensible => Severity::Warning,
-            Strength::Preferred | Strength::Example => return,
+            // preferred: information, when the value set is at hand (we vendor only the
+            // value sets of required and extensible core bindings)
+            Strength::Preferred => Severity::Information,
+            Strength::Example => return,
         };
         let Some(expansion) = self.reg.expansion(&binding.value_set) else {
             return;
         };
         let vs = &binding.value_set;
-        let strength = if severity == Severity::Error {
-            "required"
-        } else {
-            "extensible"
+        let strength = match severity {
+            Severity::Error => "required",
+            Severity::Warning => "extensible",
+            _ => "preferred",
         };
         match type_code {
             "code" | "string" | "uri" => {

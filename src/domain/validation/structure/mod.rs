@@ -127,7 +127,9 @@ impl StructureValidator {
             .filter(|b| {
                 matches!(
                     b.strength,
-                    plan::Strength::Required | plan::Strength::Extensible
+                    plan::Strength::Required
+                        | plan::Strength::Extensible
+                        | plan::Strength::Preferred
                 )
             })
             .map(|b| b.value_set.as_str())

@@ -44,6 +44,8 @@ fn synthetic() -> Vec<Value> {
                 element("Patient.identifier:ssn", 0, "1", json!({"sliceName": "ssn", "base": {"max": "*"}, "type": [{"code": "Identifier"}]})),
                 element("Patient.identifier:ssn.system", 1, "1", json!({"type": [{"code": "uri"}], "fixedUri": "urn:ssn"})),
                 element("Patient.active", 0, "1", json!({"type": [{"code": "boolean"}]})),
+                element("Patient.gender", 0, "1", json!({"type": [{"code": "code"}],
+                    "binding": {"strength": "preferred", "valueSet": "http://hbpc.example.org/fhir/ValueSet/hbpc-narrative-status"}})),
             ]}
         })
     };
@@ -317,7 +319,19 @@ fn bindings_by_strength() {
         "code-invalid",
         "Coverage.identifier[0].type.coding[0]",
     );
-    // preferred/example bindings and unknown systems (SNOMED in an open value set) never fail
+    // preferred: information only
+    let issues = profiled(
+        json!({"resourceType": "Patient", "gender": "female"}),
+        &[&format!("{TEST}closed")],
+    );
+    assert_issue(
+        &issues,
+        Severity::Information,
+        "code-invalid",
+        "Patient.gender",
+    );
+    assert_clean(&issues);
+    // example bindings and unknown systems (SNOMED in an open value set) never fail
     let ok = base(
         json!({"resourceType": "Condition", "subject": {"reference": "Patient/1"},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1234"}]}}),
