@@ -1,7 +1,6 @@
 //! Intake validation: one interface, implemented by the StructureDefinition-driven validator
 //! in `structure/`.
 
-pub mod fhirpath_location;
 pub mod structure;
 
 use crate::domain::fhir::operation_outcome::Issue;
