@@ -671,3 +671,27 @@ fn the_deepest_accepted_input_fits_a_worker_stack() {
         .expect("thread");
     assert!(handle.join().expect("no stack overflow") > 0);
 }
+
+#[test]
+fn referral_bundle_profile() {
+    let profile = format!("{HBPC}hbpc-referral-bundle");
+    assert_clean(&profiled(transaction(), &[&profile]));
+    let mut batch = transaction();
+    batch["type"] = json!("batch");
+    assert_issue(
+        &profiled(batch, &[&profile]),
+        Error,
+        "code-invalid",
+        "Bundle.type",
+    );
+    let mut no_full_url = transaction();
+    no_full_url["entry"][12]
+        .as_object_mut()
+        .map(|e| e.remove("fullUrl"));
+    assert_issue(
+        &profiled(no_full_url, &[&profile]),
+        Error,
+        "required",
+        "Bundle.entry[12].fullUrl",
+    );
+}
