@@ -10,6 +10,7 @@ pub mod bundle_rules;
 pub mod constraints;
 pub mod definitions;
 pub mod extensions;
+pub mod fast_hash;
 pub mod fixed_pattern;
 pub mod invariants;
 pub mod plan;
@@ -22,6 +23,7 @@ pub mod walker;
 use super::{IntakeValidator, Outcome};
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use definitions::{Definitions, LoadError};
+use fast_hash::FastMap;
 use invariants::{CompiledInvariant, InvariantEngine};
 use plan::{TypePlan, CORE_SD};
 use serde_json::Value;
@@ -57,9 +59,9 @@ pub struct InvariantStats {
 }
 
 pub struct StructureValidator {
-    plans: HashMap<String, Arc<TypePlan>>,
-    base: HashMap<String, Arc<TypePlan>>,
-    expansions: HashMap<String, Expansion>,
+    plans: FastMap<String, Arc<TypePlan>>,
+    base: FastMap<String, Arc<TypePlan>>,
+    expansions: FastMap<String, Expansion>,
     defaults: HashMap<String, String>,
     definitions: Definitions,
     stats: InvariantStats,
@@ -111,8 +113,8 @@ impl StructureValidator {
                 })
                 .clone()
         };
-        let mut plans = HashMap::with_capacity(definitions.structure_definitions.len());
-        let mut base = HashMap::new();
+        let mut plans = FastMap::default();
+        let mut base = FastMap::default();
         for (url, sd) in &definitions.structure_definitions {
             let plan = Arc::new(plan::compile(sd, &mut compile_invariant)?);
             if !plan.is_profile && url.starts_with(CORE_SD) {

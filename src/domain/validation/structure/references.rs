@@ -36,16 +36,17 @@ impl<'a> Walk<'a> {
             };
         }
         let path = reference.split(['?', '#']).next().unwrap_or(reference);
-        let parts: Vec<&str> = path.split('/').collect();
-        let n = parts.len();
-        let type_at = if n >= 4 && parts[n - 2] == "_history" {
-            n.checked_sub(4)
+        // [base/]Type/id[/_history/vid], read from the end without collecting
+        let mut parts = path.rsplit('/').skip(1);
+        let second = parts.next();
+        let type_name = if second == Some("_history") {
+            parts.nth(1)
         } else {
-            n.checked_sub(2)
+            second
         };
-        match type_at.and_then(|i| parts.get(i)) {
+        match type_name {
             Some(t) if self.reg.base(t).is_some_and(|p| p.is_resource) => {
-                Target::Typed((*t).to_string())
+                Target::Typed(t.to_string())
             }
             _ => Target::Unknown,
         }
@@ -93,31 +94,36 @@ impl<'a> Walk<'a> {
             Target::Typed(t) => Some(t.clone()),
             _ => None,
         };
-        let profiles: Vec<&'a str> = node
-            .types
-            .iter()
-            .filter(|t| t.code == "Reference")
-            .flat_map(|t| t.target_profiles.iter().map(String::as_str))
-            .collect();
         let Some(target_type) = target_type else {
             return;
         };
-        if profiles.is_empty() {
-            return;
-        }
-        let allowed: Vec<&str> = profiles
-            .iter()
-            .filter_map(|p| self.reg.plan(p).map(|plan| plan.type_name.as_str()))
-            .collect();
-        if allowed.is_empty()
-            || allowed
+        let profiles = || {
+            node.types
                 .iter()
-                .any(|t| *t == "Resource" || *t == "DomainResource")
-        {
+                .filter(|t| t.code == "Reference")
+                .flat_map(|t| t.target_profiles.iter().map(String::as_str))
+        };
+        // the type a target profile constrains: core URLs name it, others need their plan
+        let type_of = |p: &'a str| -> Option<&'a str> {
+            match p.strip_prefix(CORE_SD) {
+                Some(t) => Some(t),
+                None => self.reg.plan(p).map(|plan| plan.type_name.as_str()),
+            }
+        };
+        let mut any_profile = false;
+        let mut allowed_here = false;
+        for t in profiles().filter_map(type_of) {
+            any_profile = true;
+            if t == "Resource" || t == "DomainResource" {
+                return;
+            }
+            allowed_here |= t == target_type;
+        }
+        if !any_profile {
             return;
         }
-        if !allowed.contains(&target_type.as_str()) {
-            let mut names = allowed.clone();
+        if !allowed_here {
+            let mut names: Vec<&str> = profiles().filter_map(type_of).collect();
             names.dedup();
             self.error(
                 IssueType::Structure,
@@ -135,16 +141,13 @@ impl<'a> Walk<'a> {
         if !self.may_descend() {
             return;
         }
-        let candidates: Vec<_> = profiles
-            .iter()
+        let candidates: Vec<_> = profiles()
             .filter(|p| !p.starts_with(CORE_SD))
             .filter_map(|p| self.reg.plan(p))
             .filter(|plan| plan.type_name == target_type)
             .collect();
         if candidates.is_empty()
-            || profiles
-                .iter()
-                .any(|p| p.starts_with(CORE_SD) && p.ends_with(&format!("/{target_type}")))
+            || profiles().any(|p| p.strip_prefix(CORE_SD) == Some(target_type.as_str()))
         {
             return;
         }

@@ -4,17 +4,18 @@
 //! it is accepted rather than wrongly rejected.
 
 use super::definitions::{unversioned, Definitions};
+use super::fast_hash::{FastMap, FastSet};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 #[derive(Debug, Default)]
 pub struct Expansion {
     /// Codes in the set, by system.
-    pub codes: HashMap<String, HashSet<String>>,
+    pub codes: FastMap<String, FastSet<String>>,
     /// Bare codes, for the `code` type, which carries no system.
-    pub bare: HashSet<String>,
+    pub bare: FastSet<String>,
     /// Systems whose membership cannot be decided locally.
-    pub open_systems: HashSet<String>,
+    pub open_systems: FastSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +200,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 pub fn expand_all<'a>(
     defs: &Definitions,
     urls: impl IntoIterator<Item = &'a str>,
-) -> HashMap<String, Expansion> {
+) -> FastMap<String, Expansion> {
     urls.into_iter()
         .filter_map(|u| expand(defs, u).map(|e| (u.to_string(), e)))
         .collect()
