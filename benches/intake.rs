@@ -1,33 +1,26 @@
-//! In-process cost of intake: parsing and structure-validating the referral transaction Bundle,
-//! and of one single resource. HTTP and store throughput are measured by scripts/load/.
+//! In-process cost of intake: parsing and validating (R4 base plus the HBPC profiles, as intake
+//! does by default) the referral transaction Bundle and one ServiceRequest, and the one-time
+//! load of the definitions. HTTP and store throughput are measured by scripts/load/.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hbpc_gateway::domain::fhir::json::parse_resource;
-use hbpc_gateway::domain::validation::json_schema::JsonSchemaValidator;
+use hbpc_gateway::domain::validation::structure::{
+    IntakeProfiles, LoadOptions, StructureValidator,
+};
 use hbpc_gateway::domain::validation::IntakeValidator;
 use std::hint::black_box;
+use std::sync::Arc;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
 }
 
 fn intake(c: &mut Criterion) {
-    let validator = JsonSchemaValidator::load_embedded().expect("schema");
-    validator
-        .precompile([
-            "Bundle",
-            "ServiceRequest",
-            "Patient",
-            "Observation",
-            "Condition",
-            "Coverage",
-            "Consent",
-            "Organization",
-            "Practitioner",
-            "PractitionerRole",
-            "RelatedPerson",
-        ])
-        .expect("compile");
+    let structure = Arc::new(StructureValidator::load(&LoadOptions::default()).expect("load"));
+    let validator = IntakeProfiles {
+        validator: structure,
+        default_profiles: true,
+    };
     let mut group = c.benchmark_group("intake");
     for (name, file) in [
         ("referral_transaction_bundle", "referral-transaction.json"),
@@ -44,12 +37,25 @@ fn intake(c: &mut Criterion) {
         let value = parse_resource(&bytes, 64).expect("valid");
         group.bench_function(format!("{name}/validate"), |b| {
             b.iter(|| {
-                let issues = validator.validate(black_box(&value));
-                assert!(issues.is_empty());
+                let outcome = validator.check(black_box(&value));
+                assert!(!outcome.base_errors() && !outcome.profile_errors());
+            })
+        });
+        group.bench_function(format!("{name}/parse_and_validate"), |b| {
+            b.iter(|| {
+                let value = parse_resource(black_box(&bytes), 64).expect("valid");
+                let outcome = validator.check(&value);
+                assert!(!outcome.base_errors() && !outcome.profile_errors());
             })
         });
     }
     group.finish();
+    let mut load = c.benchmark_group("startup");
+    load.sample_size(10);
+    load.bench_function("load_and_compile_definitions", |b| {
+        b.iter(|| StructureValidator::load(&LoadOptions::default()).expect("load"))
+    });
+    load.finish();
 }
 
 criterion_group!(benches, intake);

@@ -4,6 +4,7 @@
 //! → `domain` (FHIR model, validation) and `store` (persistence).
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;

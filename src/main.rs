@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hbpc_gateway::{config, http, store, telemetry};
+use hbpc_gateway::cli::{ReportFormat, ValidateArgs};
+use hbpc_gateway::{cli, config, http, store, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +36,22 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Validate FHIR JSON files offline with the intake validator (R4 base, then the declared,
+    /// requested or default HBPC profiles). Exits 1 when any file has errors.
+    Validate {
+        /// Also validate against this profile (canonical URL); repeatable.
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+        /// A folder of extra conformance resources (StructureDefinitions, ValueSets, CodeSystems); repeatable.
+        #[arg(long = "ig")]
+        ig_dirs: Vec<PathBuf>,
+        /// `text` (a readable report) or `json` (one OperationOutcome per file, one per line).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        /// The files to validate.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +80,34 @@ fn main() -> ExitCode {
                     )
                 })
                 .context("migrate failed")
+        }
+        Command::Validate {
+            profiles,
+            mut ig_dirs,
+            format,
+            files,
+        } => {
+            ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+            let args = ValidateArgs {
+                files,
+                profiles,
+                ig_dirs,
+                default_profiles: settings.validation.default_profiles,
+                format: if format == "json" {
+                    ReportFormat::Json
+                } else {
+                    ReportFormat::Text
+                },
+                max_json_depth: settings.limits.max_json_depth,
+            };
+            return match cli::validate(&args, &mut std::io::stdout().lock()) {
+                Ok(false) => ExitCode::SUCCESS,
+                Ok(true) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("hbpc-gateway: {e}");
+                    ExitCode::from(2)
+                }
+            };
         }
         Command::Serve => {
             telemetry::init(&settings.log);

@@ -1,11 +1,39 @@
-//! "Never reject what is right": every official R4 example of a type we accept passes intake
-//! validation. The examples come from npm `hl7.fhir.r4.examples@4.0.1`, which scripts/test.sh
-//! fetches and names in HBPC_TEST_R4_EXAMPLES.
+//! "Never reject what is right": every official R4 resource example validates against its
+//! base definition with zero errors, except the few that HL7's own examples get wrong
+//! (listed in docs/conformance.md). The examples come from npm `hl7.fhir.r4.examples@4.0.1`,
+//! which scripts/test.sh fetches and names in HBPC_TEST_R4_EXAMPLES.
 
-use hbpc_gateway::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
-use hbpc_gateway::domain::validation::json_schema::JsonSchemaValidator;
-use hbpc_gateway::domain::validation::IntakeValidator;
+use hbpc_gateway::domain::validation::structure::{LoadOptions, StructureValidator};
 use serde_json::Value;
+
+/// Examples with errors in the published package itself; see docs/conformance.md.
+const KNOWN_BAD: &[&str] = &[
+    "Questionnaire-qs1.json",
+    "Bundle-dataelements.json",
+    "Bundle-v2-valuesets.json",
+    "MedicationRequest-medrx0301.json",
+    "Observation-clinical-gender.json",
+    "DeviceUseStatement-example.json",
+    "DeviceMetric-example.json",
+];
+
+/// Conformance resources are definitions, not examples of data.
+const DEFINITION_TYPES: &[&str] = &[
+    "StructureDefinition",
+    "ValueSet",
+    "CodeSystem",
+    "SearchParameter",
+    "OperationDefinition",
+    "CapabilityStatement",
+    "CompartmentDefinition",
+    "ConceptMap",
+    "NamingSystem",
+    "ImplementationGuide",
+    "StructureMap",
+    "GraphDefinition",
+    "MessageDefinition",
+    "TerminologyCapabilities",
+];
 
 fn examples_dir() -> Option<std::path::PathBuf> {
     match std::env::var("HBPC_TEST_R4_EXAMPLES") {
@@ -17,40 +45,60 @@ fn examples_dir() -> Option<std::path::PathBuf> {
     }
 }
 
+fn validator() -> StructureValidator {
+    StructureValidator::load(&LoadOptions::default()).expect("definitions load")
+}
+
+fn errors(validator: &StructureValidator, resource: &Value) -> Vec<String> {
+    validator
+        .validate_base(resource)
+        .into_iter()
+        .filter(|i| i.is_error())
+        .map(|i| format!("{:?} {}", i.expression, i.text))
+        .collect()
+}
+
 #[test]
-fn official_examples_of_referral_types_pass_intake_validation() {
+fn every_official_resource_example_validates_against_its_base_definition() {
     let Some(dir) = examples_dir() else { return };
-    let validator = JsonSchemaValidator::load_embedded().unwrap();
+    let validator = validator();
     let mut checked = 0;
     let mut failures = Vec::new();
+    let mut known_bad_caught = 0;
     for entry in std::fs::read_dir(&dir).expect("examples directory") {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let Some(rt) = name.split('-').next() else {
-            continue;
-        };
-        if !REFERRAL_RESOURCE_TYPES.contains(&rt) || !name.ends_with(".json") {
+        if !name.ends_with(".json") || name == "package.json" {
             continue;
         }
-        let resource: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        if resource["resourceType"] != rt {
+        let Ok(resource) = serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap()) else {
+            continue;
+        };
+        let Some(rt) = resource["resourceType"].as_str() else {
+            continue;
+        };
+        let prefix = name.split('-').next().unwrap_or_default();
+        if DEFINITION_TYPES.contains(&rt) || prefix != rt {
             continue;
         }
         checked += 1;
-        let errors: Vec<_> = validator
-            .validate(&resource)
-            .into_iter()
-            .filter(|i| i.is_error())
-            .collect();
-        if !errors.is_empty() {
+        let errors = errors(&validator, &resource);
+        if KNOWN_BAD.contains(&name.as_str()) {
+            assert!(
+                !errors.is_empty(),
+                "{name} is listed as known-bad but validates clean"
+            );
+            known_bad_caught += 1;
+        } else if !errors.is_empty() {
             failures.push(format!("{name}: {errors:?}"));
         }
     }
     assert!(
-        checked > 100,
+        checked > 500,
         "only {checked} examples found in {}",
         dir.display()
     );
+    assert_eq!(known_bad_caught, KNOWN_BAD.len());
     assert!(
         failures.is_empty(),
         "{} of {checked} rejected:\n{}",
@@ -62,8 +110,7 @@ fn official_examples_of_referral_types_pass_intake_validation() {
 #[test]
 fn official_transaction_bundles_pass_intake_validation() {
     let Some(dir) = examples_dir() else { return };
-    let validator = JsonSchemaValidator::load_embedded().unwrap();
-    let mut checked = 0;
+    let validator = validator();
     for name in [
         "Bundle-bundle-transaction.json",
         "Bundle-bundle-references.json",
@@ -71,28 +118,22 @@ fn official_transaction_bundles_pass_intake_validation() {
     ] {
         let bundle: Value =
             serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap();
-        let errors: Vec<_> = validator
-            .validate(&bundle)
-            .into_iter()
-            .filter(|i| i.is_error())
-            .collect();
+        let errors = errors(&validator, &bundle);
         assert!(errors.is_empty(), "{name}: {errors:?}");
-        checked += 1;
     }
-    assert_eq!(checked, 3);
 }
 
 #[test]
 fn broken_official_examples_are_caught_with_their_location() {
     let Some(dir) = examples_dir() else { return };
-    let validator = JsonSchemaValidator::load_embedded().unwrap();
+    let validator = validator();
     let mut sr: Value = serde_json::from_slice(
         &std::fs::read(dir.join("ServiceRequest-myringotomy.json")).unwrap(),
     )
     .unwrap();
     sr["status"] = Value::from(42);
     sr["requester"]["refrence"] = Value::from("Practitioner/x");
-    let issues = validator.validate(&sr);
+    let issues = validator.validate_base(&sr);
     let expressions: Vec<&str> = issues
         .iter()
         .flat_map(|i| i.expression.iter().map(String::as_str))

@@ -8,6 +8,9 @@ use thiserror::Error;
 pub enum AppError {
     #[error("invalid request")]
     Invalid(Vec<Issue>),
+    /// Well-formed R4, but it breaks a profile rule (HBPC): 422.
+    #[error("profile rules not met")]
+    Unprocessable(Vec<Issue>),
     #[error("resource type not supported")]
     UnsupportedType(Issue),
     #[error("not found")]
@@ -25,7 +28,7 @@ pub enum AppError {
 impl AppError {
     pub fn issues(&self) -> Vec<Issue> {
         match self {
-            AppError::Invalid(issues) => issues.clone(),
+            AppError::Invalid(issues) | AppError::Unprocessable(issues) => issues.clone(),
             AppError::UnsupportedType(i)
             | AppError::NotFound(i)
             | AppError::Gone(i)

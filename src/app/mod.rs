@@ -4,5 +4,6 @@ pub mod conditional;
 pub mod error;
 pub mod intake;
 pub mod reads;
+pub mod validation;
 
 pub use error::AppError;

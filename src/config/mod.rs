@@ -6,6 +6,7 @@ mod settings;
 
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
+    ValidationSettings,
 };
 
 use std::path::Path;

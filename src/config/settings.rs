@@ -8,7 +8,26 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub limits: LimitSettings,
+    pub validation: ValidationSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSettings {
+    /// Validate referral resources that declare no meta.profile against the HBPC profiles.
+    pub default_profiles: bool,
+    /// Folders of extra conformance resources (US Core, your own profiles) to load at start.
+    pub ig_dirs: Vec<String>,
+}
+
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        Self {
+            default_profiles: true,
+            ig_dirs: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

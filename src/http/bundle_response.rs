@@ -3,7 +3,7 @@
 
 use super::error_response::status_of;
 use super::prefer::ReturnPreference;
-use super::responses::etag;
+use super::responses::{etag, with_warnings};
 use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue};
@@ -28,13 +28,20 @@ pub fn bundle_response(
         if i > 0 {
             out.push(',');
         }
-        write_entry(&mut out, entry, base, preference);
+        let warnings = outcome.warnings.get(&i).map_or(&[][..], Vec::as_slice);
+        write_entry(&mut out, entry, base, preference, warnings);
     }
     out.push_str("]}");
     out
 }
 
-fn write_entry(out: &mut String, entry: &EntryOutcome, base: &str, preference: ReturnPreference) {
+fn write_entry(
+    out: &mut String,
+    entry: &EntryOutcome,
+    base: &str,
+    preference: ReturnPreference,
+    warnings: &[Issue],
+) {
     match entry {
         EntryOutcome::Written(written) => {
             let (status, stored) = match written {
@@ -47,12 +54,14 @@ fn write_entry(out: &mut String, entry: &EntryOutcome, base: &str, preference: R
                 "etag": etag(stored.version_id),
                 "lastModified": fhir_instant(stored.last_updated_ms),
             });
-            if preference == ReturnPreference::OperationOutcome {
+            // warnings were accepted, but the client should see them
+            if preference == ReturnPreference::OperationOutcome || !warnings.is_empty() {
                 let text = format!(
                     "{}/{} version {}",
                     stored.resource_type, stored.id, stored.version_id
                 );
-                response["outcome"] = operation_outcome(&[Issue::information(text)]);
+                response["outcome"] =
+                    operation_outcome(&with_warnings(Issue::information(text), warnings));
             }
             out.push_str("{\"fullUrl\":");
             out.push_str(

@@ -1,11 +1,18 @@
 //! The CapabilityStatement, generated from the route table.
 
-use super::routes::{resource_types, Interaction, SYSTEM_INTERACTIONS};
+use super::routes::{
+    conformance_types, resource_types, Interaction, OPERATIONS, SYSTEM_INTERACTIONS,
+};
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::domain::fhir::FHIR_VERSION;
 use serde_json::{json, Value};
 
-pub fn capability_statement() -> Value {
+/// `supported_profiles`: (resource type, profile URL) of every profile the validator applies.
+pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
+    let operations: Vec<Value> = OPERATIONS
+        .iter()
+        .map(|(name, definition)| json!({ "name": name, "definition": definition }))
+        .collect();
     let interactions: Vec<Value> = Interaction::ALL
         .iter()
         .map(|i| json!({ "code": i.code() }))
@@ -13,8 +20,15 @@ pub fn capability_statement() -> Value {
     let resources: Vec<Value> = resource_types()
         .iter()
         .map(|t| {
+            let profiles: Vec<&str> = supported_profiles
+                .iter()
+                .filter(|(rt, _)| rt == t)
+                .map(|(_, url)| url.as_str())
+                .collect();
             json!({
                 "type": t,
+                "supportedProfile": profiles,
+                "operation": operations,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
                 "interaction": interactions,
                 "versioning": "versioned",
@@ -26,6 +40,14 @@ pub fn capability_statement() -> Value {
                 "conditionalDelete": "not-supported",
             })
         })
+        .chain(conformance_types().iter().map(|t| {
+            json!({
+                "type": t,
+                "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                "searchParam": [{ "name": "url", "type": "uri" }],
+                "operation": operations,
+            })
+        }))
         .collect();
     json!({
         "resourceType": "CapabilityStatement",
@@ -42,6 +64,7 @@ pub fn capability_statement() -> Value {
             "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value].",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({ "code": c })).collect::<Vec<_>>(),
+            "operation": operations,
         }],
     })
 }

@@ -42,6 +42,7 @@ impl ResponseError for ApiError {
 pub fn status_of(error: &AppError) -> StatusCode {
     match error {
         AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+        AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::UnsupportedType(_) | AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Gone(_) => StatusCode::GONE,
         AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,

@@ -27,6 +27,7 @@ pub fn resource_response(
     stored: &StoredResource,
     location: Option<String>,
     preference: ReturnPreference,
+    warnings: &[Issue],
 ) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     builder
@@ -50,7 +51,10 @@ pub fn resource_response(
             );
             builder
                 .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)))
-                .body(operation_outcome(&[Issue::information(text)]).to_string())
+                .body(
+                    operation_outcome(&with_warnings(Issue::information(text), warnings))
+                        .to_string(),
+                )
         }
     }
 }
@@ -60,4 +64,12 @@ pub fn version_location(base: &str, stored: &StoredResource) -> String {
         "{base}/{}/{}/_history/{}",
         stored.resource_type, stored.id, stored.version_id
     )
+}
+
+/// An information issue followed by the validation warnings intake accepted.
+pub fn with_warnings(first: Issue, warnings: &[Issue]) -> Vec<Issue> {
+    let mut issues = Vec::with_capacity(1 + warnings.len());
+    issues.push(first);
+    issues.extend_from_slice(warnings);
+    issues
 }

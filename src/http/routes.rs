@@ -1,7 +1,8 @@
 //! The route table. Routes are registered from it and the CapabilityStatement is generated
 //! from it, so what we advertise cannot drift from what we serve.
 
-use super::handlers::{bundle, instance, system, type_level};
+use super::handlers::{bundle, conformance, instance, operations, system, type_level};
+use crate::app::validation::CONFORMANCE_TYPES;
 use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
 use actix_web::{web, Route};
 use std::collections::BTreeMap;
@@ -55,6 +56,18 @@ impl Interaction {
     }
 }
 
+/// Operations: (name, canonical OperationDefinition, levels' paths). Each is offered at
+/// system level, on every resource type and on every instance.
+pub const OPERATIONS: [(&str, &str); 1] = [(
+    "validate",
+    "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+)];
+
+/// Conformance resources served read-only from the loaded guide (read, search by url).
+pub fn conformance_types() -> &'static [&'static str] {
+    &CONFORMANCE_TYPES
+}
+
 /// System-level interactions on `POST /fhir`.
 pub const SYSTEM_INTERACTIONS: [&str; 2] = ["transaction", "batch"];
 
@@ -63,6 +76,34 @@ pub fn resource_types() -> &'static [&'static str] {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // operations and conformance resources first: their paths also match `{type}/{id}`
+    cfg.service(
+        web::resource("/fhir/$validate")
+            .route(web::post().to(operations::validate_system))
+            .default_service(web::to(system::method_not_allowed)),
+    )
+    .service(
+        web::resource("/fhir/{type}/$validate")
+            .route(web::post().to(operations::validate_type))
+            .default_service(web::to(system::method_not_allowed)),
+    )
+    .service(
+        web::resource("/fhir/{type}/{id}/$validate")
+            .route(web::post().to(operations::validate_instance))
+            .default_service(web::to(system::method_not_allowed)),
+    );
+    for kind in conformance_types() {
+        cfg.service(
+            web::resource(format!("/fhir/{kind}"))
+                .route(web::get().to(conformance::search))
+                .default_service(web::to(system::method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("/fhir/{kind}/{{id}}"))
+                .route(web::get().to(conformance::read))
+                .default_service(web::to(system::method_not_allowed)),
+        );
+    }
     cfg.service(web::resource("/healthz").route(web::get().to(system::healthz)))
         .service(web::resource("/readyz").route(web::get().to(system::readyz)))
         .service(

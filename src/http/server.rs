@@ -7,9 +7,9 @@ use super::routes;
 use super::state::AppState;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::validation::Validation;
 use crate::config::Settings;
-use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
-use crate::domain::validation::json_schema::JsonSchemaValidator;
+use crate::domain::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
 use crate::domain::validation::IntakeValidator;
 use crate::store;
 use actix_web::middleware::from_fn;
@@ -21,8 +21,8 @@ use thiserror::Error;
 pub enum ServeError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("cannot load the FHIR schema: {0}")]
-    Schema(#[from] crate::domain::validation::json_schema::SchemaLoadError),
+    #[error("cannot load the FHIR definitions and profiles: {0}")]
+    Definitions(#[from] crate::domain::validation::structure::definitions::LoadError),
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -38,17 +38,31 @@ pub enum ServeError {
 pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let store = store::open(&settings.database.url, &settings.database).await?;
     let started = std::time::Instant::now();
-    let schema = JsonSchemaValidator::load_embedded()?;
-    schema.precompile(REFERRAL_RESOURCE_TYPES.iter().copied().chain(["Bundle"]))?;
-    let validator: Arc<dyn IntakeValidator> = Arc::new(schema);
+    let options = LoadOptions {
+        ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),
+        invariants: None,
+    };
+    let structure = Arc::new(StructureValidator::load(&options)?);
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "FHIR JSON schema compiled"
+        invariants = "skipped: no FHIRPath engine configured",
+        "FHIR definitions and profiles compiled"
     );
+    let validator: Arc<dyn IntakeValidator> = Arc::new(IntakeProfiles {
+        validator: Arc::clone(&structure),
+        default_profiles: settings.validation.default_profiles,
+    });
+    let validation = Validation::new(
+        structure,
+        settings.validation.default_profiles,
+        settings.limits.max_json_depth,
+    );
+    let capability = capability_statement(&validation.supported_profiles());
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone()),
         reads: Reads::new(store),
-        capability: capability_statement().to_string().into(),
+        validation,
+        capability: capability.to_string().into(),
         settings: Arc::new(settings),
     })
 }

@@ -1,5 +1,6 @@
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::validation::Validation;
 use crate::config::Settings;
 use actix_web::HttpRequest;
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub intake: Intake,
     pub reads: Reads,
+    pub validation: Validation,
     pub settings: Arc<Settings>,
     /// The CapabilityStatement, rendered once at start.
     pub capability: Bytes,

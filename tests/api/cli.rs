@@ -62,3 +62,108 @@ fn wrong_settings_are_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/gateway.toml"));
 }
+
+#[test]
+fn validate_reports_per_file_and_exits_non_zero_on_errors() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/");
+    let out = gateway()
+        .arg("validate")
+        .arg(format!(
+            "{fixtures}referral-separate/13-servicerequest-referral.json"
+        ))
+        .arg(format!(
+            "{fixtures}invalid/hbpc-servicerequest-intent-plan.json"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("13-servicerequest-referral.json: valid"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hbpc-servicerequest-intent-plan.json: INVALID"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error       ServiceRequest.intent (line 19, column 3):"),
+        "{text}"
+    );
+
+    let out = gateway()
+        .args(["validate", "--format", "json"])
+        .arg(format!("{fixtures}referral-transaction.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let oo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+
+    let out = gateway()
+        .args([
+            "validate",
+            "--profile",
+            "http://hbpc.example.org/fhir/StructureDefinition/hbpc-coverage",
+        ])
+        .arg(format!("{fixtures}invalid/hbpc-coverage-no-period.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Coverage.period"));
+
+    let out = gateway()
+        .args(["validate", "--profile", "http://acme.test/nope"])
+        .arg(format!("{fixtures}referral-transaction.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn validate_loads_operator_profiles_with_ig() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut profile: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!(
+            "{root}/profiles/StructureDefinition-hbpc-coverage.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let url = "http://acme.test/StructureDefinition/coverage-with-order";
+    profile["url"] = url.into();
+    profile["id"] = "coverage-with-order".into();
+    for e in profile["snapshot"]["element"].as_array_mut().unwrap() {
+        if e["id"] == "Coverage.order" {
+            e["min"] = 1.into();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("profile.json"), profile.to_string()).unwrap();
+    let coverage = format!("{root}/fixtures/referral-separate/06-coverage-coverage.json");
+
+    let out = gateway()
+        .args(["validate", "--profile", url, "--ig"])
+        .arg(dir.path())
+        .arg(&coverage)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("coverage-with-order: missing required element 'order'"),
+        "{text}"
+    );
+
+    let out = gateway()
+        .args(["validate", "--profile", url])
+        .arg(&coverage)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "unknown without --ig");
+}

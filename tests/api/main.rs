@@ -13,3 +13,4 @@ mod replicas;
 mod rest_roundtrip;
 mod shutdown;
 mod transaction;
+mod validate;

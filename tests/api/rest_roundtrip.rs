@@ -8,7 +8,7 @@ fn observation_with_precision() -> Value {
         "id": "client-chosen-id-is-ignored",
         "meta": { "profile": ["http://example.org/fhir/StructureDefinition/pain-score"] },
         "extension": [{ "url": "http://example.org/fhir/StructureDefinition/observed-at-home", "valueBoolean": true }],
-        "modifierExtension": [],
+        "modifierExtension": [{ "url": "http://example.org/fhir/StructureDefinition/home-visit-only", "valueBoolean": true }],
         "status": "final",
         "_status": { "extension": [{ "url": "http://example.org/fhir/StructureDefinition/status-source", "valueString": "nurse" }] },
         "code": { "coding": [{ "system": "http://loinc.org", "code": "72514-3" }] },

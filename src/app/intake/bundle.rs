@@ -18,6 +18,8 @@ pub struct BundleOutcome {
     pub kind: BundleKind,
     /// One per `Bundle.entry`, in the request's order.
     pub entries: Vec<EntryOutcome>,
+    /// Validation warnings by entry index: accepted, and returned in `response.outcome`.
+    pub warnings: HashMap<usize, Vec<Issue>>,
 }
 
 pub enum EntryOutcome {
@@ -58,17 +60,28 @@ impl Intake {
                 .at("Bundle.entry"),
             ));
         }
-        let issues: Vec<Issue> = self
-            .validator
-            .validate(&bundle)
-            .into_iter()
-            .filter(Issue::is_error)
-            .collect();
-        match kind {
-            BundleKind::Transaction if !issues.is_empty() => Err(AppError::Invalid(issues)),
-            BundleKind::Transaction => self.transaction(bundle).await,
-            BundleKind::Batch => self.batch(bundle, issues).await,
+        let mut outcome = self.validator.check(&bundle);
+        super::locate(body, &bundle, &mut outcome);
+        let mut warnings: HashMap<usize, Vec<Issue>> = HashMap::new();
+        for issue in outcome.all().into_iter().filter(|i| !i.is_error()) {
+            if let Some(i) = issue.expression.first().and_then(|e| entry_index(e)) {
+                warnings.entry(i).or_default().push(issue);
+            }
         }
+        let mut result = match kind {
+            BundleKind::Transaction => {
+                super::rejection(outcome)?;
+                self.transaction(bundle).await
+            }
+            BundleKind::Batch => {
+                let profile = !outcome.base_errors();
+                let issues: Vec<Issue> =
+                    outcome.all().into_iter().filter(Issue::is_error).collect();
+                self.batch(bundle, issues, profile).await
+            }
+        }?;
+        result.warnings = warnings;
+        Ok(result)
     }
 
     async fn transaction(&self, mut bundle: Value) -> Result<BundleOutcome, AppError> {
@@ -143,6 +156,7 @@ impl Intake {
             placed[i] = Some(entry_outcome(outcome));
         }
         Ok(BundleOutcome {
+            warnings: HashMap::new(),
             kind: BundleKind::Transaction,
             entries: placed
                 .into_iter()
@@ -155,6 +169,7 @@ impl Intake {
         &self,
         mut bundle: Value,
         issues: Vec<Issue>,
+        profile_issues: bool,
     ) -> Result<BundleOutcome, AppError> {
         let mut per_entry: HashMap<usize, Vec<Issue>> = HashMap::new();
         let mut outside = Vec::new();
@@ -165,7 +180,11 @@ impl Intake {
             }
         }
         if !outside.is_empty() {
-            return Err(AppError::Invalid(outside));
+            return Err(if profile_issues {
+                AppError::Unprocessable(outside)
+            } else {
+                AppError::Invalid(outside)
+            });
         }
         let work = entry_requests(&mut bundle)
             .into_iter()
@@ -177,6 +196,10 @@ impl Intake {
                         Err(issue) => return EntryOutcome::Failed(AppError::invalid(issue)),
                         Ok(entry) => entry,
                     };
+                    // an entry that breaks only profile rules is unprocessable (422)
+                    if profile_issues && !schema_issues.is_empty() {
+                        return EntryOutcome::Failed(AppError::Unprocessable(schema_issues));
+                    }
                     let mut issues = schema_issues;
                     issues.extend(check_entry(&entry));
                     if let Some(resource) = entry.resource.as_ref() {
@@ -205,6 +228,7 @@ impl Intake {
                 }
             });
         Ok(BundleOutcome {
+            warnings: HashMap::new(),
             kind: BundleKind::Batch,
             entries: join_all(work).await,
         })

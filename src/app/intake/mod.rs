@@ -4,14 +4,15 @@ mod bundle;
 mod single;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
-pub use single::Written;
+pub use single::{Accepted, Written};
 
 use super::AppError;
 use crate::config::LimitSettings;
 use crate::domain::fhir::json::{parse_resource, resource_type_of};
+use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::resource_type::is_referral_type;
-use crate::domain::validation::IntakeValidator;
+use crate::domain::validation::{IntakeValidator, Outcome};
 use crate::store::SharedStore;
 use serde_json::Value;
 use std::sync::Arc;
@@ -36,8 +37,13 @@ impl Intake {
         }
     }
 
-    /// Parses the body and checks it is a valid resource of `expected_type`.
-    fn parse_valid(&self, body: &[u8], expected_type: &str) -> Result<Value, AppError> {
+    /// Parses the body and checks it is a valid resource of `expected_type`; returns it with
+    /// the warnings found, which do not stop intake.
+    fn parse_valid(
+        &self,
+        body: &[u8],
+        expected_type: &str,
+    ) -> Result<(Value, Vec<Issue>), AppError> {
         let resource = parse_resource(body, self.limits.max_json_depth)?;
         let actual = resource_type_of(&resource).unwrap_or_default();
         if actual != expected_type {
@@ -49,17 +55,40 @@ impl Intake {
                 .at(format!("{actual}.resourceType")),
             ));
         }
-        let errors: Vec<Issue> = self
-            .validator
-            .validate(&resource)
+        let mut outcome = self.validator.check(&resource);
+        locate(body, &resource, &mut outcome);
+        let warnings = outcome
+            .all()
             .into_iter()
-            .filter(Issue::is_error)
+            .filter(|i| !i.is_error())
             .collect();
-        if errors.is_empty() {
-            Ok(resource)
-        } else {
-            Err(AppError::Invalid(errors))
-        }
+        rejection(outcome)?;
+        Ok((resource, warnings))
+    }
+}
+
+/// Adds line and column to the issues (a second scan, only when there are issues).
+pub(crate) fn locate(body: &[u8], resource: &Value, outcome: &mut Outcome) {
+    let root = resource_type_of(resource).unwrap_or("Resource");
+    json_position::annotate(body, root, &mut outcome.base);
+    json_position::annotate(body, root, &mut outcome.profile);
+}
+
+/// Base R4 errors are a bad request (400); profile errors an unprocessable referral (422).
+/// Errors lead, warnings follow, so clients see what to fix first.
+pub(crate) fn rejection(outcome: Outcome) -> Result<(), AppError> {
+    let errors_first = |issues: Vec<Issue>| -> Vec<Issue> {
+        let (mut errors, warnings): (Vec<Issue>, Vec<Issue>) =
+            issues.into_iter().partition(Issue::is_error);
+        errors.extend(warnings);
+        errors
+    };
+    if outcome.base_errors() {
+        Err(AppError::Invalid(errors_first(outcome.base)))
+    } else if outcome.profile_errors() {
+        Err(AppError::Unprocessable(errors_first(outcome.all())))
+    } else {
+        Ok(())
     }
 }
 

@@ -8,6 +8,13 @@ use crate::domain::fhir::resource_type::is_valid_id;
 use crate::store::{StoredResource, WriteOp, WriteOutcome};
 use uuid::Uuid;
 
+/// A write that went through, with the validation warnings that did not stop it.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub written: Written,
+    pub warnings: Vec<Issue>,
+}
+
 /// The result of a write that stored (or, for a conditional create, found) a resource.
 #[derive(Debug, Clone)]
 pub enum Written {
@@ -23,20 +30,21 @@ impl Intake {
         resource_type: &str,
         body: &[u8],
         if_none_exist: Option<&str>,
-    ) -> Result<Written, AppError> {
+    ) -> Result<Accepted, AppError> {
         check_supported_type(resource_type)?;
         let if_none_exist = if_none_exist
             .map(parse_if_none_exist)
             .transpose()
             .map_err(AppError::invalid)?;
-        let resource = self.parse_valid(body, resource_type)?;
+        let (resource, warnings) = self.parse_valid(body, resource_type)?;
         let op = WriteOp::Create {
             resource_type: resource_type.to_string(),
             id: Uuid::new_v4().to_string(),
             resource,
             if_none_exist,
         };
-        self.write_one(op).await
+        let written = self.write_one(op).await?;
+        Ok(Accepted { written, warnings })
     }
 
     pub async fn update(
@@ -45,10 +53,10 @@ impl Intake {
         id: &str,
         body: &[u8],
         if_match: Option<u64>,
-    ) -> Result<Written, AppError> {
+    ) -> Result<Accepted, AppError> {
         check_supported_type(resource_type)?;
         check_id(id)?;
-        let resource = self.parse_valid(body, resource_type)?;
+        let (resource, warnings) = self.parse_valid(body, resource_type)?;
         match resource.get("id").and_then(|v| v.as_str()) {
             Some(body_id) if body_id == id => {}
             Some(body_id) => {
@@ -73,7 +81,8 @@ impl Intake {
             resource,
             if_match,
         };
-        self.write_one(op).await
+        let written = self.write_one(op).await?;
+        Ok(Accepted { written, warnings })
     }
 
     /// Returns the tombstone's version, or `None` when there was nothing to delete.

@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod identifier;
 pub mod instant;
 pub mod json;
+pub mod json_position;
 pub mod meta;
 pub mod operation_outcome;
 pub mod reference;

@@ -30,6 +30,7 @@ pub enum IssueType {
     Value,
     Invariant,
     CodeInvalid,
+    Extension,
     NotSupported,
     Duplicate,
     NotFound,
@@ -53,6 +54,7 @@ impl IssueType {
             IssueType::Value => "value",
             IssueType::Invariant => "invariant",
             IssueType::CodeInvalid => "code-invalid",
+            IssueType::Extension => "extension",
             IssueType::NotSupported => "not-supported",
             IssueType::Duplicate => "duplicate",
             IssueType::NotFound => "not-found",
@@ -77,6 +79,8 @@ pub struct Issue {
     pub text: String,
     /// FHIRPath expressions of the elements concerned.
     pub expression: Vec<String>,
+    /// Where in the request the element is (`line 12, column 5`), when known.
+    pub diagnostics: Option<String>,
 }
 
 impl Issue {
@@ -86,7 +90,23 @@ impl Issue {
             code,
             text: text.into(),
             expression: Vec::new(),
+            diagnostics: None,
         }
+    }
+
+    pub fn warning(code: IssueType, text: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            code,
+            text: text.into(),
+            expression: Vec::new(),
+            diagnostics: None,
+        }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     pub fn information(text: impl Into<String>) -> Self {
@@ -95,6 +115,7 @@ impl Issue {
             code: IssueType::Informational,
             text: text.into(),
             expression: Vec::new(),
+            diagnostics: None,
         }
     }
 
@@ -125,6 +146,9 @@ impl Issue {
             "code": self.code.code(),
             "details": { "text": self.text },
         });
+        if let Some(d) = &self.diagnostics {
+            issue["diagnostics"] = json!(d);
+        }
         if !self.expression.is_empty() {
             issue["expression"] = json!(self.expression);
         }

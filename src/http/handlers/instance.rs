@@ -37,6 +37,7 @@ fn read_response(req: &HttpRequest, stored: &StoredResource) -> HttpResponse {
             stored,
             None,
             ReturnPreference::Representation,
+            &[],
         )
     })
 }
@@ -90,24 +91,26 @@ pub async fn update(
     };
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let (resource_type, id) = path.into_inner();
-    let written = state
+    let accepted = state
         .intake
         .update(&resource_type, &id, &body, if_match)
         .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);
-    Ok(match written {
+    Ok(match &accepted.written {
         Written::Created(s) => resource_response(
             StatusCode::CREATED,
-            &s,
-            Some(version_location(&base, &s)),
+            s,
+            Some(version_location(&base, s)),
             preference,
+            &accepted.warnings,
         ),
         Written::Updated(s) | Written::Existing(s) => resource_response(
             StatusCode::OK,
-            &s,
-            Some(version_location(&base, &s)),
+            s,
+            Some(version_location(&base, s)),
             preference,
+            &accepted.warnings,
         ),
     })
 }

@@ -1,4 +1,6 @@
 pub mod bundle;
+pub mod conformance;
 pub mod instance;
+pub mod operations;
 pub mod system;
 pub mod type_level;

@@ -21,21 +21,23 @@ pub async fn create(
         .headers()
         .get("if-none-exist")
         .and_then(|v| v.to_str().ok());
-    let written = state.intake.create(&path, &body, if_none_exist).await?;
+    let accepted = state.intake.create(&path, &body, if_none_exist).await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);
-    Ok(match written {
+    Ok(match &accepted.written {
         Written::Created(s) => resource_response(
             StatusCode::CREATED,
-            &s,
-            Some(version_location(&base, &s)),
+            s,
+            Some(version_location(&base, s)),
             preference,
+            &accepted.warnings,
         ),
         Written::Existing(s) | Written::Updated(s) => resource_response(
             StatusCode::OK,
-            &s,
-            Some(version_location(&base, &s)),
+            s,
+            Some(version_location(&base, s)),
             preference,
+            &accepted.warnings,
         ),
     })
 }

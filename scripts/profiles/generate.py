@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+"""Generates the HBPC implementation guide in profiles/ from the differentials below.
+
+Each profile is written as a StructureDefinition with its differential and a snapshot built
+against the vendored R4 base (profiles/r4-core/definitions.json, see vendor_r4_core.py).
+ValueSets and CodeSystems are written alongside. Python 3 standard library only; rerun after
+editing and commit the JSON: the service loads the JSON, not this script.
+"""
+import copy
+import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROFILES = os.path.join(ROOT, "profiles")
+CANON = "http://hbpc.example.org/fhir"
+CORE = "http://hl7.org/fhir/StructureDefinition/"
+SCT, LOINC, ICD = "http://snomed.info/sct", "http://loinc.org", "http://hl7.org/fhir/sid/icd-10-cm"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+DATE = "2026-11-28"
+
+
+def sd_url(name):
+    return f"{CANON}/StructureDefinition/{name}"
+
+
+def vs_url(name):
+    return f"{CANON}/ValueSet/{name}"
+
+
+def cs_url(name):
+    return f"{CANON}/CodeSystem/{name}"
+
+
+def ref(*targets):
+    return [{"code": "Reference", "targetProfile": [t if t.startswith("http") else CORE + t for t in targets]}]
+
+
+def cc(system, code, display=None):
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding]}
+
+
+def required(name):
+    return {"strength": "required", "valueSet": vs_url(name)}
+
+
+def extensible(name):
+    return {"strength": "extensible", "valueSet": vs_url(name)}
+
+
+# ---------------------------------------------------------------- terminology
+def concepts(system, codes):
+    return {"system": system, "concept": [{"code": c, "display": d} for c, d in codes]}
+
+
+ADVANCED_ICD = [
+    *[(f"C77.{d}", "Secondary and unspecified malignant neoplasm of lymph nodes") for d in "0123458" "9"],
+    *[(c, "Secondary malignant neoplasm of respiratory and digestive organs") for c in
+      ["C78.00", "C78.01", "C78.02", "C78.1", "C78.2", "C78.30", "C78.39", "C78.4", "C78.5", "C78.6",
+       "C78.7", "C78.80", "C78.89"]],
+    *[(c, "Secondary malignant neoplasm of other and unspecified sites") for c in
+      ["C79.00", "C79.01", "C79.02", "C79.10", "C79.11", "C79.19", "C79.2", "C79.31", "C79.32", "C79.40",
+       "C79.49", "C79.51", "C79.52", "C79.60", "C79.61", "C79.62", "C79.63", "C79.70", "C79.71", "C79.72",
+       "C79.81", "C79.82", "C79.89", "C79.9"]],
+    ("C80.0", "Disseminated malignant neoplasm, unspecified"),
+    ("I50.9", "Heart failure, unspecified"), ("I50.22", "Chronic systolic (congestive) heart failure"),
+    ("I50.32", "Chronic diastolic (congestive) heart failure"),
+    ("I50.42", "Chronic combined systolic and diastolic heart failure"), ("I50.84", "End stage heart failure"),
+    ("J44.0", "COPD with (acute) lower respiratory infection"), ("J44.1", "COPD with (acute) exacerbation"),
+    ("J44.9", "Chronic obstructive pulmonary disease, unspecified"),
+    *[(f"J43.{d}", "Emphysema") for d in "01289"],
+    ("J96.10", "Chronic respiratory failure, unspecified"), ("J96.11", "Chronic respiratory failure with hypoxia"),
+    ("J84.10", "Pulmonary fibrosis, unspecified"), ("G12.21", "Amyotrophic lateral sclerosis"),
+    *[(c, "Parkinson's disease") for c in ["G20.A1", "G20.A2", "G20.B1", "G20.B2", "G20.C"]],
+    *[(f"G30.{d}", "Alzheimer's disease") for d in "0189"],
+    ("F03.90", "Unspecified dementia, unspecified severity, without behavioral disturbance"),
+    ("F03.A0", "Unspecified dementia, mild, without behavioral disturbance"),
+    ("F01.50", "Vascular dementia, unspecified severity, without behavioral disturbance"),
+    ("G10", "Huntington's disease"),
+    *[(c, "Multiple sclerosis") for c in ["G35.A", "G35.B0", "G35.B1", "G35.B2", "G35.C0", "G35.C1", "G35.C2", "G35.D"]],
+    ("N18.5", "Chronic kidney disease, stage 5"), ("N18.6", "End stage renal disease"),
+    ("K72.10", "Chronic hepatic failure without coma"), ("K74.60", "Unspecified cirrhosis of liver"),
+    ("R62.7", "Adult failure to thrive"), ("R64", "Cachexia"), ("R63.4", "Abnormal weight loss"),
+]
+# Non-billable category heads (BRIEF §3.4): listed as excludes so that nobody "fixes" the set by adding them.
+NON_BILLABLE = ["C77", "C78", "C79", "I50", "I50.2", "I50.3", "I50.4", "J44", "J43", "J96.1", "G20", "G30",
+                "G35", "F03", "F03.9", "F01.5", "N18", "K74.6", "Z74", "R06.0"]
+ADVANCED_SCT = [("128462008", "Secondary malignant neoplastic disease"), ("84114007", "Heart failure"),
+                ("13645005", "Chronic obstructive lung disease"), ("86044005", "Amyotrophic lateral sclerosis"),
+                ("49049000", "Parkinson's disease"), ("52448006", "Dementia"), ("24700007", "Multiple sclerosis"),
+                ("46177005", "End-stage renal disease")]
+SYMPTOM_ICD = [("R52", "Pain, unspecified"), ("G89.3", "Neoplasm related pain (acute) (chronic)"),
+               ("G89.29", "Other chronic pain"), ("G89.4", "Chronic pain syndrome"),
+               ("R06.00", "Dyspnea, unspecified"), ("R06.02", "Shortness of breath"), ("R06.09", "Other forms of dyspnea"),
+               ("Z87.01", "Personal history of pneumonia (recurrent)"), ("N39.0", "Urinary tract infection, site not specified"),
+               ("J18.9", "Pneumonia, unspecified organism"), ("D84.9", "Immunodeficiency, unspecified")]
+SYMPTOM_SCT = [("267036007", "Dyspnea"), ("22253000", "Pain")]
+BSER_STATUS = "http://hl7.org/fhir/us/bser/CodeSystem/TaskBusinessStatusCS"
+
+CODE_SYSTEMS = [
+    {"id": "hbpc-observation-codes", "title": "HBPC observation codes",
+     "description": "Local codes for HBPC assessments that no standard terminology covers (BRIEF §3.6: no standard home-safety code).",
+     "concept": [{"code": "home-safety-assessment", "display": "Home safety assessment for in-home services"}]},
+]
+
+VALUE_SETS = [
+    {"id": "hbpc-referral-type", "title": "HBPC referral types",
+     "description": "What an HBPC referral ServiceRequest asks for (BRIEF §3.1).",
+     "include": [concepts(SCT, [("306237005", "Referral to palliative care service"),
+                                ("306288008", "Referral to palliative care physician"),
+                                ("713281006", "Consultation for palliative care"),
+                                ("103735009", "Palliative care")])]},
+    {"id": "hbpc-advanced-illness", "title": "HBPC advanced illness diagnoses",
+     "description": "Progressive advanced diagnoses that qualify for HBPC, billable ICD-10-CM codes only (BRIEF §3.4) and SNOMED CT.",
+     "include": [concepts(ICD, ADVANCED_ICD), concepts(SCT, ADVANCED_SCT)],
+     "exclude": [{"system": ICD, "concept": [{"code": c} for c in NON_BILLABLE]}]},
+    {"id": "hbpc-symptom", "title": "HBPC symptoms",
+     "description": "Pain, dyspnea and recurrent infection (BRIEF §3.5). R06.0 is a category: code R06.00/R06.02/R06.09.",
+     "include": [concepts(ICD, SYMPTOM_ICD), concepts(SCT, SYMPTOM_SCT)],
+     "exclude": [{"system": ICD, "concept": [{"code": "R06.0"}]}]},
+    {"id": "hbpc-symptom-observation-code", "title": "HBPC symptom observation codes",
+     "description": "Symptom scores recorded as Observations.",
+     "include": [concepts(LOINC, [("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")]),
+                 concepts(SCT, SYMPTOM_SCT)]},
+    {"id": "hbpc-home-safety-code", "title": "HBPC home safety assessment codes",
+     "description": "The local home safety code (extensible: a text-only code is accepted with a warning-free pass).",
+     "include": [{"system": cs_url("hbpc-observation-codes")}]},
+    {"id": "hbpc-referral-bundle-type", "title": "HBPC referral Bundle types",
+     "description": "A referral arrives as a transaction (REST) or as a message (BSeR push).",
+     "include": [concepts("http://hl7.org/fhir/bundle-type", [("transaction", "Transaction"), ("message", "Message")])]},
+    {"id": "hbpc-task-business-status", "title": "HBPC referral Task business status",
+     "description": "BSeR TaskBusinessStatusCS codes (BRIEF §1).",
+     "include": [concepts(BSER_STATUS, [("2.0", "Service Request Created"), ("3.0", "Service Request Accepted"),
+                                        ("4.0", "Service Request Declined"), ("5.1.1", "Service Request Event Scheduled"),
+                                        ("5.1.2", "Service Request Unattended"), ("5.1.3", "Service Request Event Cancelled"),
+                                        ("5.1.4", "Service Request Event Completed"), ("5.2", "Service Request Cancellation Requested"),
+                                        ("6.0", "Service Request Fulfillment Cancelled"), ("7.0", "Service Request Fulfillment Completed")])]},
+    {"id": "hbpc-narrative-status", "title": "HBPC narrative status (US Core)",
+     "description": "US Core narrative status: generated or additional.",
+     "include": [concepts("http://hl7.org/fhir/narrative-status", [("generated", "Generated"), ("additional", "Additional")])]},
+]
+
+PRACTITIONER = ("Practitioner", "PractitionerRole")
+
+# ---------------------------------------------------------------- profiles
+# (element id, constraints). Slices are ids with ":sliceName"; children of types are unfolded.
+PROFILES_SPEC = [
+    {"id": "hbpc-referral-servicerequest", "type": "ServiceRequest", "title": "HBPC Referral ServiceRequest",
+     "description": "A physician's order referring a patient to Home Based Palliative Care (BSeR ReferralServiceRequest style, US Core ServiceRequest rules kept).",
+     "diff": [
+         ("ServiceRequest.identifier", {"min": 1, "slicing": {"discriminator": [{"type": "pattern", "path": "type"}], "rules": "open"}}),
+         ("ServiceRequest.identifier:placer", {"sliceName": "placer", "min": 1, "max": "1"}),
+         ("ServiceRequest.identifier:placer.type", {"min": 1, "patternCodeableConcept": cc(V2_0203, "PLAC")}),
+         ("ServiceRequest.identifier:placer.value", {"min": 1}),
+         ("ServiceRequest.intent", {"fixedCode": "order"}),
+         ("ServiceRequest.code", {"min": 1, "binding": required("hbpc-referral-type")}),
+         ("ServiceRequest.subject", {"type": ref("Patient")}),
+         ("ServiceRequest.authoredOn", {"min": 1}),
+         ("ServiceRequest.requester", {"min": 1, "type": ref(*PRACTITIONER)}),
+         ("ServiceRequest.reasonReference", {"min": 1, "type": ref(sd_url("hbpc-advanced-illness-condition"), sd_url("hbpc-symptom-condition"), sd_url("hbpc-symptom-observation"))}),
+         ("ServiceRequest.insurance", {"min": 1, "type": ref(sd_url("hbpc-coverage"))}),
+         ("ServiceRequest.supportingInfo", {"min": 3, "slicing": {"discriminator": [{"type": "profile", "path": "resolve()"}], "rules": "open"}}),
+         ("ServiceRequest.supportingInfo:homebound", {"sliceName": "homebound", "min": 1, "max": "1", "type": ref(sd_url("hbpc-homebound-observation"))}),
+         ("ServiceRequest.supportingInfo:homeSafety", {"sliceName": "homeSafety", "min": 1, "max": "1", "type": ref(sd_url("hbpc-home-safety-observation"))}),
+         ("ServiceRequest.supportingInfo:consent", {"sliceName": "consent", "min": 1, "max": "1", "type": ref(sd_url("hbpc-participation-consent"))}),
+     ],
+     "rules": ["identifier: a placer identifier (type v2-0203#PLAC, with a value) is required",
+               "intent is fixed to `order`", "code is required, from ValueSet hbpc-referral-type (required binding)",
+               "subject is a Patient; authoredOn is required", "requester (Practitioner or PractitionerRole) is required",
+               "reasonReference (1..*) names the qualifying HBPC Advanced Illness or Symptom Condition(s)/Observations (checked when the targets are in the same Bundle)",
+               "insurance (1..*) points to an HBPC Coverage",
+               "supportingInfo is sliced by the profile of the resolved target: homebound, homeSafety and consent, 1..1 each"]},
+    {"id": "hbpc-coverage", "type": "Coverage", "title": "HBPC Coverage",
+     "description": "Plan membership (US Core Coverage rules kept: member id `MB`, relationship 1..1, one payor).",
+     "diff": [
+         ("Coverage.identifier", {"min": 1, "slicing": {"discriminator": [{"type": "pattern", "path": "type"}], "rules": "open"}}),
+         ("Coverage.identifier:memberId", {"sliceName": "memberId", "min": 1, "max": "1"}),
+         ("Coverage.identifier:memberId.type", {"min": 1, "patternCodeableConcept": cc(V2_0203, "MB")}),
+         ("Coverage.identifier:memberId.value", {"min": 1}),
+         ("Coverage.beneficiary", {"type": ref("Patient")}),
+         ("Coverage.relationship", {"min": 1}),
+         ("Coverage.period", {"min": 1}),
+         ("Coverage.payor", {"max": "1", "type": ref("Organization")}),
+     ],
+     "rules": ["identifier: a member id (type v2-0203#MB, with a value) is required", "beneficiary is a Patient",
+               "relationship and period are required", "exactly one payor, an Organization (the plan)"]},
+    {"id": "hbpc-advanced-illness-condition", "type": "Condition", "title": "HBPC Advanced Illness Condition",
+     "description": "The progressive advanced diagnosis that qualifies the patient (US Core Condition rules kept).",
+     "diff": [
+         ("Condition.clinicalStatus", {"min": 1}),
+         ("Condition.verificationStatus", {"min": 1}),
+         ("Condition.category", {"min": 1}),
+         ("Condition.code", {"min": 1, "binding": required("hbpc-advanced-illness")}),
+         ("Condition.subject", {"type": ref("Patient")}),
+     ],
+     "rules": ["clinicalStatus, verificationStatus and category are required",
+               "code is required, from ValueSet hbpc-advanced-illness (required; billable ICD-10-CM codes only: G20, G35, I50.2 … are categories)",
+               "subject is a Patient"]},
+    {"id": "hbpc-symptom-condition", "type": "Condition", "title": "HBPC Symptom (Condition)",
+     "description": "A symptom needing management at home: pain, dyspnea, recurrent infection.",
+     "diff": [
+         ("Condition.clinicalStatus", {"min": 1}),
+         ("Condition.category", {"min": 1}),
+         ("Condition.code", {"min": 1, "binding": required("hbpc-symptom")}),
+         ("Condition.subject", {"type": ref("Patient")}),
+     ],
+     "rules": ["clinicalStatus and category are required", "code is required, from ValueSet hbpc-symptom (required)",
+               "subject is a Patient"]},
+    {"id": "hbpc-symptom-observation", "type": "Observation", "title": "HBPC Symptom (Observation)",
+     "description": "A symptom score, e.g. LOINC 72514-3 pain severity 0-10.",
+     "diff": [
+         ("Observation.code", {"binding": required("hbpc-symptom-observation-code")}),
+         ("Observation.subject", {"min": 1, "type": ref("Patient")}),
+         ("Observation.effective[x]", {"min": 1}),
+         ("Observation.value[x]", {"min": 1}),
+     ],
+     "rules": ["code from ValueSet hbpc-symptom-observation-code (required)", "subject (a Patient), effective[x] and value[x] are required"]},
+    {"id": "hbpc-homebound-observation", "type": "Observation", "title": "HBPC Homebound Certification Observation",
+     "description": "A physician's certification that the patient is homebound (SNOMED 160689007 Housebound; BRIEF §3.2).",
+     "diff": [
+         ("Observation.code", {"patternCodeableConcept": cc(SCT, "160689007")}),
+         ("Observation.subject", {"min": 1, "type": ref("Patient")}),
+         ("Observation.effective[x]", {"min": 1, "type": [{"code": "dateTime"}, {"code": "Period"}]}),
+         ("Observation.performer", {"min": 1, "type": ref(*PRACTITIONER)}),
+         ("Observation.value[x]", {"type": [{"code": "boolean"}]}),
+     ],
+     "rules": ["code carries SNOMED 160689007 (pattern)", "subject is a Patient", "effective[x] (dateTime or Period) is required",
+               "performer (1..*) is the certifying Practitioner or PractitionerRole", "value[x], when present, is a boolean"]},
+    {"id": "hbpc-home-safety-observation", "type": "Observation", "title": "HBPC Home Safety Assessment Observation",
+     "description": "The assessment that the home is a place where care can be given safely. No standard code exists (BRIEF §3.6).",
+     "diff": [
+         ("Observation.code", {"binding": extensible("hbpc-home-safety-code")}),
+         ("Observation.code.text", {"min": 1}),
+         ("Observation.subject", {"min": 1, "type": ref("Patient")}),
+         ("Observation.effective[x]", {"min": 1}),
+         ("Observation.performer", {"min": 1}),
+         ("Observation.value[x]", {"min": 1, "type": [{"code": "CodeableConcept"}]}),
+     ],
+     "rules": ["code.text is required (code extensible to hbpc-home-safety-code)", "subject is a Patient",
+               "effective[x] and performer are required", "value[x] is a CodeableConcept (the assessment result), required"]},
+    {"id": "hbpc-participation-consent", "type": "Consent", "title": "HBPC Participation Consent",
+     "description": "The patient's (and optionally caregivers') agreement to the palliative plan of care at home (BSeR PatientConsent rules kept).",
+     "diff": [
+         ("Consent.scope", {"patternCodeableConcept": cc("http://terminology.hl7.org/CodeSystem/consentscope", "treatment")}),
+         ("Consent.category", {"slicing": {"discriminator": [{"type": "pattern", "path": "$this"}], "rules": "open"}}),
+         ("Consent.category:patientConsent", {"sliceName": "patientConsent", "min": 1, "max": "1", "patternCodeableConcept": cc(LOINC, "59284-0")}),
+         ("Consent.patient", {"min": 1, "type": ref("Patient")}),
+         ("Consent.dateTime", {"min": 1}),
+         ("Consent.performer", {"min": 1, "type": ref("Patient", "RelatedPerson")}),
+         ("Consent.provision", {"min": 1}),
+         ("Consent.provision.type", {"min": 1, "fixedCode": "permit"}),
+     ],
+     "rules": ["scope is consentscope#treatment (pattern)", "category includes LOINC 59284-0 Patient Consent (slice patientConsent, 1..1)",
+               "patient and dateTime are required", "performer (1..*) is the Patient and/or RelatedPerson caregivers",
+               "provision.type is fixed to `permit`"]},
+    {"id": "hbpc-referral-bundle", "type": "Bundle", "title": "HBPC Referral Bundle",
+     "description": "A referral sent as a transaction, or as a message whose first entry is the MessageHeader (bdl-12, checked by the engine).",
+     "diff": [
+         ("Bundle.type", {"binding": required("hbpc-referral-bundle-type")}),
+         ("Bundle.entry", {"min": 1}),
+         ("Bundle.entry.fullUrl", {"min": 1}),
+         ("Bundle.entry.resource", {"min": 1}),
+     ],
+     "rules": ["type is transaction or message (required binding)", "at least one entry; every entry has a fullUrl and a resource",
+               "a message starts with a MessageHeader (engine rule bdl-12)"]},
+    {"id": "hbpc-referral-task", "type": "Task", "title": "HBPC Referral Task",
+     "description": "The referral's workflow state (BSeR ReferralTask style).",
+     "diff": [
+         ("Task.businessStatus", {"binding": extensible("hbpc-task-business-status")}),
+         ("Task.intent", {"fixedCode": "order"}),
+         ("Task.code", {"min": 1, "patternCodeableConcept": cc("http://hl7.org/fhir/CodeSystem/task-code", "fulfill")}),
+         ("Task.focus", {"min": 1, "type": ref(sd_url("hbpc-referral-servicerequest"))}),
+         ("Task.for", {"min": 1, "type": ref("Patient")}),
+         ("Task.authoredOn", {"min": 1}),
+         ("Task.requester", {"min": 1}),
+         ("Task.owner", {"min": 1}),
+     ],
+     "rules": ["intent fixed to `order`; code is task-code#fulfill", "focus is the HBPC referral ServiceRequest; for is a Patient",
+               "authoredOn, requester and owner are required", "businessStatus extensible to the BSeR business status codes"]},
+    {"id": "hbpc-careplan", "type": "CarePlan", "title": "HBPC CarePlan",
+     "description": "The palliative plan of care the service emits (US Core CarePlan 6.1.0 rules kept).",
+     "diff": [
+         ("CarePlan.text", {"min": 1}),
+         ("CarePlan.text.status", {"binding": required("hbpc-narrative-status")}),
+         ("CarePlan.category", {"min": 1, "slicing": {"discriminator": [{"type": "pattern", "path": "$this"}], "rules": "open"}}),
+         ("CarePlan.category:AssessPlan", {"sliceName": "AssessPlan", "min": 1, "max": "1",
+                                           "patternCodeableConcept": cc("http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "assess-plan")}),
+         ("CarePlan.subject", {"type": ref("Patient")}),
+     ],
+     "rules": ["text is required, text.status generated or additional", "category includes US Core careplan-category#assess-plan (1..1 as in US Core 6.1.0)",
+               "subject is a Patient"]},
+    {"id": "hbpc-careteam", "type": "CareTeam", "title": "HBPC CareTeam",
+     "description": "The home care team the service emits (US Core CareTeam rules kept).",
+     "diff": [
+         ("CareTeam.subject", {"min": 1, "type": ref("Patient")}),
+         ("CareTeam.participant", {"min": 1}),
+         ("CareTeam.participant.role", {"min": 1, "max": "1"}),
+         ("CareTeam.participant.member", {"min": 1, "type": ref("Practitioner", "PractitionerRole", "RelatedPerson", "Patient", "Organization", "CareTeam")}),
+     ],
+     "rules": ["subject is a Patient", "participant 1..*, each with exactly one role and a member"]},
+]
+
+
+# ---------------------------------------------------------------- snapshot generation
+def load_base():
+    bundle = json.load(open(os.path.join(PROFILES, "r4-core", "definitions.json"), encoding="utf-8"))
+    return {e["resource"]["url"]: e["resource"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "StructureDefinition"}
+
+
+def type_snapshot(base, code):
+    sd = base.get(CORE + code)
+    if sd is None:
+        raise SystemExit(f"no base definition for type {code}")
+    return sd["snapshot"]["element"]
+
+
+def subtree_end(elements, index):
+    """Index after the element at `index`, its descendants and its slices."""
+    eid = elements[index]["id"]
+    end = index + 1
+    while end < len(elements) and (elements[end]["id"].startswith(eid + ".") or elements[end]["id"].startswith(eid + ":")):
+        end += 1
+    return end
+
+
+def find(elements, eid):
+    for i, e in enumerate(elements):
+        if e["id"] == eid:
+            return i
+    return None
+
+
+def unfold(base, elements, eid):
+    """Makes element `eid` exist: inserts the children of its nearest ancestor's data type."""
+    if find(elements, eid) is not None:
+        return
+    parent_id = eid.rsplit(".", 1)[0]
+    if ":" in eid.rsplit(".", 1)[-1] or parent_id == eid:
+        raise SystemExit(f"cannot unfold {eid}")
+    unfold(base, elements, parent_id)
+    pi = find(elements, parent_id)
+    parent = elements[pi]
+    types = parent.get("type", [])
+    if len(types) != 1:
+        raise SystemExit(f"cannot unfold {parent_id}: {len(types)} types")
+    children = []
+    for child in type_snapshot(base, types[0]["code"])[1:]:
+        c = copy.deepcopy(child)
+        rest = c["path"].split(".", 1)[1]
+        c["id"] = parent["id"] + "." + c["id"].split(".", 1)[1]
+        c["path"] = parent["path"] + "." + rest
+        children.append(c)
+    end = pi + 1
+    elements[end:end] = children
+    if find(elements, eid) is None:
+        raise SystemExit(f"{eid} is not an element of {parent_id}")
+
+
+def apply(element, diff):
+    for k, v in diff.items():
+        if k == "constraint":
+            element.setdefault("constraint", []).extend(v)
+        else:
+            element[k] = copy.deepcopy(v)
+
+
+def snapshot(base, spec):
+    elements = copy.deepcopy(type_snapshot(base, spec["type"]))
+    for eid, diff in spec["diff"]:
+        last = eid.rsplit(".", 1)[-1]
+        if ":" in last and find(elements, eid) is None:
+            sliced_id = eid.rsplit(":", 1)[0]
+            si = find(elements, sliced_id)
+            if si is None:
+                raise SystemExit(f"{eid}: no sliced element {sliced_id}")
+            sliced = elements[si]
+            # the slice starts as a copy of the sliced element and its already unfolded children
+            end = subtree_end(elements, si)
+            copies = []
+            for e in elements[si:end]:
+                if e["id"] != sliced_id and not e["id"].startswith(sliced_id + "."):
+                    continue
+                if ":" in e["id"][len(sliced_id):]:
+                    continue
+                c = copy.deepcopy(e)
+                c["id"] = eid + c["id"][len(sliced_id):]
+                c.pop("slicing", None)
+                copies.append(c)
+            copies[0]["sliceName"] = last.split(":", 1)[1]
+            elements[end:end] = copies
+            _ = sliced
+        else:
+            unfold(base, elements, eid)
+        apply(elements[find(elements, eid)], diff)
+    return elements
+
+
+def differential(spec):
+    out = []
+    for eid, diff in spec["diff"]:
+        path = ".".join(part.split(":")[0] for part in eid.split("."))
+        e = {"id": eid, "path": path}
+        e.update(copy.deepcopy(diff))
+        out.append(e)
+    return out
+
+
+def structure_definition(base, spec):
+    return {
+        "resourceType": "StructureDefinition", "id": spec["id"], "url": sd_url(spec["id"]),
+        "version": "0.1.0", "name": spec["title"].replace(" ", "").replace("(", "").replace(")", ""),
+        "title": spec["title"], "status": "draft", "date": DATE, "publisher": "HBPC program",
+        "description": spec["description"], "fhirVersion": "4.0.1", "kind": "resource", "abstract": False,
+        "type": spec["type"], "baseDefinition": CORE + spec["type"], "derivation": "constraint",
+        "differential": {"element": differential(spec)},
+        "snapshot": {"element": snapshot(base, spec)},
+    }
+
+
+def value_set(spec):
+    vs = {"resourceType": "ValueSet", "id": spec["id"], "url": vs_url(spec["id"]), "version": "0.1.0",
+          "name": spec["title"].replace(" ", "").replace("(", "").replace(")", ""), "title": spec["title"],
+          "status": "draft", "date": DATE, "publisher": "HBPC program", "description": spec["description"],
+          "compose": {"include": spec["include"]}}
+    if spec.get("exclude"):
+        vs["compose"]["exclude"] = spec["exclude"]
+    return vs
+
+
+def code_system(spec):
+    return {"resourceType": "CodeSystem", "id": spec["id"], "url": cs_url(spec["id"]), "version": "0.1.0",
+            "name": spec["title"].replace(" ", ""), "title": spec["title"], "status": "draft", "date": DATE,
+            "publisher": "HBPC program", "description": spec["description"], "caseSensitive": True,
+            "content": "complete", "count": len(spec["concept"]), "concept": spec["concept"]}
+
+
+def write(resource):
+    path = os.path.join(PROFILES, f"{resource['resourceType']}-{resource['id']}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(resource, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def readme():
+    lines = ["# HBPC implementation guide", "",
+             f"Canonical base of every artifact: `{CANON}`. Generated by `scripts/profiles/generate.py` "
+             "(edit the differentials there, rerun, commit the JSON); the service loads the JSON.", "",
+             "Base: FHIR R4 4.0.1 core definitions, vendored in `r4-core/definitions.json` by "
+             "`scripts/profiles/vendor_r4_core.py` from npm `hl7.fhir.r4.examples@4.0.1` (stripped of narrative, "
+             "mappings and the per-element copies of `ele-1`, which the engine checks natively).", "",
+             "US Core 6.1.0 is not available offline, so these profiles derive from the R4 base resources and "
+             "restate the US Core rules that matter to HBPC (noted per profile). An operator can load US Core "
+             "with `--ig DIR`.", "", "## Profiles", ""]
+    for spec in PROFILES_SPEC:
+        lines.append(f"### {spec['title']} (`{sd_url(spec['id'])}`)")
+        lines.append("")
+        lines.append(f"Base: {spec['type']}. {spec['description']}")
+        lines.append("")
+        lines.extend(f"- {r}" for r in spec["rules"])
+        lines.append("")
+    lines += ["## ValueSets", ""]
+    lines += [f"- `{vs_url(v['id'])}`: {v['title']}. {v['description']}" for v in VALUE_SETS]
+    lines += ["", "## CodeSystems", ""]
+    lines += [f"- `{cs_url(c['id'])}`: {c['title']}. {c['description']}" for c in CODE_SYSTEMS]
+    lines += ["", "## Defaults", "",
+              "Resources that declare no `meta.profile` are validated against their type's HBPC profile when "
+              "`validation.default_profiles` is on (the default): ServiceRequest, Coverage, Consent, Task, CarePlan, "
+              "CareTeam. Condition and Observation have several HBPC profiles; they are checked through the "
+              "referral's references (`reasonReference`, `supportingInfo` slices) when they travel in the same Bundle, "
+              "or on request (`meta.profile`, `$validate?profile=`, `validate --profile`).", "",
+              "## Regenerating", "", "```sh", "scripts/profiles/vendor_r4_core.py /path/to/hl7.fhir.r4.examples/package",
+              "scripts/profiles/generate.py", "```", ""]
+    with open(os.path.join(PROFILES, "README.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    base = load_base()
+    for spec in PROFILES_SPEC:
+        write(structure_definition(base, spec))
+    for spec in VALUE_SETS:
+        write(value_set(spec))
+    for spec in CODE_SYSTEMS:
+        write(code_system(spec))
+    readme()
+    print(f"{len(PROFILES_SPEC)} profiles, {len(VALUE_SETS)} ValueSets, {len(CODE_SYSTEMS)} CodeSystems")
+
+
+if __name__ == "__main__":
+    main()

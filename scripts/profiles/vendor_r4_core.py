@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Extracts the R4 core definitions the validator needs from npm hl7.fhir.r4.examples@4.0.1.
+
+Usage: scripts/profiles/vendor_r4_core.py [PACKAGE_DIR]
+PACKAGE_DIR is the unpacked `package/` directory (default: fetched with `npm pack` into
+target/test-data). Writes profiles/r4-core/definitions.json: one minified Bundle holding
+  - the base StructureDefinitions (primitive types, data types, resources), the core type
+    profiles (SimpleQuantity, MoneyQuantity, ...) and every core extension definition,
+    stripped to what validation reads (no narrative, mappings or documentation);
+  - the ValueSets of their required and extensible bindings (and the ValueSets those import);
+  - the complete CodeSystems those ValueSets include.
+Python 3 standard library only.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "profiles", "r4-core", "definitions.json")
+
+ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "contentReference",
+                "binding", "constraint", "slicing", "isModifier", "base")
+
+
+def package_dir():
+    if len(sys.argv) > 1:
+        return sys.argv[1]
+    cache = os.path.join(ROOT, "target", "test-data", "hl7.fhir.r4.examples")
+    pkg = os.path.join(cache, "package")
+    if not os.path.isdir(pkg):
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run(["npm", "pack", "--silent", "hl7.fhir.r4.examples@4.0.1"], cwd=cache, check=True)
+        with tarfile.open(os.path.join(cache, "hl7.fhir.r4.examples-4.0.1.tgz")) as t:
+            t.extractall(cache)
+    return pkg
+
+
+def strip_element(e):
+    out = {k: e[k] for k in ELEMENT_KEYS if k in e}
+    if "base" in out:
+        # the base max decides JSON array or not, whatever a profile narrows it to
+        out["base"] = {"max": e["base"]["max"]}
+    for k, v in e.items():
+        if k.startswith("fixed") or k.startswith("pattern"):
+            out[k] = v
+    if "type" in out:
+        out["type"] = [{k: t[k] for k in ("code", "profile", "targetProfile", "extension") if k in t}
+                       for t in out["type"]]
+    if "constraint" in out:
+        # ele-1 ("a value or children") sits on every element; the engine checks it natively
+        # (empty objects, arrays and strings), so it is kept only where Element defines it.
+        out["constraint"] = [{k: c[k] for k in ("key", "severity", "human", "expression") if k in c}
+                             for c in out["constraint"]
+                             if c.get("key") != "ele-1" or e["path"] == "Element"]
+        if not out["constraint"]:
+            del out["constraint"]
+    if "binding" in out:
+        out["binding"] = {k: e["binding"][k] for k in ("strength", "valueSet") if k in e["binding"]}
+    return out
+
+
+def strip_sd(sd):
+    keep = {k: sd[k] for k in ("resourceType", "id", "url", "version", "name", "status", "kind",
+                               "abstract", "type", "baseDefinition", "derivation", "context") if k in sd}
+    keep["snapshot"] = {"element": [strip_element(e) for e in sd["snapshot"]["element"]]}
+    return keep
+
+
+def strip_concepts(concepts):
+    out = []
+    for c in concepts:
+        s = {"code": c["code"]}
+        if "display" in c:
+            s["display"] = c["display"]
+        if "concept" in c:
+            s["concept"] = strip_concepts(c["concept"])
+        out.append(s)
+    return out
+
+
+def main():
+    pkg = package_dir()
+    sds, vss, css = {}, {}, {}
+    for f in glob.glob(os.path.join(pkg, "StructureDefinition-*.json")):
+        sd = json.load(open(f, encoding="utf-8"))
+        if sd.get("kind") == "logical" or "snapshot" not in sd:
+            continue
+        base_type = sd.get("derivation") in ("specialization", None)
+        type_profile = sd.get("kind") == "complex-type" and sd.get("derivation") == "constraint"
+        if base_type or type_profile:
+            sds[sd["url"]] = strip_sd(sd)
+    for f in glob.glob(os.path.join(pkg, "ValueSet-*.json")):
+        vs = json.load(open(f, encoding="utf-8"))
+        vss[vs["url"]] = vs
+    for f in glob.glob(os.path.join(pkg, "CodeSystem-*.json")):
+        cs = json.load(open(f, encoding="utf-8"))
+        css[cs["url"]] = cs
+
+    wanted_vs, queue = set(), []
+    for sd in sds.values():
+        for e in sd["snapshot"]["element"]:
+            b = e.get("binding")
+            if b and b.get("strength") in ("required", "extensible") and b.get("valueSet"):
+                queue.append(b["valueSet"].split("|")[0])
+    wanted_cs = set()
+    while queue:
+        url = queue.pop()
+        if url in wanted_vs or url not in vss:
+            continue
+        wanted_vs.add(url)
+        for inc in vss[url].get("compose", {}).get("include", []) + vss[url].get("compose", {}).get("exclude", []):
+            queue.extend(v.split("|")[0] for v in inc.get("valueSet", []))
+            if "system" in inc:
+                wanted_cs.add(inc["system"])
+
+    entries = [{"resource": sd} for sd in sorted(sds.values(), key=lambda s: s["url"])]
+    for url in sorted(wanted_vs):
+        vs = vss[url]
+        keep = {k: vs[k] for k in ("resourceType", "id", "url", "version", "name", "status", "compose") if k in vs}
+        if "compose" not in vs and "expansion" in vs:
+            keep["expansion"] = {"contains": vs["expansion"].get("contains", [])}
+        entries.append({"resource": keep})
+    for url in sorted(wanted_cs):
+        cs = css.get(url)
+        if not cs or cs.get("content") != "complete":
+            continue
+        keep = {k: cs[k] for k in ("resourceType", "id", "url", "version", "name", "status", "content",
+                                   "caseSensitive", "hierarchyMeaning", "valueSet") if k in cs}
+        keep["concept"] = strip_concepts(cs.get("concept", []))
+        entries.append({"resource": keep})
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "meta": {"source": "npm hl7.fhir.r4.examples@4.0.1, stripped by scripts/profiles/vendor_r4_core.py"},
+              "entry": entries}
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        json.dump(bundle, f, separators=(",", ":"), ensure_ascii=False)
+    print(f"{OUT}: {len(sds)} StructureDefinitions, {len(wanted_vs)} ValueSets, "
+          f"{sum(1 for e in entries if e['resource']['resourceType'] == 'CodeSystem')} CodeSystems, "
+          f"{os.path.getsize(OUT) // 1024} KiB")
+
+
+if __name__ == "__main__":
+    main()

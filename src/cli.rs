@@ -1,0 +1,126 @@
+//! `hbpc-gateway validate`: the intake validator, offline, over files.
+
+use crate::domain::fhir::json::parse_resource;
+use crate::domain::fhir::json_position;
+use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
+use crate::domain::validation::structure::{LoadOptions, Request, StructureValidator};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+pub struct ValidateArgs {
+    pub files: Vec<PathBuf>,
+    pub profiles: Vec<String>,
+    pub ig_dirs: Vec<PathBuf>,
+    pub default_profiles: bool,
+    pub format: ReportFormat,
+    pub max_json_depth: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot load the definitions: {0}")]
+    Load(#[from] crate::domain::validation::structure::definitions::LoadError),
+    #[error("profile {0} is not known (load its package with --ig DIR)")]
+    UnknownProfile(String),
+}
+
+/// Validates every file, prints the report, and says whether any file had errors.
+pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<bool, CliError> {
+    let validator = StructureValidator::load(&LoadOptions {
+        ig_dirs: args.ig_dirs.clone(),
+        invariants: None,
+    })?;
+    if let Some(p) = args.profiles.iter().find(|p| !validator.knows_profile(p)) {
+        return Err(CliError::UnknownProfile(p.clone()));
+    }
+    let request = Request {
+        profiles: args.profiles.clone(),
+        default_profiles: args.default_profiles,
+    };
+    let mut any_errors = false;
+    for file in &args.files {
+        let issues = validate_file(&validator, &request, file, args.max_json_depth);
+        any_errors |= issues.iter().any(Issue::is_error);
+        // a broken pipe is not worth a panic
+        let _ = match args.format {
+            ReportFormat::Json => writeln!(out, "{}", operation_outcome(&issues)),
+            ReportFormat::Text => write_text(out, file, &issues),
+        };
+    }
+    if args.format == ReportFormat::Text && !validator.invariant_stats().engine {
+        let _ = writeln!(
+            out,
+            "note: FHIRPath invariants were not evaluated (no engine configured)"
+        );
+    }
+    Ok(any_errors)
+}
+
+fn validate_file(
+    validator: &StructureValidator,
+    request: &Request,
+    file: &Path,
+    depth: usize,
+) -> Vec<Issue> {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            return vec![Issue::error(
+                IssueType::Exception,
+                format!("cannot read the file: {e}"),
+            )]
+        }
+    };
+    let resource = match parse_resource(&bytes, depth) {
+        Ok(r) => r,
+        Err(e) => return vec![Issue::error(IssueType::Structure, e.to_string())],
+    };
+    let rt = resource
+        .get("resourceType")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if let Some(p) = request
+        .profiles
+        .iter()
+        .find(|p| validator.plan(p).is_some_and(|plan| plan.type_name != rt))
+    {
+        return vec![Issue::error(
+            IssueType::Invalid,
+            format!("profile {p} does not apply to a {rt}"),
+        )];
+    }
+    let mut issues = validator.validate(&resource, request).all();
+    json_position::annotate(&bytes, rt, &mut issues);
+    issues
+}
+
+fn write_text(out: &mut dyn std::io::Write, file: &Path, issues: &[Issue]) -> std::io::Result<()> {
+    let errors = issues.iter().filter(|i| i.is_error()).count();
+    let verdict = if errors == 0 { "valid" } else { "INVALID" };
+    writeln!(
+        out,
+        "{}: {verdict} ({errors} errors, {} other issues)",
+        file.display(),
+        issues.len() - errors
+    )?;
+    for i in issues {
+        let at = i.expression.first().map(String::as_str).unwrap_or("-");
+        writeln!(
+            out,
+            "  {:<11} {at}{}: {} [{}]",
+            i.severity.code(),
+            i.diagnostics
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default(),
+            i.text,
+            i.code.code()
+        )?;
+    }
+    Ok(())
+}

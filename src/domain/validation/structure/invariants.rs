@@ -1,0 +1,53 @@
+//! The pluggable invariant (FHIRPath) engine. This crate ships no evaluator: with none
+//! configured, constraints are compiled into the plan but skipped at validation time.
+
+use serde_json::Value;
+
+pub trait InvariantEngine: Send + Sync {
+    /// Compile once at load time.
+    fn compile(&self, expression: &str) -> Result<Box<dyn CompiledInvariant>, String>;
+}
+
+pub trait CompiledInvariant: Send + Sync {
+    /// `root` is the resource being validated, `focus` the element the constraint is on.
+    fn holds(&self, root: &Value, focus: &Value) -> Result<bool, String>;
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! A tiny engine for plumbing tests: `has(name)` holds when the focus has that member,
+    //! `false` never holds, anything else does not compile.
+    use super::*;
+
+    pub struct FakeEngine;
+
+    struct Has(String);
+    struct Never;
+
+    impl CompiledInvariant for Has {
+        fn holds(&self, _root: &Value, focus: &Value) -> Result<bool, String> {
+            Ok(focus.get(&self.0).is_some())
+        }
+    }
+
+    impl CompiledInvariant for Never {
+        fn holds(&self, _root: &Value, _focus: &Value) -> Result<bool, String> {
+            Ok(false)
+        }
+    }
+
+    impl InvariantEngine for FakeEngine {
+        fn compile(&self, expression: &str) -> Result<Box<dyn CompiledInvariant>, String> {
+            if let Some(name) = expression
+                .strip_prefix("has(")
+                .and_then(|r| r.strip_suffix(')'))
+            {
+                Ok(Box::new(Has(name.to_string())))
+            } else if expression == "false" {
+                Ok(Box::new(Never))
+            } else {
+                Err(format!("unsupported: {expression}"))
+            }
+        }
+    }
+}

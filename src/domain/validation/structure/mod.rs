@@ -1,0 +1,371 @@
+//! The StructureDefinition-driven validator: R4 core definitions and the HBPC profiles,
+//! compiled once into a plan, then walked over each resource.
+//!
+//! Two passes: the base definitions (structure, R4 rules) and then the profiles the resource
+//! claims in `meta.profile`, asks for, or gets by default. Callers tell the passes apart:
+//! intake answers 400 for the first and 422 for the second.
+
+pub mod bindings;
+pub mod bundle_rules;
+pub mod constraints;
+pub mod definitions;
+pub mod extensions;
+pub mod fast_hash;
+pub mod fixed_pattern;
+pub mod invariants;
+pub mod plan;
+pub mod primitives;
+pub mod references;
+pub mod slicing;
+pub mod value_sets;
+pub mod walker;
+
+use super::{IntakeValidator, Outcome};
+use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
+use definitions::{Definitions, LoadError};
+use fast_hash::FastMap;
+use invariants::{CompiledInvariant, InvariantEngine};
+use plan::{TypePlan, CORE_SD};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use value_sets::Expansion;
+use walker::Walk;
+
+/// What to load besides the embedded R4 core and HBPC guide.
+#[derive(Default, Clone)]
+pub struct LoadOptions {
+    /// Folders of extra conformance resources (`--ig DIR`).
+    pub ig_dirs: Vec<PathBuf>,
+    pub invariants: Option<Arc<dyn InvariantEngine>>,
+}
+
+/// Which profiles a validation applies beyond the base definitions.
+#[derive(Debug, Default, Clone)]
+pub struct Request {
+    /// Profiles asked for explicitly (`$validate?profile=`, `--profile`).
+    pub profiles: Vec<String>,
+    /// Apply the HBPC default profile of the resource's type when it declares none.
+    pub default_profiles: bool,
+}
+
+/// Invariant status, for reports.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InvariantStats {
+    pub engine: bool,
+    pub compiled: usize,
+    pub not_compiled: usize,
+}
+
+pub struct StructureValidator {
+    plans: FastMap<String, Arc<TypePlan>>,
+    base: FastMap<String, Arc<TypePlan>>,
+    expansions: FastMap<String, Expansion>,
+    defaults: HashMap<String, String>,
+    definitions: Definitions,
+    stats: InvariantStats,
+}
+
+/// The HBPC profile each referral type gets when it declares none. Condition and Observation
+/// have several HBPC profiles and get theirs through the ServiceRequest's references.
+pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
+    ("ServiceRequest", "hbpc-referral-servicerequest"),
+    ("Coverage", "hbpc-coverage"),
+    ("Consent", "hbpc-participation-consent"),
+    ("Task", "hbpc-referral-task"),
+    ("CarePlan", "hbpc-careplan"),
+    ("CareTeam", "hbpc-careteam"),
+];
+
+impl StructureValidator {
+    pub fn load(options: &LoadOptions) -> Result<Self, LoadError> {
+        let mut definitions = Definitions::embedded()?;
+        for dir in &options.ig_dirs {
+            definitions.add_dir(dir)?;
+        }
+        Self::compile(definitions, options.invariants.clone())
+    }
+
+    pub fn compile(
+        definitions: Definitions,
+        engine: Option<Arc<dyn InvariantEngine>>,
+    ) -> Result<Self, LoadError> {
+        let mut stats = InvariantStats {
+            engine: engine.is_some(),
+            ..Default::default()
+        };
+        let mut cache: HashMap<String, Option<Arc<dyn CompiledInvariant>>> = HashMap::new();
+        let mut compile_invariant = |expression: &str| -> Option<Arc<dyn CompiledInvariant>> {
+            let engine = engine.as_ref()?;
+            cache
+                .entry(expression.to_string())
+                .or_insert_with(|| match engine.compile(expression) {
+                    Ok(c) => {
+                        stats.compiled += 1;
+                        Some(Arc::from(c))
+                    }
+                    Err(e) => {
+                        stats.not_compiled += 1;
+                        tracing::debug!(expression, error = %e, "invariant not compiled");
+                        None
+                    }
+                })
+                .clone()
+        };
+        let mut plans = FastMap::default();
+        let mut base = FastMap::default();
+        for (url, sd) in &definitions.structure_definitions {
+            let plan = Arc::new(plan::compile(sd, &mut compile_invariant)?);
+            if !plan.is_profile && url.starts_with(CORE_SD) {
+                base.insert(plan.type_name.clone(), Arc::clone(&plan));
+            }
+            plans.insert(url.clone(), plan);
+        }
+        let bound: Vec<&str> = plans
+            .values()
+            .flat_map(|p| p.nodes.iter())
+            .filter_map(|n| n.binding.as_ref())
+            .filter(|b| {
+                matches!(
+                    b.strength,
+                    plan::Strength::Required
+                        | plan::Strength::Extensible
+                        | plan::Strength::Preferred
+                )
+            })
+            .map(|b| b.value_set.as_str())
+            .collect();
+        let expansions = value_sets::expand_all(&definitions, bound);
+        let defaults = DEFAULT_PROFILES
+            .iter()
+            .map(|(t, id)| {
+                (
+                    t.to_string(),
+                    format!("{}/StructureDefinition/{id}", definitions::HBPC_CANONICAL),
+                )
+            })
+            .collect();
+        Ok(Self {
+            plans,
+            base,
+            expansions,
+            defaults,
+            definitions,
+            stats,
+        })
+    }
+
+    pub fn plan(&self, url: &str) -> Option<&TypePlan> {
+        self.plans
+            .get(definitions::unversioned(url))
+            .map(Arc::as_ref)
+    }
+
+    pub fn base(&self, type_name: &str) -> Option<&TypePlan> {
+        self.base.get(type_name).map(Arc::as_ref)
+    }
+
+    pub fn expansion(&self, value_set: &str) -> Option<&Expansion> {
+        self.expansions.get(value_set)
+    }
+
+    pub fn knows_resource_type(&self, type_name: &str) -> bool {
+        self.base(type_name).is_some_and(|p| {
+            p.is_resource && type_name != "Resource" && type_name != "DomainResource"
+        })
+    }
+
+    /// Whether `url` names a profile (or base definition) this validator can apply.
+    pub fn knows_profile(&self, url: &str) -> bool {
+        self.plan(url).is_some()
+    }
+
+    pub fn invariant_stats(&self) -> InvariantStats {
+        self.stats
+    }
+
+    /// Our own and operator conformance resources (what the REST API serves).
+    pub fn published(&self) -> &[Value] {
+        &self.definitions.published
+    }
+
+    /// Validates against the base definition only.
+    pub fn validate_base(&self, resource: &Value) -> Vec<Issue> {
+        let rt = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(plan) = self.base(rt).filter(|p| p.is_resource) else {
+            return vec![Issue::error(
+                IssueType::NotSupported,
+                format!("'{rt}' is not a FHIR R4 resource type"),
+            )
+            .at(format!(
+                "{}.resourceType",
+                if rt.is_empty() { "Resource" } else { rt }
+            ))];
+        };
+        let mut walk = Walk::new(self, None);
+        let mut path = rt.to_string();
+        walk.resource(plan, resource, &mut path);
+        dedup(walk.issues)
+    }
+
+    /// Both passes; the profile pass runs only when the base pass found no error.
+    pub fn validate(&self, resource: &Value, request: &Request) -> Outcome {
+        let base = self.validate_base(resource);
+        if base.iter().any(Issue::is_error) {
+            return Outcome {
+                base,
+                profile: Vec::new(),
+            };
+        }
+        let rt = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut issues = Vec::new();
+        let mut walk = Walk::new(self, None);
+        self.apply_profiles(
+            &mut walk,
+            resource,
+            rt,
+            rt.to_string(),
+            request,
+            &mut issues,
+        );
+        // entries of a Bundle get their declared or default profiles too
+        if rt == "Bundle" {
+            walk.bundle = Some(bundle_rules::BundleIndex::build(resource));
+            walk.containers.push(resource);
+            if let Some(entries) = resource.get("entry").and_then(Value::as_array) {
+                for (i, entry) in entries.iter().enumerate() {
+                    let Some(r) = entry.get("resource") else {
+                        continue;
+                    };
+                    let ert = r
+                        .get("resourceType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let entry_request = Request {
+                        profiles: Vec::new(),
+                        default_profiles: request.default_profiles,
+                    };
+                    self.apply_profiles(
+                        &mut walk,
+                        r,
+                        ert,
+                        format!("Bundle.entry[{i}].resource"),
+                        &entry_request,
+                        &mut issues,
+                    );
+                }
+            }
+        }
+        issues.extend(walk.issues);
+        // a problem the base pass already reported is not repeated by a profile
+        let profile = dedup(issues)
+            .into_iter()
+            .filter(|i| {
+                !base.iter().any(|b| {
+                    b.expression == i.expression && b.code == i.code && b.severity == i.severity
+                })
+            })
+            .collect();
+        Outcome { base, profile }
+    }
+
+    fn apply_profiles<'a>(
+        &'a self,
+        walk: &mut Walk<'a>,
+        resource: &'a Value,
+        rt: &str,
+        root: String,
+        request: &Request,
+        issues: &mut Vec<Issue>,
+    ) {
+        let declared: Vec<&str> = resource
+            .pointer("/meta/profile")
+            .and_then(Value::as_array)
+            .map(|ps| ps.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut chosen: Vec<&TypePlan> = Vec::new();
+        for (i, url) in declared.iter().enumerate() {
+            match self.plan(url) {
+                Some(p) if p.type_name == rt => chosen.push(p),
+                Some(p) => issues.push(
+                    Issue::error(IssueType::Invalid, format!("meta.profile {url} is a profile of {}, not of {rt}", p.type_name))
+                        .at(format!("{root}.meta.profile[{i}]")),
+                ),
+                None => issues.push(
+                    Issue::warning(
+                        IssueType::NotSupported,
+                        format!("meta.profile {url} is not known here, so the resource was not checked against it"),
+                    )
+                    .at(format!("{root}.meta.profile[{i}]")),
+                ),
+            }
+        }
+        for url in &request.profiles {
+            if let Some(p) = self.plan(url).filter(|p| p.type_name == rt) {
+                chosen.push(p);
+            }
+        }
+        if declared.is_empty() && request.default_profiles {
+            if let Some(p) = self.defaults.get(rt).and_then(|u| self.plan(u)) {
+                chosen.push(p);
+            }
+        }
+        for plan in chosen {
+            if !plan.is_profile {
+                continue;
+            }
+            walk.profile = Some(plan.label.as_str());
+            let mut path = root.clone();
+            walk.resource(plan, resource, &mut path);
+        }
+        walk.profile = None;
+    }
+}
+
+/// One issue per problem: the passes (and slices) can meet the same problem twice.
+fn dedup(issues: Vec<Issue>) -> Vec<Issue> {
+    let mut out: Vec<Issue> = Vec::with_capacity(issues.len());
+    for issue in issues {
+        if !out.iter().any(|o| {
+            o.expression == issue.expression && o.text == issue.text && o.severity == issue.severity
+        }) {
+            out.push(issue);
+        }
+    }
+    out
+}
+
+/// Counts issues of a severity (for reports).
+pub fn count(issues: &[Issue], severity: Severity) -> usize {
+    issues.iter().filter(|i| i.severity == severity).count()
+}
+
+/// The validator as intake uses it: with the configured default-profile rule.
+pub struct IntakeProfiles {
+    pub validator: Arc<StructureValidator>,
+    pub default_profiles: bool,
+}
+
+impl IntakeValidator for IntakeProfiles {
+    fn check(&self, resource: &Value) -> Outcome {
+        let request = Request {
+            profiles: Vec::new(),
+            default_profiles: self.default_profiles,
+        };
+        self.validator.validate(resource, &request)
+    }
+
+    fn knows_type(&self, resource_type: &str) -> bool {
+        self.validator.knows_resource_type(resource_type)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,268 @@
+//! FHIR R4 primitive types: JSON kind and the lexical rules of the R4 regexes, hand-written
+//! (no regex engine on the hot path).
+
+use serde_json::Value;
+
+pub const PRIMITIVES: &[&str] = &[
+    "boolean",
+    "integer",
+    "string",
+    "decimal",
+    "uri",
+    "url",
+    "canonical",
+    "base64Binary",
+    "instant",
+    "date",
+    "dateTime",
+    "time",
+    "code",
+    "oid",
+    "id",
+    "markdown",
+    "unsignedInt",
+    "positiveInt",
+    "uuid",
+    "xhtml",
+];
+
+pub fn is_primitive(type_code: &str) -> bool {
+    type_code
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_lowercase)
+}
+
+/// `None` when `value` is a valid `type_code`; otherwise why not.
+pub fn check(type_code: &str, value: &Value) -> Option<String> {
+    match type_code {
+        "boolean" => (!value.is_boolean()).then(|| "must be a JSON boolean".into()),
+        "integer" => integer(value, i64::from(i32::MIN)),
+        "unsignedInt" => integer(value, 0),
+        "positiveInt" => integer(value, 1),
+        "decimal" => decimal(value),
+        _ => match value.as_str() {
+            None => Some("must be a JSON string".into()),
+            Some(s) => string(type_code, s),
+        },
+    }
+}
+
+fn integer(value: &Value, min: i64) -> Option<String> {
+    let Value::Number(n) = value else {
+        return Some("must be a JSON number".into());
+    };
+    match n.as_i64() {
+        Some(i) if i >= min && i <= i64::from(i32::MAX) => None,
+        Some(_) => Some(format!("{n} is out of range")),
+        None => Some(format!("{n} is not an integer")),
+    }
+}
+
+fn decimal(value: &Value) -> Option<String> {
+    let Value::Number(n) = value else {
+        return Some("must be a JSON number".into());
+    };
+    // JSON numbers already match the R4 decimal regex (exponents included)
+    let _ = n;
+    None
+}
+
+fn string(type_code: &str, s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("must not be an empty string".into());
+    }
+    let ok = match type_code {
+        "string" | "markdown" => s.chars().any(|c| !c.is_whitespace()) || s.len() < 2,
+        "code" => is_code(s),
+        "id" => {
+            s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+        "uri" | "url" | "canonical" => !s.chars().any(char::is_whitespace),
+        "oid" => is_oid(s),
+        "uuid" => is_uuid(s),
+        "date" => date(s).is_some_and(|rest| rest.is_empty()),
+        "dateTime" => date_time(s, false),
+        "instant" => date_time(s, true),
+        "time" => time(s).is_some_and(|rest| rest.is_empty()),
+        "base64Binary" => s.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
+        }),
+        "xhtml" => s.trim_start().starts_with("<div"),
+        _ => true,
+    };
+    (!ok).then(|| format!("'{s}' is not a valid {type_code}"))
+}
+
+/// `[^\s]+(\s[^\s]+)*`: no leading, trailing or doubled whitespace.
+fn is_code(s: &str) -> bool {
+    let mut prev_space = true;
+    for c in s.chars() {
+        let space = c.is_whitespace();
+        if space && prev_space {
+            return false;
+        }
+        prev_space = space;
+    }
+    !prev_space
+}
+
+fn is_oid(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("urn:oid:") else {
+        return false;
+    };
+    let mut parts = rest.split('.');
+    let first_ok = parts.next().is_some_and(|p| matches!(p, "0" | "1" | "2"));
+    let mut count = 0;
+    let rest_ok = parts.all(|p| {
+        count += 1;
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'))
+    });
+    first_ok && rest_ok && count > 0
+}
+
+fn is_uuid(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("urn:uuid:") else {
+        return false;
+    };
+    let groups: Vec<&str> = rest.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn digits(s: &str, n: usize) -> Option<(u32, &str)> {
+    let head = s.get(..n)?;
+    if !head.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((head.parse().ok()?, &s[n..]))
+}
+
+/// YYYY, YYYY-MM or YYYY-MM-DD; returns what follows.
+fn date(s: &str) -> Option<&str> {
+    let (year, mut rest) = digits(s, 4)?;
+    if year == 0 {
+        return None;
+    }
+    if let Some(r) = rest.strip_prefix('-') {
+        let (month, r) = digits(r, 2)?;
+        if !(1..=12).contains(&month) {
+            return None;
+        }
+        rest = r;
+        if let Some(r) = rest.strip_prefix('-') {
+            let (day, r) = digits(r, 2)?;
+            if !(1..=31).contains(&day) {
+                return None;
+            }
+            rest = r;
+        }
+    }
+    Some(rest)
+}
+
+/// hh:mm:ss(.fff)?; returns what follows.
+fn time(s: &str) -> Option<&str> {
+    let (h, r) = digits(s, 2)?;
+    let (m, r) = digits(r.strip_prefix(':')?, 2)?;
+    let (sec, mut r) = digits(r.strip_prefix(':')?, 2)?;
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    if let Some(frac) = r.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        r = &frac[n..];
+    }
+    Some(r)
+}
+
+fn zone(s: &str) -> bool {
+    if s == "Z" {
+        return true;
+    }
+    let Some(r) = s.strip_prefix('+').or_else(|| s.strip_prefix('-')) else {
+        return false;
+    };
+    let Some((h, r)) = digits(r, 2) else {
+        return false;
+    };
+    let Some((m, r)) = r.strip_prefix(':').and_then(|r| digits(r, 2)) else {
+        return false;
+    };
+    r.is_empty() && (h < 14 || (h == 14 && m == 0)) && m < 60
+}
+
+/// dateTime: a date, or a full date with a time and a zone. instant: the latter only.
+fn date_time(s: &str, instant: bool) -> bool {
+    let Some(rest) = date(s) else { return false };
+    if rest.is_empty() {
+        return !instant;
+    }
+    // a time needs the full date (10 characters)
+    if s.len() - rest.len() != 10 {
+        return false;
+    }
+    let Some(t) = rest.strip_prefix('T') else {
+        return false;
+    };
+    time(t).is_some_and(zone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_and_times() {
+        for ok in [
+            "2026",
+            "2026-11",
+            "2026-11-20",
+            "2026-11-20T09:15:00-08:00",
+            "2026-11-20T09:15:00.123Z",
+        ] {
+            assert_eq!(check("dateTime", &json!(ok)), None, "{ok}");
+        }
+        for bad in [
+            "2026-13",
+            "26-11-20",
+            "2026-11-20T09:15",
+            "2026-11-20T09:15:00",
+            "2026-11T10:00:00Z",
+            "",
+        ] {
+            assert!(check("dateTime", &json!(bad)).is_some(), "{bad}");
+        }
+        assert!(check("instant", &json!("2026-11-20")).is_some());
+        assert_eq!(check("date", &json!("1941-03-14")), None);
+        assert!(check("date", &json!("1941-03-14T00:00:00Z")).is_some());
+        assert_eq!(check("time", &json!("23:59:60")), None);
+    }
+
+    #[test]
+    fn codes_ids_and_numbers() {
+        assert_eq!(check("code", &json!("in-progress")), None);
+        assert!(check("code", &json!("urgent ")).is_some());
+        assert!(check("code", &json!("a  b")).is_some());
+        assert!(check("id", &json!("a_b")).is_some());
+        assert_eq!(check("positiveInt", &json!(1)), None);
+        assert!(check("positiveInt", &json!(0)).is_some());
+        assert!(check("integer", &json!(1.5)).is_some());
+        assert!(check("integer", &json!("1")).is_some());
+        assert!(check("decimal", &json!(1.5)).is_none());
+        assert!(check("decimal", &json!("1.5")).is_some());
+        assert_eq!(check("oid", &json!("urn:oid:2.16.840.1")), None);
+        assert!(check("oid", &json!("urn:oid:2.016")).is_some());
+        assert!(check("uri", &json!("a b")).is_some());
+        assert!(check("string", &json!("")).is_some());
+    }
+}

@@ -1,0 +1,210 @@
+//! `$validate` (system, type, instance; raw resource or Parameters), the conformance
+//! resources we serve, and the CapabilityStatement entries for both.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+const REFERRAL_PROFILE: &str =
+    "http://hbpc.example.org/fhir/StructureDefinition/hbpc-referral-servicerequest";
+
+async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+    let res = client()
+        .post(server.url(path))
+        .header("Content-Type", FHIR_JSON)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn validate_answers_200_with_the_outcome_valid_or_not() {
+    let server = TestServer::start().await;
+    let referral = fixture_json("referral-separate/13-servicerequest-referral.json");
+
+    let (status, oo) = post_json(&server, "ServiceRequest/$validate", &referral).await;
+    assert_eq!(status, 200, "{oo}");
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    assert!(
+        oo["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["severity"] != "error"),
+        "{oo}"
+    );
+
+    let invalid = fixture_json("invalid/hbpc-servicerequest-intent-plan.json");
+    let (status, oo) = post_json(&server, "ServiceRequest/$validate", &invalid).await;
+    assert_eq!(status, 200, "{oo}");
+    assert_outcome(&oo, "value");
+    assert!(
+        expressions(&oo).contains(&"ServiceRequest.intent".to_string()),
+        "{oo}"
+    );
+    let intent = oo["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["expression"][0] == "ServiceRequest.intent")
+        .unwrap();
+    // the test sends minified JSON: one line
+    assert!(
+        intent["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("line 1, column ")),
+        "{oo}"
+    );
+
+    // system level, and instance level with a matching id
+    let (status, oo) = post_json(&server, "$validate", &invalid).await;
+    assert_eq!(status, 200);
+    assert_outcome(&oo, "value");
+    let mut with_id = referral.clone();
+    with_id["id"] = json!("r1");
+    let (status, oo) = post_json(&server, "ServiceRequest/r2/$validate", &with_id).await;
+    assert_eq!(status, 200);
+    assert!(
+        expressions(&oo).contains(&"ServiceRequest.id".to_string()),
+        "{oo}"
+    );
+    assert_eq!(
+        server.stored_versions().await,
+        0,
+        "$validate stores nothing"
+    );
+}
+
+#[tokio::test]
+async fn validate_takes_parameters_and_rejects_unknown_profiles() {
+    let server = TestServer::start().await;
+    let coverage = fixture_json("referral-separate/06-coverage-coverage.json");
+    let mut no_period = coverage.clone();
+    no_period.as_object_mut().unwrap().remove("period");
+    let params = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "resource", "resource": no_period},
+        {"name": "mode", "valueCode": "create"},
+        {"name": "profile", "valueUri": "http://hbpc.example.org/fhir/StructureDefinition/hbpc-coverage"}
+    ]});
+    let (status, oo) = post_json(&server, "Coverage/$validate", &params).await;
+    assert_eq!(status, 200, "{oo}");
+    assert_outcome(&oo, "required");
+    assert!(
+        expressions(&oo).contains(&"Coverage.period".to_string()),
+        "{oo}"
+    );
+
+    let unknown = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "resource", "resource": coverage},
+        {"name": "profile", "valueUri": "http://acme.test/StructureDefinition/nope"}
+    ]});
+    let (status, oo) = post_json(&server, "Coverage/$validate", &unknown).await;
+    assert_eq!(status, 400, "{oo}");
+    assert_outcome(&oo, "not-supported");
+
+    let res = client()
+        .post(server.url("ServiceRequest/$validate?profile=http://acme.test/x"))
+        .header("Content-Type", FHIR_JSON)
+        .body(fixture_bytes(
+            "referral-separate/13-servicerequest-referral.json",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn profiles_are_served_and_advertised() {
+    let server = TestServer::start().await;
+    let http = client();
+    let bundle: Value = http
+        .get(server.url(&format!("StructureDefinition?url={REFERRAL_PROFILE}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    assert_eq!(bundle["entry"][0]["resource"]["url"], REFERRAL_PROFILE);
+    assert!(bundle["entry"][0]["resource"]["snapshot"]["element"].is_array());
+    let all: Value = http
+        .get(server.url("ValueSet"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(all["total"].as_u64().unwrap() >= 8, "{all}");
+    let res = http
+        .get(server.url("CodeSystem/hbpc-observation-codes"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let cs: Value = http
+        .get(server.url("metadata"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rest = &cs["rest"][0];
+    assert_eq!(rest["operation"][0]["name"], "validate");
+    let sr = rest["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "ServiceRequest")
+        .unwrap();
+    assert!(
+        sr["supportedProfile"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(REFERRAL_PROFILE)),
+        "{sr}"
+    );
+    assert_eq!(sr["operation"][0]["name"], "validate");
+}
+
+#[tokio::test]
+async fn intake_accepts_warnings_and_returns_them() {
+    let server = TestServer::start().await;
+    // MB is not in the extensible R4 identifier-type value set: a warning, not a rejection
+    let res = client()
+        .post(server.url("Coverage"))
+        .header("Content-Type", FHIR_JSON)
+        .header("Prefer", "return=OperationOutcome")
+        .body(fixture_bytes("referral-separate/06-coverage-coverage.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let oo: Value = res.json().await.unwrap();
+    assert_eq!(oo["issue"][0]["severity"], "information", "{oo}");
+    assert!(
+        oo["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["severity"] == "warning"
+                && i["expression"][0] == "Coverage.identifier[0].type.coding[0]"),
+        "{oo}"
+    );
+
+    let (status, bundle) = post_json(&server, "", &fixture_json("referral-transaction.json")).await;
+    assert_eq!(status, 200, "{bundle}");
+    let outcome = &bundle["entry"][5]["response"]["outcome"];
+    assert!(
+        outcome["issue"]
+            .as_array()
+            .is_some_and(|issues| issues.iter().any(|i| i["severity"] == "warning")),
+        "{bundle}"
+    );
+}
