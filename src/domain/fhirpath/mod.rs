@@ -1,0 +1,109 @@
+//! FHIRPath (N1, as FHIR R4 uses it) over `serde_json::Value`: compile an expression once,
+//! evaluate it many times. Types come from the embedded R4 model, so `Observation.value`
+//! finds `valueQuantity` and `birthDate` compares as a date.
+//!
+//! Not supported: `memberOf()` (needs terminology), `resolve()` (always empty here; the
+//! validator resolves references itself), and `conformsTo()` beyond core type profiles.
+
+mod ast;
+mod decimal;
+mod error;
+mod eval;
+mod functions;
+mod lexer;
+mod model;
+mod navigation;
+mod operators;
+mod parser;
+mod quantity;
+mod temporal;
+mod value;
+
+pub use decimal::Decimal;
+pub use error::FhirPathError;
+pub use quantity::Quantity;
+pub use temporal::{DateTime, Time};
+pub use value::FhirPathValue;
+
+use ast::Expr;
+use eval::{resource_node, to_bool, Env, Evaluator};
+use model::Model;
+use value::Item;
+
+/// Compiles expressions. Cheap to create; the R4 type model is loaded once per process.
+#[derive(Debug, Clone, Copy)]
+pub struct FhirPathEngine {
+    model: &'static Model,
+}
+
+impl Default for FhirPathEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FhirPathEngine {
+    pub fn new() -> Self {
+        Self {
+            model: Model::get(),
+        }
+    }
+
+    pub fn compile(&self, expression: &str) -> Result<CompiledPath, FhirPathError> {
+        Ok(CompiledPath {
+            expr: parser::parse(expression)?,
+            model: self.model,
+        })
+    }
+}
+
+/// A parsed expression, ready to evaluate against any resource. `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct CompiledPath {
+    expr: Expr,
+    model: &'static Model,
+}
+
+impl CompiledPath {
+    fn run<'a>(
+        &self,
+        root: &'a serde_json::Value,
+        focus: &'a serde_json::Value,
+    ) -> Result<Vec<Item<'a>>, FhirPathError> {
+        let ev = Evaluator {
+            model: self.model,
+            root,
+            focus,
+        };
+        let this = [Item::Node(resource_node(focus))];
+        ev.eval(
+            &self.expr,
+            Env {
+                this: &this,
+                index: None,
+                total: None,
+            },
+        )
+    }
+
+    /// Evaluates with `%resource`/`%rootResource` = `root` and the context item = `focus`.
+    pub fn evaluate(
+        &self,
+        root: &serde_json::Value,
+        focus: &serde_json::Value,
+    ) -> Result<Vec<FhirPathValue>, FhirPathError> {
+        Ok(self.run(root, focus)?.iter().map(Item::to_public).collect())
+    }
+
+    /// Invariant semantics: true when the result is `true`, or empty; Err on evaluation errors.
+    pub fn holds(
+        &self,
+        root: &serde_json::Value,
+        focus: &serde_json::Value,
+    ) -> Result<bool, FhirPathError> {
+        Ok(to_bool(&self.run(root, focus)?)? != Some(false))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+//! Walking FHIR JSON by element name: arrays flatten, `value[x]` choices resolve by suffix,
+//! and a primitive's `_name` sibling (its id and extensions) travels with its value.
+
+use super::model::Model;
+use super::value::{Item, Node};
+use serde_json::{Map, Value};
+
+/// The FHIR type of a JSON value when the model does not say (or says `Resource`).
+pub(crate) fn infer_type<'a>(v: &'a Value, declared: Option<&'a str>) -> &'a str {
+    if let Some(rt) = v.get("resourceType").and_then(Value::as_str) {
+        return rt;
+    }
+    match declared {
+        Some(d) if d != "Resource" => d,
+        _ => match v {
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.to_string().contains(['.', 'e', 'E']) => "decimal",
+            Value::Number(_) => "integer",
+            Value::String(_) => "string",
+            _ => "Element",
+        },
+    }
+}
+
+fn push_nodes<'a>(
+    value: Option<&'a Value>,
+    ext: Option<&'a Value>,
+    declared: Option<&'a str>,
+    out: &mut Vec<Item<'a>>,
+) {
+    match (value, ext) {
+        (Some(Value::Array(vals)), ext) => {
+            let exts = ext.and_then(Value::as_array);
+            for (i, v) in vals.iter().enumerate() {
+                let e = exts.and_then(|a| a.get(i)).filter(|e| !e.is_null());
+                let v = (!v.is_null()).then_some(v);
+                if v.is_none() && e.is_none() {
+                    continue;
+                }
+                let ty = v.map_or(declared.unwrap_or("Element"), |v| infer_type(v, declared));
+                out.push(Item::Node(Node {
+                    value: v,
+                    ext: e,
+                    ty,
+                }));
+            }
+        }
+        (Some(v), ext) if !v.is_null() => out.push(Item::Node(Node {
+            value: Some(v),
+            ext,
+            ty: infer_type(v, declared),
+        })),
+        (_, Some(Value::Array(exts))) => {
+            for e in exts.iter().filter(|e| !e.is_null()) {
+                out.push(Item::Node(Node {
+                    value: None,
+                    ext: Some(e),
+                    ty: declared.unwrap_or("Element"),
+                }));
+            }
+        }
+        (_, Some(e)) if e.is_object() => out.push(Item::Node(Node {
+            value: None,
+            ext: Some(e),
+            ty: declared.unwrap_or("Element"),
+        })),
+        _ => {}
+    }
+}
+
+fn get_prefixed<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    let mut key = String::with_capacity(name.len() + 1);
+    key.push('_');
+    key.push_str(name);
+    obj.get(&key)
+}
+
+/// Children of `node` named `name` (a FHIRPath member access).
+pub(crate) fn member<'a>(
+    model: &'static Model,
+    node: &Node<'a>,
+    name: &str,
+    out: &mut Vec<Item<'a>>,
+) {
+    // A primitive's own children (id, extension) live in its `_name` object.
+    let obj = if node.is_primitive() {
+        node.ext.and_then(Value::as_object)
+    } else {
+        node.value.and_then(Value::as_object)
+    };
+    let Some(obj) = obj else { return };
+    let declared = model.element(node.ty, name).map(|e| e.ty.as_str());
+    let value = obj.get(name);
+    let ext = get_prefixed(obj, name);
+    if value.is_some() || ext.is_some() {
+        push_nodes(value, ext, declared, out);
+        return;
+    }
+    if let Some(variants) = model.choices(node.ty, name) {
+        for (json_name, ty) in variants {
+            let value = obj.get(json_name.as_str());
+            let ext = get_prefixed(obj, json_name);
+            if value.is_some() || ext.is_some() {
+                push_nodes(value, ext, Some(ty.as_str()), out);
+            }
+        }
+    }
+}
+
+/// All child nodes of `node`, in document order.
+pub(crate) fn children<'a>(model: &'static Model, node: &Node<'a>, out: &mut Vec<Item<'a>>) {
+    let obj = if node.is_primitive() {
+        node.ext.and_then(Value::as_object)
+    } else {
+        node.value.and_then(Value::as_object)
+    };
+    let Some(obj) = obj else { return };
+    for (key, value) in obj {
+        if key == "resourceType" {
+            continue;
+        }
+        if let Some(base) = key.strip_prefix('_') {
+            // Extension-only primitives; the others travel with their value.
+            if !obj.contains_key(base) {
+                let declared = model.element(node.ty, base).map(|e| e.ty.as_str());
+                push_nodes(None, Some(value), declared, out);
+            }
+            continue;
+        }
+        let declared = model.element(node.ty, key).map(|e| e.ty.as_str());
+        push_nodes(Some(value), get_prefixed(obj, key), declared, out);
+    }
+}
