@@ -50,6 +50,18 @@ pub(crate) struct TypeSpec {
     pub name: String,
 }
 
+impl Expr {
+    /// A path of plain names from the context: `name.given`, `Observation.value[0]`.
+    pub fn is_plain_path(&self) -> bool {
+        match self {
+            Expr::Ident(_) => true,
+            Expr::Member(_, _, strict) => *strict,
+            Expr::Indexer(target, _) => target.is_plain_path(),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Expr {
     Literal(Literal),
@@ -59,7 +71,9 @@ pub(crate) enum Expr {
     Index,
     Total,
     Variable(String),
-    Member(Box<Expr>, String),
+    /// `target.name`; `strict` when the target is a plain path from the context (`name.given`),
+    /// whose type is known, so that an unknown name is an error rather than empty.
+    Member(Box<Expr>, String, bool),
     /// `target.f(args)`; target None means the function applies to `$this`.
     Call(Option<Box<Expr>>, Func, Vec<Expr>),
     Indexer(Box<Expr>, Box<Expr>),

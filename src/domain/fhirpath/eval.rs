@@ -3,7 +3,7 @@
 use super::ast::{BinOp, Expr, Literal, TypeSpec};
 use super::error::{eval_err, FhirPathError};
 use super::functions;
-use super::model::Model;
+use super::model::{is_primitive_name, Model};
 use super::navigation;
 use super::operators;
 use super::value::{Item, Node};
@@ -61,6 +61,38 @@ fn bool_result<'a>(b: Option<bool>) -> Collection<'a> {
 }
 
 /// Whether `item` is of the type named by `spec` (FHIR types by hierarchy, System types exactly).
+const SYSTEM_TYPES: &[&str] = &[
+    "Boolean", "Integer", "Decimal", "String", "Date", "DateTime", "Time", "Quantity",
+];
+
+/// Errors for a type name that neither FHIR R4 nor System defines (`as(string1)`).
+pub(crate) fn check_type(model: &Model, spec: &TypeSpec) -> Result<(), FhirPathError> {
+    let name = spec.name.as_str();
+    let known = match spec.namespace.as_deref() {
+        // An unknown System type simply matches nothing.
+        Some("System") => true,
+        Some("FHIR") => model.is_known_type(name),
+        None => SYSTEM_TYPES.contains(&name) || model.is_known_type(name),
+        Some(_) => false,
+    };
+    if known {
+        Ok(())
+    } else {
+        eval_err(format!("unknown type {name}"))
+    }
+}
+
+/// `is` accepts subtypes (a `code` is a `string`); `as`/`ofType` want the exact primitive
+/// type, though a resource or complex type still matches its base types.
+pub(crate) fn is_type_exact(model: &Model, item: &Item, spec: &TypeSpec) -> bool {
+    match item {
+        Item::Node(n) if is_primitive_name(n.ty) && spec.namespace.as_deref() != Some("System") => {
+            n.ty == spec.name
+        }
+        _ => is_type(model, item, spec),
+    }
+}
+
 pub(crate) fn is_type(model: &Model, item: &Item, spec: &TypeSpec) -> bool {
     let ns = spec.namespace.as_deref();
     let name = spec.name.as_str();
@@ -115,17 +147,26 @@ impl<'a> Evaluator<'a> {
                             out.push(item.clone());
                             continue;
                         }
-                        navigation::member(self.model, n, name, &mut out);
+                        if name.starts_with(|c: char| c.is_ascii_uppercase())
+                            && self.model.has_elements(n.ty)
+                            && self.model.element(n.ty, name).is_none()
+                            && self.model.is_known_type(name)
+                        {
+                            return eval_err(format!("{name} does not apply to a {}", n.ty));
+                        }
+                        navigation::member(self.model, n, name, false, &mut out)?;
                     }
                 }
                 Ok(out)
             }
-            Expr::Member(target, name) => {
+            Expr::Member(target, name, strict) => {
                 let input = self.eval(target, env)?;
                 let mut out = Vec::new();
                 for item in &input {
                     match item {
-                        Item::Node(n) => navigation::member(self.model, n, name, &mut out),
+                        Item::Node(n) => {
+                            navigation::member(self.model, n, name, *strict, &mut out)?
+                        }
                         Item::TypeInfo(ns, n) => match name.as_str() {
                             "namespace" => out.push(Item::Str(ns.to_string())),
                             "name" => out.push(Item::Str(n.clone())),
@@ -170,6 +211,7 @@ impl<'a> Evaluator<'a> {
             }
             Expr::Type(_) => eval_err("a type name is not a value"),
             Expr::Is(inner, spec) => {
+                check_type(self.model, spec)?;
                 let c = self.eval(inner, env)?;
                 Ok(match singleton(&c)? {
                     Some(item) => vec![Item::Bool(is_type(self.model, item, spec))],
@@ -177,9 +219,12 @@ impl<'a> Evaluator<'a> {
                 })
             }
             Expr::As(inner, spec) => {
+                check_type(self.model, spec)?;
                 let c = self.eval(inner, env)?;
-                Ok(c.into_iter()
-                    .filter(|i| is_type(self.model, i, spec))
+                Ok(singleton(&c)?
+                    .filter(|i| is_type_exact(self.model, i, spec))
+                    .cloned()
+                    .into_iter()
                     .collect())
             }
             Expr::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, env),

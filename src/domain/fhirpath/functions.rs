@@ -3,7 +3,7 @@
 use super::ast::Expr;
 use super::decimal::Decimal;
 use super::error::{eval_err, FhirPathError};
-use super::eval::{is_type, singleton, to_bool, union, Collection, Env, Evaluator};
+use super::eval::{is_type, is_type_exact, singleton, to_bool, union, Collection, Env, Evaluator};
 use super::navigation;
 use super::operators;
 use super::quantity::Quantity;
@@ -103,7 +103,7 @@ pub(crate) fn to_string(item: &Item) -> Option<String> {
         Item::Str(s) => s,
         Item::Date(d) | Item::DateTime(d) => d.to_string(),
         Item::Time(t) => t.to_string(),
-        Item::Quantity(q) => format!("{} '{}'", q.value, q.unit),
+        Item::Quantity(q) => q.to_string(),
         Item::Node(_) | Item::TypeInfo(..) => return None,
     })
 }
@@ -128,7 +128,7 @@ fn to_decimal(item: &Item) -> Option<Decimal> {
     match item.to_system()? {
         Item::Int(i) => Some(Decimal::from_i64(i)),
         Item::Dec(d) => Some(d),
-        Item::Bool(b) => Some(Decimal::new(b as i128, 1)),
+        Item::Bool(b) => Some(Decimal::new(b as i128 * 10, 1)),
         Item::Str(s) if !s.contains(['e', 'E']) && !s.ends_with('.') => Decimal::parse(&s),
         _ => None,
     }
@@ -154,7 +154,7 @@ fn to_quantity<'a>(item: &Item<'a>) -> Option<Quantity> {
     match item.to_system()? {
         Item::Int(i) => Some(Quantity::new(Decimal::from_i64(i), "1")),
         Item::Dec(d) => Some(Quantity::new(d, "1")),
-        Item::Bool(b) => Some(Quantity::new(Decimal::new(b as i128, 1), "1")),
+        Item::Bool(b) => Some(Quantity::new(Decimal::new(b as i128 * 10, 1), "1")),
         Item::Quantity(q) => Some(q),
         Item::Str(s) => {
             let s = s.trim();
@@ -260,22 +260,17 @@ fn decimal_boundary(d: Decimal, precision: Option<i64>, high: bool) -> Option<De
         }
         return Some(Decimal::new(m, p));
     }
-    // Truncate towards the outside of the interval.
-    let mut m = edge.mantissa();
-    let mut dropped = false;
-    for _ in p..edge.scale() {
-        dropped |= m % 10 != 0;
-        m /= 10;
-    }
-    let outward_neg = !high && edge.mantissa() < 0;
-    let outward_pos = high && edge.mantissa() > 0;
-    if dropped && outward_neg {
-        m -= 1;
-    } else if dropped && outward_pos {
-        m += 1;
-    }
-    let _ = (outward_neg, outward_pos);
-    Some(Decimal::new(m, p))
+    // Moving away from zero rounds; moving towards zero truncates (as the suite expects).
+    let away = (high && edge.mantissa() > 0) || (!high && edge.mantissa() < 0);
+    Some(if away {
+        edge.round_to(p)
+    } else {
+        let mut m = edge.mantissa();
+        for _ in p..edge.scale() {
+            m /= 10;
+        }
+        Decimal::new(m, p)
+    })
 }
 
 fn temporal_boundary(
@@ -318,7 +313,8 @@ fn temporal_boundary(
         let fill = |v: Option<u8>, hi: u8| Some(v.unwrap_or(if high { hi } else { 0 }));
         r.time = Some(Time {
             hour: t.hour,
-            minute: fill(t.minute, 59),
+            // An hour-only value means hh:00 (FHIR has no hour-only times).
+            minute: Some(t.minute.unwrap_or(0)),
             second: if p >= 14 { fill(t.second, 59) } else { None },
             millis: if p >= 17 {
                 Some(t.millis.unwrap_or(if high { (999, 3) } else { (0, 3) }))
@@ -453,7 +449,7 @@ pub(crate) fn call<'a, 'e>(
             }
         };
     let type_arg = || match args.first() {
-        Some(Expr::Type(t)) => Ok(t.clone()),
+        Some(Expr::Type(t)) => super::eval::check_type(ev.model, t).map(|_| t.clone()),
         _ => eval_err("expected a type name"),
     };
     use Func as F;
@@ -548,7 +544,7 @@ pub(crate) fn call<'a, 'e>(
             let t = type_arg()?;
             Ok(input
                 .into_iter()
-                .filter(|i| is_type(ev.model, i, &t))
+                .filter(|i| is_type_exact(ev.model, i, &t))
                 .collect())
         }
         F::Is => {
@@ -558,11 +554,13 @@ pub(crate) fn call<'a, 'e>(
                 None => Ok(vec![]),
             }
         }
+        // Filters like ofType() rather than demanding one item: R4's own dom-3 applies
+        // `as(canonical)` to all descendants.
         F::As => {
             let t = type_arg()?;
             Ok(input
                 .into_iter()
-                .filter(|i| is_type(ev.model, i, &t))
+                .filter(|i| is_type_exact(ev.model, i, &t))
                 .collect())
         }
         F::Single => match input.len() {
@@ -618,9 +616,12 @@ pub(crate) fn call<'a, 'e>(
                 .map(|e| ev.eval(e, inner))
                 .transpose()?
                 .unwrap_or_default();
-            let branch = match to_bool(&cond)? {
-                Some(true) => args.get(1),
-                _ => args.get(2),
+            let branch = match singleton(&cond)?.and_then(Item::to_system) {
+                Some(Item::Bool(true)) => args.get(1),
+                None | Some(Item::Bool(false)) => args.get(2),
+                Some(other) => {
+                    return eval_err(format!("iif() criterion is not boolean: {other:?}"))
+                }
             };
             match branch {
                 Some(e) => ev.eval(e, inner),
@@ -730,6 +731,9 @@ pub(crate) fn call<'a, 'e>(
             let (Some(s), Some(p), Some(r)) = (input_str(&input)?, arg_str(0)?, arg_str(1)?) else {
                 return Ok(vec![]);
             };
+            if p.is_empty() {
+                return one(Some(Item::Str(s)));
+            }
             one(Some(Item::Str(
                 regex(&p, false)?.replace_all(&s, r.as_str()).into_owned(),
             )))
@@ -901,19 +905,26 @@ pub(crate) fn call<'a, 'e>(
             let mut err = None;
             keyed.sort_by(|(ka, _), (kb, _)| {
                 for ((a, desc), (b2, _)) in ka.iter().zip(kb) {
+                    // Empty keys sort first in either direction.
                     let o = match (a, b2) {
                         (None, None) => Ordering::Equal,
                         (None, Some(_)) => Ordering::Less,
                         (Some(_), None) => Ordering::Greater,
                         (Some(x), Some(y)) => match operators::compare(x, y) {
-                            Ok(o) => o.unwrap_or(Ordering::Equal),
+                            Ok(o) => {
+                                let o = o.unwrap_or(Ordering::Equal);
+                                if *desc {
+                                    o.reverse()
+                                } else {
+                                    o
+                                }
+                            }
                             Err(e) => {
                                 err = Some(e);
                                 Ordering::Equal
                             }
                         },
                     };
-                    let o = if *desc { o.reverse() } else { o };
                     if o != Ordering::Equal {
                         return o;
                     }
@@ -933,7 +944,7 @@ pub(crate) fn call<'a, 'e>(
             for item in &input {
                 if let Item::Node(n) = item {
                     let mut exts = Vec::new();
-                    navigation::member(ev.model, n, "extension", &mut exts);
+                    navigation::member(ev.model, n, "extension", false, &mut exts)?;
                     for e in exts {
                         if let Item::Node(en) = &e {
                             if en.value.and_then(|v| v.get("url")).and_then(Value::as_str)

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 #[derive(Debug)]
 pub(crate) struct ElementDef {
     pub ty: String,
+    /// `valueQuantity` of `value[x]`: FHIRPath names the choice (`value`), never the variant.
+    pub choice_variant: bool,
 }
 
 #[derive(Debug, Default)]
@@ -94,9 +96,20 @@ impl Model {
                         .or_default()
                         .push((prop.clone(), ty.clone()));
                 }
-                td.elements.insert(prop.clone(), ElementDef { ty });
+                td.elements.insert(
+                    prop.clone(),
+                    ElementDef {
+                        ty,
+                        choice_variant: false,
+                    },
+                );
             }
             td.choices.retain(|_, v| v.len() >= 2);
+            for (variant, _) in td.choices.values().flatten() {
+                if let Some(e) = td.elements.get_mut(variant) {
+                    e.choice_variant = true;
+                }
+            }
             model.types.insert(name.clone(), td);
         }
         model
@@ -108,6 +121,11 @@ impl Model {
 
     pub fn choices(&self, ty: &str, name: &str) -> Option<&[(String, String)]> {
         self.types.get(ty)?.choices.get(name).map(Vec::as_slice)
+    }
+
+    /// Whether `ty` is a complex type whose elements the model lists.
+    pub fn has_elements(&self, ty: &str) -> bool {
+        self.types.get(ty).is_some_and(|t| !t.elements.is_empty())
     }
 
     pub fn is_known_type(&self, ty: &str) -> bool {

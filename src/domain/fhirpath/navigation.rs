@@ -1,6 +1,7 @@
 //! Walking FHIR JSON by element name: arrays flatten, `value[x]` choices resolve by suffix,
 //! and a primitive's `_name` sibling (its id and extensions) travels with its value.
 
+use super::error::FhirPathError;
 use super::model::Model;
 use super::value::{Item, Node};
 use serde_json::{Map, Value};
@@ -17,7 +18,8 @@ pub(crate) fn infer_type<'a>(v: &'a Value, declared: Option<&'a str>) -> &'a str
             Value::Number(n) if n.to_string().contains(['.', 'e', 'E']) => "decimal",
             Value::Number(_) => "integer",
             Value::String(_) => "string",
-            _ => "Element",
+            // Unknown complex content: no model type, so any element name is allowed.
+            _ => "Base",
         },
     }
 }
@@ -75,26 +77,41 @@ fn get_prefixed<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value
     obj.get(&key)
 }
 
-/// Children of `node` named `name` (a FHIRPath member access).
+/// Children of `node` named `name` (a FHIRPath member access). On a `strict` (statically
+/// typed) path a name the model does not know is an error, as the spec makes it
+/// (`name.given1`, `valueQuantity`); after `descendants()` and the like it is just empty.
 pub(crate) fn member<'a>(
     model: &'static Model,
     node: &Node<'a>,
     name: &str,
+    strict: bool,
     out: &mut Vec<Item<'a>>,
-) {
+) -> Result<(), FhirPathError> {
+    if strict && model.has_elements(node.ty) {
+        let known = match model.element(node.ty, name) {
+            Some(e) => !e.choice_variant,
+            None => model.choices(node.ty, name).is_some(),
+        };
+        if !known {
+            return Err(FhirPathError::Evaluation(format!(
+                "{} has no element {name}",
+                node.ty
+            )));
+        }
+    }
     // A primitive's own children (id, extension) live in its `_name` object.
     let obj = if node.is_primitive() {
         node.ext.and_then(Value::as_object)
     } else {
         node.value.and_then(Value::as_object)
     };
-    let Some(obj) = obj else { return };
+    let Some(obj) = obj else { return Ok(()) };
     let declared = model.element(node.ty, name).map(|e| e.ty.as_str());
     let value = obj.get(name);
     let ext = get_prefixed(obj, name);
     if value.is_some() || ext.is_some() {
         push_nodes(value, ext, declared, out);
-        return;
+        return Ok(());
     }
     if let Some(variants) = model.choices(node.ty, name) {
         for (json_name, ty) in variants {
@@ -105,6 +122,7 @@ pub(crate) fn member<'a>(
             }
         }
     }
+    Ok(())
 }
 
 /// All child nodes of `node`, in document order.

@@ -112,7 +112,9 @@ pub(crate) fn equivalent(a: &Item, b: &Item) -> bool {
         return x.round_to(s).cmp_value(&y.round_to(s)) == Ordering::Equal;
     }
     if let Some((x, y)) = dates(&a, &b) {
-        return x.precision() == y.precision() && x.compare(&y) == Some(Ordering::Equal);
+        // Seconds and milliseconds are one precision.
+        return x.precision().min(6) == y.precision().min(6)
+            && x.compare(&y) == Some(Ordering::Equal);
     }
     match (&a, &b) {
         (Item::Str(x), Item::Str(y)) => normalize_ws(x) == normalize_ws(y),
@@ -196,7 +198,7 @@ pub(crate) fn add<'a>(
                 return eval_err("cannot add a time-valued quantity to a date");
             }
             if !super::quantity::is_calendar_unit(unit)
-                && !matches!(unit, "a" | "mo" | "wk" | "d" | "h" | "min" | "s" | "ms")
+                && !matches!(unit, "wk" | "d" | "h" | "min" | "s" | "ms")
             {
                 return eval_err(format!("cannot add '{unit}' to a date"));
             }

@@ -186,7 +186,8 @@ impl Parser {
                         e = Expr::Call(Some(Box::new(e)), func, args);
                     } else {
                         depth = self.check_depth(depth + 1)?;
-                        e = Expr::Member(Box::new(e), name);
+                        let strict = e.is_plain_path();
+                        e = Expr::Member(Box::new(e), name, strict);
                     }
                 }
                 Tok::Op("[") => {

@@ -273,6 +273,14 @@ impl DateTime {
     pub fn compare(&self, other: &Self) -> Option<Ordering> {
         let (a, b) = match (self.tz, other.tz) {
             (Some(_), Some(_)) => (self.normalized(), other.normalized()),
+            // One with and one without an offset: unknown unless the dates differ.
+            (Some(_), None) | (None, Some(_)) if self.time.is_some() && other.time.is_some() => {
+                let (x, y) = (self.date_part(), other.date_part());
+                return match compare_parts(&x.parts(), &y.parts()) {
+                    Some(Ordering::Equal) | None => None,
+                    o => o,
+                };
+            }
             _ => (*self, *other),
         };
         compare_parts(&a.parts(), &b.parts())
