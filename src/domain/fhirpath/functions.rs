@@ -603,13 +603,11 @@ pub(crate) fn call<'a, 'e>(
             if input.len() > 1 {
                 return eval_err("iif() on more than one item");
             }
-            let inner = if input.is_empty() {
-                env
-            } else {
-                Env {
-                    this: &input,
-                    ..env
-                }
+            // The criterion sees the input as its focus, even when it is empty
+            // (`member.resolve().iif(empty(), …)` in ctm-1).
+            let inner = Env {
+                this: &input,
+                ..env
             };
             let cond = args
                 .first()
@@ -967,8 +965,24 @@ pub(crate) fn call<'a, 'e>(
             }
             _ => Ok(vec![]),
         },
-        // References are not resolved here: invariants treat an unresolved target as empty.
-        F::Resolve => Ok(vec![]),
+        // Only references inside the root resource resolve (contained `#id`, Bundle entries);
+        // anything else is empty, which invariants treat as "cannot tell".
+        F::Resolve => {
+            let mut out = Vec::new();
+            for item in &input {
+                let reference = match item {
+                    Item::Node(n) if !n.is_primitive() => n
+                        .value
+                        .and_then(|v| v.get("reference"))
+                        .and_then(Value::as_str),
+                    other => other.as_str(),
+                };
+                if let Some(target) = reference.and_then(|r| resolve_in(ev.root, r)) {
+                    out.push(Item::Node(super::eval::resource_node(target)));
+                }
+            }
+            Ok(out)
+        }
         F::HtmlChecks => match singleton(&input)? {
             Some(item) => b(item.as_str().is_some_and(html_checks)),
             None => Ok(vec![]),
@@ -1090,6 +1104,31 @@ pub(crate) fn call<'a, 'e>(
             one(acc.and_then(|a| a.to_system()))
         }
     }
+}
+
+/// Finds `reference` among the contained resources of `root`, or the entries of a Bundle root.
+fn resolve_in<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    if let Some(id) = reference.strip_prefix('#') {
+        return root
+            .get("contained")?
+            .as_array()?
+            .iter()
+            .find(|r| r.get("id").and_then(Value::as_str) == Some(id));
+    }
+    let entries = root.get("entry")?.as_array()?;
+    entries.iter().find_map(|e| {
+        let resource = e.get("resource")?;
+        let full_url = e.get("fullUrl").and_then(Value::as_str);
+        let local = format!(
+            "{}/{}",
+            resource.get("resourceType")?.as_str()?,
+            resource.get("id")?.as_str()?
+        );
+        let hit = full_url == Some(reference)
+            || local == reference
+            || full_url.is_some_and(|u| u.ends_with(&format!("/{reference}")));
+        hit.then_some(resource)
+    })
 }
 
 fn conv<'a>(

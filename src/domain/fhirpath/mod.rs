@@ -69,13 +69,26 @@ impl CompiledPath {
         &self,
         root: &'a serde_json::Value,
         focus: &'a serde_json::Value,
+        focus_type: Option<&'a str>,
     ) -> Result<Vec<Item<'a>>, FhirPathError> {
         let ev = Evaluator {
             model: self.model,
             root,
             focus,
         };
-        let this = [Item::Node(resource_node(focus))];
+        let ty = match focus_type {
+            Some(t) => t,
+            None if std::ptr::eq(root, focus) || focus.get("resourceType").is_some() => {
+                resource_node(focus).ty
+            }
+            None => navigation::locate_type(self.model, root, focus)
+                .unwrap_or_else(|| resource_node(focus).ty),
+        };
+        let this = [Item::Node(value::Node {
+            value: Some(focus),
+            ext: None,
+            ty,
+        })];
         ev.eval(
             &self.expr,
             Env {
@@ -87,12 +100,18 @@ impl CompiledPath {
     }
 
     /// Evaluates with `%resource`/`%rootResource` = `root` and the context item = `focus`.
+    /// When `focus` is an element inside `root`, its FHIR type is found by locating it there
+    /// (a walk of `root`); `evaluate_typed` skips that walk.
     pub fn evaluate(
         &self,
         root: &serde_json::Value,
         focus: &serde_json::Value,
     ) -> Result<Vec<FhirPathValue>, FhirPathError> {
-        Ok(self.run(root, focus)?.iter().map(Item::to_public).collect())
+        Ok(self
+            .run(root, focus, None)?
+            .iter()
+            .map(Item::to_public)
+            .collect())
     }
 
     /// Invariant semantics: true when the result is `true`, or empty; Err on evaluation errors.
@@ -101,7 +120,32 @@ impl CompiledPath {
         root: &serde_json::Value,
         focus: &serde_json::Value,
     ) -> Result<bool, FhirPathError> {
-        Ok(to_bool(&self.run(root, focus)?)? != Some(false))
+        Ok(to_bool(&self.run(root, focus, None)?)? != Some(false))
+    }
+
+    /// `evaluate` with the focus's FHIR type given (`HumanName`, `Patient.contact` is
+    /// `Patient_Contact` in the model, or `BackboneElement`), as a validator knows it.
+    pub fn evaluate_typed<'a>(
+        &self,
+        root: &'a serde_json::Value,
+        focus: &'a serde_json::Value,
+        focus_type: &'a str,
+    ) -> Result<Vec<FhirPathValue>, FhirPathError> {
+        Ok(self
+            .run(root, focus, Some(focus_type))?
+            .iter()
+            .map(Item::to_public)
+            .collect())
+    }
+
+    /// `holds` with the focus's FHIR type given; see `evaluate_typed`.
+    pub fn holds_typed<'a>(
+        &self,
+        root: &'a serde_json::Value,
+        focus: &'a serde_json::Value,
+        focus_type: &'a str,
+    ) -> Result<bool, FhirPathError> {
+        Ok(to_bool(&self.run(root, focus, Some(focus_type))?)? != Some(false))
     }
 }
 

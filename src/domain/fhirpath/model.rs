@@ -86,7 +86,18 @@ impl Model {
                     Some("ResourceList") => "Resource".to_string(),
                     Some(t) => t.to_string(),
                     None if item.get("enum").is_some() => "code".to_string(),
-                    None => continue,
+                    // The schema inlines some primitives (`valueCode`: {type: string}); a
+                    // choice variant's suffix still names its type.
+                    None => match (
+                        primitive_suffix(prop),
+                        item.get("type").and_then(Value::as_str),
+                    ) {
+                        (Some(p), _) => p.to_string(),
+                        (None, Some("string")) => "string".to_string(),
+                        (None, Some("boolean")) => "boolean".to_string(),
+                        (None, Some("number")) => "decimal".to_string(),
+                        _ => continue,
+                    },
                 };
                 let suffix = capitalized(&ty);
                 if prop.len() > suffix.len() && prop.ends_with(&suffix) {
@@ -191,6 +202,40 @@ impl Model {
     }
 }
 
+const PRIMITIVES: &[&str] = &[
+    "base64Binary",
+    "boolean",
+    "canonical",
+    "code",
+    "date",
+    "dateTime",
+    "decimal",
+    "id",
+    "instant",
+    "integer",
+    "markdown",
+    "oid",
+    "positiveInt",
+    "string",
+    "time",
+    "unsignedInt",
+    "uri",
+    "url",
+    "uuid",
+];
+
+/// The primitive named by a choice variant's suffix (`valueDateTime` → `dateTime`).
+fn primitive_suffix(prop: &str) -> Option<&'static str> {
+    PRIMITIVES
+        .iter()
+        .filter(|p| {
+            let cap = capitalized(p);
+            prop.len() > cap.len() && prop.ends_with(&cap)
+        })
+        .max_by_key(|p| p.len())
+        .copied()
+}
+
 pub(crate) fn is_primitive_name(ty: &str) -> bool {
     matches!(
         ty,
@@ -236,5 +281,9 @@ mod tests {
         assert!(!m.is_subtype("Bundle", "DomainResource"));
         assert!(m.is_subtype("code", "string"));
         assert!(m.is_subtype("Age", "Quantity"));
+        let ext_value = m.choices("Extension", "value").unwrap();
+        assert!(ext_value
+            .iter()
+            .any(|(n, t)| n == "valueString" && t == "string"));
     }
 }

@@ -88,9 +88,15 @@ pub(crate) fn member<'a>(
     out: &mut Vec<Item<'a>>,
 ) -> Result<(), FhirPathError> {
     if strict && model.has_elements(node.ty) {
+        // A resource typed only as `Resource` (contained, entry.resource) may be a Bundle or
+        // Parameters, so DomainResource's elements are just empty on those.
+        let domain_resource = matches!(
+            name,
+            "text" | "contained" | "extension" | "modifierExtension"
+        );
         let known = match model.element(node.ty, name) {
             Some(e) => !e.choice_variant,
-            None => model.choices(node.ty, name).is_some(),
+            None => model.choices(node.ty, name).is_some() || domain_resource,
         };
         if !known {
             return Err(FhirPathError::Evaluation(format!(
@@ -148,4 +154,36 @@ pub(crate) fn children<'a>(model: &'static Model, node: &Node<'a>, out: &mut Vec
         let declared = model.element(node.ty, key).map(|e| e.ty.as_str());
         push_nodes(Some(value), get_prefixed(obj, key), declared, out);
     }
+}
+
+/// The FHIR type of `focus`, found by locating it (by address) inside `root`; None when
+/// `focus` is not part of `root`. Iterative, so deep JSON cannot overflow the stack.
+pub(crate) fn locate_type<'a>(
+    model: &'static Model,
+    root: &'a Value,
+    focus: &'a Value,
+) -> Option<&'a str> {
+    let mut stack: Vec<(&'a Value, &'a str)> = vec![(root, infer_type(root, None))];
+    while let Some((value, ty)) = stack.pop() {
+        let Some(obj) = value.as_object() else {
+            continue;
+        };
+        for (key, child) in obj {
+            let declared = model.element(ty, key).map(|e| e.ty.as_str());
+            let items: &[Value] = match child {
+                Value::Array(a) => a,
+                other => std::slice::from_ref(other),
+            };
+            for item in items {
+                let item_ty = infer_type(item, declared);
+                if std::ptr::eq(item, focus) {
+                    return Some(item_ty);
+                }
+                if item.is_object() {
+                    stack.push((item, item_ty));
+                }
+            }
+        }
+    }
+    None
 }

@@ -113,3 +113,33 @@ fn compiled_path_is_send_and_sync() {
     assert_send_sync::<CompiledPath>();
     assert_send_sync::<FhirPathEngine>();
 }
+
+#[test]
+fn ext_1_on_extensions_found_inside_the_resource() {
+    let r = json!({"resourceType": "CodeSystem", "extension": [
+        {"url": "http://x", "valueCode": "trial-use"},
+        {"url": "http://y", "valueInteger": 0}
+    ]});
+    let ext1 = FhirPathEngine::new()
+        .compile("extension.exists() != value.exists()")
+        .unwrap();
+    assert!(ext1.holds(&r, &r["extension"][0]).unwrap());
+    assert!(ext1.holds(&r, &r["extension"][1]).unwrap());
+}
+
+#[test]
+fn ctm_1_resolves_contained_members() {
+    let team = json!({"resourceType": "CareTeam",
+    "contained": [{"resourceType": "Practitioner", "id": "pr1"}, {"resourceType": "Patient", "id": "p1"}],
+    "participant": [
+        {"member": {"reference": "#pr1"}, "onBehalfOf": {"reference": "Organization/f001"}},
+        {"member": {"reference": "#p1"}, "onBehalfOf": {"reference": "Organization/f001"}},
+        {"member": {"reference": "Practitioner/elsewhere"}, "onBehalfOf": {"reference": "Organization/f001"}}
+    ]});
+    let ctm1 = FhirPathEngine::new()
+        .compile("onBehalfOf.exists() implies (member.resolve().iif(empty(), true, ofType(Practitioner).exists()))")
+        .unwrap();
+    assert!(ctm1.holds(&team, &team["participant"][0]).unwrap());
+    assert!(!ctm1.holds(&team, &team["participant"][1]).unwrap());
+    assert!(ctm1.holds(&team, &team["participant"][2]).unwrap());
+}
