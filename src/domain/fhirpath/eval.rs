@@ -203,7 +203,10 @@ impl<'a> Evaluator<'a> {
                     return Ok(vec![]);
                 };
                 Ok(vec![match item {
-                    Item::Int(i) => Item::Int(-i),
+                    Item::Int(i) => match i.checked_neg() {
+                        Some(n) => Item::Int(n),
+                        None => return Ok(vec![]),
+                    },
                     Item::Dec(d) => Item::Dec(d.neg()),
                     Item::Quantity(q) => Item::Quantity(q.with_value(q.value.neg())),
                     other => return eval_err(format!("cannot negate {other:?}")),

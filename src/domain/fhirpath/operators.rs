@@ -202,19 +202,21 @@ pub(crate) fn add<'a>(
             {
                 return eval_err(format!("cannot add '{unit}' to a date"));
             }
-            d.add(n * sign, unit).map(|r| {
-                if is_date {
-                    Item::Date(r)
-                } else {
-                    Item::DateTime(r)
-                }
-            })
+            d.add(n.checked_mul(sign).unwrap_or(i64::MAX), unit)
+                .map(|r| {
+                    if is_date {
+                        Item::Date(r)
+                    } else {
+                        Item::DateTime(r)
+                    }
+                })
         }
         (Item::Time(t), Item::Quantity(q)) => {
             let Some(n) = calendar_amount(q) else {
                 return Ok(None);
             };
-            t.add(n * sign, &q.unit).map(Item::Time)
+            t.add(n.checked_mul(sign).unwrap_or(i64::MAX), &q.unit)
+                .map(Item::Time)
         }
         (Item::Quantity(x), Item::Quantity(y)) => x.aligned(y).and_then(|(p, q)| {
             if sign == 1 { p.add(&q) } else { p.sub(&q) }.map(|v| Item::Quantity(x.with_value(v)))

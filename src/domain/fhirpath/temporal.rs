@@ -291,14 +291,14 @@ impl DateTime {
         let mut r = *self;
         match unit {
             "year" | "years" | "a" => {
-                r.year = i32::try_from(self.year as i64 + amount).ok()?;
+                r.year = i32::try_from((self.year as i64).checked_add(amount)?).ok()?;
                 r.clamp_day();
             }
             "month" | "months" | "mo" => {
                 let Some(m) = self.month else {
                     return self.add(amount / 12, "year");
                 };
-                let total = self.year as i64 * 12 + (m as i64 - 1) + amount;
+                let total = (self.year as i64 * 12 + (m as i64 - 1)).checked_add(amount)?;
                 r.year = i32::try_from(total.div_euclid(12)).ok()?;
                 r.month = Some((total.rem_euclid(12) + 1) as u8);
                 r.clamp_day();
@@ -308,6 +308,10 @@ impl DateTime {
                 let (Some(m), Some(d)) = (self.month, self.day) else {
                     return self.add(amount / 365, "year");
                 };
+                // Beyond ±10^7 days the year is out of range anyway.
+                if amount.abs() > 10_000_000 {
+                    return None;
+                }
                 let (y, m, d) = civil_from_days(days_from_civil(self.year, m, d) + amount);
                 r.year = y;
                 r.month = Some(m);
@@ -326,7 +330,8 @@ impl DateTime {
         let (Some(m), Some(d), Some(t)) = (self.month, self.day, self.time) else {
             return Some(*self);
         };
-        let total = days_from_civil(self.year, m, d) * 86_400_000 + t.millis_of_day() + ms;
+        let total =
+            (days_from_civil(self.year, m, d) * 86_400_000 + t.millis_of_day()).checked_add(ms)?;
         let (y, mo, da) = civil_from_days(total.div_euclid(86_400_000));
         let rem = total.rem_euclid(86_400_000);
         let mut r = *self;
@@ -367,7 +372,7 @@ impl Time {
             "millisecond" | "milliseconds" | "ms" => amount,
             _ => return None,
         };
-        let rem = (self.millis_of_day() + ms).rem_euclid(86_400_000);
+        let rem = self.millis_of_day().checked_add(ms)?.rem_euclid(86_400_000);
         Some(Time {
             hour: (rem / 3_600_000) as u8,
             minute: self.minute.map(|_| (rem / 60_000 % 60) as u8),

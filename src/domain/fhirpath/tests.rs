@@ -143,3 +143,20 @@ fn ctm_1_resolves_contained_members() {
     assert!(!ctm1.holds(&team, &team["participant"][1]).unwrap());
     assert!(ctm1.holds(&team, &team["participant"][2]).unwrap());
 }
+
+#[test]
+fn overflow_is_empty_not_a_panic() {
+    let engine = FhirPathEngine::new();
+    let r = json!({"resourceType": "Patient"});
+    for expr in [
+        "-(-9223372036854775807 - 1)",
+        "9223372036854775807 + 1",
+        "@2020-01-01 + 9223372036854775807 days",
+        "@2020-01-01T10:00:00 + 9223372036854775807 seconds",
+        "@T10:00 + 9223372036854775807 hours",
+        "@2020-01 + 9223372036854775807 months",
+    ] {
+        let out = engine.compile(expr).unwrap().evaluate(&r, &r);
+        assert!(matches!(out, Ok(ref v) if v.is_empty()), "{expr}: {out:?}");
+    }
+}
