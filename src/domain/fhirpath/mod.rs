@@ -77,6 +77,8 @@ impl CompiledPath {
             focus,
         };
         let ty = match focus_type {
+            // An element path names backbone types the model knows by another name.
+            Some(t) if t.contains('.') => self.model.type_at_path(t).unwrap_or(t),
             Some(t) => t,
             None if std::ptr::eq(root, focus) || focus.get("resourceType").is_some() => {
                 resource_node(focus).ty
@@ -123,8 +125,9 @@ impl CompiledPath {
         Ok(to_bool(&self.run(root, focus, None)?)? != Some(false))
     }
 
-    /// `evaluate` with the focus's FHIR type given (`HumanName`, `Patient.contact` is
-    /// `Patient_Contact` in the model, or `BackboneElement`), as a validator knows it.
+    /// `evaluate` with the focus's type given, as a validator knows it: a type name
+    /// (`HumanName`, `Quantity`, `string`) or, for backbone elements, the element path
+    /// (`Observation.component`), so that their choices such as `value[x]` resolve.
     pub fn evaluate_typed<'a>(
         &self,
         root: &'a serde_json::Value,

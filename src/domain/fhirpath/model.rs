@@ -185,6 +185,18 @@ impl Model {
         Some("Element")
     }
 
+    /// The model type at an ElementDefinition path: `Observation.component` →
+    /// `Observation_Component`. None for unknown paths and choice elements (`value[x]`).
+    pub fn type_at_path(&self, path: &str) -> Option<&str> {
+        let mut segments = path.split('.');
+        let first = segments.next()?;
+        let mut ty = self.types.get_key_value(first)?.0.as_str();
+        for seg in segments {
+            ty = self.element(ty, seg)?.ty.as_str();
+        }
+        Some(ty)
+    }
+
     pub fn is_subtype(&self, ty: &str, target: &str) -> bool {
         let mut cur = Some(ty);
         let mut guard = 0;
@@ -281,6 +293,11 @@ mod tests {
         assert!(!m.is_subtype("Bundle", "DomainResource"));
         assert!(m.is_subtype("code", "string"));
         assert!(m.is_subtype("Age", "Quantity"));
+        assert_eq!(
+            m.type_at_path("Observation.component"),
+            Some("Observation_Component")
+        );
+        assert_eq!(m.type_at_path("Patient.contact.name"), Some("HumanName"));
         let ext_value = m.choices("Extension", "value").unwrap();
         assert!(ext_value
             .iter()

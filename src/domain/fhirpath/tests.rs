@@ -160,3 +160,18 @@ fn overflow_is_empty_not_a_panic() {
         assert!(matches!(out, Ok(ref v) if v.is_empty()), "{expr}: {out:?}");
     }
 }
+
+#[test]
+fn typed_focus_by_element_path_resolves_backbone_choices() {
+    let o = json!({"resourceType": "Observation", "component": [
+        {"code": {"text": "x"}, "valueQuantity": {"value": 1}}
+    ]});
+    let has_value = FhirPathEngine::new()
+        .compile("value.exists() and value.is(Quantity)")
+        .unwrap();
+    let c = &o["component"][0];
+    assert!(has_value
+        .holds_typed(&o, c, "Observation.component")
+        .unwrap());
+    assert!(has_value.holds(&o, c).unwrap());
+}
