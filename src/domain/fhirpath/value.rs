@@ -127,12 +127,7 @@ impl<'a> Item<'a> {
             }
             Value::String(s) => match n.ty {
                 "date" => Item::Date(DateTime::parse(s)?),
-                "dateTime" | "instant" => match DateTime::parse(s)? {
-                    d if d.is_date_only() && n.ty == "dateTime" && s.len() <= 10 => {
-                        Item::DateTime(d)
-                    }
-                    d => Item::DateTime(d),
-                },
+                "dateTime" | "instant" => Item::DateTime(DateTime::parse(s)?),
                 "time" => Item::Time(Time::parse(s)?),
                 _ => Item::Str(s.clone()),
             },
