@@ -68,10 +68,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
         "ordered functions on unordered children() need static analysis",
     ),
     (
-        "testQuantity9",
-        "UCUM unit multiplication (cm * m = m2) is not implemented",
-    ),
-    (
         "testCombine1",
         "the R4 JSON CodeSystem-example has no nested concepts, so no duplicates arise",
     ),

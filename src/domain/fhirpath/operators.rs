@@ -237,6 +237,20 @@ pub(crate) fn multiply<'a>(a: &Item<'a>, b: &Item<'a>) -> Result<Option<Item<'a>
         (Item::Quantity(q), n) | (n, Item::Quantity(q)) if number(n).is_some() => number(n)
             .and_then(|n| q.value.mul(&n))
             .map(|v| Item::Quantity(q.with_value(v))),
+        (Item::Quantity(x), Item::Quantity(y)) if x.unit != y.unit => {
+            match x.times_same_dimension(y) {
+                Some(q) => Some(Item::Quantity(q)),
+                None => {
+                    let unit = match (x.unit.as_str(), y.unit.as_str()) {
+                        ("1", u) | (u, "1") => u.to_string(),
+                        (u, v) => format!("{u}.{v}"),
+                    };
+                    x.value
+                        .mul(&y.value)
+                        .map(|v| Item::Quantity(Quantity::new(v, unit)))
+                }
+            }
+        }
         (Item::Quantity(x), Item::Quantity(y)) => {
             let unit = match (x.unit.as_str(), y.unit.as_str()) {
                 ("1", u) | (u, "1") => u.to_string(),

@@ -96,6 +96,15 @@ impl Quantity {
         (ba == bb).then_some((a, b))
     }
 
+    /// Product of two quantities of one dimension, in the base unit squared
+    /// (`2 'cm' * 2 'm'` = `0.04 'm2'`); None when the units are not convertible.
+    pub fn times_same_dimension(&self, other: &Self) -> Option<Self> {
+        let (a, base_a) = self.in_base()?;
+        let (b, base_b) = other.in_base()?;
+        (base_a == base_b && base_a != "1").then_some(())?;
+        Some(Self::new(a.mul(&b)?, format!("{base_a}2")))
+    }
+
     pub fn with_value(&self, value: Decimal) -> Self {
         Self::new(value, self.unit.clone())
     }
