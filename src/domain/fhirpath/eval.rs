@@ -1,6 +1,7 @@
 //! The tree-walking evaluator: collections in, collections out, borrowing the input JSON.
 
 use super::ast::{BinOp, Expr, Literal, TypeSpec};
+use super::conversion;
 use super::error::{eval_err, FhirPathError};
 use super::functions;
 use super::model::{is_primitive_name, Model};
@@ -356,7 +357,7 @@ impl<'a> Evaluator<'a> {
                 let text = |c: &[Item]| -> Result<String, FhirPathError> {
                     Ok(match singleton(c)?.and_then(Item::to_system) {
                         Some(Item::Str(s)) => s,
-                        Some(other) => functions::to_string(&other).unwrap_or_default(),
+                        Some(other) => conversion::to_string(&other).unwrap_or_default(),
                         None => String::new(),
                     })
                 };

@@ -1,6 +1,10 @@
 //! The function library: names, arities, and their evaluation over a collection.
 
 use super::ast::Expr;
+use super::boundary::{decimal_boundary, temporal_boundary, time_boundary};
+use super::conversion::{
+    to_boolean, to_date, to_date_time, to_decimal, to_integer, to_quantity, to_string, to_time,
+};
 use super::decimal::Decimal;
 use super::error::{eval_err, FhirPathError};
 use super::eval::{is_type, is_type_exact, singleton, to_bool, union, Collection, Env, Evaluator};
@@ -8,6 +12,7 @@ use super::navigation;
 use super::operators;
 use super::quantity::Quantity;
 use super::temporal::{DateTime, Time};
+use super::text::{decode, encode, escape, html_checks, regex, unescape};
 use super::value::Item;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -95,126 +100,6 @@ fn input_str(input: &[Item]) -> Result<Option<String>, FhirPathError> {
     }
 }
 
-pub(crate) fn to_string(item: &Item) -> Option<String> {
-    Some(match item.to_system()? {
-        Item::Bool(b) => b.to_string(),
-        Item::Int(i) => i.to_string(),
-        Item::Dec(d) => d.to_string(),
-        Item::Str(s) => s,
-        Item::Date(d) | Item::DateTime(d) => d.to_string(),
-        Item::Time(t) => t.to_string(),
-        Item::Quantity(q) => q.to_string(),
-        Item::Node(_) | Item::TypeInfo(..) => return None,
-    })
-}
-
-fn to_integer(item: &Item) -> Option<i64> {
-    match item.to_system()? {
-        Item::Int(i) => Some(i),
-        Item::Bool(b) => Some(b as i64),
-        Item::Str(s) => {
-            let t = s.strip_prefix('+').unwrap_or(&s);
-            let digits = t.strip_prefix('-').unwrap_or(t);
-            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            t.parse().ok()
-        }
-        _ => None,
-    }
-}
-
-fn to_decimal(item: &Item) -> Option<Decimal> {
-    match item.to_system()? {
-        Item::Int(i) => Some(Decimal::from_i64(i)),
-        Item::Dec(d) => Some(d),
-        Item::Bool(b) => Some(Decimal::new(b as i128 * 10, 1)),
-        Item::Str(s) if !s.contains(['e', 'E']) && !s.ends_with('.') => Decimal::parse(&s),
-        _ => None,
-    }
-}
-
-fn to_boolean(item: &Item) -> Option<bool> {
-    match item.to_system()? {
-        Item::Bool(b) => Some(b),
-        Item::Int(1) => Some(true),
-        Item::Int(0) => Some(false),
-        Item::Dec(d) if d.cmp_value(&Decimal::from_i64(1)) == Ordering::Equal => Some(true),
-        Item::Dec(d) if d.cmp_value(&Decimal::from_i64(0)) == Ordering::Equal => Some(false),
-        Item::Str(s) => match s.to_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" | "1.0" => Some(true),
-            "false" | "f" | "no" | "n" | "0" | "0.0" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn to_quantity<'a>(item: &Item<'a>) -> Option<Quantity> {
-    match item.to_system()? {
-        Item::Int(i) => Some(Quantity::new(Decimal::from_i64(i), "1")),
-        Item::Dec(d) => Some(Quantity::new(d, "1")),
-        Item::Bool(b) => Some(Quantity::new(Decimal::new(b as i128 * 10, 1), "1")),
-        Item::Quantity(q) => Some(q),
-        Item::Str(s) => {
-            let s = s.trim();
-            let (num, unit) = match s.find(' ') {
-                Some(i) => (&s[..i], s[i + 1..].trim()),
-                None => (s, ""),
-            };
-            let value = Decimal::parse(num)?;
-            let unit = if unit.is_empty() {
-                "1".to_string()
-            } else if let Some(u) = unit.strip_prefix('\'').and_then(|u| u.strip_suffix('\'')) {
-                u.to_string()
-            } else if super::quantity::is_calendar_unit(unit) {
-                unit.to_string()
-            } else {
-                return None;
-            };
-            Some(Quantity::new(value, unit))
-        }
-        _ => None,
-    }
-}
-
-fn to_date_time(item: &Item) -> Option<DateTime> {
-    match item.to_system()? {
-        Item::Date(d) | Item::DateTime(d) => Some(d),
-        Item::Str(s) => DateTime::parse(&s),
-        _ => None,
-    }
-}
-
-fn to_date(item: &Item) -> Option<DateTime> {
-    match item.to_system()? {
-        Item::Date(d) | Item::DateTime(d) => Some(d.date_part()),
-        Item::Str(s) => DateTime::parse(&s).map(|d| d.date_part()),
-        _ => None,
-    }
-}
-
-fn to_time(item: &Item) -> Option<Time> {
-    match item.to_system()? {
-        Item::Time(t) => Some(t),
-        Item::Str(s) => Time::parse(s.strip_prefix('T').unwrap_or(&s)),
-        _ => None,
-    }
-}
-
-fn regex(pattern: &str, full: bool) -> Result<regex::Regex, FhirPathError> {
-    let p = if full {
-        format!("^(?:{pattern})$")
-    } else {
-        pattern.to_string()
-    };
-    regex::RegexBuilder::new(&p)
-        .dot_matches_new_line(true)
-        .size_limit(1 << 20)
-        .build()
-        .or_else(|e| eval_err(format!("bad regex: {e}")))
-}
-
 fn now_utc() -> DateTime {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -242,172 +127,6 @@ fn math<'a>(input: &[Item<'a>], f: impl Fn(f64) -> f64) -> Result<Collection<'a>
         return eval_err(format!("expected a number, found {v:?}"));
     };
     one(Decimal::from_f64(f(d.to_f64())).map(Item::Dec))
-}
-
-fn decimal_boundary(d: Decimal, precision: Option<i64>, high: bool) -> Option<Decimal> {
-    let p = precision.unwrap_or(8);
-    if !(0..=28).contains(&p) {
-        return None;
-    }
-    let p = p as u32;
-    // Half a unit of the last written digit on either side.
-    let half = Decimal::new(5, d.scale() + 1);
-    let edge = if high { d.add(&half)? } else { d.sub(&half)? };
-    if p >= edge.scale() {
-        let mut m = edge.mantissa();
-        for _ in edge.scale()..p {
-            m = m.checked_mul(10)?;
-        }
-        return Some(Decimal::new(m, p));
-    }
-    // Moving away from zero rounds; moving towards zero truncates (as the suite expects).
-    let away = (high && edge.mantissa() > 0) || (!high && edge.mantissa() < 0);
-    Some(if away {
-        edge.round_to(p)
-    } else {
-        let mut m = edge.mantissa();
-        for _ in p..edge.scale() {
-            m /= 10;
-        }
-        Decimal::new(m, p)
-    })
-}
-
-fn temporal_boundary(
-    d: DateTime,
-    precision: Option<i64>,
-    high: bool,
-    is_date: bool,
-) -> Option<DateTime> {
-    let p = precision.unwrap_or(if is_date { 8 } else { 17 });
-    let mut r = d;
-    let month = d.month.unwrap_or(if high { 12 } else { 1 });
-    if p >= 6 {
-        r.month = Some(month);
-    } else {
-        r.month = None;
-    }
-    if p >= 8 {
-        let last = DateTime {
-            year: r.year,
-            month: Some(month),
-            day: Some(1),
-            time: None,
-            tz: None,
-        }
-        .add(1, "month")
-        .and_then(|x| x.add(-1, "day"))
-        .and_then(|x| x.day)
-        .unwrap_or(28);
-        r.day = Some(d.day.unwrap_or(if high { last } else { 1 }));
-    } else {
-        r.day = None;
-    }
-    if p > 8 {
-        let t = d.time.unwrap_or(Time {
-            hour: if high { 23 } else { 0 },
-            minute: None,
-            second: None,
-            millis: None,
-        });
-        let fill = |v: Option<u8>, hi: u8| Some(v.unwrap_or(if high { hi } else { 0 }));
-        r.time = Some(Time {
-            hour: t.hour,
-            // An hour-only value means hh:00 (FHIR has no hour-only times).
-            minute: Some(t.minute.unwrap_or(0)),
-            second: if p >= 14 { fill(t.second, 59) } else { None },
-            millis: if p >= 17 {
-                Some(t.millis.unwrap_or(if high { (999, 3) } else { (0, 3) }))
-            } else {
-                None
-            },
-        });
-        if r.tz.is_none() && !is_date {
-            r.tz = Some(if high { -12 * 60 } else { 14 * 60 });
-        }
-    } else {
-        r.time = None;
-        r.tz = None;
-    }
-    Some(r)
-}
-
-fn time_boundary(t: Time, precision: Option<i64>, high: bool) -> Time {
-    let p = precision.unwrap_or(9);
-    let fill = |v: Option<u8>, hi: u8| Some(v.unwrap_or(if high { hi } else { 0 }));
-    Time {
-        hour: t.hour,
-        minute: if p >= 4 { fill(t.minute, 59) } else { None },
-        second: if p >= 6 { fill(t.second, 59) } else { None },
-        millis: if p >= 9 {
-            Some(t.millis.unwrap_or(if high { (999, 3) } else { (0, 3) }))
-        } else {
-            None
-        },
-    }
-}
-
-fn encode(s: &str, how: &str) -> Option<String> {
-    use base64::Engine;
-    Some(match how {
-        "base64" => base64::engine::general_purpose::STANDARD.encode(s),
-        "urlbase64" => base64::engine::general_purpose::URL_SAFE.encode(s),
-        "hex" => s.bytes().map(|b| format!("{b:02x}")).collect(),
-        _ => return None,
-    })
-}
-
-fn decode(s: &str, how: &str) -> Option<String> {
-    use base64::Engine;
-    let bytes = match how {
-        "base64" => base64::engine::general_purpose::STANDARD.decode(s).ok()?,
-        "urlbase64" => base64::engine::general_purpose::URL_SAFE.decode(s).ok()?,
-        "hex" => (0..s.len())
-            .step_by(2)
-            .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .collect::<Option<Vec<u8>>>()?,
-        _ => return None,
-    };
-    String::from_utf8(bytes).ok()
-}
-
-fn escape(s: &str, how: &str) -> Option<String> {
-    Some(match how {
-        "html" => s
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#39;"),
-        "json" => s.replace('\\', "\\\\").replace('"', "\\\""),
-        _ => return None,
-    })
-}
-
-fn unescape(s: &str, how: &str) -> Option<String> {
-    Some(match how {
-        "html" => s
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-        "json" => s.replace("\\\"", "\"").replace("\\\\", "\\"),
-        _ => return None,
-    })
-}
-
-/// `htmlChecks()` for txt-1/txt-2: the narrative is a `<div>` and carries no active content
-/// (scripts, frames, forms, `on*` event attributes, `javascript:` links).
-fn html_checks(xhtml: &str) -> bool {
-    static ACTIVE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    let active = ACTIVE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?i)<\s*(script|iframe|object|embed|form|applet|base|link|meta|style)\b|\son[a-z]+\s*=|javascript:",
-        )
-        .ok()
-    });
-    xhtml.trim_start().starts_with("<div") && active.as_ref().is_some_and(|re| !re.is_match(xhtml))
 }
 
 pub(crate) fn call<'a, 'e>(

@@ -6,6 +6,8 @@
 //! validator resolves references itself), and `conformsTo()` beyond core type profiles.
 
 mod ast;
+mod boundary;
+mod conversion;
 mod decimal;
 mod error;
 mod eval;
@@ -17,6 +19,7 @@ mod operators;
 mod parser;
 mod quantity;
 mod temporal;
+mod text;
 mod value;
 
 pub use decimal::Decimal;
