@@ -2,8 +2,9 @@
 //! evaluate it many times. Types come from the embedded R4 model, so `Observation.value`
 //! finds `valueQuantity` and `birthDate` compares as a date.
 //!
-//! Not supported: `memberOf()` (needs terminology), `resolve()` (always empty here; the
-//! validator resolves references itself), and `conformsTo()` beyond core type profiles.
+//! Limits: `memberOf()` needs terminology and errors; `resolve()` finds only contained
+//! resources and Bundle entries of the root; `conformsTo()` knows only core type profiles;
+//! no static type analysis (see docs/conformance.md for the suite result).
 
 mod ast;
 mod boundary;
