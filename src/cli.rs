@@ -3,6 +3,7 @@
 use crate::domain::fhir::json::parse_resource;
 use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
+use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use crate::domain::validation::structure::{LoadOptions, Request, StructureValidator};
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,7 @@ pub enum CliError {
 pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<bool, CliError> {
     let validator = StructureValidator::load(&LoadOptions {
         ig_dirs: args.ig_dirs.clone(),
-        invariants: None,
+        invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
     })?;
     if let Some(p) = args.profiles.iter().find(|p| !validator.knows_profile(p)) {
         return Err(CliError::UnknownProfile(p.clone()));

@@ -3,6 +3,7 @@
 //! (listed in docs/conformance.md). The examples come from npm `hl7.fhir.r4.examples@4.0.1`,
 //! which scripts/test.sh fetches and names in HBPC_TEST_R4_EXAMPLES.
 
+use hbpc_gateway::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use hbpc_gateway::domain::validation::structure::{LoadOptions, StructureValidator};
 use serde_json::Value;
 
@@ -46,7 +47,12 @@ fn examples_dir() -> Option<std::path::PathBuf> {
 }
 
 fn validator() -> StructureValidator {
-    StructureValidator::load(&LoadOptions::default()).expect("definitions load")
+    // The same engine as intake: FHIRPath invariants included.
+    StructureValidator::load(&LoadOptions {
+        invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
+        ..LoadOptions::default()
+    })
+    .expect("definitions load")
 }
 
 fn errors(validator: &StructureValidator, resource: &Value) -> Vec<String> {

@@ -1,4 +1,5 @@
 //! Domain: the FHIR model helpers and intake validation. No HTTP, no SQL.
 
 pub mod fhir;
+pub mod fhirpath;
 pub mod validation;

@@ -9,6 +9,7 @@ use crate::app::intake::Intake;
 use crate::app::reads::Reads;
 use crate::app::validation::Validation;
 use crate::config::Settings;
+use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use crate::domain::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
 use crate::domain::validation::IntakeValidator;
 use crate::store;
@@ -40,12 +41,12 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let started = std::time::Instant::now();
     let options = LoadOptions {
         ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),
-        invariants: None,
+        invariants: Some(Arc::new(FhirPathInvariants::new())),
     };
     let structure = Arc::new(StructureValidator::load(&options)?);
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        invariants = "skipped: no FHIRPath engine configured",
+        invariants = ?structure.invariant_stats(),
         "FHIR definitions and profiles compiled"
     );
     let validator: Arc<dyn IntakeValidator> = Arc::new(IntakeProfiles {

@@ -13,11 +13,17 @@ impl Walk<'_> {
         let Some(root) = self.containers.last().copied() else {
             return;
         };
+        let focus_type = match node.types.as_slice() {
+            [t] if t.code == "BackboneElement" || t.code == "Element" => Some(node.path.as_str()),
+            [t] => Some(t.code.as_str()),
+            [] => Some(node.path.as_str()),
+            _ => None,
+        };
         for c in &node.constraints {
             let Some(compiled) = &c.compiled else {
                 continue;
             };
-            match compiled.holds(root, focus) {
+            match compiled.holds(root, focus, focus_type) {
                 Ok(true) => {}
                 Ok(false) => {
                     let severity = if c.error {

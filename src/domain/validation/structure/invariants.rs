@@ -9,8 +9,10 @@ pub trait InvariantEngine: Send + Sync {
 }
 
 pub trait CompiledInvariant: Send + Sync {
-    /// `root` is the resource being validated, `focus` the element the constraint is on.
-    fn holds(&self, root: &Value, focus: &Value) -> Result<bool, String>;
+    /// `root` is the resource being validated, `focus` the element the constraint is on, and
+    /// `focus_type` its FHIR type (a type name or, for backbone elements, the element path)
+    /// when the definition makes it unambiguous.
+    fn holds(&self, root: &Value, focus: &Value, focus_type: Option<&str>) -> Result<bool, String>;
 }
 
 #[cfg(test)]
@@ -25,13 +27,23 @@ pub mod fake {
     struct Never;
 
     impl CompiledInvariant for Has {
-        fn holds(&self, _root: &Value, focus: &Value) -> Result<bool, String> {
+        fn holds(
+            &self,
+            _root: &Value,
+            focus: &Value,
+            _focus_type: Option<&str>,
+        ) -> Result<bool, String> {
             Ok(focus.get(&self.0).is_some())
         }
     }
 
     impl CompiledInvariant for Never {
-        fn holds(&self, _root: &Value, _focus: &Value) -> Result<bool, String> {
+        fn holds(
+            &self,
+            _root: &Value,
+            _focus: &Value,
+            _focus_type: Option<&str>,
+        ) -> Result<bool, String> {
             Ok(false)
         }
     }

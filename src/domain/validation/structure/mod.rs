@@ -11,6 +11,7 @@ pub mod constraints;
 pub mod definitions;
 pub mod extensions;
 pub mod fast_hash;
+pub mod fhirpath_invariants;
 pub mod fixed_pattern;
 pub mod invariants;
 pub mod plan;
