@@ -84,15 +84,31 @@ pub async fn ids_by_identifier(
     token: &IdentifierToken,
     limit: usize,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT id FROM resource_identifier
-          WHERE resource_type = $1 AND value = $2 AND ($3::text IS NULL OR system = $3)
-          ORDER BY id LIMIT $4",
-    )
-    .bind(resource_type)
-    .bind(&token.value)
-    .bind(search_system(token))
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await
+    // Two shapes so that a generic plan still uses the (resource_type, value, system) index.
+    let mut ids: Vec<String> = match search_system(token) {
+        Some(system) => {
+            sqlx::query_scalar(
+                "SELECT id FROM resource_identifier
+                  WHERE resource_type = $1 AND value = $2 AND system = $3",
+            )
+            .bind(resource_type)
+            .bind(&token.value)
+            .bind(system)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT id FROM resource_identifier WHERE resource_type = $1 AND value = $2",
+            )
+            .bind(resource_type)
+            .bind(&token.value)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
+    ids.sort();
+    ids.dedup();
+    ids.truncate(limit);
+    Ok(ids)
 }

@@ -90,7 +90,12 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
         )));
     }
     // FULL: every acknowledged commit survives power loss, not only a process crash.
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    // A 64 MiB page cache keeps the indexes the writer probes on every request in memory.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+    )?;
+    // The writer runs more distinct statements than rusqlite caches by default (16).
+    conn.set_prepared_statement_cache_capacity(64);
     let applied = migrations::apply(&mut conn, now_millis())?;
     tracing::info!(applied, "database migrations checked");
     Ok(conn)

@@ -57,7 +57,7 @@ pub fn apply_ops(
                 },
                 Resolution::Proceed,
             ) => {
-                if queries::current(conn, &resource_type, &id)?.is_some() {
+                if queries::exists(conn, &resource_type, &id)? {
                     return Err(StoreError::Op {
                         index,
                         failure: OpFailure::AlreadyExists,

@@ -34,6 +34,12 @@ pub fn current(
     .optional()
 }
 
+/// Whether a resource has a current version (live or deleted), without reading its body.
+pub fn exists(conn: &Connection, resource_type: &str, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM resource_current WHERE resource_type = ?1 AND id = ?2")?
+        .exists(params![resource_type, id])
+}
+
 pub fn version(
     conn: &Connection,
     resource_type: &str,
@@ -56,17 +62,27 @@ pub fn ids_by_identifier(
     token: &IdentifierToken,
     limit: usize,
 ) -> rusqlite::Result<Vec<String>> {
-    let system = search_system(token);
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT id FROM resource_identifier
-          WHERE resource_type = ?1 AND value = ?2 AND (?3 IS NULL OR system = ?3)
-          ORDER BY id LIMIT ?4",
-    )?;
-    let rows = stmt.query_map(
-        params![resource_type, token.value, system, limit as i64],
-        |r| r.get(0),
-    )?;
-    rows.collect()
+    // Two shapes so that both use the (resource_type, value, system) index: an optional
+    // system filter or an ORDER BY on id would let the planner scan the whole type instead.
+    let mut ids: Vec<String> = match search_system(token) {
+        Some(system) => conn
+            .prepare_cached(
+                "SELECT id FROM resource_identifier
+                  WHERE resource_type = ?1 AND value = ?2 AND system = ?3",
+            )?
+            .query_map(params![resource_type, token.value, system], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        None => conn
+            .prepare_cached(
+                "SELECT id FROM resource_identifier WHERE resource_type = ?1 AND value = ?2",
+            )?
+            .query_map(params![resource_type, token.value], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    ids.sort();
+    ids.dedup();
+    ids.truncate(limit);
+    Ok(ids)
 }
 
 /// Every version after `after` in key order: the export side of `hbpc-gateway migrate`.
