@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hbpc_gateway::domain::fhir::json::parse_resource;
 use hbpc_gateway::domain::validation::structure::{
-    IntakeProfiles, LoadOptions, StructureValidator,
+    fhirpath_invariants::FhirPathInvariants, IntakeProfiles, LoadOptions, StructureValidator,
 };
 use hbpc_gateway::domain::validation::IntakeValidator;
 use std::hint::black_box;
@@ -16,7 +16,12 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn intake(c: &mut Criterion) {
-    let structure = Arc::new(StructureValidator::load(&LoadOptions::default()).expect("load"));
+    // As intake runs it: FHIRPath invariants included.
+    let options = LoadOptions {
+        invariants: Some(Arc::new(FhirPathInvariants::new())),
+        ..LoadOptions::default()
+    };
+    let structure = Arc::new(StructureValidator::load(&options).expect("load"));
     let validator = IntakeProfiles {
         validator: structure,
         default_profiles: true,
@@ -53,7 +58,13 @@ fn intake(c: &mut Criterion) {
     let mut load = c.benchmark_group("startup");
     load.sample_size(10);
     load.bench_function("load_and_compile_definitions", |b| {
-        b.iter(|| StructureValidator::load(&LoadOptions::default()).expect("load"))
+        b.iter(|| {
+            StructureValidator::load(&LoadOptions {
+                invariants: Some(Arc::new(FhirPathInvariants::new())),
+                ..LoadOptions::default()
+            })
+            .expect("load")
+        })
     });
     load.finish();
 }
