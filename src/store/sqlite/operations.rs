@@ -57,7 +57,7 @@ pub fn apply_ops(
                 },
                 Resolution::Proceed,
             ) => {
-                if queries::exists(conn, &resource_type, &id)? {
+                if queries::current_version(conn, &resource_type, &id)?.is_some() {
                     return Err(StoreError::Op {
                         index,
                         failure: OpFailure::AlreadyExists,
@@ -81,13 +81,10 @@ pub fn apply_ops(
                 },
                 _,
             ) => {
-                let current = queries::current(conn, &resource_type, &id)?;
-                let live = current
-                    .as_ref()
-                    .filter(|c| !c.deleted)
-                    .map(|c| c.version_id);
+                let current = queries::current_version(conn, &resource_type, &id)?;
+                let live = current.filter(|(_, deleted)| !deleted).map(|(v, _)| v);
                 write_rules::check_if_match(index, if_match, live)?;
-                let next = current.map_or(1, |c| c.version_id + 1);
+                let next = current.map_or(1, |(v, _)| v + 1);
                 let stored = write_version(conn, &resource_type, &id, next, &stamp, resource)?;
                 Some(match live {
                     Some(_) => WriteOutcome::Updated(stored),
@@ -95,12 +92,14 @@ pub fn apply_ops(
                 })
             }
             (WriteOp::Delete { resource_type, id }, _) => Some(
-                match queries::current(conn, &resource_type, &id)?.filter(|c| !c.deleted) {
+                match queries::current_version(conn, &resource_type, &id)?
+                    .filter(|(_, deleted)| !deleted)
+                {
                     None => WriteOutcome::Deleted { version_id: None },
-                    Some(c) => {
-                        write_tombstone(conn, &resource_type, &id, c.version_id + 1, now_ms)?;
+                    Some((v, _)) => {
+                        write_tombstone(conn, &resource_type, &id, v + 1, now_ms)?;
                         WriteOutcome::Deleted {
-                            version_id: Some(c.version_id + 1),
+                            version_id: Some(v + 1),
                         }
                     }
                 },

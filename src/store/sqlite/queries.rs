@@ -34,10 +34,23 @@ pub fn current(
     .optional()
 }
 
-/// Whether a resource has a current version (live or deleted), without reading its body.
-pub fn exists(conn: &Connection, resource_type: &str, id: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM resource_current WHERE resource_type = ?1 AND id = ?2")?
-        .exists(params![resource_type, id])
+/// The current version number and whether it is a deletion, without reading the body.
+pub fn current_version(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+) -> rusqlite::Result<Option<(u64, bool)>> {
+    conn.prepare_cached(
+        "SELECT c.version_id, v.deleted
+           FROM resource_current c
+           JOIN resource_version v
+             ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
+          WHERE c.resource_type = ?1 AND c.id = ?2",
+    )?
+    .query_row(params![resource_type, id], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? != 0))
+    })
+    .optional()
 }
 
 pub fn version(

@@ -257,23 +257,8 @@ impl<'a> Walk<'a> {
                 keys.push(f.key);
             }
         }
+        // `found` has at least one entry for `c` (checked above), so `keys` is not empty.
         let shown = display_name(node);
-        if keys.is_empty() {
-            if node.min > 0 {
-                let at = format!("{path}.{shown}");
-                self.error(
-                    IssueType::Required,
-                    &at,
-                    format!(
-                        "missing required element '{shown}' ({} is {}..{})",
-                        node.path,
-                        node.min,
-                        node.max_text()
-                    ),
-                );
-            }
-            return;
-        }
         if node.choice && keys.len() > 1 {
             let at = format!("{path}.{}", keys[1]);
             self.error(
