@@ -3,11 +3,13 @@
 
 mod env_overrides;
 mod settings;
+mod workflow_settings;
 
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,
 };
+pub use workflow_settings::{CarePlanSettings, EligibilitySettings, ProgramSettings};
 
 use std::path::Path;
 use thiserror::Error;

@@ -4,3 +4,4 @@ pub mod instance;
 pub mod operations;
 pub mod system;
 pub mod type_level;
+pub mod workflow_operations;
