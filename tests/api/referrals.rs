@@ -532,3 +532,33 @@ async fn process_message_rejects_what_is_not_a_referral_message() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_draft_plan_waits_for_evidence_when_configured() {
+    on_each_backend(
+        &[("HBPC_CARE_PLAN_DRAFT_WHEN_ON_HOLD", "true")],
+        |server| async move {
+            let bundle = fixture_json("referrals/missing-homebound.json");
+            let referral = referral_in(&bundle).unwrap();
+            assert_eq!(post_json(&server, "/fhir", &bundle).await.0, 200);
+            let view = read_task(&task_of(&server, &referral).await);
+            assert_eq!(view.status, "on-hold");
+            let plan_path = format!("/fhir/{}", view.care_plan.expect("a draft plan"));
+            let (_, plan) = get_json(&server, &plan_path).await;
+            assert_eq!(plan["status"], "draft");
+            assert_valid(&server, &plan, "draft CarePlan").await;
+            let (_, team) = get_json(&server, &format!("/fhir/{}", view.care_team.unwrap())).await;
+            assert_eq!(team["status"], "proposed");
+
+            let followup = fixture_json("referrals/missing-homebound-followup.json");
+            assert_eq!(
+                post_json(&server, "/fhir/Observation", &followup).await.0,
+                201
+            );
+            let (_, plan) = get_json(&server, &plan_path).await;
+            assert_eq!(plan["status"], "active", "the same plan, now active");
+            assert_eq!(plan["meta"]["versionId"], "2");
+        },
+    )
+    .await;
+}
