@@ -37,11 +37,8 @@ enum Command {
         #[arg(long)]
         to: String,
     },
-    /// Validate FHIR JSON files offline with the intake validator (R4 base, then the declared,
-    /// requested or default HBPC profiles). Exits 1 when any file has errors.
-    /// Evaluates a referral Bundle's eligibility offline and prints the criterion-by-criterion
-    /// report and the plan of care it would generate (exit 0 eligible, 1 not eligible, 3
-    /// pending evidence).
+    /// Evaluate a referral Bundle's eligibility offline: the criterion-by-criterion report and
+    /// the plan of care it would generate (exit 0 eligible, 1 not eligible, 3 pending evidence).
     Evaluate {
         /// Extra implementation guide folders (US Core, your own profiles).
         #[arg(long = "ig")]
@@ -51,6 +48,8 @@ enum Command {
         format: String,
         file: PathBuf,
     },
+    /// Validate FHIR JSON files offline with the intake validator (R4 base, then the declared,
+    /// requested or default HBPC profiles). Exits 1 when any file has errors.
     Validate {
         /// Also validate against this profile (canonical URL); repeatable.
         #[arg(long = "profile")]

@@ -293,10 +293,15 @@ async fn resubmission_updates_rather_than_duplicates() {
         let bundle = fixture_json("referrals/eligible-cancer.json");
         let referral = referral_in(&bundle).unwrap();
         let identity = ReferralIdentity::of(&referral);
-        for _ in 0..2 {
+        let mut inputs = Vec::new();
+        for _ in 0..3 {
             let (status, body) = post_json(&server, "/fhir", &bundle).await;
             assert_eq!(status, 200, "{body}");
+            let task = task_of(&server, &referral).await;
+            inputs.push(task["input"].as_array().unwrap().len());
         }
+        // a resent referral restates its evidence: it does not pile up on the Task
+        assert_eq!(inputs[0], inputs[2], "{inputs:?}");
         assert_eq!(
             server
                 .stored_with_identifier("ServiceRequest", "REF-2026-000521")
@@ -315,8 +320,8 @@ async fn resubmission_updates_rather_than_duplicates() {
         let task = task_of(&server, &referral).await;
         assert_eq!(task["status"], "accepted");
         assert_eq!(
-            task["meta"]["versionId"], "2",
-            "the second submission re-evaluated: {task}"
+            task["meta"]["versionId"], "3",
+            "each submission re-evaluated: {task}"
         );
     })
     .await;

@@ -40,11 +40,22 @@ pub fn written_resources(ops: &[WriteOp]) -> Vec<Value> {
         .collect()
 }
 
+/// Which evidence recorded on the referral's Task still counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriorEvidence {
+    /// All of it: new evidence arrived for a referral that stands as it was.
+    All,
+    /// Only what was sent separately for the referral (`basedOn` it): the referral itself was
+    /// sent again and restates the rest. This keeps resubmissions from piling up evidence.
+    SentSeparately,
+}
+
 /// Builds the evidence; `store` is read for anything referenced but not at hand.
 pub async fn gather(
     referral: Value,
     at_hand: &[Value],
     prior_task: Option<&Value>,
+    prior_scope: PriorEvidence,
     store: Option<&dyn ResourceStore>,
 ) -> Result<Evidence, StoreError> {
     let mut ev = Evidence::new(referral);
@@ -55,6 +66,7 @@ pub async fn gather(
     for link in REFERRAL_LINKS {
         wanted.extend(literal_keys(ev.referral(), link));
     }
+    let mut prior_keys: Vec<String> = Vec::new();
     if let Some(task) = prior_task {
         let focus = task
             .get("focus")
@@ -74,13 +86,21 @@ pub async fn gather(
                 .and_then(reference_key)
             {
                 if Some(&key) != focus.as_ref() {
-                    wanted.push(key);
+                    prior_keys.push(key);
                 }
             }
         }
     }
     let Some(store) = store else { return Ok(ev) };
-    load(&mut ev, wanted, store).await?;
+    load(&mut ev, wanted, store, |_| true).await?;
+    let referral_key = ev.referral_key().to_string();
+    let separately = |r: &Value| {
+        prior_scope == PriorEvidence::All
+            || literal_keys(r, "basedOn")
+                .iter()
+                .any(|k| *k == referral_key)
+    };
+    load(&mut ev, prior_keys, store, separately).await?;
     let mut nested = Vec::new();
     for (rt, links) in NESTED_LINKS {
         for (_, resource) in ev.of_type(rt) {
@@ -89,7 +109,7 @@ pub async fn gather(
             }
         }
     }
-    load(&mut ev, nested, store).await?;
+    load(&mut ev, nested, store, |_| true).await?;
     Ok(ev)
 }
 
@@ -97,6 +117,7 @@ async fn load(
     ev: &mut Evidence,
     keys: Vec<String>,
     store: &dyn ResourceStore,
+    keep: impl Fn(&Value) -> bool,
 ) -> Result<(), StoreError> {
     for key in keys {
         if ev.contains(&key) {
@@ -107,7 +128,7 @@ async fn load(
         };
         if let Some(stored) = store.read(rt, id).await? {
             if !stored.deleted {
-                if let Some(resource) = stored.resource() {
+                if let Some(resource) = stored.resource().filter(|r| keep(r)) {
                     ev.add(resource);
                 }
             }

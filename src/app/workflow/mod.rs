@@ -134,7 +134,14 @@ impl Workflow {
                 continue;
             }
             seen.push(key);
-            extra.extend(self.evaluate_for_write(referral, &at_hand, &now).await?);
+            let scope = match named {
+                ReferralRef::InOps(_) => evidence_loader::PriorEvidence::SentSeparately,
+                _ => evidence_loader::PriorEvidence::All,
+            };
+            extra.extend(
+                self.evaluate_for_write(referral, &at_hand, scope, &now)
+                    .await?,
+            );
         }
         if !extra.is_empty() {
             extra.extend(self.program_writes().await?);
@@ -206,6 +213,7 @@ impl Workflow {
         &self,
         referral: Value,
         at_hand: &[Value],
+        scope: evidence_loader::PriorEvidence,
         now: &str,
     ) -> Result<Vec<WriteOp>, StoreError> {
         let identity = crate::domain::care_planning::ReferralIdentity::of(&referral);
@@ -219,6 +227,7 @@ impl Workflow {
             referral,
             at_hand,
             prior.task.as_ref(),
+            scope,
             Some(self.store.as_ref()),
         )
         .await?;
@@ -323,9 +332,14 @@ pub async fn evaluate_resources(
             Some(store) => read_prior(store, &identity).await?,
             None => Prior::default(),
         };
-        let evidence =
-            evidence_loader::gather(referral.clone(), resources, prior.task.as_ref(), store)
-                .await?;
+        let evidence = evidence_loader::gather(
+            referral.clone(),
+            resources,
+            prior.task.as_ref(),
+            evidence_loader::PriorEvidence::SentSeparately,
+            store,
+        )
+        .await?;
         evaluations.push(evaluator.evaluate(&evidence, &prior, &now));
     }
     Ok(evaluations)
