@@ -95,10 +95,7 @@ pub async fn gather(
     load(&mut ev, wanted, store, |_| true).await?;
     let referral_key = ev.referral_key().to_string();
     let separately = |r: &Value| {
-        prior_scope == PriorEvidence::All
-            || literal_keys(r, "basedOn")
-                .iter()
-                .any(|k| *k == referral_key)
+        prior_scope == PriorEvidence::All || literal_keys(r, "basedOn").contains(&referral_key)
     };
     load(&mut ev, prior_keys, store, separately).await?;
     let mut nested = Vec::new();
