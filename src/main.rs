@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hbpc_gateway::cli::{ReportFormat, ValidateArgs};
-use hbpc_gateway::{cli, config, http, store, telemetry};
+use hbpc_gateway::{cli, config, deliveries_cli, http, store, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +35,11 @@ enum Command {
         /// Target, e.g. postgres://hbpc@db:5432/hbpc
         #[arg(long)]
         to: String,
+    },
+    /// Inspect and re-queue upstream deliveries (the outbox) on the configured database.
+    Deliveries {
+        #[command(subcommand)]
+        command: deliveries_cli::DeliveriesCommand,
     },
     /// Validate FHIR JSON files offline with the intake validator (R4 base, then the declared,
     /// requested or default HBPC profiles). Exits 1 when any file has errors.
@@ -81,6 +86,13 @@ fn main() -> ExitCode {
                 })
                 .context("migrate failed")
         }
+        Command::Deliveries { command } => actix_web::rt::System::new()
+            .block_on(deliveries_cli::run(
+                &settings,
+                command,
+                &mut std::io::stdout().lock(),
+            ))
+            .context("deliveries failed"),
         Command::Validate {
             profiles,
             mut ig_dirs,

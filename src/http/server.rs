@@ -31,6 +31,8 @@ pub enum ServeError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Delivery(#[from] crate::app::delivery::worker::WorkerError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -61,6 +63,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let capability = capability_statement(&validation.supported_profiles());
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone()),
+        deliveries: crate::app::delivery::admin::DeliveryAdmin::new(&store),
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),
@@ -74,6 +77,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let workers = settings.server.workers;
     let shutdown = settings.server.shutdown_timeout_secs;
     let state = build_state(settings).await?;
+    let delivery_worker = state.deliveries.start_worker(&state.settings.delivery)?;
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -92,6 +96,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     })?;
     tracing::info!(%addr, "hbpc-gateway listening");
     server.run().await?;
+    if let Some(worker) = delivery_worker {
+        worker.stop().await;
+    }
     tracing::info!("hbpc-gateway stopped");
     Ok(())
 }
