@@ -1,0 +1,273 @@
+//! Delivery through the real `hbpc-gateway serve` binary (issue #5): its worker drains the outbox
+//! to a fake EHR on 127.0.0.1; the admin endpoint and the CLI show and re-queue deliveries; a
+//! SIGKILL with 50 deliveries pending loses none and duplicates none.
+//!
+//! Outbox records are written here through `ResourceStore::apply` on the server's database, the
+//! way the referral workflow writes them.
+
+#[path = "../delivery/fake_ehr.rs"]
+mod fake_ehr;
+
+use crate::support::*;
+use fake_ehr::{FakeEhr, Fault};
+use hbpc_gateway::app::delivery::{Delivery, DeliverySource};
+use hbpc_gateway::config::{DatabaseSettings, DeliverySettings, UpstreamSettings};
+use hbpc_gateway::store::delivery_request::ResourceKey;
+use hbpc_gateway::store::{SharedStore, WriteOp};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SID: &str = "http://hbpc.example.org/fhir/sid/";
+
+/// A config file routing every referral to the fake EHR, with tiny backoffs and a short lease.
+fn config_file(dir: &tempfile::TempDir, ehr: &FakeEhr) -> String {
+    let path = dir.path().join("gateway.toml");
+    let text = format!(
+        r#"
+[delivery]
+poll_interval_ms = 20
+lease_secs = 2
+default_upstream = "ehr"
+
+[delivery.upstreams.ehr]
+base_url = "{}"
+concurrency = 4
+connect_timeout_ms = 300
+request_timeout_ms = 1000
+retry_initial_ms = 20
+retry_max_ms = 300
+"#,
+        ehr.base_url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn delivery() -> Delivery {
+    let mut s = DeliverySettings {
+        default_upstream: "ehr".into(),
+        ..DeliverySettings::default()
+    };
+    s.upstreams.insert(
+        "ehr".into(),
+        UpstreamSettings {
+            base_url: "http://127.0.0.1:9/fhir".into(),
+            ..UpstreamSettings::default()
+        },
+    );
+    Delivery::new(&s)
+}
+
+async fn open(server: &TestServer) -> SharedStore {
+    hbpc_gateway::store::open(&server.database_url, &DatabaseSettings::default())
+        .await
+        .expect("open the server's database")
+}
+
+/// A referral's generated Task, CarePlan and CareTeam plus their outbox record, in one apply.
+async fn referral(store: &SharedStore, n: usize) {
+    let put = |rt: &str, id: String, resource: Value| WriteOp::Update {
+        resource_type: rt.into(),
+        id,
+        resource,
+        if_match: None,
+    };
+    let ident =
+        |kind: &str| json!([{"system": format!("{SID}{kind}"), "value": format!("REF-{n}")}]);
+    let mut ops = vec![
+        put(
+            "Patient",
+            format!("p-{n}"),
+            json!({"resourceType": "Patient",
+            "identifier": [{"system": "urn:mrn", "value": format!("MRN-{n}")}]}),
+        ),
+        put(
+            "Task",
+            format!("t-{n}"),
+            json!({"resourceType": "Task", "identifier": ident("task"),
+            "status": "accepted", "intent": "order", "for": {"reference": format!("Patient/p-{n}")}}),
+        ),
+        put(
+            "CarePlan",
+            format!("cp-{n}"),
+            json!({"resourceType": "CarePlan", "identifier": ident("careplan"),
+            "status": "active", "intent": "plan", "subject": {"reference": format!("Patient/p-{n}")},
+            "careTeam": [{"reference": format!("CareTeam/ct-{n}")}]}),
+        ),
+        put(
+            "CareTeam",
+            format!("ct-{n}"),
+            json!({"resourceType": "CareTeam", "identifier": ident("careteam"),
+            "status": "active", "subject": {"reference": format!("Patient/p-{n}")}}),
+        ),
+    ];
+    let keys = ["Task", "CarePlan", "CareTeam"]
+        .iter()
+        .zip(["t", "cp", "ct"])
+        .map(|(rt, p)| ResourceKey::new(*rt, format!("{p}-{n}")))
+        .collect();
+    ops.extend(delivery().enqueue(&DeliverySource::default(), &format!("t-{n}"), keys));
+    store.apply(ops).await.expect("referral stored");
+}
+
+fn admin_url(server: &TestServer, path: &str) -> String {
+    format!("http://127.0.0.1:{}/admin/{path}", server.port)
+}
+
+async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
+    let body: Value = client()
+        .get(admin_url(server, &format!("deliveries?{query}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["deliveries"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until `count` deliveries have `status`.
+async fn wait_for(server: &TestServer, status: &str, count: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let found = deliveries(server, &format!("state={status}&limit=1000")).await;
+        if found.len() >= count {
+            return found;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{} of {count} deliveries {status} after {within:?}: {:#?}",
+                found.len(),
+                deliveries(server, "limit=5").await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn assert_one_each(ehr: &FakeEhr, n: usize) {
+    for (rt, kind) in [
+        ("Task", "task"),
+        ("CarePlan", "careplan"),
+        ("CareTeam", "careteam"),
+    ] {
+        let keys: Vec<String> = ehr.stored(rt).into_iter().map(|(k, _, _)| k).collect();
+        let mut want: Vec<String> = (0..n).map(|i| format!("{SID}{kind}|REF-{i}")).collect();
+        want.sort();
+        assert_eq!(keys, want, "{rt} upstream");
+    }
+}
+
+#[tokio::test]
+async fn serve_delivers_and_the_admin_endpoint_lists_and_requeues() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let store = open(&server).await;
+
+        referral(&store, 0).await;
+        let delivered = wait_for(&server, "delivered", 1, Duration::from_secs(20)).await;
+        assert_eq!(delivered[0]["task"], "Task/t-0");
+        assert_eq!(delivered[0]["upstream"][1]["resource"], "CarePlan/cp-0");
+        assert_eq!(ehr.fhir_requests()[0].json()["type"], "transaction");
+        assert_one_each(&ehr, 1);
+
+        // A permanent refusal: a dead letter with the EHR's reason, then a re-queue.
+        ehr.push_faults([Fault::Invalid("CareTeam.participant is required".into())]);
+        referral(&store, 1).await;
+        let dead = wait_for(&server, "dead", 1, Duration::from_secs(20)).await;
+        assert_eq!(dead[0]["task"], "Task/t-1");
+        assert_eq!(dead[0]["lastStatus"], 400);
+        assert_eq!(
+            dead[0]["lastError"],
+            "HTTP 400: [invalid] CareTeam.participant is required"
+        );
+        let by_task = deliveries(&server, "task=Task/t-1").await;
+        assert_eq!(by_task.len(), 1);
+        let id = dead[0]["id"].as_str().unwrap();
+        let res = client()
+            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        wait_for(&server, "delivered", 2, Duration::from_secs(20)).await;
+        assert_one_each(&ehr, 2);
+
+        // Errors are OperationOutcomes with the right status.
+        let res = client()
+            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 409);
+        assert_outcome(&res.json().await.unwrap(), "conflict");
+        let res = client()
+            .post(admin_url(&server, "deliveries/no-such-delivery/$retry"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let res = client()
+            .get(admin_url(&server, "deliveries?state=lost"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        assert_outcome(&res.json().await.unwrap(), "value");
+
+        // The CLI sees the same outbox.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"))
+            .args(["deliveries", "list", "--state", "delivered", "--json"])
+            .env_remove("HBPC_CONFIG")
+            .env("HBPC_DATABASE_URL", &server.database_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"))
+            .args(["deliveries", "retry", "no-such-delivery"])
+            .env_remove("HBPC_CONFIG")
+            .env("HBPC_DATABASE_URL", &server.database_url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no delivery no-such-delivery"));
+    }
+}
+
+/// 50 referrals while the EHR is down, SIGKILL, restart, EHR back: all 50 delivered, once each.
+#[tokio::test]
+async fn nothing_is_lost_or_duplicated_across_kill_9() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        ehr.set_down(true);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let mut server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let store = open(&server).await;
+        for n in 0..50 {
+            referral(&store, n).await;
+        }
+        // Attempts are failing against the dead EHR (some are in flight) when the server dies.
+        wait_for(&server, "retrying", 10, Duration::from_secs(20)).await;
+        server.kill9();
+        ehr.set_down(false);
+        server.restart_after_kill9().await;
+        wait_for(&server, "delivered", 50, Duration::from_secs(60)).await;
+        assert_one_each(&ehr, 50);
+        assert!(deliveries(&server, "state=dead").await.is_empty());
+    }
+}
