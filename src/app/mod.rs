@@ -6,5 +6,6 @@ pub mod error;
 pub mod intake;
 pub mod reads;
 pub mod validation;
+pub mod workflow;
 
 pub use error::AppError;

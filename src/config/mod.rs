@@ -4,12 +4,14 @@
 mod delivery;
 mod env_overrides;
 mod settings;
+mod workflow_settings;
 
 pub use delivery::{AuthKind, AuthSettings, DeliveryMode, DeliverySettings, UpstreamSettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,
 };
+pub use workflow_settings::{CarePlanSettings, EligibilitySettings, ProgramSettings};
 
 use std::path::Path;
 use thiserror::Error;

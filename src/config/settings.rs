@@ -1,3 +1,4 @@
+use super::workflow_settings::{CarePlanSettings, EligibilitySettings, ProgramSettings};
 use super::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -10,6 +11,9 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub validation: ValidationSettings,
     pub log: LogSettings,
+    pub program: ProgramSettings,
+    pub eligibility: EligibilitySettings,
+    pub care_plan: CarePlanSettings,
     pub delivery: super::DeliverySettings,
 }
 
@@ -212,6 +216,104 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         self.delivery.validate()?;
+        self.validate_workflow()
+    }
+
+    fn validate_workflow(&self) -> Result<(), ConfigError> {
+        let token = |setting: &str, item: &str| -> Result<(), ConfigError> {
+            match item.split_once('|') {
+                Some((s, v)) if !s.is_empty() && !v.is_empty() => Ok(()),
+                _ => Err(invalid(setting, format!("'{item}' is not system|value"))),
+            }
+        };
+        token(
+            "program.organization_identifier",
+            &self.program.organization_identifier,
+        )?;
+        for (name, id) in [
+            ("program.organization_id", &self.program.organization_id),
+            ("program.device_id", &self.program.device_id),
+        ] {
+            if !crate::domain::fhir::resource_type::is_valid_id(id) {
+                return Err(invalid(name, format!("'{id}' is not a valid FHIR id")));
+            }
+        }
+        let e = &self.eligibility;
+        let c = &self.care_plan;
+        for (name, list) in [
+            (
+                "eligibility.plan_payor_identifiers",
+                &e.plan_payor_identifiers,
+            ),
+            ("eligibility.physician_codes", &e.physician_codes),
+            ("eligibility.homebound_codes", &e.homebound_codes),
+            ("eligibility.home_care_codes", &e.home_care_codes),
+            (
+                "eligibility.palliative_care_codes",
+                &e.palliative_care_codes,
+            ),
+            (
+                "eligibility.caregiver_relationship_codes",
+                &e.caregiver_relationship_codes,
+            ),
+            ("eligibility.home_safety_codes", &e.home_safety_codes),
+            ("eligibility.home_safe_results", &e.home_safe_results),
+            ("eligibility.home_unsafe_results", &e.home_unsafe_results),
+            (
+                "care_plan.personal_care_need_codes",
+                &c.personal_care_need_codes,
+            ),
+            (
+                "care_plan.physical_therapy_orders",
+                &c.physical_therapy_orders,
+            ),
+            (
+                "care_plan.occupational_therapy_orders",
+                &c.occupational_therapy_orders,
+            ),
+            ("care_plan.speech_therapy_orders", &c.speech_therapy_orders),
+        ] {
+            for item in list {
+                token(name, item)?;
+            }
+        }
+        if e.plan_payor_identifiers.is_empty() {
+            return Err(invalid(
+                "eligibility.plan_payor_identifiers",
+                "name at least one plan organisation",
+            ));
+        }
+        for zip3 in &e.service_area_zip3 {
+            if zip3.len() != 3 || !zip3.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    "eligibility.service_area_zip3",
+                    format!("'{zip3}' is not three digits"),
+                ));
+            }
+        }
+        for zip in &e.service_area_zip_codes {
+            if zip.len() != 5 || !zip.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    "eligibility.service_area_zip_codes",
+                    format!("'{zip}' is not a five-digit ZIP code"),
+                ));
+            }
+        }
+        if e.service_area_zip_codes.is_empty()
+            && e.service_area_zip3.is_empty()
+            && e.service_area_counties.is_empty()
+        {
+            return Err(invalid(
+                "eligibility.service_area_zip3",
+                "the service area is empty: set ZIP codes, ZIP-3 prefixes or counties",
+            ));
+        }
+        in_range(
+            "eligibility.homebound_lookback_days",
+            e.homebound_lookback_days as usize,
+            1,
+            3650,
+        )?;
         Ok(())
     }
 

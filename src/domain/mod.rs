@@ -1,5 +1,7 @@
 //! Domain: the FHIR model helpers and intake validation. No HTTP, no SQL.
 
+pub mod care_planning;
+pub mod eligibility;
 pub mod fhir;
 pub mod fhirpath;
 pub mod validation;

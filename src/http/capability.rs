@@ -2,6 +2,7 @@
 
 use super::routes::{
     conformance_types, resource_types, Interaction, OPERATIONS, SYSTEM_INTERACTIONS,
+    SYSTEM_OPERATIONS, TYPE_OPERATIONS,
 };
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::domain::fhir::FHIR_VERSION;
@@ -17,38 +18,43 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
         .iter()
         .map(|i| json!({ "code": i.code() }))
         .collect();
-    let resources: Vec<Value> = resource_types()
-        .iter()
-        .map(|t| {
-            let profiles: Vec<&str> = supported_profiles
-                .iter()
-                .filter(|(rt, _)| rt == t)
-                .map(|(_, url)| url.as_str())
-                .collect();
-            json!({
-                "type": t,
-                "supportedProfile": profiles,
-                "operation": operations,
-                "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
-                "interaction": interactions,
-                "versioning": "versioned",
-                "readHistory": true,
-                "updateCreate": true,
-                "conditionalCreate": true,
-                "conditionalRead": "not-supported",
-                "conditionalUpdate": false,
-                "conditionalDelete": "not-supported",
+    let resources: Vec<Value> =
+        resource_types()
+            .iter()
+            .map(|t| {
+                let profiles: Vec<&str> = supported_profiles
+                    .iter()
+                    .filter(|(rt, _)| rt == t)
+                    .map(|(_, url)| url.as_str())
+                    .collect();
+                let mut type_operations = operations.clone();
+                type_operations.extend(TYPE_OPERATIONS.iter().filter(|(rt, _, _)| rt == t).map(
+                    |(_, name, definition)| json!({ "name": name, "definition": definition }),
+                ));
+                json!({
+                    "type": t,
+                    "supportedProfile": profiles,
+                    "operation": type_operations,
+                    "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
+                    "interaction": interactions,
+                    "versioning": "versioned",
+                    "readHistory": true,
+                    "updateCreate": true,
+                    "conditionalCreate": true,
+                    "conditionalRead": "not-supported",
+                    "conditionalUpdate": false,
+                    "conditionalDelete": "not-supported",
+                })
             })
-        })
-        .chain(conformance_types().iter().map(|t| {
-            json!({
-                "type": t,
-                "interaction": [{ "code": "read" }, { "code": "search-type" }],
-                "searchParam": [{ "name": "url", "type": "uri" }],
-                "operation": operations,
-            })
-        }))
-        .collect();
+            .chain(conformance_types().iter().map(|t| {
+                json!({
+                    "type": t,
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "url", "type": "uri" }],
+                    "operation": operations,
+                })
+            }))
+            .collect();
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -64,7 +70,9 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
             "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value].",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({ "code": c })).collect::<Vec<_>>(),
-            "operation": operations,
+            "operation": operations.iter().cloned().chain(SYSTEM_OPERATIONS.iter().map(
+                |(name, definition)| json!({ "name": name, "definition": definition }),
+            )).collect::<Vec<_>>(),
         }],
     })
 }

@@ -1,7 +1,9 @@
 //! The route table. Routes are registered from it and the CapabilityStatement is generated
 //! from it, so what we advertise cannot drift from what we serve.
 
-use super::handlers::{bundle, conformance, deliveries, instance, operations, system, type_level};
+use super::handlers::{
+    bundle, conformance, deliveries, instance, operations, system, type_level, workflow_operations,
+};
 use crate::app::validation::CONFORMANCE_TYPES;
 use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
 use actix_web::{web, Route};
@@ -63,6 +65,19 @@ pub const OPERATIONS: [(&str, &str); 1] = [(
     "http://hl7.org/fhir/OperationDefinition/Resource-validate",
 )];
 
+/// System-level operations beyond those offered everywhere: (name, canonical definition).
+pub const SYSTEM_OPERATIONS: [(&str, &str); 1] = [(
+    "process-message",
+    "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+)];
+
+/// Type-level operations of one resource type: (type, name, canonical definition).
+pub const TYPE_OPERATIONS: [(&str, &str, &str); 1] = [(
+    "ServiceRequest",
+    "evaluate-eligibility",
+    "http://hbpc.example.org/fhir/OperationDefinition/ServiceRequest-evaluate-eligibility",
+)];
+
 /// Conformance resources served read-only from the loaded guide (read, search by url).
 pub fn conformance_types() -> &'static [&'static str] {
     &CONFORMANCE_TYPES
@@ -77,6 +92,16 @@ pub fn resource_types() -> &'static [&'static str] {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // operations and conformance resources first: their paths also match `{type}/{id}`
+    cfg.service(
+        web::resource("/fhir/$process-message")
+            .route(web::post().to(workflow_operations::process_message))
+            .default_service(web::to(system::method_not_allowed)),
+    )
+    .service(
+        web::resource("/fhir/ServiceRequest/$evaluate-eligibility")
+            .route(web::post().to(workflow_operations::evaluate_eligibility))
+            .default_service(web::to(system::method_not_allowed)),
+    );
     cfg.service(
         web::resource("/fhir/$validate")
             .route(web::post().to(operations::validate_system))

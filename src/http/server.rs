@@ -8,6 +8,7 @@ use super::state::AppState;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
 use crate::app::validation::Validation;
+use crate::app::workflow::{Evaluator, Workflow, WorkflowRules};
 use crate::config::Settings;
 use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use crate::domain::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
@@ -26,6 +27,8 @@ pub enum ServeError {
     Definitions(#[from] crate::domain::validation::structure::definitions::LoadError),
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Workflow(#[from] crate::app::workflow::RulesError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -55,20 +58,40 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         validator: Arc::clone(&structure),
         default_profiles: settings.validation.default_profiles,
     });
+    let structure_for_workflow = Arc::clone(&structure);
     let validation = Validation::new(
         structure,
         settings.validation.default_profiles,
         settings.limits.max_json_depth,
     );
     let capability = capability_statement(&validation.supported_profiles());
+    let workflow = workflow(&settings, &structure_for_workflow, store.clone())?;
     Ok(AppState {
-        intake: Intake::new(store.clone(), validator, settings.limits.clone()),
+        intake: Intake::new(store.clone(), validator, settings.limits.clone())
+            .with_workflow(workflow),
         deliveries: crate::app::delivery::admin::DeliveryAdmin::new(&store),
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),
         settings: Arc::new(settings),
     })
+}
+
+/// The referral workflow, with its rules from configuration.
+pub fn workflow(
+    settings: &Settings,
+    structure: &Arc<StructureValidator>,
+    store: store::SharedStore,
+) -> Result<Workflow, ServeError> {
+    let rules = WorkflowRules::from_settings(
+        &settings.program,
+        &settings.eligibility,
+        &settings.care_plan,
+        |url| structure.expansion(url).is_some(),
+    )?;
+    let evaluator = Evaluator::new(Arc::new(rules), structure.clone());
+    Ok(Workflow::new(store, evaluator)
+        .with_delivery(crate::app::delivery::Delivery::new(&settings.delivery)))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.

@@ -11,3 +11,12 @@ pub struct StoredResource {
     pub deleted: bool,
     pub body: Option<Arc<str>>,
 }
+
+impl StoredResource {
+    /// The stored body as JSON; `None` for a tombstone.
+    pub fn resource(&self) -> Option<serde_json::Value> {
+        self.body
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok())
+    }
+}

@@ -23,11 +23,22 @@ async fn sequential_conditional_create_stores_once() {
         let http = client();
         let (first, created) = conditional_post(&http, &server).await;
         assert_eq!(first, 201);
+        let stored = server.stored_versions().await;
         let (second, existing) = conditional_post(&http, &server).await;
         assert_eq!(second, 200);
         assert_eq!(existing["id"], created["id"]);
         assert_eq!(existing["meta"]["versionId"], "1", "nothing new was stored");
-        assert_eq!(server.stored_versions().await, 1);
+        assert_eq!(
+            server.stored_versions().await,
+            stored,
+            "not even a re-evaluation: the evidence is the same"
+        );
+        assert_eq!(
+            server
+                .stored_with_identifier("ServiceRequest", "REF-2026-000417")
+                .await,
+            1
+        );
     })
     .await;
 }
@@ -46,10 +57,17 @@ async fn several_matches_is_412_and_stores_nothing() {
                 .unwrap();
             assert_eq!(res.status(), 201);
         }
+        let stored = server.stored_versions().await;
         let (status, body) = conditional_post(&http, &server).await;
         assert_eq!(status, 412);
         assert_outcome(&body, "duplicate");
-        assert_eq!(server.stored_versions().await, 2);
+        assert_eq!(server.stored_versions().await, stored);
+        assert_eq!(
+            server
+                .stored_with_identifier("ServiceRequest", "REF-2026-000417")
+                .await,
+            2
+        );
     })
     .await;
 }
@@ -114,7 +132,11 @@ async fn sixteen_concurrent_identical_conditional_creates_store_one() {
                 .await,
             1
         );
-        assert_eq!(server.stored_versions().await, 1);
+        // one referral Task however many concurrent evaluations wrote it
+        let task =
+            hbpc_gateway::domain::care_planning::ReferralIdentity::of(&fixture_json(REFERRAL))
+                .id("Task");
+        assert_eq!(server.stored_with_identifier("Task", &task).await, 1);
     })
     .await;
 }

@@ -2,8 +2,8 @@
 //! to a fake EHR on 127.0.0.1; the admin endpoint and the CLI show and re-queue deliveries; a
 //! SIGKILL with 50 deliveries pending loses none and duplicates none.
 //!
-//! Outbox records are written here through `ResourceStore::apply` on the server's database, the
-//! way the referral workflow writes them.
+//! The first tests write outbox records through `ResourceStore::apply` on the server's database
+//! (as the workflow does); the last ones post real referrals and let the workflow enqueue them.
 
 #[path = "../delivery/fake_ehr.rs"]
 mod fake_ehr;
@@ -36,6 +36,7 @@ connect_timeout_ms = 300
 request_timeout_ms = 1000
 retry_initial_ms = 20
 retry_max_ms = 300
+max_attempts = 100000
 "#,
         ehr.base_url()
     );
@@ -268,6 +269,134 @@ async fn nothing_is_lost_or_duplicated_across_kill_9() {
         server.restart_after_kill9().await;
         wait_for(&server, "delivered", 50, Duration::from_secs(60)).await;
         assert_one_each(&ehr, 50);
+        assert!(deliveries(&server, "state=dead").await.is_empty());
+    }
+}
+
+/// The eligible-cancer referral as referral number `n`: its own placer identifier and MRN.
+fn numbered_referral(n: usize) -> Vec<u8> {
+    String::from_utf8(fixture_bytes("referrals/eligible-cancer.json"))
+        .unwrap()
+        .replace("REF-2026-000521", &format!("REF-E2E-{n:03}"))
+        .replace("MRN-512877", &format!("MRN-E2E-{n:03}"))
+        .into_bytes()
+}
+
+async fn post_referral(server: &TestServer, n: usize) {
+    let res = client()
+        .post(&server.base)
+        .header("Content-Type", FHIR_JSON)
+        .body(numbered_referral(n))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_posted_referral_reaches_the_ehr_as_a_conditional_transaction() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        post_referral(&server, 1).await;
+        let delivered = wait_for(&server, "delivered", 1, Duration::from_secs(30)).await;
+
+        let requests = ehr.fhir_requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests[0].headers["content-type"],
+            "application/fhir+json; fhirVersion=4.0"
+        );
+        let bundle = requests[0].json();
+        assert_eq!(bundle["type"], "transaction");
+        let entries = bundle["entry"].as_array().unwrap();
+        let types: Vec<&str> = entries
+            .iter()
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+            .collect();
+        assert_eq!(&types[..3], ["Task", "CarePlan", "CareTeam"], "{types:?}");
+        assert!(types[3..].iter().all(|t| *t == "Goal"), "{types:?}");
+        let task_id = delivered[0]["task"].as_str().unwrap();
+        for e in entries {
+            let rt = e["resource"]["resourceType"].as_str().unwrap();
+            let url = e["request"]["url"].as_str().unwrap();
+            let prefix = format!(
+                "{rt}?identifier=http://hbpc.example.org/fhir/sid/{}",
+                rt.to_lowercase()
+            );
+            assert!(url.starts_with(&prefix), "{url}");
+            assert_eq!(e["request"]["method"], "PUT");
+            assert!(e["resource"].get("id").is_none());
+        }
+        let care_plan = &entries[1]["resource"];
+        assert_eq!(
+            care_plan["subject"]["identifier"],
+            json!({"system": "http://hospital.example.org/fhir/sid/mrn", "value": "MRN-E2E-001"})
+        );
+        assert_eq!(care_plan["careTeam"][0]["reference"], entries[2]["fullUrl"]);
+        assert_eq!(entries[0]["resource"]["status"], "accepted");
+        // The same Task as ours, under its business identifier.
+        let ours: Value = client()
+            .get(server.url(task_id))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(entries[0]["resource"]["identifier"], ours["identifier"]);
+        assert_eq!(
+            (ehr.stored("CarePlan").len(), ehr.stored("CareTeam").len()),
+            (1, 1)
+        );
+
+        // Resubmitting the same referral re-evaluates it; upstream it updates, never duplicates.
+        post_referral(&server, 1).await;
+        wait_for(&server, "delivered", 2, Duration::from_secs(30)).await;
+        assert_eq!(
+            (ehr.stored("CarePlan").len(), ehr.stored("CareTeam").len()),
+            (1, 1)
+        );
+        assert_eq!(ehr.stored("Task")[0].2, 2, "the Task was updated upstream");
+    }
+}
+
+/// The crash test of issue #5, through the real workflow.
+#[tokio::test]
+async fn fifty_posted_referrals_survive_kill_9_while_the_ehr_is_down() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        ehr.set_down(true);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let mut server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        for n in 0..50 {
+            post_referral(&server, n).await;
+        }
+        server.kill9();
+        ehr.set_down(false);
+        server.restart_after_kill9().await;
+        wait_for(&server, "delivered", 50, Duration::from_secs(90)).await;
+        for rt in ["Task", "CarePlan", "CareTeam"] {
+            assert_eq!(ehr.stored(rt).len(), 50, "{rt} upstream");
+        }
+        let mut placers: Vec<String> = ehr
+            .stored("Task")
+            .iter()
+            .map(|(_, task, _)| {
+                task["focus"]["identifier"]["value"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        placers.sort();
+        placers.dedup();
+        assert_eq!(placers.len(), 50, "{placers:?}");
         assert!(deliveries(&server, "state=dead").await.is_empty());
     }
 }

@@ -10,6 +10,7 @@ mod durability;
 mod errors;
 mod fhir_sdk_client;
 mod migrate;
+mod referrals;
 mod replicas;
 mod rest_roundtrip;
 mod shutdown;

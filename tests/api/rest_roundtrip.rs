@@ -240,7 +240,7 @@ async fn capability_statement_lists_what_is_served() {
         assert_eq!(res.status(), 404);
         assert_outcome(&res.json().await.unwrap(), "not-found");
     }
-    let res = http.get(server.url("CarePlan/x")).send().await.unwrap();
+    let res = http.get(server.url("Medication/x")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_outcome(&res.json().await.unwrap(), "not-supported");
     let system: Vec<&str> = cs["rest"][0]["interaction"]

@@ -31,5 +31,10 @@ async fn sigterm_lets_in_flight_requests_finish() {
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
 
     assert_eq!(server.wait_exit(Duration::from_secs(15)), Some(0));
-    assert_eq!(server.stored_versions().await, 1);
+    assert_eq!(
+        server
+            .stored_with_identifier("ServiceRequest", "REF-2026-000417")
+            .await,
+        1
+    );
 }

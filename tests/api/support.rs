@@ -318,3 +318,44 @@ pub fn expressions(body: &Value) -> Vec<String> {
         .filter_map(|e| e.as_str().map(str::to_string))
         .collect()
 }
+
+/// One FHIR JSON request: status, parsed body (Null when empty) and headers.
+pub async fn request(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    // paths may be written as the client sees them, with the /fhir base
+    let relative = path.strip_prefix("/fhir").unwrap_or(path);
+    let mut req = client()
+        .request(method, server.url(relative))
+        .header("Accept", FHIR_JSON);
+    if let Some(body) = body {
+        req = req.header("Content-Type", FHIR_JSON).body(body.to_string());
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"))
+    };
+    (status, json, headers)
+}
+
+pub async fn get_json(server: &TestServer, path: &str) -> (u16, Value) {
+    let (status, body, _) = request(server, reqwest::Method::GET, path, None, &[]).await;
+    (status, body)
+}
+
+pub async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+    let (status, body, _) = request(server, reqwest::Method::POST, path, Some(body), &[]).await;
+    (status, body)
+}

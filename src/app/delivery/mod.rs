@@ -13,12 +13,30 @@ mod jwk_key;
 pub mod payload;
 pub mod retry;
 pub mod routing;
+pub mod source;
 pub mod worker;
 
 use crate::config::DeliverySettings;
 use crate::store::delivery_request::{DeliveryRequest, ResourceKey};
 use crate::store::WriteOp;
+use serde_json::Value;
 use std::sync::Arc;
+
+/// What a referral's delivery carries: the Task, CarePlan, CareTeam and Goals among the
+/// workflow's generated resources, in that order (Provenance stays with us).
+pub fn delivered_keys<'a>(resources: impl IntoIterator<Item = &'a Value>) -> Vec<ResourceKey> {
+    const DELIVERED: [&str; 4] = ["Task", "CarePlan", "CareTeam", "Goal"];
+    let mut keys: Vec<ResourceKey> = resources
+        .into_iter()
+        .filter_map(|r| {
+            let rt = r.get("resourceType").and_then(Value::as_str)?;
+            let id = r.get("id").and_then(Value::as_str)?;
+            DELIVERED.contains(&rt).then(|| ResourceKey::new(rt, id))
+        })
+        .collect();
+    keys.sort_by_key(|k| DELIVERED.iter().position(|t| *t == k.resource_type));
+    keys
+}
 
 /// Where a referral came from, as far as routing it upstream cares.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +75,9 @@ impl Delivery {
         resources: Vec<ResourceKey>,
     ) -> Option<WriteOp> {
         let destination = routing::upstream_for(&self.settings, source)?;
+        if resources.is_empty() {
+            return None;
+        }
         Some(WriteOp::EnqueueDelivery(DeliveryRequest {
             task_id: task_id.to_string(),
             destination: destination.to_string(),

@@ -84,7 +84,7 @@ impl Intake {
         Ok(result)
     }
 
-    async fn transaction(&self, mut bundle: Value) -> Result<BundleOutcome, AppError> {
+    pub(super) async fn transaction(&self, mut bundle: Value) -> Result<BundleOutcome, AppError> {
         let mut issues = Vec::new();
         let mut entries = Vec::new();
         for request in entry_requests(&mut bundle) {
@@ -147,9 +147,11 @@ impl Intake {
                 ops.push(to_op(entry, ids[i].clone())?);
             }
         }
-        let outcomes = self.store.apply(ops).await.map_err(|e| {
-            AppError::from_store(e, |op| order.get(op).map(|i| format!("Bundle.entry[{i}]")))
-        })?;
+        let outcomes = self
+            .apply(ops, |op| {
+                order.get(op).map(|i| format!("Bundle.entry[{i}]"))
+            })
+            .await?;
 
         let mut placed: Vec<Option<EntryOutcome>> = (0..order.len()).map(|_| None).collect();
         for (outcome, &i) in outcomes.into_iter().zip(&order) {
@@ -216,14 +218,15 @@ impl Intake {
                         Ok(op) => op,
                         Err(e) => return EntryOutcome::Failed(e),
                     };
-                    match self.store.apply(vec![op]).await {
+                    match self
+                        .apply(vec![op], |_| Some(format!("Bundle.entry[{index}]")))
+                        .await
+                    {
                         Ok(mut outcomes) => match outcomes.pop() {
                             Some(outcome) => entry_outcome(outcome),
                             None => EntryOutcome::Deleted(None),
                         },
-                        Err(e) => EntryOutcome::Failed(AppError::from_store(e, |_| {
-                            Some(format!("Bundle.entry[{index}]"))
-                        })),
+                        Err(e) => EntryOutcome::Failed(e),
                     }
                 }
             });

@@ -1,19 +1,24 @@
 //! Referral intake: parse, validate and store resources sent one by one or in Bundles.
 
 mod bundle;
+mod dry_run;
+mod message;
 mod single;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
+pub use dry_run::parameters as evaluation_parameters;
+pub use message::MessageOutcome;
 pub use single::{Accepted, Written};
 
 use super::AppError;
+use crate::app::workflow::Workflow;
 use crate::config::LimitSettings;
 use crate::domain::fhir::json::{parse_resource, resource_type_of};
 use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::resource_type::is_referral_type;
 use crate::domain::validation::{IntakeValidator, Outcome};
-use crate::store::SharedStore;
+use crate::store::{SharedStore, WriteOp, WriteOutcome};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -22,6 +27,7 @@ pub struct Intake {
     store: SharedStore,
     validator: Arc<dyn IntakeValidator>,
     limits: LimitSettings,
+    workflow: Option<Workflow>,
 }
 
 impl Intake {
@@ -34,6 +40,29 @@ impl Intake {
             store,
             validator,
             limits,
+            workflow: None,
+        }
+    }
+
+    /// Referral writes also store the referral's evaluation, in the same transaction.
+    pub fn with_workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = Some(workflow);
+        self
+    }
+
+    /// Stores `ops` atomically, with the workflow's writes when there is a workflow.
+    async fn apply(
+        &self,
+        ops: Vec<WriteOp>,
+        at: impl Fn(usize) -> Option<String>,
+    ) -> Result<Vec<WriteOutcome>, AppError> {
+        match &self.workflow {
+            Some(workflow) => workflow.apply(ops).await.map_err(|e| e.into_app(at)),
+            None => self
+                .store
+                .apply(ops)
+                .await
+                .map_err(|e| AppError::from_store(e, at)),
         }
     }
 

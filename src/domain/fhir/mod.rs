@@ -2,6 +2,8 @@
 //! element a client sent (extensions, unknown elements, decimal precision) is kept.
 
 pub mod bundle;
+pub mod coding;
+pub mod date;
 pub mod identifier;
 pub mod instant;
 pub mod json;

@@ -1,6 +1,7 @@
 //! The resource types a referral carries, which the gateway stores.
 
-/// Types accepted by create/read/update/delete: the referral and its supporting resources.
+/// Types accepted by create/read/update/delete: the referral, its supporting resources and
+/// what the workflow generates.
 pub const REFERRAL_RESOURCE_TYPES: &[&str] = &[
     "ServiceRequest",
     "Patient",
@@ -14,6 +15,13 @@ pub const REFERRAL_RESOURCE_TYPES: &[&str] = &[
     "RelatedPerson",
     "DocumentReference",
     "QuestionnaireResponse",
+    // what the referral workflow generates
+    "Task",
+    "CarePlan",
+    "CareTeam",
+    "Goal",
+    "Provenance",
+    "Device",
 ];
 
 pub fn is_referral_type(resource_type: &str) -> bool {

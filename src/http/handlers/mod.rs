@@ -5,3 +5,4 @@ pub mod instance;
 pub mod operations;
 pub mod system;
 pub mod type_level;
+pub mod workflow_operations;

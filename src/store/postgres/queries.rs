@@ -40,11 +40,20 @@ pub async fn current(
 }
 
 /// The current version number, locking the row until the transaction ends.
+///
+/// A row that does not exist yet cannot be locked, so writers of one id first meet on a
+/// transaction-scoped advisory lock: two replicas creating the same id (e.g. the same referral
+/// Task) then queue instead of colliding on the primary key.
 pub async fn lock_current_version(
     conn: &mut PgConnection,
     resource_type: &str,
     id: &str,
 ) -> Result<Option<(u64, bool)>, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))")
+        .bind(resource_type)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     let row: Option<(i64, bool)> = sqlx::query_as(
         "SELECT c.version_id, v.deleted
            FROM resource_current c

@@ -29,7 +29,14 @@ pub const HBPC_PROFILES: &[&str] = &[
     include_str!("../../../../profiles/ValueSet-hbpc-referral-bundle-type.json"),
     include_str!("../../../../profiles/ValueSet-hbpc-task-business-status.json"),
     include_str!("../../../../profiles/ValueSet-hbpc-narrative-status.json"),
+    include_str!("../../../../profiles/ValueSet-hbpc-care-plan-activity.json"),
+    include_str!("../../../../profiles/ValueSet-hbpc-careteam-role.json"),
+    include_str!("../../../../profiles/ValueSet-hbpc-task-parameter-type.json"),
     include_str!("../../../../profiles/CodeSystem-hbpc-observation-codes.json"),
+    include_str!("../../../../profiles/CodeSystem-hbpc-services.json"),
+    include_str!("../../../../profiles/CodeSystem-hbpc-eligibility-criterion.json"),
+    include_str!("../../../../profiles/CodeSystem-hbpc-eligibility-result.json"),
+    include_str!("../../../../profiles/CodeSystem-hbpc-task-parameter.json"),
 ];
 
 /// The canonical base of every HBPC artifact.

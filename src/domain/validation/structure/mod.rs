@@ -313,7 +313,7 @@ impl StructureValidator {
                 chosen.push(p);
             }
         }
-        if declared.is_empty() && request.default_profiles {
+        if declared.is_empty() && request.default_profiles && !is_ancillary_order(resource, rt) {
             if let Some(p) = self.defaults.get(rt).and_then(|u| self.plan(u)) {
                 chosen.push(p);
             }
@@ -327,6 +327,30 @@ impl StructureValidator {
             walk.resource(plan, resource, &mut path);
         }
         walk.profile = None;
+    }
+}
+
+/// A ServiceRequest based on another ServiceRequest (e.g. therapy ordered with a referral) is
+/// an order placed under the referral, not a referral: it gets no default referral profile.
+fn is_ancillary_order(resource: &Value, rt: &str) -> bool {
+    rt == "ServiceRequest"
+        && resource
+            .get("basedOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.get("reference").and_then(Value::as_str))
+            .any(|r| {
+                r.starts_with("ServiceRequest/")
+                    || r.contains("/ServiceRequest/")
+                    || r.starts_with("urn:uuid:")
+            })
+}
+
+impl crate::domain::eligibility::Terminology for StructureValidator {
+    fn in_value_set(&self, value_set: &str, system: Option<&str>, code: &str) -> bool {
+        self.expansion(value_set)
+            .is_some_and(|e| e.contains(system, code) == value_sets::Membership::In)
     }
 }
 

@@ -1,0 +1,71 @@
+//! One referral's evaluation, without I/O: evidence in, determination and resources out.
+
+use super::rules::{WorkflowRules, REFERRAL_VALUE_SET};
+use crate::domain::care_planning::{self, Generated, PlanInput, Prior, ReferralIdentity};
+use crate::domain::eligibility::{self, Determination, Evidence, Terminology};
+use crate::domain::fhir::coding::codings;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Evaluator {
+    rules: Arc<WorkflowRules>,
+    terminology: Arc<dyn Terminology>,
+}
+
+/// A referral's determination and what it generates.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub identity: ReferralIdentity,
+    pub determination: Determination,
+    pub generated: Generated,
+}
+
+impl Evaluator {
+    pub fn new(rules: Arc<WorkflowRules>, terminology: Arc<dyn Terminology>) -> Self {
+        Self { rules, terminology }
+    }
+
+    pub fn rules(&self) -> &WorkflowRules {
+        &self.rules
+    }
+
+    /// An active HBPC referral (coded from the referral ValueSet, not an order based on
+    /// another ServiceRequest).
+    pub fn is_referral(&self, resource: &Value) -> bool {
+        resource.get("resourceType").and_then(Value::as_str) == Some("ServiceRequest")
+            && resource.get("status").and_then(Value::as_str) == Some("active")
+            && resource.get("code").is_some_and(|code| {
+                codings(code).any(|(s, c)| self.terminology.in_value_set(REFERRAL_VALUE_SET, s, c))
+            })
+            && !resource
+                .get("basedOn")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b.get("reference").and_then(Value::as_str))
+                .any(|r| r.contains("ServiceRequest/"))
+    }
+
+    pub fn evaluate(&self, evidence: &Evidence, prior: &Prior, now: &str) -> Evaluation {
+        let identity = ReferralIdentity::of(evidence.referral());
+        let determination =
+            eligibility::evaluate(evidence, &self.rules.eligibility, self.terminology.as_ref());
+        let generated = care_planning::generate(&PlanInput {
+            evidence,
+            determination: &determination,
+            identity: &identity,
+            program: &self.rules.program,
+            eligibility: &self.rules.eligibility,
+            planning: &self.rules.planning,
+            terminology: self.terminology.as_ref(),
+            prior,
+            now,
+        });
+        Evaluation {
+            identity,
+            determination,
+            generated,
+        }
+    }
+}

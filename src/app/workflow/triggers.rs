@@ -1,0 +1,94 @@
+//! Which referrals a set of writes asks us to (re)evaluate.
+
+use crate::domain::eligibility::reference_key;
+use crate::domain::fhir::identifier::{IdentifierToken, SystemMatch};
+use crate::store::WriteOp;
+use serde_json::Value;
+
+/// A referral named by a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferralRef {
+    /// The referral is written by the op at this index.
+    InOps(usize),
+    /// `ServiceRequest/{id}` in the store.
+    Stored(String),
+    /// A logical reference by the placer identifier.
+    Identifier(String, String),
+}
+
+/// Evidence that names the referral it is for (`basedOn`).
+const EVIDENCE_TYPES: [&str; 2] = ["Observation", "QuestionnaireResponse"];
+
+pub fn referrals_named(ops: &[WriteOp], is_referral: impl Fn(&Value) -> bool) -> Vec<ReferralRef> {
+    let mut found: Vec<ReferralRef> = Vec::new();
+    let written: Vec<(usize, String)> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.resource_type() == "ServiceRequest")
+        .map(|(i, op)| (i, format!("ServiceRequest/{}", op.id())))
+        .collect();
+    for (i, op) in ops.iter().enumerate() {
+        let resource = match op {
+            WriteOp::Create { resource, .. } | WriteOp::Update { resource, .. } => resource,
+            _ => continue,
+        };
+        if op.resource_type() == "ServiceRequest" && is_referral(resource) {
+            push(&mut found, ReferralRef::InOps(i));
+        }
+        if !EVIDENCE_TYPES.contains(&op.resource_type()) {
+            continue;
+        }
+        for based_on in resource
+            .get("basedOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(key) = based_on
+                .get("reference")
+                .and_then(Value::as_str)
+                .and_then(reference_key)
+                .filter(|k| k.starts_with("ServiceRequest/"))
+            {
+                match written.iter().find(|(_, k)| *k == key) {
+                    Some((index, _)) => {
+                        if is_referral(ops_resource(&ops[*index])) {
+                            push(&mut found, ReferralRef::InOps(*index));
+                        }
+                    }
+                    None => push(&mut found, ReferralRef::Stored(key)),
+                }
+            } else if let Some(identifier) = based_on.get("identifier") {
+                let system = identifier.get("system").and_then(Value::as_str);
+                let value = identifier.get("value").and_then(Value::as_str);
+                if let (Some(s), Some(v)) = (system, value) {
+                    push(
+                        &mut found,
+                        ReferralRef::Identifier(s.to_string(), v.to_string()),
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+fn ops_resource(op: &WriteOp) -> &Value {
+    match op {
+        WriteOp::Create { resource, .. } | WriteOp::Update { resource, .. } => resource,
+        _ => &Value::Null,
+    }
+}
+
+fn push(found: &mut Vec<ReferralRef>, r: ReferralRef) {
+    if !found.contains(&r) {
+        found.push(r);
+    }
+}
+
+pub fn identifier_token(system: &str, value: &str) -> IdentifierToken {
+    IdentifierToken {
+        system: SystemMatch::Exactly(system.to_string()),
+        value: value.to_string(),
+    }
+}

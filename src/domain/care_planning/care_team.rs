@@ -1,0 +1,173 @@
+//! The CareTeam (profile hbpc-careteam, US Core CareTeam rules): physicians, program staff for
+//! the planned services, the patient and consenting caregivers.
+
+use super::services::{PlannedService, Role};
+use super::PlanInput;
+use crate::domain::eligibility::{managing_physician, Evidence};
+use serde_json::{json, Value};
+
+pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-careteam";
+const SCT: &str = "http://snomed.info/sct";
+const NUCC: &str = "http://nucc.org/provider-taxonomy";
+
+pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) -> Value {
+    let ev = input.evidence;
+    let mut participants = Vec::new();
+    let managing = managing_physician(ev).map(|(k, _)| k.to_string());
+    if let Some(key) = &managing {
+        participants.push(physician(ev, key, "Managing physician"));
+    }
+    let requester = ev
+        .referral()
+        .get("requester")
+        .and_then(|r| ev.resolve(r))
+        .map(|(k, _)| k.to_string());
+    if let Some(key) = requester
+        .filter(|r| Some(r) != managing.as_ref() && !same_person(ev, r, managing.as_deref()))
+    {
+        participants.push(physician(ev, &key, "Referring physician"));
+    }
+    let mut roles: Vec<Role> = Vec::new();
+    for planned in services {
+        let role = planned.service.role();
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    for role in roles {
+        participants
+            .push(json!({"role": [role.concept()], "member": input.program.role_ref(role)}));
+    }
+    if let Some(patient) = ev.patient_key() {
+        participants.push(json!({
+            "role": [{"coding": [{"system": SCT, "code": "116154003", "display": "Patient"}], "text": "Patient"}],
+            "member": {"reference": patient}}));
+    }
+    for caregiver in consenting_caregivers(input) {
+        participants.push(json!({
+            "role": [{"coding": [{"system": SCT, "code": "133932002", "display": "Caregiver"}], "text": "Caregiver"}],
+            "member": {"reference": caregiver}}));
+    }
+    let referral = ev.referral();
+    let mut team = json!({
+        "resourceType": "CareTeam",
+        "id": input.identity.id("CareTeam"),
+        "meta": {"profile": [PROFILE]},
+        "identifier": [input.identity.identifier("CareTeam")],
+        "status": status,
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "LA28866-4",
+                                   "display": "Home & Community Based Services (HCBS)-focused care team"}]}],
+        "name": "Home Based Palliative Care team",
+        "subject": referral.get("subject").cloned().unwrap_or(Value::Null),
+        "participant": participants,
+        "managingOrganization": [input.program.organization_ref()],
+    });
+    if let Some(start) = input
+        .evidence
+        .referral()
+        .get("authoredOn")
+        .and_then(Value::as_str)
+        .and_then(|d| {
+            crate::domain::fhir::date::day_number(d, crate::domain::fhir::date::Edge::Start)
+        })
+    {
+        team["period"] = json!({"start": crate::domain::fhir::date::date_text(start)});
+    }
+    team
+}
+
+/// A physician participant, with their own NUCC code as the role when they carry one.
+fn physician(ev: &Evidence, key: &str, label: &str) -> Value {
+    let resource = ev.get(key);
+    let practitioner = resource
+        .and_then(|r| r.get("practitioner"))
+        .and_then(|p| ev.resolve(p))
+        .map(|(_, p)| p);
+    let nucc = resource
+        .and_then(|r| nucc_code(r.get("code")))
+        .or_else(|| resource.and_then(qualification_nucc))
+        .or_else(|| practitioner.and_then(qualification_nucc));
+    let role = match nucc {
+        Some((code, display)) => {
+            let mut coding = json!({"system": NUCC, "code": code});
+            if let Some(display) = display {
+                coding["display"] = Value::String(display);
+            }
+            json!({"coding": [coding], "text": label})
+        }
+        None => json!({"text": label}),
+    };
+    json!({"role": [role], "member": {"reference": key}})
+}
+
+fn nucc_code(concepts: Option<&Value>) -> Option<(String, Option<String>)> {
+    let items: Vec<&Value> = match concepts? {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    items.into_iter().find_map(|concept| {
+        let coding = concept
+            .get("coding")
+            .and_then(Value::as_array)?
+            .iter()
+            .find(|c| c.get("system").and_then(Value::as_str) == Some(NUCC))?;
+        let code = coding.get("code").and_then(Value::as_str)?;
+        Some((
+            code.to_string(),
+            coding
+                .get("display")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        ))
+    })
+}
+
+fn qualification_nucc(practitioner: &Value) -> Option<(String, Option<String>)> {
+    practitioner
+        .get("qualification")
+        .and_then(Value::as_array)?
+        .iter()
+        .find_map(|q| nucc_code(q.get("code")))
+}
+
+/// Whether two Practitioner(Role)s are the same person.
+fn same_person(ev: &Evidence, a: &str, b: Option<&str>) -> bool {
+    let person = |key: &str| -> Option<String> {
+        if key.starts_with("Practitioner/") {
+            return Some(key.to_string());
+        }
+        ev.get(key)?
+            .get("practitioner")
+            .and_then(|p| ev.resolve(p))
+            .map(|(k, _)| k.to_string())
+    };
+    match (person(a), b.and_then(person)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Caregivers who are performers of an active permit Consent.
+fn consenting_caregivers(input: &PlanInput) -> Vec<String> {
+    let ev = input.evidence;
+    let caregivers = crate::domain::eligibility::caregivers(ev, input.eligibility);
+    let consenting: Vec<String> = ev
+        .of_type("Consent")
+        .filter(|(_, c)| c.get("status").and_then(Value::as_str) == Some("active"))
+        .flat_map(|(_, c)| {
+            c.get("performer")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|p| {
+            p.get("reference")
+                .and_then(Value::as_str)
+                .and_then(crate::domain::eligibility::reference_key)
+        })
+        .collect();
+    caregivers
+        .into_iter()
+        .filter(|c| consenting.contains(c))
+        .collect()
+}

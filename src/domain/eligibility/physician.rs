@@ -1,0 +1,166 @@
+//! "Your physician has referred you" and "All of your medical care is received under the
+//! direction of a plan physician".
+
+use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use crate::domain::fhir::identifier::identifiers_of;
+use serde_json::Value;
+
+const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
+const REFERRAL_EXPRESSION: &str = "ServiceRequest.requester.resolve().select(qualification.code | code | practitioner.resolve().qualification.code).where(memberOf(%physicianCodes))";
+const PLAN_EXPRESSION: &str = "(ServiceRequest.performer.resolve().ofType(Practitioner | PractitionerRole) | ServiceRequest.requester.resolve()).first().where(identifier.where(system = 'http://hl7.org/fhir/sid/us-npi').value in %planPhysicianNpis or organization.resolve().identifier in %planOrganizations)";
+
+/// Whether the Practitioner or PractitionerRole at `key` is a physician; `None` when unreadable.
+fn is_physician(ev: &Evidence, rules: &EligibilityRules, key: &str, resource: &Value) -> bool {
+    let qualified = |practitioner: &Value| {
+        practitioner
+            .get("qualification")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|q| q.get("code"))
+            .any(|c| rules.physician_codes.matches_concept(c))
+    };
+    if key.starts_with("Practitioner/") {
+        return qualified(resource);
+    }
+    rules.physician_codes.matches_any(resource, "code")
+        || resource
+            .get("practitioner")
+            .and_then(|p| ev.resolve(p))
+            .is_some_and(|(_, p)| qualified(p))
+}
+
+/// The resolved requester.
+fn requester(ev: &Evidence) -> Option<(&str, &Value)> {
+    ev.referral().get("requester").and_then(|r| ev.resolve(r))
+}
+
+/// The physician directing care: the referral's performer when it is a person, else the requester.
+pub fn managing_physician(ev: &Evidence) -> Option<(&str, &Value)> {
+    ev.resolve_all(ev.referral(), "performer")
+        .into_iter()
+        .find(|(k, _)| k.starts_with("Practitioner/") || k.starts_with("PractitionerRole/"))
+        .or_else(|| requester(ev))
+        .filter(|(k, _)| k.starts_with("Practitioner/") || k.starts_with("PractitionerRole/"))
+}
+
+pub fn physician_referral(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+    let finding = |verdict, reason: String, evidence| {
+        Finding::new(
+            Criterion::PhysicianReferral,
+            verdict,
+            reason,
+            evidence,
+            REFERRAL_EXPRESSION,
+        )
+    };
+    match requester(ev) {
+        None => finding(
+            Verdict::Unknown,
+            "the requester could not be read".into(),
+            vec![],
+        ),
+        Some((key, r)) if is_physician(ev, rules, key, r) => finding(
+            Verdict::Met,
+            format!("the requester {key} is a physician"),
+            vec![key.to_string()],
+        ),
+        Some((key, _)) => finding(
+            Verdict::NotMet,
+            format!("the requester {key} has no physician qualification or role"),
+            vec![key.to_string()],
+        ),
+    }
+}
+
+pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+    let finding = |verdict, reason: String, evidence| {
+        Finding::new(
+            Criterion::PlanPhysicianDirects,
+            verdict,
+            reason,
+            evidence,
+            PLAN_EXPRESSION,
+        )
+    };
+    let Some((key, physician)) = managing_physician(ev) else {
+        return finding(
+            Verdict::Unknown,
+            "the managing physician (performer or requester) could not be read".into(),
+            vec![],
+        );
+    };
+    if !is_physician(ev, rules, key, physician) {
+        return finding(
+            Verdict::NotMet,
+            format!("the managing clinician {key} is not a physician"),
+            vec![key.to_string()],
+        );
+    }
+    let practitioner = if key.starts_with("PractitionerRole/") {
+        physician.get("practitioner").and_then(|p| ev.resolve(p))
+    } else {
+        Some((key, physician))
+    };
+    let on_list = practitioner.is_some_and(|(_, p)| {
+        identifiers_of(p)
+            .iter()
+            .any(|i| i.system == NPI && rules.plan_physician_npis.contains(&i.value))
+    });
+    let in_plan_org = key.starts_with("PractitionerRole/")
+        && physician
+            .get("organization")
+            .is_some_and(|o| is_plan_organization(ev, rules, o));
+    let mut evidence = vec![key.to_string()];
+    if let Some((p, _)) = practitioner.filter(|(p, _)| *p != key) {
+        evidence.push(p.to_string());
+    }
+    if on_list || in_plan_org {
+        let how = if on_list {
+            "is on the plan-physician list"
+        } else {
+            "works for the plan"
+        };
+        finding(
+            Verdict::Met,
+            format!("the managing physician {key} {how}"),
+            evidence,
+        )
+    } else {
+        finding(
+            Verdict::NotMet,
+            format!("the managing physician {key} is neither on the plan-physician list nor with a plan organisation"),
+            evidence,
+        )
+    }
+}
+
+pub(crate) fn is_plan_organization(
+    ev: &Evidence,
+    rules: &EligibilityRules,
+    reference: &Value,
+) -> bool {
+    let matches = |system: &str, value: &str| {
+        rules
+            .plan_organizations
+            .iter()
+            .any(|(s, v)| s == system && v == value)
+    };
+    let logical = reference.get("identifier").is_some_and(|i| {
+        matches(
+            i.get("system").and_then(Value::as_str).unwrap_or(""),
+            i.get("value").and_then(Value::as_str).unwrap_or(""),
+        )
+    });
+    logical
+        || ev.resolve(reference).is_some_and(|(_, org)| {
+            identifiers_of(org)
+                .iter()
+                .any(|i| matches(&i.system, &i.value))
+        })
+}
+
+/// Whether the Practitioner(Role) at `key` is a physician (for care-team roles).
+pub fn physician_key_qualifies(ev: &Evidence, rules: &EligibilityRules, key: &str) -> bool {
+    ev.get(key).is_some_and(|r| is_physician(ev, rules, key, r))
+}

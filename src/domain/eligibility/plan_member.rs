@@ -1,0 +1,132 @@
+//! "You're a plan member": an active Coverage from the plan covering the referral date.
+
+use super::evidence::references;
+use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use crate::domain::fhir::coding::first_code;
+use crate::domain::fhir::date::{day_number, Edge};
+use crate::domain::fhir::identifier::identifiers_of;
+use serde_json::Value;
+
+const EXPRESSION: &str = "ServiceRequest.insurance.resolve().where(status = 'active' and identifier.type.coding.code = 'MB' and payor.resolve().identifier in %planOrganizations and period covers ServiceRequest.authoredOn)";
+
+pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+    let finding = |verdict, reason: String, evidence| {
+        Finding::new(Criterion::PlanMember, verdict, reason, evidence, EXPRESSION)
+    };
+    let referral_day = ev
+        .referral()
+        .get("authoredOn")
+        .and_then(Value::as_str)
+        .and_then(|d| day_number(d, Edge::Start));
+    let coverages: Vec<(&str, &Value)> = ev
+        .resolve_all(ev.referral(), "insurance")
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("Coverage/"))
+        .collect();
+    if coverages.is_empty() {
+        return finding(
+            Verdict::Unknown,
+            "no Coverage referenced by ServiceRequest.insurance could be read".into(),
+            vec![],
+        );
+    }
+    let mut problems = Vec::new();
+    for (key, coverage) in &coverages {
+        match check(ev, rules, coverage, referral_day) {
+            Ok(payor) => {
+                let mut evidence = vec![key.to_string()];
+                evidence.extend(payor);
+                return finding(
+                    Verdict::Met,
+                    format!("{key} is an active plan membership covering the referral date"),
+                    evidence,
+                );
+            }
+            Err(problem) => problems.push(format!("{key} {problem}")),
+        }
+    }
+    finding(
+        Verdict::NotMet,
+        problems.join("; "),
+        coverages.iter().map(|(k, _)| k.to_string()).collect(),
+    )
+}
+
+/// The payor's key when the coverage qualifies, else why not.
+fn check(
+    ev: &Evidence,
+    rules: &EligibilityRules,
+    coverage: &Value,
+    referral_day: Option<i64>,
+) -> Result<Option<String>, String> {
+    let status = coverage.get("status").and_then(Value::as_str).unwrap_or("");
+    if status != "active" {
+        return Err(format!("has status '{status}', not active"));
+    }
+    let member_id = coverage
+        .get("identifier")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|i| {
+            i.get("type")
+                .and_then(|t| first_code(t, Some("http://terminology.hl7.org/CodeSystem/v2-0203")))
+                == Some("MB")
+        });
+    if !member_id {
+        return Err("has no member id (identifier type MB)".into());
+    }
+    let mut payor_key = None;
+    let from_plan = references(coverage, "payor").any(|payor| {
+        let direct = payor
+            .get("identifier")
+            .is_some_and(|i| is_plan_identifier(rules, i));
+        let resolved = ev.resolve(payor).is_some_and(|(k, org)| {
+            let plan = identifiers_of(org).iter().any(|i| {
+                rules
+                    .plan_organizations
+                    .iter()
+                    .any(|(s, v)| *s == i.system && *v == i.value)
+            });
+            if plan {
+                payor_key = Some(k.to_string());
+            }
+            plan
+        });
+        direct || resolved
+    });
+    if !from_plan {
+        return Err("is not from the plan: its payor is not a plan organisation".into());
+    }
+    let Some(day) = referral_day else {
+        return Err("cannot be checked against the referral date (authoredOn missing)".into());
+    };
+    let period = coverage.get("period");
+    let start = period
+        .and_then(|p| p.get("start"))
+        .and_then(Value::as_str)
+        .and_then(|d| day_number(d, Edge::Start));
+    let end = period
+        .and_then(|p| p.get("end"))
+        .and_then(Value::as_str)
+        .and_then(|d| day_number(d, Edge::End));
+    if start.is_some_and(|s| day < s) || end.is_some_and(|e| day > e) {
+        return Err("does not cover the referral date (period)".into());
+    }
+    Ok(payor_key)
+}
+
+fn is_plan_identifier(rules: &EligibilityRules, identifier: &Value) -> bool {
+    let system = identifier
+        .get("system")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let value = identifier
+        .get("value")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    rules
+        .plan_organizations
+        .iter()
+        .any(|(s, v)| s == system && v == value)
+}

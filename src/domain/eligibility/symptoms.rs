@@ -1,0 +1,142 @@
+//! "Need assistance with symptom management (such as pain, shortness of breath, frequent
+//! infections)": an active symptom Condition, a symptom score above 0, or a coded reason.
+
+use super::advanced_illness::{in_value_set, is_active};
+use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
+use crate::domain::fhir::coding::codings;
+use serde_json::Value;
+
+const EXPRESSION: &str = "Condition.where(code.memberOf(%symptomValueSet) and clinicalStatus.coding.code = 'active') | Observation.where(code.memberOf(%symptomObservationValueSet) and status in ('final' | 'amended' | 'corrected') and value > 0) | ServiceRequest.reasonCode.where(memberOf(%symptomValueSet))";
+
+/// A symptom that needs managing, for the plan's per-symptom activities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Symptom {
+    /// `Type/id` of the Condition or Observation, `None` for a coded reason on the referral.
+    pub source: Option<String>,
+    /// The symptom's CodeableConcept.
+    pub code: Value,
+}
+
+/// Active symptoms, one per code (first seen wins), in evidence order.
+pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -> Vec<Symptom> {
+    let mut found: Vec<Symptom> = Vec::new();
+    let mut push = |source: Option<String>, code: &Value| {
+        let first = codings(code)
+            .next()
+            .map(|(s, c)| (s.map(str::to_string), c.to_string()));
+        let seen = found.iter().any(|s| {
+            codings(&s.code)
+                .next()
+                .map(|(s, c)| (s.map(str::to_string), c.to_string()))
+                == first
+        });
+        if !seen {
+            found.push(Symptom {
+                source,
+                code: code.clone(),
+            });
+        }
+    };
+    for (key, condition) in ev.of_type("Condition") {
+        if ev.about_patient(condition, "subject")
+            && in_value_set(condition, &rules.symptom_value_set, tx)
+            && is_active(condition)
+        {
+            if let Some(code) = condition.get("code") {
+                push(Some(key.to_string()), code);
+            }
+        }
+    }
+    for (key, observation) in ev.of_type("Observation") {
+        if ev.about_patient(observation, "subject")
+            && in_value_set(observation, &rules.symptom_observation_value_set, tx)
+            && is_final(observation)
+            && shows_symptom(observation)
+        {
+            if let Some(code) = observation.get("code") {
+                push(Some(key.to_string()), code);
+            }
+        }
+    }
+    for reason in ev
+        .referral()
+        .get("reasonCode")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if codings(reason).any(|(s, c)| tx.in_value_set(&rules.symptom_value_set, s, c)) {
+            push(None, reason);
+        }
+    }
+    found
+}
+
+pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -> Finding {
+    let active = symptoms(ev, rules, tx);
+    let finding = |verdict, reason: String, evidence| {
+        Finding::new(
+            Criterion::SymptomManagement,
+            verdict,
+            reason,
+            evidence,
+            EXPRESSION,
+        )
+    };
+    if !active.is_empty() {
+        let keys: Vec<String> = active.iter().filter_map(|s| s.source.clone()).collect();
+        return finding(
+            Verdict::Met,
+            format!("{} symptom(s) need management", active.len()),
+            keys,
+        );
+    }
+    // Symptom evidence that does not show a current symptom decides "not met".
+    let inactive: Vec<String> = ev
+        .of_type("Condition")
+        .filter(|(_, c)| in_value_set(c, &rules.symptom_value_set, tx))
+        .chain(
+            ev.of_type("Observation")
+                .filter(|(_, o)| in_value_set(o, &rules.symptom_observation_value_set, tx)),
+        )
+        .map(|(k, _)| k.to_string())
+        .collect();
+    if inactive.is_empty() {
+        finding(
+            Verdict::Unknown,
+            "no symptom Condition, symptom score or coded reason was sent".into(),
+            vec![],
+        )
+    } else {
+        finding(
+            Verdict::NotMet,
+            "the symptom evidence shows no current symptom (resolved, or scored 0)".into(),
+            inactive,
+        )
+    }
+}
+
+fn is_final(observation: &Value) -> bool {
+    matches!(
+        observation.get("status").and_then(Value::as_str),
+        Some("final" | "amended" | "corrected")
+    )
+}
+
+/// A score above 0, a quantity above 0, `true`, or a coded value.
+fn shows_symptom(observation: &Value) -> bool {
+    if let Some(n) = observation.get("valueInteger").and_then(Value::as_i64) {
+        return n > 0;
+    }
+    if let Some(q) = observation
+        .get("valueQuantity")
+        .and_then(|q| q.get("value"))
+        .and_then(Value::as_f64)
+    {
+        return q > 0.0;
+    }
+    if let Some(b) = observation.get("valueBoolean").and_then(Value::as_bool) {
+        return b;
+    }
+    observation.get("valueCodeableConcept").is_some() || observation.get("valueString").is_some()
+}

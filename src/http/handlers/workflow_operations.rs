@@ -1,0 +1,39 @@
+//! The referral workflow's operations: `$process-message` (a referral sent as a FHIR message)
+//! and `ServiceRequest/$evaluate-eligibility` (a dry run).
+
+use crate::http::body::read_limited;
+use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::responses::fhir_json;
+use crate::http::{ApiError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// `POST /fhir/$process-message`: synchronous; 200 with the response message.
+pub async fn process_message(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_body(&req)?;
+    require_json_response(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let outcome = state
+        .intake
+        .process_message(&body, &state.base_url(&req))
+        .await?;
+    Ok(fhir_json(StatusCode::OK, outcome.response.to_string()))
+}
+
+/// `POST /fhir/ServiceRequest/$evaluate-eligibility`: the determination and the plan it would
+/// generate, with nothing stored.
+pub async fn evaluate_eligibility(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_body(&req)?;
+    require_json_response(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let parameters = state.intake.evaluate_eligibility(&body).await?;
+    Ok(fhir_json(StatusCode::OK, parameters.to_string()))
+}
