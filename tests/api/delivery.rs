@@ -400,3 +400,49 @@ async fn fifty_posted_referrals_survive_kill_9_while_the_ehr_is_down() {
         assert!(deliveries(&server, "state=dead").await.is_empty());
     }
 }
+
+/// Issue #8: two replicas on one PostgreSQL database drain one outbox. Each record is sent once
+/// while both live; when one dies mid-delivery, the other finishes its records after the lease.
+#[tokio::test]
+async fn two_replicas_share_the_outbox_and_survive_one_dying() {
+    let Some(backend) = backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::Postgres { .. }))
+    else {
+        return;
+    };
+    let ehr = FakeEhr::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(&dir, &ehr);
+    let mut first = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+    let second = first.replica().await;
+    let store = open(&first).await;
+
+    for n in 0..30 {
+        referral(&store, n).await;
+    }
+    wait_for(&second, "delivered", 30, Duration::from_secs(60)).await;
+    assert_eq!(ehr.fhir_requests().len(), 30, "a record was sent twice");
+    assert_one_each(&ehr, 30);
+
+    // Slow answers keep deliveries in flight; then the first replica dies holding some.
+    ehr.push_faults(std::iter::repeat_n(
+        Fault::Stall(Duration::from_millis(800)),
+        8,
+    ));
+    for n in 30..40 {
+        referral(&store, n).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while deliveries(&second, "state=pending&limit=1000")
+        .await
+        .iter()
+        .all(|d| d["leaseUntil"].is_null())
+    {
+        assert!(Instant::now() < deadline, "nothing was ever in flight");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill9();
+    wait_for(&second, "delivered", 40, Duration::from_secs(60)).await;
+    assert_one_each(&ehr, 40);
+}
