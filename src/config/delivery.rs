@@ -102,6 +102,8 @@ pub enum AuthKind {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     pub kind: AuthKind,
+    /// Never printed back (`check-config` shows it as redacted).
+    #[serde(serialize_with = "redacted")]
     pub token: String,
     pub token_file: String,
     pub client_id: String,
@@ -114,6 +116,10 @@ pub struct AuthSettings {
     /// Empty: discovered from `{base_url}/.well-known/smart-configuration`.
     pub token_endpoint: String,
     pub scope: String,
+}
+
+fn redacted<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.is_empty() { "" } else { "(redacted)" })
 }
 
 impl Default for AuthSettings {
@@ -267,6 +273,20 @@ mod tests {
         let d = DeliverySettings::default();
         d.validate().unwrap();
         assert!(d.upstreams.is_empty());
+    }
+
+    #[test]
+    fn an_inline_token_is_not_printed() {
+        let mut d = DeliverySettings::default();
+        let mut u = upstream();
+        u.auth.kind = AuthKind::Bearer;
+        u.auth.token = "s3cret".into();
+        d.upstreams.insert("ehr".into(), u);
+        let text = toml::to_string(&d).unwrap();
+        assert!(
+            !text.contains("s3cret") && text.contains("(redacted)"),
+            "{text}"
+        );
     }
 
     #[test]
