@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hbpc_gateway::cli::{ReportFormat, ValidateArgs};
+use hbpc_gateway::cli::{EvaluateArgs, ReportFormat, ValidateArgs};
+use hbpc_gateway::domain::eligibility::Decision;
 use hbpc_gateway::{cli, config, deliveries_cli, http, store, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,18 @@ enum Command {
     },
     /// Validate FHIR JSON files offline with the intake validator (R4 base, then the declared,
     /// requested or default HBPC profiles). Exits 1 when any file has errors.
+    /// Evaluates a referral Bundle's eligibility offline and prints the criterion-by-criterion
+    /// report and the plan of care it would generate (exit 0 eligible, 1 not eligible, 3
+    /// pending evidence).
+    Evaluate {
+        /// Extra implementation guide folders (US Core, your own profiles).
+        #[arg(long = "ig")]
+        ig_dirs: Vec<PathBuf>,
+        /// `text` (the report) or `json` (Parameters with the Task, CarePlan and CareTeam).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        file: PathBuf,
+    },
     Validate {
         /// Also validate against this profile (canonical URL); repeatable.
         #[arg(long = "profile")]
@@ -115,6 +128,31 @@ fn main() -> ExitCode {
             return match cli::validate(&args, &mut std::io::stdout().lock()) {
                 Ok(false) => ExitCode::SUCCESS,
                 Ok(true) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("hbpc-gateway: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Evaluate {
+            mut ig_dirs,
+            format,
+            file,
+        } => {
+            ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+            let args = EvaluateArgs {
+                file,
+                ig_dirs,
+                format: if format == "json" {
+                    ReportFormat::Json
+                } else {
+                    ReportFormat::Text
+                },
+            };
+            return match cli::evaluate(&args, &settings, &mut std::io::stdout().lock()) {
+                Ok(decisions) if decisions.contains(&Decision::Ineligible) => ExitCode::from(1),
+                Ok(decisions) if decisions.contains(&Decision::Pending) => ExitCode::from(3),
+                Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("hbpc-gateway: {e}");
                     ExitCode::from(2)

@@ -167,3 +167,56 @@ fn validate_loads_operator_profiles_with_ig() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "unknown without --ig");
 }
+
+#[test]
+fn evaluate_reports_each_criterion_and_exits_by_decision() {
+    let fixture = |name: &str| format!("{}/fixtures/referrals/{name}", env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| gateway().arg("evaluate").args(args).output().unwrap();
+
+    let out = run(&[&fixture("eligible-copd.json")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("ELIGIBLE -> Task accepted"), "{text}");
+    assert_eq!(text.matches("[met    ]").count(), 10, "{text}");
+    assert!(text.contains("Home health aide services"), "{text}");
+
+    let out = run(&[&fixture("fails-service-area.json")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("[NOT MET] Home is in the service area"),
+        "{text}"
+    );
+    assert!(text.contains("No plan of care"), "{text}");
+
+    let out = run(&[&fixture("missing-homebound.json")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("needs: the homebound certification"),
+        "{text}"
+    );
+
+    // the plan's rules are configuration: a service area without the patient's ZIP
+    let out = gateway()
+        .args(["evaluate", &fixture("eligible-copd.json")])
+        .env("HBPC_ELIGIBILITY_SERVICE_AREA_ZIP3", "100")
+        .env("HBPC_ELIGIBILITY_SERVICE_AREA_COUNTIES", "Kings County")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = run(&["--format", "json", &fixture("eligible-copd.json")]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["resourceType"], "Parameters");
+    assert_eq!(json["parameter"][0]["valueCode"], "eligible");
+
+    let out = run(&[&fixture("../referral-separate/04-patient-patient.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("referral Bundle"));
+}

@@ -413,34 +413,6 @@ async fn evaluate_eligibility_is_a_dry_run() {
     .await;
 }
 
-/// The transaction fixture as a BSeR-style message.
-fn as_message(transaction: &Value) -> Value {
-    let referral_url = transaction["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["resource"]["resourceType"] == "ServiceRequest")
-        .map(|e| e["fullUrl"].clone())
-        .unwrap();
-    let mut entries = vec![json!({
-        "fullUrl": "urn:uuid:0f4d3c2b-1a09-4876-9543-210fedcba987",
-        "resource": {
-            "resourceType": "MessageHeader",
-            "id": "0f4d3c2b-1a09-4876-9543-210fedcba987",
-            "eventCoding": {"system": "http://terminology.hl7.org/CodeSystem/v2-0003", "code": "I12",
-                            "display": "REF/RRI - Patient referral"},
-            "source": {"name": "Oakland Hospital EHR", "endpoint": "https://ehr.hospital.example.org/fhir"},
-            "focus": [{"reference": referral_url}],
-        }
-    })];
-    for entry in transaction["entry"].as_array().unwrap() {
-        entries.push(json!({"fullUrl": entry["fullUrl"], "resource": entry["resource"]}));
-    }
-    json!({"resourceType": "Bundle", "type": "message", "timestamp": "2026-11-20T09:16:02-08:00",
-           "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:6d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"},
-           "entry": entries})
-}
-
 /// Task status, criteria and activities: what must not depend on how the referral arrived.
 async fn result_of(
     server: &TestServer,
@@ -491,8 +463,12 @@ async fn rest_transaction_and_message_give_the_same_result() {
         drop(server);
 
         let server = TestServer::start_on(backend.clone(), &[]).await;
-        let (status, response) =
-            post_json(&server, "/fhir/$process-message", &as_message(&transaction)).await;
+        let (status, response) = post_json(
+            &server,
+            "/fhir/$process-message",
+            &fixture_json("referral-message.json"),
+        )
+        .await;
         assert_eq!(status, 200, "{response}");
         assert_eq!(response["type"], "message");
         let header = &response["entry"][0]["resource"];
@@ -515,8 +491,12 @@ async fn rest_transaction_and_message_give_the_same_result() {
         let by_message = result_of(&server, &referral).await;
         assert_eq!(by_message, by_transaction, "message vs transaction");
         // a resent message finds the same referral and Task
-        let (status, again) =
-            post_json(&server, "/fhir/$process-message", &as_message(&transaction)).await;
+        let (status, again) = post_json(
+            &server,
+            "/fhir/$process-message",
+            &fixture_json("referral-message.json"),
+        )
+        .await;
         assert_eq!(status, 200, "{again}");
         assert_eq!(again["entry"][1]["resource"]["id"], task["id"]);
         assert_eq!(
@@ -532,7 +512,7 @@ async fn rest_transaction_and_message_give_the_same_result() {
 #[tokio::test]
 async fn process_message_rejects_what_is_not_a_referral_message() {
     on_each_backend(&[], |server| async move {
-        let mut message = as_message(&fixture_json("referral-transaction.json"));
+        let mut message = fixture_json("referral-message.json");
         message["entry"][0]["resource"]["eventCoding"] =
             json!({"system": "http://example.org/events", "code": "admit"});
         let before = server.stored_versions().await;
@@ -550,5 +530,35 @@ async fn process_message_rejects_what_is_not_a_referral_message() {
         assert_outcome(&body, "invalid");
         assert_eq!(server.stored_versions().await, before, "nothing stored");
     })
+    .await;
+}
+
+#[tokio::test]
+async fn a_draft_plan_waits_for_evidence_when_configured() {
+    on_each_backend(
+        &[("HBPC_CARE_PLAN_DRAFT_WHEN_ON_HOLD", "true")],
+        |server| async move {
+            let bundle = fixture_json("referrals/missing-homebound.json");
+            let referral = referral_in(&bundle).unwrap();
+            assert_eq!(post_json(&server, "/fhir", &bundle).await.0, 200);
+            let view = read_task(&task_of(&server, &referral).await);
+            assert_eq!(view.status, "on-hold");
+            let plan_path = format!("/fhir/{}", view.care_plan.expect("a draft plan"));
+            let (_, plan) = get_json(&server, &plan_path).await;
+            assert_eq!(plan["status"], "draft");
+            assert_valid(&server, &plan, "draft CarePlan").await;
+            let (_, team) = get_json(&server, &format!("/fhir/{}", view.care_team.unwrap())).await;
+            assert_eq!(team["status"], "proposed");
+
+            let followup = fixture_json("referrals/missing-homebound-followup.json");
+            assert_eq!(
+                post_json(&server, "/fhir/Observation", &followup).await.0,
+                201
+            );
+            let (_, plan) = get_json(&server, &plan_path).await;
+            assert_eq!(plan["status"], "active", "the same plan, now active");
+            assert_eq!(plan["meta"]["versionId"], "2");
+        },
+    )
     .await;
 }

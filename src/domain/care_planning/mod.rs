@@ -14,8 +14,9 @@ mod task;
 pub mod task_state;
 
 pub use identity::{ReferralIdentity, GENERATED_SYSTEM_BASE};
+pub use narrative::concept_label as symptom_label;
 pub use program::Program;
-pub use services::{PlannedService, Service};
+pub use services::{PlannedService, Role, Service};
 
 use crate::domain::eligibility::{
     Decision, Determination, EligibilityRules, Evidence, Terminology,

@@ -2,7 +2,7 @@
 //! Condition coded from the advanced-illness ValueSet.
 
 use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
-use crate::domain::fhir::coding::{codings, first_code};
+use crate::domain::fhir::coding::{codings, first_code, label};
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(clinicalStatus.coding.code in ('active' | 'recurrence' | 'relapse') and verificationStatus.coding.code = 'confirmed' and code.memberOf(%advancedIllnessValueSet))";
@@ -37,13 +37,14 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
             )
         };
     }
-    if let Some((key, _)) = advanced
+    if let Some((key, condition)) = advanced
         .iter()
         .find(|(_, c)| is_active(c) && is_confirmed(c))
     {
+        let diagnosis = condition.get("code").map(label).unwrap_or_default();
         return finding(
             Verdict::Met,
-            format!("{key} is an active, confirmed advanced-illness diagnosis"),
+            format!("{key} ({diagnosis}) is an active, confirmed advanced-illness diagnosis"),
             vec![key.to_string()],
         );
     }

@@ -211,3 +211,6 @@ pub fn evaluate(
     ];
     Determination { findings }
 }
+
+#[cfg(test)]
+mod tests;

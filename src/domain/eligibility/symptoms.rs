@@ -3,7 +3,7 @@
 
 use super::advanced_illness::{in_value_set, is_active};
 use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
-use crate::domain::fhir::coding::codings;
+use crate::domain::fhir::coding::{codings, label};
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(code.memberOf(%symptomValueSet) and clinicalStatus.coding.code = 'active') | Observation.where(code.memberOf(%symptomObservationValueSet) and status in ('final' | 'amended' | 'corrected') and value > 0) | ServiceRequest.reasonCode.where(memberOf(%symptomValueSet))";
@@ -87,7 +87,14 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
         let keys: Vec<String> = active.iter().filter_map(|s| s.source.clone()).collect();
         return finding(
             Verdict::Met,
-            format!("{} symptom(s) need management", active.len()),
+            format!(
+                "symptoms need management: {}",
+                active
+                    .iter()
+                    .map(|s| label(&s.code))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
             keys,
         );
     }

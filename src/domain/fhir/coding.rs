@@ -32,6 +32,25 @@ pub fn first_code<'a>(concept: &'a Value, system: Option<&str>) -> Option<&'a st
         .map(|(_, c)| c)
 }
 
+/// `code display` of the first coding (or the text), for human-readable reasons.
+pub fn label(concept: &Value) -> String {
+    let coding = concept
+        .get("coding")
+        .and_then(Value::as_array)
+        .and_then(|c| c.first());
+    let code = coding.and_then(|c| c.get("code")).and_then(Value::as_str);
+    let display = coding
+        .and_then(|c| c.get("display"))
+        .and_then(Value::as_str)
+        .or_else(|| concept.get("text").and_then(Value::as_str));
+    match (code, display) {
+        (Some(c), Some(d)) => format!("{c} {d}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) => "uncoded".to_string(),
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CodeList {
     entries: Vec<CodeEntry>,

@@ -1,0 +1,142 @@
+//! `hbpc-gateway evaluate FILE`: the eligibility determination and plan for a referral Bundle,
+//! criterion by criterion, without a server or database.
+
+use super::validate::{CliError, ReportFormat};
+use crate::app::intake::evaluation_parameters;
+use crate::app::workflow::{
+    bundle_resources, evaluate_resources, Evaluation, Evaluator, WorkflowRules,
+};
+use crate::config::Settings;
+use crate::domain::care_planning::Service;
+use crate::domain::eligibility::{Decision, Verdict};
+use crate::domain::fhir::json::parse_resource;
+use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use crate::domain::validation::structure::{LoadOptions, StructureValidator};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct EvaluateArgs {
+    pub file: PathBuf,
+    pub ig_dirs: Vec<PathBuf>,
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error(transparent)]
+    Load(#[from] CliError),
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Rules(#[from] crate::app::workflow::RulesError),
+}
+
+/// Prints the report; returns the decisions (one per referral in the file).
+pub fn evaluate(
+    args: &EvaluateArgs,
+    settings: &Settings,
+    out: &mut dyn std::io::Write,
+) -> Result<Vec<Decision>, EvaluateError> {
+    let validator = Arc::new(
+        StructureValidator::load(&LoadOptions {
+            ig_dirs: args.ig_dirs.clone(),
+            invariants: Some(Arc::new(FhirPathInvariants::new())),
+        })
+        .map_err(CliError::from)?,
+    );
+    let rules = WorkflowRules::from_settings(
+        &settings.program,
+        &settings.eligibility,
+        &settings.care_plan,
+        |url| validator.expansion(url).is_some(),
+    )?;
+    let evaluator = Evaluator::new(Arc::new(rules), validator);
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| EvaluateError::Input(format!("cannot read {}: {e}", args.file.display())))?;
+    let bundle = parse_resource(&bytes, settings.limits.max_json_depth)
+        .map_err(|e| EvaluateError::Input(format!("{}: {e}", args.file.display())))?;
+    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err(EvaluateError::Input(format!(
+            "{}: evaluate takes a referral Bundle (transaction, message or collection)",
+            args.file.display()
+        )));
+    }
+    let resources = bundle_resources(&bundle);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| EvaluateError::Input(e.to_string()))?;
+    let evaluations = runtime
+        .block_on(evaluate_resources(&evaluator, &resources, None))
+        .map_err(|e| EvaluateError::Input(e.to_string()))?;
+    if evaluations.is_empty() {
+        return Err(EvaluateError::Input(format!(
+            "{}: no active HBPC referral ServiceRequest in the Bundle",
+            args.file.display()
+        )));
+    }
+    // a broken pipe is not worth a panic
+    let _ = match args.format {
+        ReportFormat::Json => writeln!(out, "{}", evaluation_parameters(&evaluations)),
+        ReportFormat::Text => evaluations.iter().try_for_each(|e| report(out, e)),
+    };
+    Ok(evaluations
+        .iter()
+        .map(|e| e.determination.decision())
+        .collect())
+}
+
+fn report(out: &mut dyn std::io::Write, evaluation: &Evaluation) -> std::io::Result<()> {
+    let task = &evaluation.generated.task;
+    let decision = match evaluation.determination.decision() {
+        Decision::Eligible => "ELIGIBLE",
+        Decision::Ineligible => "NOT ELIGIBLE",
+        Decision::Pending => "PENDING (evidence missing)",
+    };
+    writeln!(
+        out,
+        "Referral {}: {decision} -> Task {} ({})",
+        task.pointer("/focus/reference")
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
+        task["status"].as_str().unwrap_or("?"),
+        task.pointer("/businessStatus/text")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    )?;
+    for f in &evaluation.determination.findings {
+        let mark = match f.verdict {
+            Verdict::Met => "met    ",
+            Verdict::NotMet => "NOT MET",
+            Verdict::Unknown => "unknown",
+        };
+        writeln!(out, "  [{mark}] {:<48} {}", f.criterion.display(), f.reason)?;
+        if f.verdict == Verdict::Unknown {
+            writeln!(out, "            needs: {}", f.criterion.evidence_needed())?;
+        }
+    }
+    let services = &evaluation.generated.services;
+    if evaluation.generated.care_plan.is_some() {
+        writeln!(out, "  Plan of care:")?;
+        for planned in services {
+            let symptom = planned
+                .symptom
+                .as_ref()
+                .map(|s| format!(": {}", crate::domain::care_planning::symptom_label(&s.code)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "    - {}{symptom} ({})",
+                planned.service.display(),
+                role_of(planned.service)
+            )?;
+        }
+    } else {
+        writeln!(out, "  No plan of care is generated.")?;
+    }
+    Ok(())
+}
+
+fn role_of(service: Service) -> &'static str {
+    service.role().display()
+}
