@@ -100,6 +100,8 @@ async fn a_permanent_400_is_a_dead_letter_until_requeued() {
         );
         assert!(ehr.stored("CarePlan").is_empty());
 
+        // Stopped, so that the re-queued record is seen before a worker claims it again.
+        worker.stop().await;
         let admin = DeliveryAdmin::new(&ts.store);
         let listed = admin.list(Some("dead"), None, None).await.unwrap();
         assert_eq!(listed.len(), 1);
@@ -108,6 +110,7 @@ async fn a_permanent_400_is_a_dead_letter_until_requeued() {
             (requeued.state, requeued.attempts),
             (DeliveryState::Pending, 0)
         );
+        let worker = start_worker(&ts.store, &settings);
         let done = settled(&ts.store, Duration::from_secs(20)).await;
         worker.stop().await;
         assert_eq!(
