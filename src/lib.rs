@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod deliveries_cli;
 pub mod domain;
 pub mod http;
 pub mod store;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hbpc_gateway::cli::{EvaluateArgs, ReportFormat, ValidateArgs};
 use hbpc_gateway::domain::eligibility::Decision;
-use hbpc_gateway::{cli, config, http, store, telemetry};
+use hbpc_gateway::{cli, config, deliveries_cli, http, store, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,6 +36,11 @@ enum Command {
         /// Target, e.g. postgres://hbpc@db:5432/hbpc
         #[arg(long)]
         to: String,
+    },
+    /// Inspect and re-queue upstream deliveries (the outbox) on the configured database.
+    Deliveries {
+        #[command(subcommand)]
+        command: deliveries_cli::DeliveriesCommand,
     },
     /// Evaluate a referral Bundle's eligibility offline: the criterion-by-criterion report and
     /// the plan of care it would generate (exit 0 eligible, 1 not eligible, 3 pending evidence).
@@ -93,6 +98,13 @@ fn main() -> ExitCode {
                 })
                 .context("migrate failed")
         }
+        Command::Deliveries { command } => actix_web::rt::System::new()
+            .block_on(deliveries_cli::run(
+                &settings,
+                command,
+                &mut std::io::stdout().lock(),
+            ))
+            .context("deliveries failed"),
         Command::Validate {
             profiles,
             mut ig_dirs,

@@ -1,6 +1,7 @@
 //! Application services: what the gateway does with a request, independent of HTTP.
 
 pub mod conditional;
+pub mod delivery;
 pub mod error;
 pub mod intake;
 pub mod reads;

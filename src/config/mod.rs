@@ -1,10 +1,12 @@
 //! One typed configuration: defaults, then an optional TOML file, then `HBPC_*` environment
 //! overrides, validated at start.
 
+mod delivery;
 mod env_overrides;
 mod settings;
 mod workflow_settings;
 
+pub use delivery::{AuthKind, AuthSettings, DeliveryMode, DeliverySettings, UpstreamSettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,

@@ -14,6 +14,7 @@ pub struct Settings {
     pub program: ProgramSettings,
     pub eligibility: EligibilitySettings,
     pub care_plan: CarePlanSettings,
+    pub delivery: super::DeliverySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +215,7 @@ impl Settings {
         )?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
+        self.delivery.validate()?;
         self.validate_workflow()
     }
 

@@ -2,7 +2,7 @@
 //! from it, so what we advertise cannot drift from what we serve.
 
 use super::handlers::{
-    bundle, conformance, instance, operations, system, type_level, workflow_operations,
+    bundle, conformance, deliveries, instance, operations, system, type_level, workflow_operations,
 };
 use crate::app::validation::CONFORMANCE_TYPES;
 use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
@@ -129,6 +129,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(system::method_not_allowed)),
         );
     }
+    // Operators only (issue #5): the delivery outbox.
+    cfg.service(
+        web::resource("/admin/deliveries")
+            .route(web::get().to(deliveries::list))
+            .default_service(web::to(system::method_not_allowed)),
+    )
+    .service(
+        web::resource("/admin/deliveries/{id}/$retry")
+            .route(web::post().to(deliveries::retry))
+            .default_service(web::to(system::method_not_allowed)),
+    );
     cfg.service(web::resource("/healthz").route(web::get().to(system::healthz)))
         .service(web::resource("/readyz").route(web::get().to(system::readyz)))
         .service(

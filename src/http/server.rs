@@ -34,6 +34,8 @@ pub enum ServeError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Delivery(#[from] crate::app::delivery::worker::WorkerError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -67,6 +69,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone())
             .with_workflow(workflow),
+        deliveries: crate::app::delivery::admin::DeliveryAdmin::new(&store),
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),
@@ -87,7 +90,8 @@ pub fn workflow(
         |url| structure.expansion(url).is_some(),
     )?;
     let evaluator = Evaluator::new(Arc::new(rules), structure.clone());
-    Ok(Workflow::new(store, evaluator))
+    Ok(Workflow::new(store, evaluator)
+        .with_delivery(crate::app::delivery::Delivery::new(&settings.delivery)))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
@@ -96,6 +100,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let workers = settings.server.workers;
     let shutdown = settings.server.shutdown_timeout_secs;
     let state = build_state(settings).await?;
+    let delivery_worker = state.deliveries.start_worker(&state.settings.delivery)?;
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -114,6 +119,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     })?;
     tracing::info!(%addr, "hbpc-gateway listening");
     server.run().await?;
+    if let Some(worker) = delivery_worker {
+        worker.stop().await;
+    }
     tracing::info!("hbpc-gateway stopped");
     Ok(())
 }

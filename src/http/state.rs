@@ -1,3 +1,4 @@
+use crate::app::delivery::admin::DeliveryAdmin;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
 use crate::app::validation::Validation;
@@ -12,6 +13,8 @@ pub struct AppState {
     pub intake: Intake,
     pub reads: Reads,
     pub validation: Validation,
+    /// The delivery outbox's admin view (issue #5).
+    pub deliveries: DeliveryAdmin,
     pub settings: Arc<Settings>,
     /// The CapabilityStatement, rendered once at start.
     pub capability: Bytes,

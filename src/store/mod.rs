@@ -3,8 +3,10 @@
 //! The store knows the FHIR resource envelope (id, meta, identifiers, references) and nothing
 //! about referral workflow or HTTP.
 
+pub mod delivery_request;
 pub mod error;
 pub mod migrate;
+pub mod outbox;
 pub mod postgres;
 pub mod resource;
 pub mod sqlite;
@@ -53,6 +55,11 @@ pub trait ResourceStore: Send + Sync {
 
     /// Answers when the store can serve reads and writes.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The delivery outbox kept in the same database (issue #5), when the backend has one.
+    fn outbox(&self) -> Option<Arc<dyn outbox::DeliveryOutbox>> {
+        None
+    }
 }
 
 pub type SharedStore = Arc<dyn ResourceStore>;

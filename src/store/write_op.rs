@@ -1,3 +1,4 @@
+use super::delivery_request::DeliveryRequest;
 use super::StoredResource;
 use crate::domain::fhir::identifier::IdentifierToken;
 use serde_json::Value;
@@ -23,6 +24,8 @@ pub enum WriteOp {
         resource_type: String,
         id: String,
     },
+    /// Records an outbox entry in the same transaction (issue #5). It writes no resource.
+    EnqueueDelivery(DeliveryRequest),
 }
 
 impl WriteOp {
@@ -31,6 +34,7 @@ impl WriteOp {
             WriteOp::Create { resource_type, .. }
             | WriteOp::Update { resource_type, .. }
             | WriteOp::Delete { resource_type, .. } => resource_type,
+            WriteOp::EnqueueDelivery(_) => "Task",
         }
     }
 
@@ -39,13 +43,14 @@ impl WriteOp {
             WriteOp::Create { id, .. }
             | WriteOp::Update { id, .. }
             | WriteOp::Delete { id, .. } => id,
+            WriteOp::EnqueueDelivery(request) => &request.task_id,
         }
     }
 
     pub(crate) fn resource_mut(&mut self) -> Option<&mut Value> {
         match self {
             WriteOp::Create { resource, .. } | WriteOp::Update { resource, .. } => Some(resource),
-            WriteOp::Delete { .. } => None,
+            WriteOp::Delete { .. } | WriteOp::EnqueueDelivery(_) => None,
         }
     }
 }
@@ -59,5 +64,9 @@ pub enum WriteOutcome {
     /// `version_id` is the tombstone's version, `None` when there was nothing to delete.
     Deleted {
         version_id: Option<u64>,
+    },
+    /// The outbox record's id.
+    DeliveryEnqueued {
+        delivery_id: String,
     },
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod conditional_create;
+mod delivery;
 mod dockerfile;
 mod durability;
 mod errors;

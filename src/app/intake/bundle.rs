@@ -351,5 +351,9 @@ fn entry_outcome(outcome: WriteOutcome) -> EntryOutcome {
         WriteOutcome::Matched(s) => EntryOutcome::Written(Written::Existing(s)),
         WriteOutcome::Updated(s) => EntryOutcome::Written(Written::Updated(s)),
         WriteOutcome::Deleted { version_id } => EntryOutcome::Deleted(version_id),
+        // Bundle entries never enqueue deliveries; the referral workflow does, after them.
+        WriteOutcome::DeliveryEnqueued { .. } => EntryOutcome::Failed(AppError::Store(
+            crate::store::StoreError::Backend("an outbox record is not a Bundle entry".into()),
+        )),
     }
 }

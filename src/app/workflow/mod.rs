@@ -34,6 +34,8 @@ pub struct Workflow {
     evaluator: Evaluator,
     /// Set once the program's own resources are known to be stored.
     program_stored: Arc<AtomicBool>,
+    /// Upstream delivery (issue #5); `None` when no upstream is configured.
+    delivery: Option<crate::app::delivery::Delivery>,
 }
 
 impl Workflow {
@@ -42,7 +44,35 @@ impl Workflow {
             store,
             evaluator,
             program_stored: Arc::new(AtomicBool::new(false)),
+            delivery: None,
         }
+    }
+
+    /// Every evaluation or staff action that writes the referral's Task, CarePlan or CareTeam
+    /// also writes their delivery upstream, in the same transaction.
+    pub fn with_delivery(mut self, delivery: crate::app::delivery::Delivery) -> Self {
+        self.delivery = Some(delivery).filter(|d| d.enabled());
+        self
+    }
+
+    /// The outbox write for a referral Task and its generated resources, if delivery is on.
+    async fn delivery_op(
+        &self,
+        requester_of: &Value,
+        at_hand: &[Value],
+        task_id: &str,
+        keys: Vec<crate::store::delivery_request::ResourceKey>,
+    ) -> Result<Option<WriteOp>, StoreError> {
+        let Some(delivery) = &self.delivery else {
+            return Ok(None);
+        };
+        let source = crate::app::delivery::source::from_requester(
+            requester_of,
+            at_hand,
+            self.store.as_ref(),
+        )
+        .await?;
+        Ok(delivery.enqueue(&source, task_id, keys))
     }
 
     pub fn evaluator(&self) -> &Evaluator {
@@ -236,7 +266,12 @@ impl Workflow {
             // the same referral with the same evidence: nothing new to record
             return Ok(Vec::new());
         }
-        Ok(writes(&evaluation, &prior))
+        let mut ops = writes(&evaluation, &prior);
+        let g = &evaluation.generated;
+        let task_id = g.task["id"].as_str().unwrap_or_default();
+        let keys = crate::app::delivery::delivered_keys(g.resources());
+        ops.extend(self.delivery_op(&g.task, at_hand, task_id, keys).await?);
+        Ok(ops)
     }
 
     /// A referral Task updated by staff: the transition is checked, and ending the Task ends
@@ -273,9 +308,12 @@ impl Workflow {
             if to == staff_actions::status(&stored) {
                 continue;
             }
+            let mut delivered = vec![crate::store::delivery_request::ResourceKey::new("Task", id)];
             let Some((plan_status, activity_status, team_status)) =
                 staff_actions::plan_status_after(to)
             else {
+                // the EHR still sees the referral's new state
+                extra.extend(self.delivery_op(&stored, &[], id, delivered).await?);
                 continue;
             };
             for output in resource
@@ -312,7 +350,9 @@ impl Workflow {
                     resource: staff_actions::with_status(body, status, activities),
                     if_match: Some(current.version_id),
                 });
+                delivered.push(crate::store::delivery_request::ResourceKey::new(rt, rid));
             }
+            extra.extend(self.delivery_op(&stored, &[], id, delivered).await?);
         }
         Ok(extra)
     }

@@ -1,5 +1,6 @@
 pub mod bundle;
 pub mod conformance;
+pub mod deliveries;
 pub mod instance;
 pub mod operations;
 pub mod system;

@@ -12,10 +12,11 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "versioned resources, identifier index, conditional-create claims",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "versioned resources, identifier index, conditional-create claims",
+        sql: r#"
 CREATE TABLE resource_version (
     resource_type   TEXT    NOT NULL,
     id              TEXT    NOT NULL,
@@ -53,7 +54,37 @@ CREATE TABLE conditional_create_claim (
 );
 CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (resource_type, id);
 "#,
-}];
+    },
+    Migration {
+        version: 3,
+        name: "delivery outbox",
+        sql: r#"
+-- Issue #5: one row per delivery of a referral's resources to an upstream EHR.
+CREATE TABLE delivery (
+    seq             BIGSERIAL PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    task_id         TEXT    NOT NULL,
+    destination     TEXT    NOT NULL,
+    resources       TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_ms      BIGINT  NOT NULL,
+    age_from_ms     BIGINT  NOT NULL,
+    next_attempt_ms BIGINT  NOT NULL,
+    lease_owner     TEXT,
+    lease_until_ms  BIGINT,
+    last_status     INTEGER,
+    last_error      TEXT,
+    delivered_ms    BIGINT,
+    upstream        TEXT,
+    superseded_by   TEXT,
+    updated_ms      BIGINT  NOT NULL
+);
+CREATE INDEX delivery_due ON delivery (state, next_attempt_ms);
+CREATE INDEX delivery_task ON delivery (task_id, destination);
+"#,
+    },
+];
 
 pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {
     sqlx::query("SELECT pg_advisory_lock($1)")

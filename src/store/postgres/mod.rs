@@ -2,6 +2,7 @@
 
 mod migrations;
 mod operations;
+mod outbox;
 mod queries;
 
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
@@ -19,6 +20,7 @@ const MAX_ATTEMPTS: usize = 5;
 
 pub struct PostgresStore {
     pool: PgPool,
+    outbox: std::sync::Arc<outbox::PostgresOutbox>,
 }
 
 impl PostgresStore {
@@ -34,7 +36,8 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
         tracing::info!(applied, "database migrations checked");
-        Ok(Self { pool })
+        let outbox = std::sync::Arc::new(outbox::PostgresOutbox::new(pool.clone()));
+        Ok(Self { pool, outbox })
     }
 }
 
@@ -146,6 +149,10 @@ impl ResourceStore for PostgresStore {
             versions: versions as u64,
             live_resources: current as u64,
         })
+    }
+
+    fn outbox(&self) -> Option<std::sync::Arc<dyn crate::store::outbox::DeliveryOutbox>> {
+        Some(self.outbox.clone())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

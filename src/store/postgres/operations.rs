@@ -104,6 +104,12 @@ pub async fn apply_ops(
                     None => WriteOutcome::Created(stored),
                 })
             }
+            (WriteOp::EnqueueDelivery(mut request), _) => {
+                request.redirect(&aliases);
+                Some(WriteOutcome::DeliveryEnqueued {
+                    delivery_id: super::outbox::enqueue(conn, request, now_ms).await?,
+                })
+            }
             (WriteOp::Delete { resource_type, id }, _) => {
                 let live = queries::lock_current_version(conn, &resource_type, &id)
                     .await?

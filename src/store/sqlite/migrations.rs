@@ -8,10 +8,11 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "versioned resources, identifier index, conditional-create claims",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "versioned resources, identifier index, conditional-create claims",
+        sql: r#"
 CREATE TABLE resource_version (
     resource_type   TEXT    NOT NULL,
     id              TEXT    NOT NULL,
@@ -46,7 +47,37 @@ CREATE TABLE conditional_create_claim (
 ) WITHOUT ROWID;
 CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (resource_type, id);
 "#,
-}];
+    },
+    Migration {
+        version: 3,
+        name: "delivery outbox",
+        sql: r#"
+-- Issue #5: one row per delivery of a referral's resources to an upstream EHR.
+CREATE TABLE delivery (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    task_id         TEXT    NOT NULL,
+    destination     TEXT    NOT NULL,
+    resources       TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_ms      INTEGER NOT NULL,
+    age_from_ms     INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_owner     TEXT,
+    lease_until_ms  INTEGER,
+    last_status     INTEGER,
+    last_error      TEXT,
+    delivered_ms    INTEGER,
+    upstream        TEXT,
+    superseded_by   TEXT,
+    updated_ms      INTEGER NOT NULL
+);
+CREATE INDEX delivery_due ON delivery (state, next_attempt_ms);
+CREATE INDEX delivery_task ON delivery (task_id, destination);
+"#,
+    },
+];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {
     conn.execute_batch(

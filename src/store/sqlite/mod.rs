@@ -3,6 +3,7 @@
 
 mod migrations;
 mod operations;
+mod outbox;
 mod queries;
 mod read_pool;
 mod writer;
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 pub struct SqliteStore {
     jobs: mpsc::Sender<writer::Job>,
     readers: Arc<ReadPool>,
+    outbox: Arc<outbox::SqliteOutbox>,
 }
 
 impl SqliteStore {
@@ -40,9 +42,11 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer::run(conn, rx, max_batch))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        let outbox = Arc::new(outbox::SqliteOutbox::open(&path, busy_ms)?);
         Ok(Self {
             jobs: tx,
             readers: Arc::new(ReadPool::new(path, settings.read_connections)),
+            outbox,
         })
     }
 
@@ -161,6 +165,10 @@ impl ResourceStore for SqliteStore {
             )
         })
         .await
+    }
+
+    fn outbox(&self) -> Option<Arc<dyn crate::store::outbox::DeliveryOutbox>> {
+        Some(self.outbox.clone())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

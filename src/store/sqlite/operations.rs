@@ -91,6 +91,12 @@ pub fn apply_ops(
                     None => WriteOutcome::Created(stored),
                 })
             }
+            (WriteOp::EnqueueDelivery(mut request), _) => {
+                request.redirect(&aliases);
+                Some(WriteOutcome::DeliveryEnqueued {
+                    delivery_id: super::outbox::enqueue(conn, request, now_ms)?,
+                })
+            }
             (WriteOp::Delete { resource_type, id }, _) => Some(
                 match queries::current_version(conn, &resource_type, &id)?
                     .filter(|(_, deleted)| !deleted)

@@ -1,0 +1,457 @@
+//! Delivery through the real `hbpc-gateway serve` binary (issue #5): its worker drains the outbox
+//! to a fake EHR on 127.0.0.1; the admin endpoint and the CLI show and re-queue deliveries; a
+//! SIGKILL with 50 deliveries pending loses none and duplicates none.
+//!
+//! The first tests write outbox records through `ResourceStore::apply` on the server's database
+//! (as the workflow does); the last ones post real referrals and let the workflow enqueue them.
+
+#[path = "../delivery/fake_ehr.rs"]
+mod fake_ehr;
+
+use crate::support::*;
+use fake_ehr::{FakeEhr, Fault};
+use hbpc_gateway::app::delivery::{Delivery, DeliverySource};
+use hbpc_gateway::config::{DatabaseSettings, DeliverySettings, UpstreamSettings};
+use hbpc_gateway::store::delivery_request::ResourceKey;
+use hbpc_gateway::store::{SharedStore, WriteOp};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SID: &str = "http://hbpc.example.org/fhir/sid/";
+
+/// A config file routing every referral to the fake EHR, with tiny backoffs and a short lease.
+fn config_file(dir: &tempfile::TempDir, ehr: &FakeEhr) -> String {
+    let path = dir.path().join("gateway.toml");
+    let text = format!(
+        r#"
+[delivery]
+poll_interval_ms = 20
+lease_secs = 2
+default_upstream = "ehr"
+
+[delivery.upstreams.ehr]
+base_url = "{}"
+concurrency = 4
+connect_timeout_ms = 300
+request_timeout_ms = 1000
+retry_initial_ms = 20
+retry_max_ms = 300
+max_attempts = 100000
+"#,
+        ehr.base_url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn delivery() -> Delivery {
+    let mut s = DeliverySettings {
+        default_upstream: "ehr".into(),
+        ..DeliverySettings::default()
+    };
+    s.upstreams.insert(
+        "ehr".into(),
+        UpstreamSettings {
+            base_url: "http://127.0.0.1:9/fhir".into(),
+            ..UpstreamSettings::default()
+        },
+    );
+    Delivery::new(&s)
+}
+
+async fn open(server: &TestServer) -> SharedStore {
+    hbpc_gateway::store::open(&server.database_url, &DatabaseSettings::default())
+        .await
+        .expect("open the server's database")
+}
+
+/// A referral's generated Task, CarePlan and CareTeam plus their outbox record, in one apply.
+async fn referral(store: &SharedStore, n: usize) {
+    let put = |rt: &str, id: String, resource: Value| WriteOp::Update {
+        resource_type: rt.into(),
+        id,
+        resource,
+        if_match: None,
+    };
+    let ident =
+        |kind: &str| json!([{"system": format!("{SID}{kind}"), "value": format!("REF-{n}")}]);
+    let mut ops = vec![
+        put(
+            "Patient",
+            format!("p-{n}"),
+            json!({"resourceType": "Patient",
+            "identifier": [{"system": "urn:mrn", "value": format!("MRN-{n}")}]}),
+        ),
+        put(
+            "Task",
+            format!("t-{n}"),
+            json!({"resourceType": "Task", "identifier": ident("task"),
+            "status": "accepted", "intent": "order", "for": {"reference": format!("Patient/p-{n}")}}),
+        ),
+        put(
+            "CarePlan",
+            format!("cp-{n}"),
+            json!({"resourceType": "CarePlan", "identifier": ident("careplan"),
+            "status": "active", "intent": "plan", "subject": {"reference": format!("Patient/p-{n}")},
+            "careTeam": [{"reference": format!("CareTeam/ct-{n}")}]}),
+        ),
+        put(
+            "CareTeam",
+            format!("ct-{n}"),
+            json!({"resourceType": "CareTeam", "identifier": ident("careteam"),
+            "status": "active", "subject": {"reference": format!("Patient/p-{n}")}}),
+        ),
+    ];
+    let keys = ["Task", "CarePlan", "CareTeam"]
+        .iter()
+        .zip(["t", "cp", "ct"])
+        .map(|(rt, p)| ResourceKey::new(*rt, format!("{p}-{n}")))
+        .collect();
+    ops.extend(delivery().enqueue(&DeliverySource::default(), &format!("t-{n}"), keys));
+    store.apply(ops).await.expect("referral stored");
+}
+
+fn admin_url(server: &TestServer, path: &str) -> String {
+    format!("http://127.0.0.1:{}/admin/{path}", server.port)
+}
+
+async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
+    let body: Value = client()
+        .get(admin_url(server, &format!("deliveries?{query}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["deliveries"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until `count` deliveries have `status`.
+async fn wait_for(server: &TestServer, status: &str, count: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let found = deliveries(server, &format!("state={status}&limit=1000")).await;
+        if found.len() >= count {
+            return found;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{} of {count} deliveries {status} after {within:?}: {:#?}",
+                found.len(),
+                deliveries(server, "limit=5").await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn assert_one_each(ehr: &FakeEhr, n: usize) {
+    for (rt, kind) in [
+        ("Task", "task"),
+        ("CarePlan", "careplan"),
+        ("CareTeam", "careteam"),
+    ] {
+        let keys: Vec<String> = ehr.stored(rt).into_iter().map(|(k, _, _)| k).collect();
+        let mut want: Vec<String> = (0..n).map(|i| format!("{SID}{kind}|REF-{i}")).collect();
+        want.sort();
+        assert_eq!(keys, want, "{rt} upstream");
+    }
+}
+
+#[tokio::test]
+async fn serve_delivers_and_the_admin_endpoint_lists_and_requeues() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let store = open(&server).await;
+
+        referral(&store, 0).await;
+        let delivered = wait_for(&server, "delivered", 1, Duration::from_secs(20)).await;
+        assert_eq!(delivered[0]["task"], "Task/t-0");
+        assert_eq!(delivered[0]["upstream"][1]["resource"], "CarePlan/cp-0");
+        assert_eq!(ehr.fhir_requests()[0].json()["type"], "transaction");
+        assert_one_each(&ehr, 1);
+
+        // A permanent refusal: a dead letter with the EHR's reason, then a re-queue.
+        ehr.push_faults([Fault::Invalid("CareTeam.participant is required".into())]);
+        referral(&store, 1).await;
+        let dead = wait_for(&server, "dead", 1, Duration::from_secs(20)).await;
+        assert_eq!(dead[0]["task"], "Task/t-1");
+        assert_eq!(dead[0]["lastStatus"], 400);
+        assert_eq!(
+            dead[0]["lastError"],
+            "HTTP 400: [invalid] CareTeam.participant is required"
+        );
+        let by_task = deliveries(&server, "task=Task/t-1").await;
+        assert_eq!(by_task.len(), 1);
+        let id = dead[0]["id"].as_str().unwrap();
+        let res = client()
+            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        wait_for(&server, "delivered", 2, Duration::from_secs(20)).await;
+        assert_one_each(&ehr, 2);
+
+        // Errors are OperationOutcomes with the right status.
+        let res = client()
+            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 409);
+        assert_outcome(&res.json().await.unwrap(), "conflict");
+        let res = client()
+            .post(admin_url(&server, "deliveries/no-such-delivery/$retry"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let res = client()
+            .get(admin_url(&server, "deliveries?state=lost"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        assert_outcome(&res.json().await.unwrap(), "value");
+
+        // The CLI sees the same outbox.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"))
+            .args(["deliveries", "list", "--state", "delivered", "--json"])
+            .env_remove("HBPC_CONFIG")
+            .env("HBPC_DATABASE_URL", &server.database_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"))
+            .args(["deliveries", "retry", "no-such-delivery"])
+            .env_remove("HBPC_CONFIG")
+            .env("HBPC_DATABASE_URL", &server.database_url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no delivery no-such-delivery"));
+    }
+}
+
+/// 50 referrals while the EHR is down, SIGKILL, restart, EHR back: all 50 delivered, once each.
+#[tokio::test]
+async fn nothing_is_lost_or_duplicated_across_kill_9() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        ehr.set_down(true);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let mut server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let store = open(&server).await;
+        for n in 0..50 {
+            referral(&store, n).await;
+        }
+        // Attempts are failing against the dead EHR (some are in flight) when the server dies.
+        wait_for(&server, "retrying", 10, Duration::from_secs(20)).await;
+        server.kill9();
+        ehr.set_down(false);
+        server.restart_after_kill9().await;
+        wait_for(&server, "delivered", 50, Duration::from_secs(60)).await;
+        assert_one_each(&ehr, 50);
+        assert!(deliveries(&server, "state=dead").await.is_empty());
+    }
+}
+
+/// The eligible-cancer referral as referral number `n`: its own placer identifier and MRN.
+fn numbered_referral(n: usize) -> Vec<u8> {
+    String::from_utf8(fixture_bytes("referrals/eligible-cancer.json"))
+        .unwrap()
+        .replace("REF-2026-000521", &format!("REF-E2E-{n:03}"))
+        .replace("MRN-512877", &format!("MRN-E2E-{n:03}"))
+        .into_bytes()
+}
+
+async fn post_referral(server: &TestServer, n: usize) {
+    let res = client()
+        .post(&server.base)
+        .header("Content-Type", FHIR_JSON)
+        .body(numbered_referral(n))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_posted_referral_reaches_the_ehr_as_a_conditional_transaction() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        post_referral(&server, 1).await;
+        let delivered = wait_for(&server, "delivered", 1, Duration::from_secs(30)).await;
+
+        let requests = ehr.fhir_requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests[0].headers["content-type"],
+            "application/fhir+json; fhirVersion=4.0"
+        );
+        let bundle = requests[0].json();
+        assert_eq!(bundle["type"], "transaction");
+        let entries = bundle["entry"].as_array().unwrap();
+        let types: Vec<&str> = entries
+            .iter()
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+            .collect();
+        assert_eq!(&types[..3], ["Task", "CarePlan", "CareTeam"], "{types:?}");
+        assert!(types[3..].iter().all(|t| *t == "Goal"), "{types:?}");
+        let task_id = delivered[0]["task"].as_str().unwrap();
+        for e in entries {
+            let rt = e["resource"]["resourceType"].as_str().unwrap();
+            let url = e["request"]["url"].as_str().unwrap();
+            let prefix = format!(
+                "{rt}?identifier=http://hbpc.example.org/fhir/sid/{}",
+                rt.to_lowercase()
+            );
+            assert!(url.starts_with(&prefix), "{url}");
+            assert_eq!(e["request"]["method"], "PUT");
+            assert!(e["resource"].get("id").is_none());
+        }
+        let care_plan = &entries[1]["resource"];
+        assert_eq!(
+            care_plan["subject"]["identifier"],
+            json!({"system": "http://hospital.example.org/fhir/sid/mrn", "value": "MRN-E2E-001"})
+        );
+        assert_eq!(care_plan["careTeam"][0]["reference"], entries[2]["fullUrl"]);
+        assert_eq!(entries[0]["resource"]["status"], "accepted");
+        // The same Task as ours, under its business identifier.
+        let ours: Value = client()
+            .get(server.url(task_id))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(entries[0]["resource"]["identifier"], ours["identifier"]);
+        assert_eq!(
+            (ehr.stored("CarePlan").len(), ehr.stored("CareTeam").len()),
+            (1, 1)
+        );
+
+        // Resubmitting the same referral re-evaluates it; upstream it updates, never duplicates.
+        post_referral(&server, 1).await;
+        wait_for(&server, "delivered", 2, Duration::from_secs(30)).await;
+        assert_eq!(
+            (ehr.stored("CarePlan").len(), ehr.stored("CareTeam").len()),
+            (1, 1)
+        );
+        assert_eq!(ehr.stored("Task")[0].2, 2, "the Task was updated upstream");
+    }
+}
+
+/// The crash test of issue #5, through the real workflow.
+#[tokio::test]
+async fn fifty_posted_referrals_survive_kill_9_while_the_ehr_is_down() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        ehr.set_down(true);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let mut server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        for n in 0..50 {
+            post_referral(&server, n).await;
+        }
+        server.kill9();
+        ehr.set_down(false);
+        server.restart_after_kill9().await;
+        wait_for(&server, "delivered", 50, Duration::from_secs(90)).await;
+        for rt in ["Task", "CarePlan", "CareTeam"] {
+            assert_eq!(ehr.stored(rt).len(), 50, "{rt} upstream");
+        }
+        let mut placers: Vec<String> = ehr
+            .stored("Task")
+            .iter()
+            .map(|(_, task, _)| {
+                task["focus"]["identifier"]["value"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        placers.sort();
+        placers.dedup();
+        assert_eq!(placers.len(), 50, "{placers:?}");
+        assert!(deliveries(&server, "state=dead").await.is_empty());
+    }
+}
+
+/// Issue #8: two replicas on one PostgreSQL database drain one outbox. Each record is sent once
+/// while both live; when one dies mid-delivery, the other finishes its records after the lease.
+#[tokio::test]
+async fn two_replicas_share_the_outbox_and_survive_one_dying() {
+    let Some(backend) = backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::Postgres { .. }))
+    else {
+        return;
+    };
+    let ehr = FakeEhr::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(&dir, &ehr);
+    let mut first = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+    let second = first.replica().await;
+    let store = open(&first).await;
+
+    for n in 0..30 {
+        referral(&store, n).await;
+    }
+    let delivered = wait_for(&second, "delivered", 30, Duration::from_secs(60)).await;
+    // One request per claimed attempt (normally one each): no record was sent by both replicas.
+    let attempts: u64 = delivered
+        .iter()
+        .map(|d| d["attempts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        ehr.fhir_requests().len() as u64,
+        attempts,
+        "a record was sent twice"
+    );
+    assert_one_each(&ehr, 30);
+
+    // Slow answers keep deliveries in flight; then the first replica dies holding some.
+    ehr.push_faults(std::iter::repeat_n(
+        Fault::Stall(Duration::from_millis(800)),
+        8,
+    ));
+    for n in 30..40 {
+        referral(&store, n).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while deliveries(&second, "state=pending&limit=1000")
+        .await
+        .iter()
+        .all(|d| d["leaseUntil"].is_null())
+    {
+        assert!(Instant::now() < deadline, "nothing was ever in flight");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill9();
+    wait_for(&second, "delivered", 40, Duration::from_secs(60)).await;
+    assert_one_each(&ehr, 40);
+}

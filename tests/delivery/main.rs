@@ -1,0 +1,12 @@
+//! Delivery to the upstream EHR (issue #5), driven in-process: referral resources and their
+//! outbox record are written with `ResourceStore::apply` on a real SQLite (and PostgreSQL, when
+//! `HBPC_TEST_DATABASE_URL` is set) store, and the real worker sends them to a recording fake
+//! EHR on 127.0.0.1 that can be told to fail.
+
+mod fake_ehr;
+mod harness;
+
+mod faults;
+mod outbox;
+mod smart;
+mod transaction;
