@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cli_auth;
 pub mod config;
 pub mod domain;
 pub mod http;

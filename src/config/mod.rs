@@ -2,8 +2,10 @@
 //! overrides, validated at start.
 
 mod env_overrides;
+mod security;
 mod settings;
 
+pub use security::{validate_clients, AuthSettings, ClientSettings, SecuritySettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,

@@ -10,6 +10,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub validation: ValidationSettings,
     pub log: LogSettings,
+    pub auth: super::AuthSettings,
+    pub security: super::SecuritySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,6 +70,8 @@ pub struct LimitSettings {
     pub max_json_depth: usize,
     /// Most entries in one transaction or batch Bundle.
     pub max_bundle_entries: usize,
+    /// Most JSON values (members and array items) in one request body (more gets 400).
+    pub max_elements: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +119,7 @@ impl Default for LimitSettings {
             max_body_bytes: 4 * 1024 * 1024,
             max_json_depth: 64,
             max_bundle_entries: 1000,
+            max_elements: 200_000,
         }
     }
 }
@@ -208,6 +213,14 @@ impl Settings {
             1,
             100_000,
         )?;
+        in_range(
+            "limits.max_elements",
+            self.limits.max_elements,
+            100,
+            10_000_000,
+        )?;
+        self.auth.validate()?;
+        self.security.validate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())

@@ -1,5 +1,6 @@
 //! Domain: the FHIR model helpers and intake validation. No HTTP, no SQL.
 
+pub mod auth;
 pub mod fhir;
 pub mod fhirpath;
 pub mod validation;

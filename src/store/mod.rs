@@ -7,6 +7,7 @@ pub mod error;
 pub mod migrate;
 pub mod postgres;
 pub mod resource;
+pub mod security;
 pub mod sqlite;
 pub mod write_op;
 pub mod write_rules;

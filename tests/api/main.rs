@@ -1,7 +1,9 @@
 //! Integration tests: each drives a real `hbpc-gateway serve` process over HTTP.
 
+mod security_support;
 mod support;
 
+mod audit_trail;
 mod cli;
 mod conditional_create;
 mod dockerfile;
@@ -11,6 +13,7 @@ mod fhir_sdk_client;
 mod migrate;
 mod replicas;
 mod rest_roundtrip;
+mod security;
 mod shutdown;
 mod transaction;
 mod validate;

@@ -3,6 +3,7 @@
 mod migrations;
 mod operations;
 mod queries;
+mod security;
 
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;

@@ -8,10 +8,11 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "versioned resources, identifier index, conditional-create claims",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "versioned resources, identifier index, conditional-create claims",
+        sql: r#"
 CREATE TABLE resource_version (
     resource_type   TEXT    NOT NULL,
     id              TEXT    NOT NULL,
@@ -46,7 +47,36 @@ CREATE TABLE conditional_create_claim (
 ) WITHOUT ROWID;
 CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (resource_type, id);
 "#,
-}];
+    },
+    Migration {
+        version: 4,
+        name: "security: client-assertion jti replay cache, audit trail",
+        sql: r#"
+-- A jti is kept until its assertion expires: a replay before then is refused, after it the
+-- assertion itself has expired.
+CREATE TABLE auth_jti (
+    client_id  TEXT    NOT NULL,
+    jti        TEXT    NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+) WITHOUT ROWID;
+CREATE INDEX auth_jti_expiry ON auth_jti (expires_ms);
+-- AuditEvents, apart from the resource tables: not resource versions.
+CREATE TABLE audit_event (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT    NOT NULL UNIQUE,
+    recorded_ms INTEGER NOT NULL,
+    client_id   TEXT    NOT NULL,
+    subtype     TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL,
+    entity_type TEXT,
+    body        TEXT    NOT NULL
+);
+CREATE INDEX audit_event_recorded ON audit_event (recorded_ms);
+CREATE INDEX audit_event_client ON audit_event (client_id, seq);
+"#,
+    },
+];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {
     conn.execute_batch(
