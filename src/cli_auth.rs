@@ -271,7 +271,9 @@ pub fn assertion(args: &AssertionArgs) -> Result<String, AuthCliError> {
         } else if RsaKeyPair::from_pkcs8(&der).is_ok() {
             (
                 jsonwebtoken::Algorithm::RS384,
-                jsonwebtoken::EncodingKey::from_rsa_der(&der),
+                // from_rsa_der wants PKCS#1; the PEM path reads PKCS#8 too
+                jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+                    .map_err(|e| AuthCliError::Usage(format!("the RSA key: {e}")))?,
             )
         } else {
             return Err(AuthCliError::Usage(

@@ -14,6 +14,7 @@ mod migrate;
 mod replicas;
 mod rest_roundtrip;
 mod security;
+mod security_cli;
 mod shutdown;
 mod transaction;
 mod validate;
