@@ -19,6 +19,9 @@ pub struct AuditRow {
     pub entity_type: Option<String>,
     /// The AuditEvent JSON as served.
     pub body: String,
+    /// Must be on disk before the request is answered (writes). Records of reads may ride the
+    /// next synced commit on SQLite (they are committed, and survive a crash of the process).
+    pub fsync: bool,
 }
 
 /// Newest first; every given field must match.

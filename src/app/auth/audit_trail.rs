@@ -24,6 +24,8 @@ impl AuditTrail {
             outcome: record.outcome().to_string(),
             entity_type: record.entity_type().map(str::to_string),
             body: record.to_fhir().to_string(),
+            // A record of a change is as durable as the change; a read's may skip the fsync.
+            fsync: record.action != "R",
         };
         self.store.append_audit(vec![row]).await
     }

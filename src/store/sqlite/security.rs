@@ -84,6 +84,10 @@ impl SideJob for AppendAudit {
             let _ = reply.send(result);
         }
     }
+
+    fn needs_fsync(&self) -> bool {
+        self.rows.iter().any(|r| r.fsync)
+    }
 }
 
 impl SqliteSecurity {

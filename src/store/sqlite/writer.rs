@@ -23,6 +23,11 @@ pub trait SideJob: Send {
     fn run(&mut self, conn: &Connection) -> rusqlite::Result<()>;
     /// Called once the outcome is final: after COMMIT, or with the failure.
     fn finish(self: Box<Self>, result: Result<(), StoreError>);
+    /// False: the commit may skip the fsync (durable against a crash of the process, and on
+    /// disk at the next synced commit or checkpoint). A batch of only such jobs skips it.
+    fn needs_fsync(&self) -> bool {
+        true
+    }
 }
 
 pub enum Work {
@@ -53,6 +58,20 @@ enum Done {
 }
 
 fn commit_batch(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
+    let relaxed = batch
+        .iter()
+        .all(|w| matches!(w, Work::Side(job) if !job.needs_fsync()));
+    // If the pragma fails the commit simply stays fully synced.
+    let relaxed = relaxed && conn.execute_batch("PRAGMA synchronous = NORMAL").is_ok();
+    commit_jobs(conn, batch, now_ms);
+    if relaxed {
+        if let Err(e) = conn.execute_batch("PRAGMA synchronous = FULL") {
+            tracing::error!(error = %e, "cannot restore synchronous = FULL");
+        }
+    }
+}
+
+fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
     let mut results = Vec::with_capacity(batch.len());
     let committed = (|| -> rusqlite::Result<()> {
         let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
