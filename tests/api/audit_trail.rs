@@ -221,3 +221,32 @@ async fn with_auth_off_requests_are_audited_as_anonymous() {
     assert_eq!(first["subtype"][0]["code"], "read");
     assert_eq!(server.stored_versions().await, 0);
 }
+
+/// "If the audit write fails, the request fails": with the audit table gone, a read that
+/// would succeed answers 503 instead of going unaudited.
+#[tokio::test]
+async fn a_request_whose_audit_cannot_be_written_fails() {
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let res = http.get(server.url("metadata")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let url = server.database_url.clone();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
+            conn.execute_batch("DROP TABLE audit_event").unwrap();
+        } else {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql("DROP TABLE audit_event")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let res = http.get(server.url("metadata")).send().await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_outcome(&res.json().await.unwrap(), "transient");
+    })
+    .await;
+}
