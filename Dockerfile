@@ -15,9 +15,12 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown hbpc:hbpc /data
 COPY --from=builder /src/target/release/hbpc-gateway /usr/local/bin/hbpc-gateway
+# Authorization is on: a container listens beyond loopback. Register clients and a signing key
+# in a mounted config (HBPC_CONFIG, docs/security.md); `serve --insecure` is for local trials only.
 ENV HBPC_SERVER_LISTEN=0.0.0.0:8080 \
     HBPC_DATABASE_URL=sqlite:///data/hbpc.sqlite \
-    HBPC_LOG_FORMAT=json
+    HBPC_LOG_FORMAT=json \
+    HBPC_AUTH_ENABLED=true
 USER hbpc
 VOLUME ["/data"]
 EXPOSE 8080

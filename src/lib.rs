@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cli_auth;
 pub mod config;
 pub mod deliveries_cli;
 pub mod domain;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hbpc_gateway::cli::{EvaluateArgs, ReportFormat, ValidateArgs};
 use hbpc_gateway::domain::eligibility::Decision;
-use hbpc_gateway::{cli, config, deliveries_cli, http, store, telemetry};
+use hbpc_gateway::{cli, cli_auth, config, deliveries_cli, http, store, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,7 +25,33 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the FHIR REST service until SIGTERM or Ctrl-C.
-    Serve,
+    Serve {
+        /// Serve without authorization on a non-loopback address (never with real data).
+        #[arg(long)]
+        insecure: bool,
+    },
+    /// Manage the registered SMART Backend Services clients.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print a signed client assertion (private_key_jwt) for testing the token endpoint.
+    Assertion {
+        #[arg(long)]
+        client_id: String,
+        /// The client's private key (PKCS#8 PEM, EC P-384 → ES384 or RSA → RS384).
+        #[arg(long)]
+        key: PathBuf,
+        /// The token URL, e.g. https://gw.example.org/auth/token
+        #[arg(long)]
+        aud: String,
+        /// The key id, when the client's JWKS has several keys.
+        #[arg(long)]
+        kid: Option<String>,
+        #[arg(long, default_value_t = 240)]
+        lifetime_secs: i64,
+    },
     /// Validate the configuration and print the effective settings as TOML.
     CheckConfig,
     /// Copy a single-node SQLite store into PostgreSQL, every version included.
@@ -68,6 +94,41 @@ enum Command {
         /// The files to validate.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client (in auth.clients_file, or else in the --config file).
+    Add {
+        #[arg(long)]
+        client_id: String,
+        /// Allowed scopes, space-separated or repeated, e.g. "system/ServiceRequest.c system/Task.rs".
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// The client's public keys as a JWKS file ...
+        #[arg(long, conflicts_with = "jwks", required_unless_present = "jwks")]
+        jwks_file: Option<String>,
+        /// ... or inline JWKS JSON.
+        #[arg(long)]
+        jwks: Option<String>,
+    },
+    /// List the registered clients.
+    List,
+    /// Remove a client.
+    Remove {
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new EC P-384 private key (PKCS#8 PEM, mode 0600) and print its public JWKS.
+    /// Use it as auth.signing_key, or as a client's key.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -158,12 +219,56 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Command::Serve => {
+        Command::Serve { insecure } => {
             telemetry::init(&settings.log);
             actix_web::rt::System::new()
-                .block_on(http::server::serve(settings))
+                .block_on(http::server::serve(settings, insecure))
                 .context("hbpc-gateway serve failed")
         }
+        Command::Clients(command) => {
+            let out = &mut std::io::stdout();
+            match command {
+                ClientsCommand::Add {
+                    client_id,
+                    scopes,
+                    jwks_file,
+                    jwks,
+                } => cli_auth::clients_add(
+                    &settings,
+                    cli.config.as_deref(),
+                    cli_auth::AddClient {
+                        client_id,
+                        scopes,
+                        jwks_file,
+                        jwks,
+                    },
+                    out,
+                ),
+                ClientsCommand::List => cli_auth::clients_list(&settings, out),
+                ClientsCommand::Remove { client_id } => {
+                    cli_auth::clients_remove(&settings, cli.config.as_deref(), &client_id, out)
+                }
+            }
+            .context("clients")
+        }
+        Command::Keys(KeysCommand::Generate { out }) => {
+            cli_auth::keys_generate(&out, &mut std::io::stdout()).context("keys generate")
+        }
+        Command::Assertion {
+            client_id,
+            key,
+            aud,
+            kid,
+            lifetime_secs,
+        } => cli_auth::assertion(&cli_auth::AssertionArgs {
+            client_id,
+            key_file: key,
+            aud,
+            kid,
+            lifetime_secs,
+        })
+        .map(|jwt| println!("{jwt}"))
+        .context("assertion"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! Application services: what the gateway does with a request, independent of HTTP.
 
+pub mod auth;
 pub mod conditional;
 pub mod delivery;
 pub mod error;

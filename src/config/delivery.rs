@@ -65,7 +65,7 @@ pub struct UpstreamSettings {
     pub max_attempts: u32,
     /// Age (since enqueue or re-queue) after which a failing delivery becomes a dead letter.
     pub max_age_secs: u64,
-    pub auth: AuthSettings,
+    pub auth: UpstreamAuthSettings,
 }
 
 impl Default for UpstreamSettings {
@@ -83,7 +83,7 @@ impl Default for UpstreamSettings {
             retry_jitter: 0.2,
             max_attempts: 50,
             max_age_secs: 7 * 24 * 3600,
-            auth: AuthSettings::default(),
+            auth: UpstreamAuthSettings::default(),
         }
     }
 }
@@ -100,7 +100,7 @@ pub enum AuthKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct AuthSettings {
+pub struct UpstreamAuthSettings {
     pub kind: AuthKind,
     /// Never printed back (`check-config` shows it as redacted).
     #[serde(serialize_with = "redacted")]
@@ -122,7 +122,7 @@ fn redacted<S: serde::Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error>
     s.serialize_str(if secret.is_empty() { "" } else { "(redacted)" })
 }
 
-impl Default for AuthSettings {
+impl Default for UpstreamAuthSettings {
     fn default() -> Self {
         Self {
             kind: AuthKind::None,

@@ -3,10 +3,14 @@
 
 mod delivery;
 mod env_overrides;
+mod security;
 mod settings;
 mod workflow_settings;
 
-pub use delivery::{AuthKind, AuthSettings, DeliveryMode, DeliverySettings, UpstreamSettings};
+pub use delivery::{
+    AuthKind, DeliveryMode, DeliverySettings, UpstreamAuthSettings, UpstreamSettings,
+};
+pub use security::{validate_clients, AuthSettings, ClientSettings, SecuritySettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,

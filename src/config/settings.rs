@@ -15,6 +15,8 @@ pub struct Settings {
     pub eligibility: EligibilitySettings,
     pub care_plan: CarePlanSettings,
     pub delivery: super::DeliverySettings,
+    pub auth: super::AuthSettings,
+    pub security: super::SecuritySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +75,8 @@ pub struct LimitSettings {
     pub max_json_depth: usize,
     /// Most entries in one transaction or batch Bundle.
     pub max_bundle_entries: usize,
+    /// Most JSON values (members and array items) in one request body (more gets 400).
+    pub max_elements: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +124,7 @@ impl Default for LimitSettings {
             max_body_bytes: 4 * 1024 * 1024,
             max_json_depth: 64,
             max_bundle_entries: 1000,
+            max_elements: 200_000,
         }
     }
 }
@@ -213,6 +218,14 @@ impl Settings {
             1,
             100_000,
         )?;
+        in_range(
+            "limits.max_elements",
+            self.limits.max_elements,
+            100,
+            10_000_000,
+        )?;
+        self.auth.validate()?;
+        self.security.validate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         self.delivery.validate()?;

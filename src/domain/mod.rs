@@ -1,5 +1,6 @@
 //! Domain: the FHIR model helpers and intake validation. No HTTP, no SQL.
 
+pub mod auth;
 pub mod care_planning;
 pub mod eligibility;
 pub mod fhir;

@@ -5,10 +5,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::Error;
+use actix_web::{Error, HttpMessage};
 use std::time::Instant;
 
 const X_REQUEST_ID: &str = "x-request-id";
+
+/// The request id, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 /// A caller's id is echoed when it is short and plain; otherwise a new one is made.
 fn request_id(req: &ServiceRequest) -> String {
@@ -31,6 +35,7 @@ pub async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let route = req
         .match_pattern()

@@ -38,11 +38,20 @@ pub enum ServeError {
     Delivery(#[from] crate::app::delivery::worker::WorkerError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Security(#[from] crate::app::auth::SecurityError),
+    #[error("refusing to listen on {0} without authorization: set auth.enabled = true (docs/security.md), bind to 127.0.0.1, or pass --insecure")]
+    InsecureBind(std::net::SocketAddr),
 }
 
 /// Opens the store, compiles the validator and wires the services.
 pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
-    let store = store::open(&settings.database.url, &settings.database).await?;
+    let (store, security_store) =
+        store::security::open(&settings.database.url, &settings.database).await?;
+    let security = Arc::new(crate::app::auth::Security::build(
+        &settings,
+        security_store,
+    )?);
     let started = std::time::Instant::now();
     let options = LoadOptions {
         ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),
@@ -73,6 +82,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),
+        security,
         settings: Arc::new(settings),
     })
 }
@@ -94,22 +104,54 @@ pub fn workflow(
         .with_delivery(crate::app::delivery::Delivery::new(&settings.delivery)))
 }
 
+/// Without auth, only loopback is served, unless the operator insists (`--insecure`).
+fn check_exposure(settings: &Settings, insecure: bool) -> Result<(), ServeError> {
+    let addr = settings.listen_addr()?;
+    if settings.auth.enabled {
+        return Ok(());
+    }
+    if addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "AUTHORIZATION IS DISABLED: anyone who can reach {addr} can read and write every              resource. Fine for local development only; see docs/security.md"
+        );
+        Ok(())
+    } else if insecure {
+        tracing::warn!(
+            %addr,
+            "AUTHORIZATION IS DISABLED ON A NON-LOOPBACK ADDRESS (--insecure): every client              that reaches {addr} can read and write protected health information"
+        );
+        Ok(())
+    } else {
+        Err(ServeError::InsecureBind(addr))
+    }
+}
+
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
-pub async fn serve(settings: Settings) -> Result<(), ServeError> {
+pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError> {
+    check_exposure(&settings, insecure)?;
     let addr = settings.listen_addr()?;
     let workers = settings.server.workers;
     let shutdown = settings.server.shutdown_timeout_secs;
+    let timeouts = settings.security.clone();
     let state = build_state(settings).await?;
     let delivery_worker = state.deliveries.start_worker(&state.settings.delivery)?;
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(crate::http::auth::guard))
             .wrap(from_fn(log_request))
             .configure(routes::configure)
             .default_service(web::to(system::not_found))
     })
-    .shutdown_timeout(shutdown);
+    .shutdown_timeout(shutdown)
+    // Slow clients: headers within this time, idle keep-alive closed, lingering closes cut.
+    .client_request_timeout(std::time::Duration::from_millis(
+        timeouts.client_request_timeout_ms,
+    ))
+    .client_disconnect_timeout(std::time::Duration::from_secs(5))
+    .keep_alive(std::time::Duration::from_secs(timeouts.keep_alive_secs));
     if workers > 0 {
         server = server.workers(workers);
     }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The CapabilityStatement, rendered once at start.
     pub capability: Bytes,
+    /// Tokens, audit trail, rate limits.
+    pub security: Arc<crate::app::auth::Security>,
 }
 
 impl AppState {

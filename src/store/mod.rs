@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod postgres;
 pub mod resource;
+pub mod security;
 pub mod sqlite;
 pub mod write_op;
 pub mod write_rules;

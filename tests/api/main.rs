@@ -1,7 +1,9 @@
 //! Integration tests: each drives a real `hbpc-gateway serve` process over HTTP.
 
+mod security_support;
 mod support;
 
+mod audit_trail;
 mod cli;
 mod conditional_create;
 mod delivery;
@@ -13,6 +15,8 @@ mod migrate;
 mod referrals;
 mod replicas;
 mod rest_roundtrip;
+mod security;
+mod security_cli;
 mod shutdown;
 mod transaction;
 mod validate;

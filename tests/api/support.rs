@@ -153,6 +153,15 @@ impl TestServer {
             .stderr(Stdio::inherit());
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
+            // HBPC_TEST_LOG_FILE=path: the server's log (stdout) is appended there.
+            if k == "HBPC_TEST_LOG_FILE" {
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(v)
+                    .expect("log file");
+                cmd.stdout(Stdio::from(log));
+            }
         }
         self.child = Some(cmd.spawn().expect("start hbpc-gateway"));
         wait_ready(self.port).await;

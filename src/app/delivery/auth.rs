@@ -5,7 +5,7 @@
 //! it (once per token, so concurrent deliveries renew once) and the caller retries once.
 
 use super::jwk_key;
-use crate::config::{AuthKind, AuthSettings, UpstreamSettings};
+use crate::config::{AuthKind, UpstreamAuthSettings, UpstreamSettings};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::Value;
@@ -103,7 +103,7 @@ struct AssertionClaims<'a> {
 }
 
 impl SmartBackend {
-    fn new(a: &AuthSettings, base_url: &str) -> Result<Self, AuthError> {
+    fn new(a: &UpstreamAuthSettings, base_url: &str) -> Result<Self, AuthError> {
         let text = std::fs::read_to_string(&a.key_file)
             .map_err(|e| AuthError::Setup(format!("cannot read key_file {}: {e}", a.key_file)))?;
         let es = a.algorithm == "ES384";

@@ -18,6 +18,8 @@ pub enum JsonError {
         line: usize,
         column: usize,
     },
+    #[error("the body has more than {limit} JSON elements")]
+    TooManyElements { limit: usize },
     #[error("the body must be a JSON object (a FHIR resource)")]
     NotAnObject,
     #[error("the resource has no `resourceType` string")]
@@ -56,6 +58,57 @@ pub fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), JsonError> {
                 line_start = i + 1;
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Rejects input with more than `max` JSON values (object members and array items), before
+/// a parse allocates for each of them. A byte scan: strings are skipped, nothing is built.
+pub fn check_elements(bytes: &[u8], max: usize) -> Result<(), JsonError> {
+    let (mut count, mut in_string, mut escaped) = (0usize, false, false);
+    // Bit d set: the container at depth d is an array. Deeper than 128 levels is refused by
+    // the depth check and serde_json anyway; those levels count as objects here.
+    let (mut arrays, mut depth) = (0u128, 0usize);
+    // After `[`, the next non-blank byte says whether the array has a first item.
+    let mut array_opened = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if array_opened && !b.is_ascii_whitespace() {
+            array_opened = false;
+            if b != b']' {
+                count += 1;
+            }
+        }
+        let in_array = depth > 0 && depth <= 128 && arrays & (1 << (depth - 1)) != 0;
+        match b {
+            b'"' => in_string = true,
+            b':' => count += 1,
+            b',' if in_array => count += 1,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth <= 128 {
+                    if b == b'[' {
+                        arrays |= 1 << (depth - 1);
+                        array_opened = true;
+                    } else {
+                        arrays &= !(1 << (depth - 1));
+                    }
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if count > max {
+            return Err(JsonError::TooManyElements { limit: max });
         }
     }
     Ok(())
@@ -118,6 +171,17 @@ mod tests {
         assert_eq!(
             v.to_string(),
             r#"{"resourceType":"Observation","valueQuantity":{"value":1.50}}"#
+        );
+    }
+
+    #[test]
+    fn element_count() {
+        let body = br#"{"a": [1, 2, {"b": "x,y:z"}], "c": [], "d": [ ]}"#;
+        // a, 1, 2, {..}, b, c, d
+        assert_eq!(check_elements(body, 7), Ok(()));
+        assert_eq!(
+            check_elements(body, 6),
+            Err(JsonError::TooManyElements { limit: 6 })
         );
     }
 }

@@ -43,6 +43,12 @@ pub enum IssueType {
     Exception,
     Transient,
     Informational,
+    Security,
+    Login,
+    Expired,
+    Forbidden,
+    Throttled,
+    Timeout,
 }
 
 impl IssueType {
@@ -67,6 +73,12 @@ impl IssueType {
             IssueType::Exception => "exception",
             IssueType::Transient => "transient",
             IssueType::Informational => "informational",
+            IssueType::Security => "security",
+            IssueType::Login => "login",
+            IssueType::Expired => "expired",
+            IssueType::Forbidden => "forbidden",
+            IssueType::Throttled => "throttled",
+            IssueType::Timeout => "timeout",
         }
     }
 }

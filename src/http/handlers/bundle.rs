@@ -16,6 +16,7 @@ pub async fn process(
     require_json_body(&req)?;
     require_json_response(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
     let outcome = state.intake.process_bundle(&body).await?;
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);

@@ -84,6 +84,33 @@ CREATE INDEX delivery_due ON delivery (state, next_attempt_ms);
 CREATE INDEX delivery_task ON delivery (task_id, destination);
 "#,
     },
+    Migration {
+        version: 4,
+        name: "security: client-assertion jti replay cache, audit trail",
+        sql: r#"
+-- Shared by every replica: a jti used on one replica is refused on all of them.
+CREATE TABLE auth_jti (
+    client_id  TEXT   NOT NULL,
+    jti        TEXT   NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX auth_jti_expiry ON auth_jti (expires_ms);
+-- AuditEvents, apart from the resource tables: not resource versions.
+CREATE TABLE audit_event (
+    seq         BIGSERIAL PRIMARY KEY,
+    id          TEXT   NOT NULL UNIQUE,
+    recorded_ms BIGINT NOT NULL,
+    client_id   TEXT   NOT NULL,
+    subtype     TEXT   NOT NULL,
+    outcome     TEXT   NOT NULL,
+    entity_type TEXT,
+    body        TEXT   NOT NULL
+);
+CREATE INDEX audit_event_recorded ON audit_event (recorded_ms);
+CREATE INDEX audit_event_client ON audit_event (client_id, seq);
+"#,
+    },
 ];
 
 pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {

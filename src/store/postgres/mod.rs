@@ -4,6 +4,7 @@ mod migrations;
 mod operations;
 mod outbox;
 mod queries;
+mod security;
 
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;

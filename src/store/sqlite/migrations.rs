@@ -77,6 +77,34 @@ CREATE INDEX delivery_due ON delivery (state, next_attempt_ms);
 CREATE INDEX delivery_task ON delivery (task_id, destination);
 "#,
     },
+    Migration {
+        version: 4,
+        name: "security: client-assertion jti replay cache, audit trail",
+        sql: r#"
+-- A jti is kept until its assertion expires: a replay before then is refused, after it the
+-- assertion itself has expired.
+CREATE TABLE auth_jti (
+    client_id  TEXT    NOT NULL,
+    jti        TEXT    NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+) WITHOUT ROWID;
+CREATE INDEX auth_jti_expiry ON auth_jti (expires_ms);
+-- AuditEvents, apart from the resource tables: not resource versions.
+CREATE TABLE audit_event (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT    NOT NULL UNIQUE,
+    recorded_ms INTEGER NOT NULL,
+    client_id   TEXT    NOT NULL,
+    subtype     TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL,
+    entity_type TEXT,
+    body        TEXT    NOT NULL
+);
+CREATE INDEX audit_event_recorded ON audit_event (recorded_ms);
+CREATE INDEX audit_event_client ON audit_event (client_id, seq);
+"#,
+    },
 ];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {

@@ -6,6 +6,7 @@ mod operations;
 mod outbox;
 mod queries;
 mod read_pool;
+mod security;
 mod writer;
 
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 pub struct SqliteStore {
-    jobs: mpsc::Sender<writer::Job>,
+    jobs: mpsc::Sender<writer::Work>,
     readers: Arc<ReadPool>,
     outbox: Arc<outbox::SqliteOutbox>,
 }
@@ -130,7 +131,7 @@ impl ResourceStore for SqliteStore {
     async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         let (reply, response) = oneshot::channel();
         self.jobs
-            .send(writer::Job { ops, reply })
+            .send(writer::Work::Resources(writer::Job { ops, reply }))
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
         response

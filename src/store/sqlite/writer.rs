@@ -17,9 +17,27 @@ pub struct Job {
     pub reply: Reply,
 }
 
-pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
+/// Work of other store modules (the security store) committed in the same group commit.
+pub trait SideJob: Send {
+    /// Runs inside the job's savepoint; an error rolls back this job alone.
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()>;
+    /// Called once the outcome is final: after COMMIT, or with the failure.
+    fn finish(self: Box<Self>, result: Result<(), StoreError>);
+    /// False: the commit may skip the fsync (durable against a crash of the process, and on
+    /// disk at the next synced commit or checkpoint). A batch of only such jobs skips it.
+    fn needs_fsync(&self) -> bool {
+        true
+    }
+}
+
+pub enum Work {
+    Resources(Job),
+    Side(Box<dyn SideJob>),
+}
+
+pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Work>, max_batch: usize) {
     let mut last_ms = 0i64;
-    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<Work> = Vec::with_capacity(max_batch);
     while let Some(first) = jobs.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -34,15 +52,38 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, max_batch: usize
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, now_ms: i64) {
+enum Done {
+    Resources(Result<Vec<WriteOutcome>, StoreError>),
+    Side(Result<(), StoreError>),
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
+    let relaxed = batch
+        .iter()
+        .all(|w| matches!(w, Work::Side(job) if !job.needs_fsync()));
+    // If the pragma fails the commit simply stays fully synced.
+    let relaxed = relaxed && conn.execute_batch("PRAGMA synchronous = NORMAL").is_ok();
+    commit_jobs(conn, batch, now_ms);
+    if relaxed {
+        if let Err(e) = conn.execute_batch("PRAGMA synchronous = FULL") {
+            tracing::error!(error = %e, "cannot restore synchronous = FULL");
+        }
+    }
+}
+
+fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
     let mut results = Vec::with_capacity(batch.len());
     let committed = (|| -> rusqlite::Result<()> {
         let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for job in batch.iter_mut() {
-            let ops = std::mem::take(&mut job.ops);
+        for work in batch.iter_mut() {
             let sp = tx.savepoint()?;
-            let result = apply_ops(&sp, ops, now_ms);
-            if result.is_ok() {
+            let result = match work {
+                Work::Resources(job) => {
+                    Done::Resources(apply_ops(&sp, std::mem::take(&mut job.ops), now_ms))
+                }
+                Work::Side(job) => Done::Side(job.run(&sp).map_err(StoreError::from)),
+            };
+            if matches!(result, Done::Resources(Ok(_)) | Done::Side(Ok(()))) {
                 sp.commit()?;
             } // dropping an uncommitted savepoint rolls it back
             results.push(result);
@@ -51,16 +92,27 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, now_ms: i64) {
     })();
     match committed {
         Ok(()) => {
-            for (job, result) in batch.drain(..).zip(results) {
-                let _ = job.reply.send(result);
+            for (work, result) in batch.drain(..).zip(results) {
+                match (work, result) {
+                    (Work::Resources(job), Done::Resources(r)) => {
+                        let _ = job.reply.send(r);
+                    }
+                    (Work::Side(job), Done::Side(r)) => job.finish(r),
+                    // results are pushed in batch order, one per work item
+                    _ => tracing::error!("store writer: result out of order"),
+                }
             }
         }
         Err(e) => {
             tracing::error!(error = %e, jobs = batch.len(), "store commit failed");
-            for job in batch.drain(..) {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Unavailable(format!("commit failed: {e}"))));
+            for work in batch.drain(..) {
+                let failed = StoreError::Unavailable(format!("commit failed: {e}"));
+                match work {
+                    Work::Resources(job) => {
+                        let _ = job.reply.send(Err(failed));
+                    }
+                    Work::Side(job) => job.finish(Err(failed)),
+                }
             }
         }
     }

@@ -1,0 +1,207 @@
+//! `[auth]` (SMART Backend Services: clients, keys, tokens) and `[security]` (rate limits,
+//! timeouts, CORS, audit) settings.
+
+use super::ConfigError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Every `/fhir` request needs a bearer token (except `/fhir/metadata` and `.well-known`).
+    pub enabled: bool,
+    /// PEM (PKCS#8, EC P-384) key that signs access tokens (`hbpc-gateway keys generate`).
+    /// Empty: a key is generated at start and lost at exit (one replica only).
+    pub signing_key: String,
+    /// `iss` of the access tokens we issue.
+    pub issuer: String,
+    /// The token URL clients put in `aud`; empty derives it from `server.public_base_url`
+    /// (`…/fhir` → `…/auth/token`) or, failing that, from each request's host.
+    pub token_url: String,
+    /// Lifetime of issued access tokens.
+    pub access_token_lifetime_secs: u64,
+    /// A TOML file with more `[[clients]]` (what `hbpc-gateway clients add` edits when set).
+    pub clients_file: String,
+    /// Registered clients.
+    pub clients: Vec<ClientSettings>,
+    /// External issuer mode: also accept access tokens whose `iss` is this ...
+    pub external_issuer: String,
+    /// ... signed by a key in this JWKS file (re-read when it changes: key rotation).
+    pub external_jwks_file: String,
+    /// `aud` required in external tokens; empty accepts any audience.
+    pub external_audience: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    pub client_id: String,
+    /// Scopes this client may be granted, e.g. `["system/ServiceRequest.c", "system/Task.rs"]`.
+    pub scopes: Vec<String>,
+    /// The client's public keys as an inline JWKS JSON document ...
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub jwks: String,
+    /// ... or a JWKS file (re-read when it changes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub jwks_file: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Token bucket per client (per replica): sustained requests per second; 0 turns it off.
+    pub rate_limit_per_second: u32,
+    /// Token bucket size: the burst a client may send at once.
+    pub rate_limit_burst: u32,
+    /// A client must send its request headers within this time (slowloris).
+    pub client_request_timeout_ms: u64,
+    /// A request body must arrive within this time.
+    pub body_timeout_ms: u64,
+    /// Idle keep-alive connections are closed after this time.
+    pub keep_alive_secs: u64,
+    /// Origins allowed to call from a browser; empty: CORS off (no CORS headers at all).
+    pub cors_allowed_origins: Vec<String>,
+    /// Record an AuditEvent for every request (turning it off is for benchmarks only).
+    pub audit: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            signing_key: String::new(),
+            issuer: "hbpc-gateway".into(),
+            token_url: String::new(),
+            access_token_lifetime_secs: 300,
+            clients_file: String::new(),
+            clients: Vec::new(),
+            external_issuer: String::new(),
+            external_jwks_file: String::new(),
+            external_audience: String::new(),
+        }
+    }
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+            client_request_timeout_ms: 5_000,
+            body_timeout_ms: 30_000,
+            keep_alive_secs: 30,
+            cors_allowed_origins: Vec::new(),
+            audit: true,
+        }
+    }
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.into(),
+        message: message.into(),
+    }
+}
+
+impl AuthSettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=3600).contains(&self.access_token_lifetime_secs) {
+            return Err(invalid(
+                "auth.access_token_lifetime_secs",
+                format!("{} is outside 1..=3600", self.access_token_lifetime_secs),
+            ));
+        }
+        let url = &self.token_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(invalid(
+                "auth.token_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if self.issuer.trim().is_empty() {
+            return Err(invalid("auth.issuer", "must not be empty"));
+        }
+        if self.external_issuer.is_empty() != self.external_jwks_file.is_empty() {
+            return Err(invalid(
+                "auth.external_issuer",
+                "external_issuer and external_jwks_file go together",
+            ));
+        }
+        validate_clients("auth.clients", &self.clients)
+    }
+}
+
+/// Client ids are unique and plain; scopes parse; exactly one key source.
+pub fn validate_clients(setting: &str, clients: &[ClientSettings]) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for c in clients {
+        let at = format!("{setting} `{}`", c.client_id);
+        let plain = !c.client_id.is_empty()
+            && c.client_id.len() <= 128
+            && c.client_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
+        if !plain {
+            return Err(invalid(
+                &at,
+                "client_id must be 1-128 letters, digits or -_.:@",
+            ));
+        }
+        if !seen.insert(c.client_id.as_str()) {
+            return Err(invalid(&at, "client_id is registered twice"));
+        }
+        if c.jwks.is_empty() == c.jwks_file.is_empty() {
+            return Err(invalid(&at, "give exactly one of jwks or jwks_file"));
+        }
+        for s in &c.scopes {
+            crate::domain::auth::scope::Grant::parse(s)
+                .map_err(|e| invalid(&at, format!("scope '{s}': {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+impl SecuritySettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let rate = self.rate_limit_per_second;
+        if rate > 1_000_000 {
+            return Err(invalid(
+                "security.rate_limit_per_second",
+                format!("{rate} is outside 0..=1000000"),
+            ));
+        }
+        if rate > 0 && self.rate_limit_burst == 0 {
+            return Err(invalid(
+                "security.rate_limit_burst",
+                "must be at least 1 when rate limiting is on",
+            ));
+        }
+        for (name, value, min, max) in [
+            (
+                "security.client_request_timeout_ms",
+                self.client_request_timeout_ms,
+                100,
+                600_000,
+            ),
+            (
+                "security.body_timeout_ms",
+                self.body_timeout_ms,
+                100,
+                3_600_000,
+            ),
+            ("security.keep_alive_secs", self.keep_alive_secs, 1, 3600),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(name, format!("{value} is outside {min}..={max}")));
+            }
+        }
+        for origin in &self.cors_allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) || origin == "*" {
+                return Err(invalid(
+                    "security.cors_allowed_origins",
+                    format!("'{origin}' is not an origin such as https://app.example.org"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! Authorization rules with no HTTP and no SQL: SMART scopes, JWT parts, client assertions,
+//! JWKS keys, token buckets and the shape of an AuditEvent.
+
+pub mod audit_event;
+pub mod client_assertion;
+pub mod jwks;
+pub mod jwt_parts;
+pub mod scope;
+pub mod token_bucket;

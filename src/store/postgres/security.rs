@@ -1,0 +1,115 @@
+//! The security store on PostgreSQL: one `jti` table and one audit table for all replicas.
+
+use super::{backend, unavailable, PostgresStore};
+use crate::store::security::{AuditFilter, AuditRow, SecurityStore};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use sqlx::PgPool;
+
+pub struct PostgresSecurity {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub fn security(&self) -> PostgresSecurity {
+        PostgresSecurity {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl SecurityStore for PostgresSecurity {
+    async fn claim_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM auth_jti WHERE expires_ms < $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        // The primary key decides, whichever replica gets there first.
+        let inserted = sqlx::query(
+            "INSERT INTO auth_jti (client_id, jti, expires_ms) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut recorded = Vec::with_capacity(rows.len());
+        let mut clients = Vec::with_capacity(rows.len());
+        let mut subtypes = Vec::with_capacity(rows.len());
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut entity_types = Vec::with_capacity(rows.len());
+        let mut bodies = Vec::with_capacity(rows.len());
+        for r in rows {
+            ids.push(r.id);
+            recorded.push(r.recorded_ms);
+            clients.push(r.client_id);
+            subtypes.push(r.subtype);
+            outcomes.push(r.outcome);
+            entity_types.push(r.entity_type);
+            bodies.push(r.body);
+        }
+        // One statement for the whole batch.
+        sqlx::query(
+            "INSERT INTO audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[])",
+        )
+        .bind(ids)
+        .bind(recorded)
+        .bind(clients)
+        .bind(subtypes)
+        .bind(outcomes)
+        .bind(entity_types)
+        .bind(bodies)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        sqlx::query_scalar("SELECT body FROM audit_event WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT body FROM audit_event
+             WHERE ($1::text IS NULL OR client_id = $1) AND ($2::text IS NULL OR subtype = $2)
+               AND ($3::text IS NULL OR outcome = $3) AND ($4::text IS NULL OR entity_type = $4)
+               AND ($5::bigint IS NULL OR recorded_ms >= $5)
+             ORDER BY seq DESC LIMIT $6",
+        )
+        .bind(&filter.client_id)
+        .bind(&filter.subtype)
+        .bind(&filter.outcome)
+        .bind(&filter.entity_type)
+        .bind(filter.since_ms)
+        .bind(filter.limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+}

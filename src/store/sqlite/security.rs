@@ -1,0 +1,186 @@
+//! The security store on SQLite: `jti` claims and audit records go through the one writer
+//! thread (so they share its group commit and fsync), reads use the read pool.
+
+use super::read_pool::ReadPool;
+use super::writer::{SideJob, Work};
+use super::SqliteStore;
+use crate::store::security::{AuditFilter, AuditRow, SecurityStore};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+pub struct SqliteSecurity {
+    jobs: mpsc::Sender<Work>,
+    readers: Arc<ReadPool>,
+}
+
+impl SqliteStore {
+    pub fn security(&self) -> SqliteSecurity {
+        SqliteSecurity {
+            jobs: self.jobs.clone(),
+            readers: Arc::clone(&self.readers),
+        }
+    }
+}
+
+struct ClaimJti {
+    client_id: String,
+    jti: String,
+    expires_ms: i64,
+    now_ms: i64,
+    fresh: bool,
+    reply: Option<oneshot::Sender<Result<bool, StoreError>>>,
+}
+
+impl SideJob for ClaimJti {
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.prepare_cached("DELETE FROM auth_jti WHERE expires_ms < ?1")?
+            .execute([self.now_ms])?;
+        let inserted = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO auth_jti (client_id, jti, expires_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![self.client_id, self.jti, self.expires_ms])?;
+        self.fresh = inserted == 1;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, result: Result<(), StoreError>) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result.map(|()| self.fresh));
+        }
+    }
+}
+
+struct AppendAudit {
+    rows: Vec<AuditRow>,
+    reply: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+impl SideJob for AppendAudit {
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in &self.rows {
+            insert.execute(params![
+                r.id,
+                r.recorded_ms,
+                r.client_id,
+                r.subtype,
+                r.outcome,
+                r.entity_type,
+                r.body
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, result: Result<(), StoreError>) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn needs_fsync(&self) -> bool {
+        self.rows.iter().any(|r| r.fsync)
+    }
+}
+
+impl SqliteSecurity {
+    async fn submit<R>(
+        &self,
+        job: Box<dyn SideJob>,
+        response: oneshot::Receiver<Result<R, StoreError>>,
+    ) -> Result<R, StoreError> {
+        self.jobs
+            .send(Work::Side(job))
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        response
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer dropped the request".into()))?
+    }
+
+    async fn read_with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            .map_err(StoreError::from)
+    }
+}
+
+#[async_trait]
+impl SecurityStore for SqliteSecurity {
+    async fn claim_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (reply, response) = oneshot::channel();
+        let job = ClaimJti {
+            client_id: client_id.to_string(),
+            jti: jti.to_string(),
+            expires_ms,
+            now_ms,
+            fresh: false,
+            reply: Some(reply),
+        };
+        self.submit(Box::new(job), response).await
+    }
+
+    async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+        let (reply, response) = oneshot::channel();
+        let job = AppendAudit {
+            rows,
+            reply: Some(reply),
+        };
+        self.submit(Box::new(job), response).await
+    }
+
+    async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let id = id.to_string();
+        self.read_with(move |c| {
+            c.prepare_cached("SELECT body FROM audit_event WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<String>, StoreError> {
+        let f = filter.clone();
+        self.read_with(move |c| {
+            // NULL parameters switch a condition off.
+            let mut stmt = c.prepare_cached(
+                "SELECT body FROM audit_event
+                 WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR subtype = ?2)
+                   AND (?3 IS NULL OR outcome = ?3) AND (?4 IS NULL OR entity_type = ?4)
+                   AND (?5 IS NULL OR recorded_ms >= ?5)
+                 ORDER BY seq DESC LIMIT ?6",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    f.client_id,
+                    f.subtype,
+                    f.outcome,
+                    f.entity_type,
+                    f.since_ms,
+                    f.limit as i64
+                ],
+                |r| r.get::<_, String>(0),
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,255 @@
+//! The audit trail of a scripted session, and a scan of the server's logs for PHI.
+
+use crate::security_support::*;
+use crate::support::*;
+use serde_json::Value;
+
+/// Names and identifiers of the people in the fixtures: never in a log line or AuditEvent.
+const PHI: &[&str] = &[
+    "Delgado",
+    "Rosa",
+    "Okafor",
+    "Adaeze",
+    "MRN-448210",
+    "EHP-7730021",
+    "REF-2026-000417",
+    "555-0142",
+    "555-0198",
+    "1234567893",
+];
+
+fn assert_no_phi(text: &str, what: &str) {
+    for word in PHI {
+        assert!(!text.contains(word), "{what} contains '{word}'");
+    }
+}
+
+async fn audit_events(server: &TestServer, admin: &str, query: &str) -> Vec<Value> {
+    let res = client()
+        .get(format!("{}{query}", server.url("AuditEvent")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let bundle: Value = res.json().await.unwrap();
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() {
+    let config = AuthConfig::new("");
+    for backend in backends() {
+        let log = config
+            .dir
+            .path()
+            .join(format!("server-{}.log", backend.name()));
+        let log_s = log.display().to_string();
+        let mut env = config.env();
+        env.push(("HBPC_TEST_LOG_FILE".into(), log_s.clone()));
+        env.push(("HBPC_LOG_LEVEL".into(), "debug".into()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let server = TestServer::start_on(backend, &env).await;
+        let http = client();
+        let all = token_for(&server, ALL).await;
+        let hie = token_for(&server, HIE).await;
+        let admin = token_for(&server, ADMIN).await;
+
+        // the session: a transaction, a read, a forbidden write, an unauthenticated read, a search
+        let res = http
+            .post(&server.base)
+            .bearer_auth(&all)
+            .header("Content-Type", FHIR_JSON)
+            .header("X-Request-Id", "session-tx-1")
+            .body(fixture_bytes("referral-transaction.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = http
+            .put(server.url("Patient/hbpc-example-patient"))
+            .bearer_auth(&all)
+            .header("Content-Type", FHIR_JSON)
+            .body(fixture_bytes("referral-separate/04-patient-patient.json"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        let res = http
+            .get(server.url("Patient/hbpc-example-patient"))
+            .bearer_auth(&hie)
+            .header("X-Request-Id", "session-read-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = http
+            .delete(server.url("Patient/hbpc-example-patient"))
+            .bearer_auth(&hie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let res = http
+            .get(server.url("Patient/hbpc-example-patient"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let res = http
+            .get(format!(
+                "{}?identifier=http://hospital.example.org/fhir/sid/mrn|MRN-448210",
+                server.url("Patient")
+            ))
+            .bearer_auth(&hie)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error());
+
+        let events = audit_events(&server, &admin, "?_count=1000").await;
+        for e in &events {
+            assert_eq!(e["resourceType"], "AuditEvent");
+            assert!(e["recorded"].is_string());
+            assert_eq!(e["source"]["observer"]["display"], "hbpc-gateway");
+            assert_eq!(e["agent"][0]["requestor"], true);
+            assert_eq!(e["agent"][0]["network"]["address"], "127.0.0.1");
+        }
+        let client_of = |e: &Value| e["agent"][0]["who"]["identifier"]["value"].clone();
+        // newest first: search, 401, 403, read, update, transaction, 3 logins
+        let subtypes: Vec<(String, String, String)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e["subtype"][0]["code"].as_str().unwrap().to_string(),
+                    client_of(e).as_str().unwrap().to_string(),
+                    e["outcome"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String, String)> = [
+            ("search-type", "hie-regional", "4"),
+            ("read", "unauthenticated", "4"),
+            ("delete", "hie-regional", "4"),
+            ("read", "hie-regional", "0"),
+            ("update", "integration-all", "0"),
+            ("transaction", "integration-all", "0"),
+            ("110122", "security-officer", "0"),
+            ("110122", "hie-regional", "0"),
+            ("110122", "integration-all", "0"),
+        ]
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+        assert_eq!(subtypes, expected);
+        let read = &events[3];
+        assert_eq!(read["action"], "R");
+        assert_eq!(
+            read["entity"][0]["what"]["reference"],
+            "Patient/hbpc-example-patient"
+        );
+        assert!(read["entity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"]["identifier"]["value"] == "session-read-1"));
+        let tx = &events[5];
+        assert!(tx["entity"].as_array().unwrap().len() >= 13, "{tx}");
+        // the search's query is recorded by parameter name only
+        let search = &events[0];
+        let query = search["entity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|e| e["query"].as_str())
+            .unwrap();
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(query)
+            .unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), "identifier");
+
+        // filters, and one event by id
+        let denied = audit_events(&server, &admin, "?outcome=4&agent=hie-regional").await;
+        assert_eq!(denied.len(), 2);
+        let id = events[3]["id"].as_str().unwrap();
+        let one: Value = http
+            .get(server.url(&format!("AuditEvent/{id}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["id"], id);
+
+        let all_events = serde_json::to_string(&events).unwrap();
+        assert_no_phi(&all_events, "the audit trail");
+        // audit records are not resource versions
+        let versions = server.stored_versions().await;
+        // the session's writes: the 13-entry referral transaction, its evaluation (Task, CarePlan,
+        // CareTeam, 2 Goals, Provenance), the program's 8 resources and a few single writes;
+        // dozens of audit events would push it far beyond
+        assert!((27..=32).contains(&versions), "{versions}");
+
+        drop(server);
+        let logs = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            logs.contains("access token issued"),
+            "debug logs were captured"
+        );
+        assert!(logs.lines().count() > 10);
+        assert_no_phi(&logs, "the server log");
+    }
+}
+
+#[tokio::test]
+async fn with_auth_off_requests_are_audited_as_anonymous() {
+    let server = TestServer::start().await;
+    let http = client();
+    let res = http.get(server.url("Patient/nope")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = http.get(server.url("AuditEvent")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let bundle: Value = res.json().await.unwrap();
+    let first = &bundle["entry"][0]["resource"];
+    assert_eq!(first["agent"][0]["who"]["identifier"]["value"], "anonymous");
+    assert_eq!(first["outcome"], "4");
+    assert_eq!(first["subtype"][0]["code"], "read");
+    assert_eq!(server.stored_versions().await, 0);
+}
+
+/// "If the audit write fails, the request fails": with the audit table gone, a read that
+/// would succeed answers 503 instead of going unaudited.
+#[tokio::test]
+async fn a_request_whose_audit_cannot_be_written_fails() {
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let res = http.get(server.url("metadata")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let url = server.database_url.clone();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
+            conn.execute_batch("DROP TABLE audit_event").unwrap();
+        } else {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql("DROP TABLE audit_event")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let res = http.get(server.url("metadata")).send().await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_outcome(&res.json().await.unwrap(), "transient");
+    })
+    .await;
+}
