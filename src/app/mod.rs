@@ -1,9 +1,11 @@
 //! Application services: what the gateway does with a request, independent of HTTP.
 
 pub mod conditional;
+pub mod conditional_write;
 pub mod error;
 pub mod intake;
 pub mod reads;
+pub mod search;
 pub mod validation;
 
 pub use error::AppError;

@@ -2,8 +2,10 @@
 //! overrides, validated at start.
 
 mod env_overrides;
+mod search;
 mod settings;
 
+pub use search::SearchSettings;
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,

@@ -10,6 +10,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub validation: ValidationSettings,
     pub log: LogSettings,
+    pub search: super::search::SearchSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,6 +211,7 @@ impl Settings {
         )?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
+        self.search.validate()?;
         Ok(())
     }
 

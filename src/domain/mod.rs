@@ -2,4 +2,5 @@
 
 pub mod fhir;
 pub mod fhirpath;
+pub mod search;
 pub mod validation;

@@ -7,6 +7,7 @@ use super::routes;
 use super::state::AppState;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::search::Search;
 use crate::app::validation::Validation;
 use crate::config::Settings;
 use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
@@ -58,9 +59,15 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         settings.validation.default_profiles,
         settings.limits.max_json_depth,
     );
+    let search_registry = crate::domain::search::registry();
+    tracing::info!(
+        skipped = search_registry.skipped.len(),
+        "search parameters compiled"
+    );
     let capability = capability_statement(&validation.supported_profiles());
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone()),
+        search: Search::new(store.clone(), &settings.search),
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),

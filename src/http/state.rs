@@ -1,5 +1,6 @@
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::search::Search;
 use crate::app::validation::Validation;
 use crate::config::Settings;
 use actix_web::HttpRequest;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub intake: Intake,
     pub reads: Reads,
+    pub search: Search,
     pub validation: Validation,
     pub settings: Arc<Settings>,
     /// The CapabilityStatement, rendered once at start.

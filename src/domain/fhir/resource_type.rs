@@ -14,6 +14,11 @@ pub const REFERRAL_RESOURCE_TYPES: &[&str] = &[
     "RelatedPerson",
     "DocumentReference",
     "QuestionnaireResponse",
+    "Task",
+    "CarePlan",
+    "CareTeam",
+    "Goal",
+    "Provenance",
 ];
 
 pub fn is_referral_type(resource_type: &str) -> bool {
