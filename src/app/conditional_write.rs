@@ -45,15 +45,17 @@ pub async fn conditional_update(
                 ))
             })?;
             match resource.get("id").and_then(Value::as_str) {
-                Some(body_id) if body_id != id => return Err(AppError::invalid(
-                    Issue::error(
-                        IssueType::Invalid,
-                        format!(
+                Some(body_id) if body_id != id => {
+                    return Err(AppError::invalid(
+                        Issue::error(
+                            IssueType::Invalid,
+                            format!(
                             "the resource id '{body_id}' is not the id '{id}' the criteria matched"
                         ),
-                    )
-                    .at(format!("{resource_type}.id")),
-                )),
+                        )
+                        .at(format!("{resource_type}.id")),
+                    ))
+                }
                 Some(_) => {
                     return intake.update(resource_type, id, body, if_match).await;
                 }
