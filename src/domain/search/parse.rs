@@ -247,9 +247,7 @@ impl Parser<'_> {
             return Ok(false);
         };
         if keys.len() > 1 {
-            if let Err(e) = self.unknown("_sort supports one key".into()) {
-                return Err(e);
-            }
+            self.unknown("_sort supports one key".into())?;
         }
         let (descending, key) = match first.strip_prefix('-') {
             Some(k) => (true, k),

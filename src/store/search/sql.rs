@@ -36,6 +36,26 @@ pub struct Builder {
 const TEXT_MAX: char = '\u{10FFFF}';
 const DAY_MS: i64 = 86_400_000;
 
+/// Lower is more selective: which clause should drive a search.
+fn selectivity(criteria: &[Criterion]) -> u8 {
+    criteria
+        .iter()
+        .map(|c| match &c.matches {
+            Match::Chain(_) => 0,
+            Match::Token { .. } if matches!(c.param.as_str(), "_id" | "identifier") => 0,
+            Match::Reference { .. } | Match::ReferenceText(_) => 1,
+            Match::String {
+                mode: StringMode::Exact(_),
+                ..
+            } => 1,
+            Match::String { .. } | Match::Uri(_) => 2,
+            Match::Token { .. } => 3,
+            Match::Date { .. } => 4,
+        })
+        .max()
+        .unwrap_or(5)
+}
+
 impl Builder {
     pub fn new(dialect: Dialect) -> Self {
         Self {
@@ -89,44 +109,66 @@ impl Builder {
         )
     }
 
-    /// The ids of the type matching every clause.
+    /// The ids of the type matching every clause. The most selective clause drives (an
+    /// indexed lookup); every other clause is a correlated check of each candidate on the
+    /// `(resource_type, id, param)` index, so a broad clause such as `status=active` never
+    /// materialises all its ids.
     pub fn matching(&mut self, rt: &str, clauses: &[Clause]) -> String {
-        if clauses.is_empty() {
-            return self.all_of_type(rt);
-        }
-        let parts: Vec<String> = clauses
+        let driver = clauses
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                let inner = self.clause(rt, c);
-                format!("SELECT id FROM ({inner}) AS c{i}_{}", self.args.len())
+            .filter_map(|(i, c)| match c {
+                Clause::Any(criteria) => Some((selectivity(criteria), i)),
+                _ => None,
             })
+            .min()
+            .map(|(_, i)| i);
+        let source = match driver.map(|i| &clauses[i]) {
+            Some(Clause::Any(criteria)) => self.union(rt, criteria),
+            _ => self.all_of_type(rt),
+        };
+        let filters: Vec<String> = clauses
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != driver)
+            .map(|(_, c)| self.filter(rt, c))
             .collect();
-        parts.join(" INTERSECT ")
+        let n = self.args.len();
+        if filters.is_empty() {
+            format!("SELECT d{n}.id FROM ({source}) AS d{n}")
+        } else {
+            let filters = filters.join(" AND ").replace("{d}", &format!("d{n}"));
+            format!("SELECT d{n}.id FROM ({source}) AS d{n} WHERE {filters}")
+        }
     }
 
-    fn clause(&mut self, rt: &str, clause: &Clause) -> String {
+    /// A clause as a condition on the candidate `{d}.id`.
+    fn filter(&mut self, rt: &str, clause: &Clause) -> String {
         match clause {
-            Clause::Any(criteria) => self.union(rt, criteria),
+            Clause::Any(criteria) => {
+                let any: Vec<String> = criteria
+                    .iter()
+                    .map(|c| format!("EXISTS ({})", self.criterion_for(rt, c, true)))
+                    .collect();
+                format!("({})", any.join(" OR "))
+            }
             Clause::None(criteria) => {
-                let all = self.all_of_type(rt);
-                let union = self.union(rt, criteria);
-                format!(
-                    "{all} EXCEPT SELECT id FROM ({union}) AS n{}",
-                    self.args.len()
-                )
+                let none: Vec<String> = criteria
+                    .iter()
+                    .map(|c| format!("NOT EXISTS ({})", self.criterion_for(rt, c, true)))
+                    .collect();
+                format!("({})", none.join(" AND "))
             }
             Clause::Missing { param, missing } => {
-                let rt_p = self.text(rt);
+                let rt = self.text(rt);
                 let param = self.text(param);
-                let having = format!(
-                    "SELECT id FROM search_index WHERE resource_type = {rt_p} AND param = {param}"
+                let exists = format!(
+                    "EXISTS (SELECT 1 FROM search_index WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})"
                 );
                 if *missing {
-                    let all = self.all_of_type(rt);
-                    format!("{all} EXCEPT {having}")
+                    format!("NOT {exists}")
                 } else {
-                    having
+                    exists
                 }
             }
         }
@@ -141,10 +183,18 @@ impl Builder {
     }
 
     fn criterion(&mut self, rt: &str, c: &Criterion) -> String {
+        self.criterion_for(rt, c, false)
+    }
+
+    /// `correlated`: a check of the candidate `{d}.id` rather than a list of ids.
+    fn criterion_for(&mut self, rt: &str, c: &Criterion, correlated: bool) -> String {
         let rt_p = self.text(rt);
         let param = self.text(&c.param);
-        let head =
-            format!("SELECT id FROM search_index WHERE resource_type = {rt_p} AND param = {param}");
+        let head = if correlated {
+            format!("SELECT 1 FROM search_index WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param}")
+        } else {
+            format!("SELECT id FROM search_index WHERE resource_type = {rt_p} AND param = {param}")
+        };
         let tail = match &c.matches {
             Match::Token { system, code } => {
                 let code = self.text(code);
