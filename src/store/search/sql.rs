@@ -94,6 +94,15 @@ impl Builder {
         }
     }
 
+    /// SQLite plans without statistics and would walk the `(type, param, …)` indexes for
+    /// lookups by owner id; PostgreSQL chooses well on its own.
+    fn by_owner(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => " INDEXED BY search_index_owner",
+            Dialect::Postgres => "",
+        }
+    }
+
     fn not_deleted(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "v.deleted = 0",
@@ -163,7 +172,8 @@ impl Builder {
                 let rt = self.text(rt);
                 let param = self.text(param);
                 let exists = format!(
-                    "EXISTS (SELECT 1 FROM search_index WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})"
+                    "EXISTS (SELECT 1 FROM search_index{} WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})",
+                    self.by_owner()
                 );
                 if *missing {
                     format!("NOT {exists}")
@@ -191,7 +201,10 @@ impl Builder {
         let rt_p = self.text(rt);
         let param = self.text(&c.param);
         let head = if correlated {
-            format!("SELECT 1 FROM search_index WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param}")
+            format!(
+                "SELECT 1 FROM search_index{} WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param}",
+                self.by_owner()
+            )
         } else {
             format!("SELECT id FROM search_index WHERE resource_type = {rt_p} AND param = {param}")
         };
@@ -313,7 +326,8 @@ impl Builder {
         };
         let missing = self.int(missing);
         format!(
-            "COALESCE((SELECT {agg} FROM search_index k WHERE k.resource_type = {rt} AND k.param = {param} AND k.lo IS NOT NULL AND k.id = m.id), {missing})"
+            "COALESCE((SELECT {agg} FROM search_index k{} WHERE k.resource_type = {rt} AND k.param = {param} AND k.lo IS NOT NULL AND k.id = m.id), {missing})",
+            self.by_owner()
         )
     }
 
@@ -380,8 +394,9 @@ impl Builder {
             None => "AND sys <> ''".into(),
         };
         format!(
-            "SELECT DISTINCT sys, val FROM search_index \
+            "SELECT DISTINCT sys, val FROM search_index{} \
               WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND id IN ({}) {target}",
+            self.by_owner(),
             list.join(", ")
         )
     }
