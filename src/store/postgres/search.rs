@@ -96,8 +96,12 @@ pub async fn reindex_pending(conn: &mut PgConnection) -> Result<usize, sqlx::Err
     Ok(live.len())
 }
 
+/// Not a persistent prepared statement: PostgreSQL would switch it to a generic plan after
+/// five runs, and without the values a generic plan may drive from a broad clause such as
+/// `status = $n` (55 ms instead of 0.4 ms at 3,000 referrals). Planning each search with its
+/// values costs about a millisecond and picks the selective index.
 fn bound(sql: &Sql) -> Query<'_, Postgres, PgArguments> {
-    let mut q = sqlx::query(&sql.text);
+    let mut q = sqlx::query(&sql.text).persistent(false);
     for a in &sql.args {
         q = match a {
             Arg::Text(s) => q.bind(s.as_str()),
