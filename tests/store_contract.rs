@@ -318,3 +318,126 @@ async fn concurrent_updates_of_one_version_let_one_writer_win() {
         );
     }
 }
+
+fn search_query(
+    resource_type: &str,
+    params: &[(&str, &str)],
+) -> hbpc_gateway::domain::search::SearchQuery {
+    use hbpc_gateway::domain::search::parse::{Handling, Parser, SearchLimits};
+    let limits = SearchLimits {
+        default_count: 50,
+        max_count: 100,
+        max_included: 100,
+    };
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    Parser {
+        registry: hbpc_gateway::domain::search::registry(),
+        base_url: "http://gw.example/fhir",
+        handling: Handling::Strict,
+        limits: &limits,
+    }
+    .parse(resource_type, &params)
+    .unwrap()
+}
+
+async fn found(s: &SharedStore, resource_type: &str, params: &[(&str, &str)]) -> Vec<String> {
+    let mut ids: Vec<String> = s
+        .search(&search_query(resource_type, params))
+        .await
+        .unwrap()
+        .matches
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The index follows the stored resource: references redirected by a conditional-create
+/// match, values changed by an update, and deletions.
+#[tokio::test]
+async fn search_index_follows_the_final_stored_resource() {
+    for (name, t) in stores().await {
+        let s = &t.store;
+        s.apply(vec![create("existing", patient("M-1"), None)])
+            .await
+            .unwrap();
+        // a transaction: the Patient matches `existing`, the CarePlan points at the
+        // pre-assigned id and must be indexed against `existing`
+        let plan = json!({"resourceType": "CarePlan", "status": "active", "intent": "plan",
+                          "subject": {"reference": "Patient/pre-assigned"}});
+        s.apply(vec![
+            create("pre-assigned", patient("M-1"), Some("urn:mrn|M-1")),
+            create("cp1", plan, None),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            found(s, "CarePlan", &[("patient", "existing")]).await,
+            vec!["cp1"],
+            "{name}"
+        );
+        assert!(
+            found(s, "CarePlan", &[("patient", "pre-assigned")])
+                .await
+                .is_empty(),
+            "{name}"
+        );
+        assert_eq!(
+            found(
+                s,
+                "CarePlan",
+                &[("patient.identifier", "urn:mrn|M-1"), ("status", "active")]
+            )
+            .await,
+            vec!["cp1"],
+            "{name}"
+        );
+        // an update replaces the indexed values
+        let done = json!({"resourceType": "CarePlan", "id": "cp1", "status": "completed", "intent": "plan",
+                          "subject": {"reference": "Patient/existing"}});
+        s.apply(vec![WriteOp::Update {
+            resource_type: "CarePlan".into(),
+            id: "cp1".into(),
+            resource: done,
+            if_match: None,
+        }])
+        .await
+        .unwrap();
+        assert!(
+            found(s, "CarePlan", &[("status", "active")])
+                .await
+                .is_empty(),
+            "{name}"
+        );
+        assert_eq!(
+            found(s, "CarePlan", &[("status", "completed")]).await,
+            vec!["cp1"],
+            "{name}"
+        );
+        // a deletion removes it from search, not from history
+        s.apply(vec![WriteOp::Delete {
+            resource_type: "CarePlan".into(),
+            id: "cp1".into(),
+        }])
+        .await
+        .unwrap();
+        assert!(found(s, "CarePlan", &[]).await.is_empty(), "{name}");
+        let history = s
+            .history(&hbpc_gateway::domain::search::HistoryQuery {
+                resource_type: Some("CarePlan".into()),
+                id: Some("cp1".into()),
+                since_ms: None,
+                count: 10,
+                after: None,
+            })
+            .await
+            .unwrap();
+        let versions: Vec<(u64, bool)> =
+            history.iter().map(|v| (v.version_id, v.deleted)).collect();
+        assert_eq!(versions, vec![(3, true), (2, false), (1, false)], "{name}");
+    }
+}

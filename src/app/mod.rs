@@ -2,10 +2,12 @@
 
 pub mod auth;
 pub mod conditional;
+pub mod conditional_write;
 pub mod delivery;
 pub mod error;
 pub mod intake;
 pub mod reads;
+pub mod search;
 pub mod validation;
 pub mod workflow;
 

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod env_overrides;
+mod search;
 mod security;
 mod settings;
 mod workflow_settings;
@@ -10,6 +11,7 @@ mod workflow_settings;
 pub use delivery::{
     AuthKind, DeliveryMode, DeliverySettings, UpstreamAuthSettings, UpstreamSettings,
 };
+pub use search::SearchSettings;
 pub use security::{validate_clients, AuthSettings, ClientSettings, SecuritySettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,

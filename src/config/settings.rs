@@ -17,6 +17,7 @@ pub struct Settings {
     pub delivery: super::DeliverySettings,
     pub auth: super::AuthSettings,
     pub security: super::SecuritySettings,
+    pub search: super::search::SearchSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -229,6 +230,7 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         self.delivery.validate()?;
+        self.search.validate()?;
         self.validate_workflow()
     }
 

@@ -5,4 +5,5 @@ pub mod care_planning;
 pub mod eligibility;
 pub mod fhir;
 pub mod fhirpath;
+pub mod search;
 pub mod validation;

@@ -6,6 +6,7 @@ use super::routes::{
 };
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::domain::fhir::FHIR_VERSION;
+use crate::domain::search::registry;
 use serde_json::{json, Value};
 
 /// `supported_profiles`: (resource type, profile URL) of every profile the validator applies.
@@ -27,6 +28,23 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
                     .filter(|(rt, _)| rt == t)
                     .map(|(_, url)| url.as_str())
                     .collect();
+                let search = registry();
+                let search_params: Vec<Value> = search
+                    .params(t)
+                    .iter()
+                    .map(|p| {
+                        json!({
+                            "name": p.code,
+                            "definition": p.url,
+                            "type": p.kind.code(),
+                            "documentation": format!(
+                                "{}; modifiers: {}",
+                                p.expression,
+                                p.kind.modifiers().join(", ")
+                            ),
+                        })
+                    })
+                    .collect();
                 let mut type_operations = operations.clone();
                 type_operations.extend(TYPE_OPERATIONS.iter().filter(|(rt, _, _)| rt == t).map(
                     |(_, name, definition)| json!({ "name": name, "definition": definition }),
@@ -41,9 +59,12 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
                     "readHistory": true,
                     "updateCreate": true,
                     "conditionalCreate": true,
-                    "conditionalRead": "not-supported",
-                    "conditionalUpdate": false,
-                    "conditionalDelete": "not-supported",
+                    "conditionalRead": "not-match",
+                    "conditionalUpdate": true,
+                    "conditionalDelete": "single",
+                    "searchInclude": search.includes(t),
+                    "searchRevInclude": search.revincludes(t),
+                    "searchParam": search_params,
                 })
             })
             .chain(conformance_types().iter().map(|t| {
@@ -67,7 +88,12 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value].",
+            "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value]. \
+    Conditional update and delete take any search criteria (PUT/DELETE [type]?criteria). \
+    Search: chaining on reference parameters (e.g. CarePlan?patient.identifier=system|value), \
+    _include/_revinclude (with :iterate), _count, _sort (_id, _lastUpdated, date parameters), \
+    _summary=count, _total=accurate, _elements; Prefer: handling=strict refuses unknown parameters. \
+    See docs/search.md.",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({ "code": c })).collect::<Vec<_>>(),
             "operation": operations.iter().cloned().chain(SYSTEM_OPERATIONS.iter().map(

@@ -12,6 +12,7 @@ pub mod prefer;
 pub mod request_log;
 pub mod responses;
 pub mod routes;
+pub mod search_bundle;
 pub mod server;
 pub mod state;
 

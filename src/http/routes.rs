@@ -2,7 +2,8 @@
 //! from it, so what we advertise cannot drift from what we serve.
 
 use super::handlers::{
-    bundle, conformance, deliveries, instance, operations, system, type_level, workflow_operations,
+    bundle, conformance, deliveries, instance, operations, search, system, type_level,
+    workflow_operations,
 };
 use crate::app::validation::CONFORMANCE_TYPES;
 use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
@@ -17,15 +18,21 @@ pub enum Interaction {
     Vread,
     Update,
     Delete,
+    SearchType,
+    HistoryInstance,
+    HistoryType,
 }
 
 impl Interaction {
-    pub const ALL: [Interaction; 5] = [
+    pub const ALL: [Interaction; 8] = [
         Interaction::Create,
         Interaction::Read,
         Interaction::Vread,
         Interaction::Update,
         Interaction::Delete,
+        Interaction::SearchType,
+        Interaction::HistoryInstance,
+        Interaction::HistoryType,
     ];
 
     /// The R4 `type-restful-interaction` code.
@@ -36,14 +43,19 @@ impl Interaction {
             Interaction::Vread => "vread",
             Interaction::Update => "update",
             Interaction::Delete => "delete",
+            Interaction::SearchType => "search-type",
+            Interaction::HistoryInstance => "history-instance",
+            Interaction::HistoryType => "history-type",
         }
     }
 
     pub fn path(self) -> &'static str {
         match self {
-            Interaction::Create => "/fhir/{type}",
+            Interaction::Create | Interaction::SearchType => "/fhir/{type}",
             Interaction::Read | Interaction::Update | Interaction::Delete => "/fhir/{type}/{id}",
             Interaction::Vread => "/fhir/{type}/{id}/_history/{vid}",
+            Interaction::HistoryInstance => "/fhir/{type}/{id}/_history",
+            Interaction::HistoryType => "/fhir/{type}/_history",
         }
     }
 
@@ -54,6 +66,9 @@ impl Interaction {
             Interaction::Update => web::put().to(instance::update),
             Interaction::Delete => web::delete().to(instance::delete),
             Interaction::Vread => web::get().to(instance::vread),
+            Interaction::SearchType => web::get().to(search::search_type),
+            Interaction::HistoryInstance => web::get().to(search::history_instance),
+            Interaction::HistoryType => web::get().to(search::history_type),
         }
     }
 }
@@ -83,8 +98,8 @@ pub fn conformance_types() -> &'static [&'static str] {
     &CONFORMANCE_TYPES
 }
 
-/// System-level interactions on `POST /fhir`.
-pub const SYSTEM_INTERACTIONS: [&str; 2] = ["transaction", "batch"];
+/// System-level interactions: `POST /fhir` and `GET /fhir/_history`.
+pub const SYSTEM_INTERACTIONS: [&str; 3] = ["transaction", "batch", "history-system"];
 
 pub fn resource_types() -> &'static [&'static str] {
     REFERRAL_RESOURCE_TYPES
@@ -153,6 +168,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(["/fhir", "/fhir/"])
                 .route(web::post().to(bundle::process))
                 .default_service(web::to(system::method_not_allowed)),
+        )
+        // before `{type}/{id}` and `{type}`, whose patterns also match these paths
+        .service(
+            web::resource("/fhir/_history")
+                .route(web::get().to(search::history_system))
+                .default_service(web::to(system::method_not_allowed)),
+        )
+        .service(
+            web::resource("/fhir/{type}/_search")
+                .route(web::post().to(search::search_post))
+                .default_service(web::to(system::method_not_allowed)),
+        )
+        .service(
+            web::resource("/fhir/{type}/_history")
+                .route(web::get().to(search::history_type))
+                .default_service(web::to(system::method_not_allowed)),
         );
     let mut by_path: BTreeMap<&str, Vec<Interaction>> = BTreeMap::new();
     for interaction in Interaction::ALL {
@@ -162,10 +193,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .push(interaction);
     }
     for (path, interactions) in by_path {
-        let resource = interactions
+        if path == Interaction::HistoryType.path() {
+            continue; // registered above, ahead of `{type}/{id}`
+        }
+        let mut resource = interactions
             .into_iter()
-            .fold(web::resource(path), |res, i| res.route(i.route()))
-            .default_service(web::to(system::method_not_allowed));
-        cfg.service(resource);
+            .fold(web::resource(path), |res, i| res.route(i.route()));
+        if path == Interaction::SearchType.path() {
+            // conditional update and delete: `PUT`/`DELETE /fhir/{type}?criteria`
+            resource = resource
+                .route(web::put().to(search::conditional_update))
+                .route(web::delete().to(search::conditional_delete));
+        }
+        cfg.service(resource.default_service(web::to(system::method_not_allowed)));
     }
 }

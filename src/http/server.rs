@@ -7,6 +7,7 @@ use super::routes;
 use super::state::AppState;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::search::Search;
 use crate::app::validation::Validation;
 use crate::app::workflow::{Evaluator, Workflow, WorkflowRules};
 use crate::config::Settings;
@@ -73,12 +74,18 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         settings.validation.default_profiles,
         settings.limits.max_json_depth,
     );
+    let search_registry = crate::domain::search::registry();
+    tracing::info!(
+        skipped = search_registry.skipped.len(),
+        "search parameters compiled"
+    );
     let capability = capability_statement(&validation.supported_profiles());
     let workflow = workflow(&settings, &structure_for_workflow, store.clone())?;
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone())
             .with_workflow(workflow),
         deliveries: crate::app::delivery::admin::DeliveryAdmin::new(&store),
+        search: Search::new(store.clone(), &settings.search),
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),

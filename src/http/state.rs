@@ -1,6 +1,7 @@
 use crate::app::delivery::admin::DeliveryAdmin;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
+use crate::app::search::Search;
 use crate::app::validation::Validation;
 use crate::config::Settings;
 use actix_web::HttpRequest;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub intake: Intake,
     pub reads: Reads,
+    pub search: Search,
     pub validation: Validation,
     /// The delivery outbox's admin view (issue #5).
     pub deliveries: DeliveryAdmin,

@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod postgres;
 pub mod resource;
+pub mod search;
 pub mod security;
 pub mod sqlite;
 pub mod write_op;
@@ -22,6 +23,7 @@ pub use resource::StoredResource;
 pub use write_op::{WriteOp, WriteOutcome};
 
 use crate::domain::fhir::identifier::IdentifierToken;
+use crate::domain::search::{HistoryQuery, SearchQuery};
 
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
@@ -50,6 +52,13 @@ pub trait ResourceStore: Send + Sync {
         resource_type: &str,
         token: &IdentifierToken,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// One page of a search with its `_include`/`_revinclude` resources: indexed queries on
+    /// the search index the writes keep in step (see `store::search`).
+    async fn search(&self, query: &SearchQuery) -> Result<search::SearchResult, StoreError>;
+
+    /// Stored versions, newest first, tombstones included (`_history`).
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredResource>, StoreError>;
 
     /// Counts for operators and tests.
     async fn stats(&self) -> Result<StoreStats, StoreError>;

@@ -228,7 +228,19 @@ async fn capability_statement_lists_what_is_served() {
         .iter()
         .map(|i| i["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["create", "read", "vread", "update", "delete"]);
+    assert_eq!(
+        codes,
+        [
+            "create",
+            "read",
+            "vread",
+            "update",
+            "delete",
+            "search-type",
+            "history-instance",
+            "history-type"
+        ]
+    );
     // Every advertised type really answers; an unadvertised one does not.
     for r in resources {
         let t = r["type"].as_str().unwrap();
@@ -249,7 +261,7 @@ async fn capability_statement_lists_what_is_served() {
         .iter()
         .map(|i| i["code"].as_str().unwrap())
         .collect();
-    assert_eq!(system, ["transaction", "batch"]);
+    assert_eq!(system, ["transaction", "batch", "history-system"]);
 }
 
 #[tokio::test]

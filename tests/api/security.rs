@@ -704,3 +704,56 @@ async fn non_loopback_without_auth_refuses_to_start_unless_insecure() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn include_never_leaks_a_type_outside_the_scopes() {
+    let config = AuthConfig::new("");
+    let server = start(Backend::Sqlite, &config, &[]).await;
+    let http = client();
+    // an eligible referral: its evaluation stores a CarePlan, CareTeam and Provenance
+    let all = token_for(&server, ALL).await;
+    let res = http
+        .post(server.url(""))
+        .bearer_auth(&all)
+        .header("Content-Type", FHIR_JSON)
+        .body(fixture_bytes("referral-transaction.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let included = |bundle: &Value| -> Vec<String> {
+        let mut types: Vec<String> = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["search"]["mode"] == "include")
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap().to_string())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    };
+    let query = "CarePlan?_include=CarePlan:care-team&_revinclude=Provenance:target";
+    let search = |token: String| {
+        let http = http.clone();
+        let url = server.url(query);
+        async move {
+            let res = http.get(url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(included(&search(all).await), ["CareTeam", "Provenance"]);
+    // the HIE may search CarePlan and CareTeam, not Provenance
+    let hie = search(token_for(&server, HIE).await).await;
+    assert_eq!(
+        hie["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["search"]["mode"] == "match")
+            .count(),
+        1
+    );
+    assert_eq!(included(&hie), ["CareTeam"], "{hie}");
+}

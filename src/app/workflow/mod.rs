@@ -25,8 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use triggers::{identifier_token, referrals_named, ReferralRef};
 
-/// How many times a write is retried when a concurrent evaluation of the same referral won.
-const CONFLICT_RETRIES: usize = 3;
+/// How many times a write is retried when a concurrent evaluation of the same referral won
+/// (many replicas receiving the same referral at once), with a growing, jittered pause.
+const CONFLICT_RETRIES: usize = 10;
 
 #[derive(Clone)]
 pub struct Workflow {
@@ -127,7 +128,12 @@ impl Workflow {
                 Err(StoreError::Op {
                     index,
                     failure: OpFailure::VersionConflict { .. },
-                }) if index >= base && concurrent && attempt < CONFLICT_RETRIES => continue,
+                }) if index >= base && concurrent && attempt < CONFLICT_RETRIES => {
+                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                    let pause = 2 * attempt as u64 + jitter;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    continue;
+                }
                 Err(e) => return Err(ApplyError::Store(e)),
             }
         }

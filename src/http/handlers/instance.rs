@@ -91,6 +91,16 @@ pub async fn update(
     };
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let (resource_type, id) = path.into_inner();
+    if if_match.is_none()
+        && state.settings.search.require_if_match
+        && state.reads.read(&resource_type, &id).await.is_ok()
+    {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            IssueType::Required,
+            format!("updates of {resource_type}/{id} must carry If-Match: W/\"<version>\" (search.require_if_match)"),
+        ));
+    }
     let accepted = state
         .intake
         .update(&resource_type, &id, &body, if_match)

@@ -3,6 +3,7 @@ pub mod conformance;
 pub mod deliveries;
 pub mod instance;
 pub mod operations;
+pub mod search;
 pub mod system;
 pub mod type_level;
 pub mod workflow_operations;

@@ -4,12 +4,15 @@ mod migrations;
 mod operations;
 mod outbox;
 mod queries;
+mod search;
 mod security;
 
+use super::search::{exec, Dialect, SearchResult};
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;
 use crate::domain::fhir::identifier::IdentifierToken;
 use crate::domain::fhir::instant::now_millis;
+use crate::domain::search::{HistoryQuery, SearchQuery};
 use async_trait::async_trait;
 use operations::OpsError;
 use sqlx::postgres::PgPoolOptions;
@@ -37,6 +40,15 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
         tracing::info!(applied, "database migrations checked");
+        let indexed = search::reindex_pending(&mut conn)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("search reindex failed: {e}")))?;
+        if indexed > 0 {
+            tracing::info!(
+                indexed,
+                "resources stored before search indexing were indexed"
+            );
+        }
         let outbox = std::sync::Arc::new(outbox::PostgresOutbox::new(pool.clone()));
         Ok(Self { pool, outbox })
     }
@@ -134,6 +146,14 @@ impl ResourceStore for PostgresStore {
         queries::ids_by_identifier(&mut conn, resource_type, token, 1000)
             .await
             .map_err(backend)
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResult, StoreError> {
+        exec::search(self, Dialect::Postgres, query).await
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredResource>, StoreError> {
+        exec::history(self, Dialect::Postgres, query).await
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {

@@ -220,6 +220,7 @@ async fn write_version(
     .await?;
     set_current(conn, resource_type, id, version_id).await?;
     reindex_identifiers(conn, resource_type, id, &resource).await?;
+    super::search::reindex(conn, resource_type, id, &resource).await?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),
@@ -257,6 +258,7 @@ async fn write_tombstone(
         .execute(&mut *conn)
         .await?;
     }
+    super::search::unindex(conn, resource_type, id).await?;
     Ok(())
 }
 
@@ -355,6 +357,7 @@ pub async fn import_versions(
                     .and_then(|b| serde_json::from_str(b).ok())
                     .unwrap_or(Value::Null);
                 reindex_identifiers(conn, resource_type, id, &body).await?;
+                super::search::reindex(conn, resource_type, id, &body).await?;
             }
             _ => {
                 sqlx::query("DELETE FROM resource_identifier WHERE resource_type = $1 AND id = $2")
@@ -362,6 +365,7 @@ pub async fn import_versions(
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
+                super::search::unindex(conn, resource_type, id).await?;
             }
         }
     }

@@ -49,6 +49,34 @@ CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (resourc
 "#,
     },
     Migration {
+        version: 2,
+        name: "search index rows, history indexes",
+        sql: r#"
+-- One row per indexed value of a current, live resource (see store/search_index.rs).
+-- Dates use lo/hi (inclusive epoch ms); every other kind has lo NULL and uses val/sys/raw.
+CREATE TABLE search_index (
+    resource_type TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    param         TEXT NOT NULL,
+    sys           TEXT NOT NULL DEFAULT '',
+    val           TEXT NOT NULL DEFAULT '',
+    raw           TEXT NOT NULL DEFAULT '',
+    lo            INTEGER,
+    hi            INTEGER
+);
+CREATE INDEX search_index_value ON search_index (resource_type, param, val, sys) WHERE lo IS NULL;
+CREATE INDEX search_index_date ON search_index (resource_type, param, lo, hi) WHERE lo IS NOT NULL;
+CREATE INDEX search_index_owner ON search_index (resource_type, id, param);
+CREATE INDEX resource_version_system_history
+    ON resource_version (last_updated_ms, resource_type, id, version_id);
+CREATE INDEX resource_version_type_history
+    ON resource_version (resource_type, last_updated_ms, id, version_id);
+-- Resources stored before this migration are indexed once at the next start.
+CREATE TABLE search_reindex_pending (pending INTEGER NOT NULL);
+INSERT INTO search_reindex_pending (pending) VALUES (1);
+"#,
+    },
+    Migration {
         version: 3,
         name: "delivery outbox",
         sql: r#"

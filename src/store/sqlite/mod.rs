@@ -6,13 +6,16 @@ mod operations;
 mod outbox;
 mod queries;
 mod read_pool;
+mod search;
 mod security;
 mod writer;
 
+use super::search::{exec, Dialect, SearchResult};
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;
 use crate::domain::fhir::identifier::IdentifierToken;
 use crate::domain::fhir::instant::now_millis;
+use crate::domain::search::{HistoryQuery, SearchQuery};
 use async_trait::async_trait;
 use read_pool::ReadPool;
 use rusqlite::Connection;
@@ -103,6 +106,13 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     conn.set_prepared_statement_cache_capacity(64);
     let applied = migrations::apply(&mut conn, now_millis())?;
     tracing::info!(applied, "database migrations checked");
+    let indexed = search::reindex_pending(&mut conn)?;
+    if indexed > 0 {
+        tracing::info!(
+            indexed,
+            "resources stored before search indexing were indexed"
+        );
+    }
     Ok(conn)
 }
 
@@ -147,6 +157,14 @@ impl ResourceStore for SqliteStore {
         let (rt, token) = (resource_type.to_string(), token.clone());
         self.read_with(move |c| queries::ids_by_identifier(c, &rt, &token, 1000))
             .await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResult, StoreError> {
+        exec::search(self, Dialect::Sqlite, query).await
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredResource>, StoreError> {
+        exec::history(self, Dialect::Sqlite, query).await
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {

@@ -177,6 +177,7 @@ fn write_version(
     .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
     set_current(conn, resource_type, id, version_id)?;
     reindex_identifiers(conn, resource_type, id, &resource)?;
+    super::search::reindex(conn, resource_type, id, &resource)?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),
@@ -206,6 +207,7 @@ fn write_tombstone(
         "DELETE FROM conditional_create_claim WHERE resource_type = ?1 AND id = ?2",
     )?
     .execute(params![resource_type, id])?;
+    super::search::unindex(conn, resource_type, id)?;
     Ok(())
 }
 

@@ -1,0 +1,228 @@
+//! Search and history: parse the request against the search registry, ask the store for one
+//! indexed page, hand the page (and its links' cursors) to the HTTP layer.
+
+use super::intake::check_supported_type;
+use super::AppError;
+use crate::config::SearchSettings;
+use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use crate::domain::search::date_range;
+use crate::domain::search::parse::{Handling, Parser, SearchLimits};
+use crate::domain::search::{registry, HistoryQuery, SearchQuery};
+use crate::store::search::SearchResult;
+use crate::store::{SharedStore, StoredResource};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+#[derive(Clone)]
+pub struct Search {
+    store: SharedStore,
+    limits: SearchLimits,
+}
+
+/// A page of search results with the query it answers (for links and `_elements`).
+pub struct SearchPage {
+    pub query: SearchQuery,
+    pub result: SearchResult,
+}
+
+/// A page of history, newest first.
+pub struct HistoryPage {
+    pub versions: Vec<StoredResource>,
+    /// The recognised parameters, for the links.
+    pub link_params: Vec<(String, String)>,
+    /// `_page` value of the next page, when there is one.
+    pub next: Option<String>,
+}
+
+impl Search {
+    pub fn new(store: SharedStore, settings: &SearchSettings) -> Self {
+        Self {
+            store,
+            limits: SearchLimits {
+                default_count: settings.default_count,
+                max_count: settings.max_count,
+                max_included: settings.max_included,
+            },
+        }
+    }
+
+    fn parser<'a>(&'a self, base_url: &'a str, handling: Handling) -> Parser<'a> {
+        Parser {
+            registry: registry(),
+            base_url,
+            handling,
+            limits: &self.limits,
+        }
+    }
+
+    pub async fn search(
+        &self,
+        resource_type: &str,
+        params: &[(String, String)],
+        handling: Handling,
+        base_url: &str,
+    ) -> Result<SearchPage, AppError> {
+        check_supported_type(resource_type)?;
+        let query = self
+            .parser(base_url, handling)
+            .parse(resource_type, params)
+            .map_err(AppError::Invalid)?;
+        let result = self.store.search(&query).await.map_err(AppError::Store)?;
+        Ok(SearchPage { query, result })
+    }
+
+    /// Ids matching conditional criteria (`PUT/DELETE /fhir/{type}?…`): at most two, which is
+    /// enough to tell none, one and several apart. Unknown parameters are refused: a
+    /// conditional write must never match more than the client meant.
+    pub async fn conditional_matches(
+        &self,
+        resource_type: &str,
+        params: &[(String, String)],
+        base_url: &str,
+    ) -> Result<Vec<String>, AppError> {
+        check_supported_type(resource_type)?;
+        let mut query = self
+            .parser(base_url, Handling::Strict)
+            .parse(resource_type, params)
+            .map_err(AppError::Invalid)?;
+        if query.clauses.is_empty() {
+            return Err(AppError::invalid(Issue::error(
+                IssueType::Invalid,
+                "a conditional update or delete needs search criteria, such as ?identifier=system|value",
+            )));
+        }
+        query.count = 2;
+        query.includes.clear();
+        query.revincludes.clear();
+        query.count_only = false;
+        query.total = false;
+        let result = self.store.search(&query).await.map_err(AppError::Store)?;
+        Ok(result.matches.into_iter().map(|r| r.id).collect())
+    }
+
+    /// `_history` at instance (type and id), type (type) or system (neither) level.
+    pub async fn history(
+        &self,
+        resource_type: Option<&str>,
+        id: Option<&str>,
+        params: &[(String, String)],
+        handling: Handling,
+    ) -> Result<HistoryPage, AppError> {
+        if let Some(rt) = resource_type {
+            check_supported_type(rt)?;
+        }
+        let mut q = HistoryQuery {
+            resource_type: resource_type.map(str::to_string),
+            id: id.map(str::to_string),
+            since_ms: None,
+            count: self.limits.default_count,
+            after: None,
+        };
+        let mut link_params = Vec::new();
+        for (name, value) in params {
+            match name.as_str() {
+                "_since" => {
+                    let since = date_range::parse(&value.replace(' ', "+")).ok_or_else(|| {
+                        AppError::invalid(Issue::error(
+                            IssueType::Invalid,
+                            format!("_since must be an instant such as 2026-03-04T10:00:00Z, not '{value}'"),
+                        ))
+                    })?;
+                    q.since_ms = Some(since.low);
+                    link_params.push((name.clone(), value.clone()));
+                }
+                "_count" => {
+                    let n: usize = value.parse().map_err(|_| {
+                        AppError::invalid(Issue::error(
+                            IssueType::Invalid,
+                            format!("_count must be a positive integer, not '{value}'"),
+                        ))
+                    })?;
+                    q.count = n.clamp(1, self.limits.max_count);
+                    link_params.push((name.clone(), value.clone()));
+                }
+                "_page" => {
+                    q.after = Some(decode_history_cursor(value).ok_or_else(|| {
+                        AppError::invalid(Issue::error(
+                            IssueType::Invalid,
+                            "the history paging cursor is not valid; follow the Bundle's links",
+                        ))
+                    })?);
+                }
+                "_format" | "_pretty" => {}
+                other => {
+                    if handling == Handling::Strict {
+                        return Err(AppError::invalid(Issue::error(
+                            IssueType::NotSupported,
+                            format!(
+                                "'{other}' is not supported by _history (_since and _count are)"
+                            ),
+                        )));
+                    }
+                }
+            }
+        }
+        let count = q.count;
+        q.count = count + 1;
+        let mut versions = self.store.history(&q).await.map_err(AppError::Store)?;
+        let next = if versions.len() > count {
+            versions.truncate(count);
+            versions.last().map(encode_history_cursor)
+        } else {
+            None
+        };
+        if id.is_some() && versions.is_empty() && q.after.is_none() && q.since_ms.is_none() {
+            return Err(AppError::NotFound(Issue::error(
+                IssueType::NotFound,
+                format!(
+                    "{}/{} is not known",
+                    resource_type.unwrap_or_default(),
+                    id.unwrap_or_default()
+                ),
+            )));
+        }
+        Ok(HistoryPage {
+            versions,
+            link_params,
+            next,
+        })
+    }
+}
+
+fn encode_history_cursor(v: &StoredResource) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}.{}.{}.{}",
+        v.last_updated_ms, v.version_id, v.resource_type, v.id
+    ))
+}
+
+fn decode_history_cursor(text: &str) -> Option<(i64, String, String, u64)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+    let mut parts = raw.splitn(4, '.');
+    let lu = parts.next()?.parse().ok()?;
+    let v = parts.next()?.parse().ok()?;
+    let rt = parts.next()?.to_string();
+    let id = parts.next()?.to_string();
+    Some((lu, rt, id, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_cursor_round_trip() {
+        let v = StoredResource {
+            resource_type: "CarePlan".into(),
+            id: "a.b".into(),
+            version_id: 3,
+            last_updated_ms: 42,
+            deleted: false,
+            body: None,
+        };
+        assert_eq!(
+            decode_history_cursor(&encode_history_cursor(&v)),
+            Some((42, "CarePlan".into(), "a.b".into(), 3))
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! The search parameter registry: the official R4 SearchParameter definitions of the stored
+//! types (vendored in `profiles/r4-core/search-parameters.json` by
+//! `scripts/profiles/vendor_search_params.py`), each expression compiled once by our FHIRPath
+//! engine. Search, index extraction and the CapabilityStatement all read this one registry.
+
+use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
+use crate::domain::fhirpath::{CompiledPath, FhirPathEngine};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const SEARCH_PARAMETERS_JSON: &str =
+    include_str!("../../../profiles/r4-core/search-parameters.json");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Token,
+    String,
+    Reference,
+    Date,
+    Uri,
+}
+
+impl ParamType {
+    /// The R4 `search-param-type` code; None for types this server does not index
+    /// (number, quantity, composite, special).
+    fn parse(code: &str) -> Option<Self> {
+        Some(match code {
+            "token" => ParamType::Token,
+            "string" => ParamType::String,
+            "reference" => ParamType::Reference,
+            "date" => ParamType::Date,
+            "uri" => ParamType::Uri,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ParamType::Token => "token",
+            ParamType::String => "string",
+            ParamType::Reference => "reference",
+            ParamType::Date => "date",
+            ParamType::Uri => "uri",
+        }
+    }
+
+    /// The modifiers this server implements for the type (`missing` applies to all).
+    pub fn modifiers(self) -> &'static [&'static str] {
+        match self {
+            ParamType::Token => &["missing", "not"],
+            ParamType::String => &["missing", "exact", "contains"],
+            ParamType::Reference => &["missing", "[type]"],
+            ParamType::Date | ParamType::Uri => &["missing"],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawParam {
+    url: String,
+    code: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+    expression: String,
+    #[serde(default)]
+    target: Vec<String>,
+}
+
+/// One search parameter of one resource type.
+#[derive(Debug, Clone)]
+pub struct ParamDef {
+    pub resource_type: String,
+    pub code: String,
+    pub url: String,
+    pub kind: ParamType,
+    /// The official expression, as published.
+    pub expression: String,
+    /// Reference targets that are stored types.
+    pub targets: Vec<String>,
+    pub(crate) path: CompiledPath,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    by_type: HashMap<String, Vec<ParamDef>>,
+    /// (type, code, why) of definitions left out: unsupported type or an expression our
+    /// engine cannot compile.
+    pub skipped: Vec<(String, String, String)>,
+}
+
+/// `X.where(resolve() is Patient)`: our engine resolves only contained resources, so the
+/// type test is made on the reference text (`Patient/1`, `http://…/Patient/1`) instead.
+fn without_resolve(expression: &str) -> String {
+    let mut out = expression.to_string();
+    while let Some(start) = out.find("resolve() is ") {
+        let after = start + "resolve() is ".len();
+        let end = out[after..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(out.len(), |n| after + n);
+        let ty = out[after..end].to_string();
+        out.replace_range(
+            start..end,
+            &format!("(reference.startsWith('{ty}/') or reference.contains('/{ty}/'))"),
+        );
+    }
+    out
+}
+
+impl Registry {
+    pub fn from_json(text: &str, stored_types: &[&str]) -> Result<Self, serde_json::Error> {
+        let raw: Vec<RawParam> = serde_json::from_str(text)?;
+        let engine = FhirPathEngine::new();
+        let mut registry = Registry::default();
+        for p in raw {
+            if !stored_types.contains(&p.resource_type.as_str()) {
+                continue;
+            }
+            let Some(kind) = ParamType::parse(&p.kind) else {
+                registry.skipped.push((
+                    p.resource_type,
+                    p.code,
+                    format!("{} parameters are not indexed", p.kind),
+                ));
+                continue;
+            };
+            match engine.compile(&without_resolve(&p.expression)) {
+                Ok(path) => registry
+                    .by_type
+                    .entry(p.resource_type.clone())
+                    .or_default()
+                    .push(ParamDef {
+                        resource_type: p.resource_type,
+                        code: p.code,
+                        url: p.url,
+                        kind,
+                        expression: p.expression,
+                        targets: p.target,
+                        path,
+                    }),
+                Err(e) => registry
+                    .skipped
+                    .push((p.resource_type, p.code, e.to_string())),
+            }
+        }
+        for params in registry.by_type.values_mut() {
+            params.sort_by(|a, b| a.code.cmp(&b.code));
+        }
+        Ok(registry)
+    }
+
+    pub fn params(&self, resource_type: &str) -> &[ParamDef] {
+        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn param(&self, resource_type: &str, code: &str) -> Option<&ParamDef> {
+        let params = self.params(resource_type);
+        params
+            .binary_search_by(|p| p.code.as_str().cmp(code))
+            .ok()
+            .map(|i| &params[i])
+    }
+
+    /// `Type:param` of every reference parameter of the type: what `_include` accepts.
+    pub fn includes(&self, resource_type: &str) -> Vec<String> {
+        self.params(resource_type)
+            .iter()
+            .filter(|p| p.kind == ParamType::Reference)
+            .map(|p| format!("{}:{}", p.resource_type, p.code))
+            .collect()
+    }
+
+    /// `Source:param` of every reference parameter that may point at the type.
+    pub fn revincludes(&self, resource_type: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .by_type
+            .values()
+            .flatten()
+            .filter(|p| {
+                p.kind == ParamType::Reference && p.targets.iter().any(|t| t == resource_type)
+            })
+            .map(|p| format!("{}:{}", p.resource_type, p.code))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// The registry of the stored types, built once per process.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        // The vendored file is part of the build; a parse failure is a build defect that the
+        // registry test catches, so an empty registry here only disables search.
+        Registry::from_json(SEARCH_PARAMETERS_JSON, REFERRAL_RESOURCE_TYPES).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendored_definitions_compile() {
+        let r = Registry::from_json(SEARCH_PARAMETERS_JSON, REFERRAL_RESOURCE_TYPES).unwrap();
+        for (ty, code) in [
+            ("CarePlan", "patient"),
+            ("CarePlan", "care-team"),
+            ("CarePlan", "date"),
+            ("CareTeam", "participant"),
+            ("Patient", "birthdate"),
+            ("Patient", "family"),
+            ("ServiceRequest", "authored"),
+            ("Task", "business-status"),
+            ("Provenance", "target"),
+            ("Observation", "_lastUpdated"),
+            ("Goal", "_profile"),
+        ] {
+            assert!(r.param(ty, code).is_some(), "{ty}.{code}: {:?}", r.skipped);
+        }
+        let compile_errors: Vec<_> = r
+            .skipped
+            .iter()
+            .filter(|s| !s.2.ends_with("not indexed"))
+            .collect();
+        assert!(compile_errors.is_empty(), "{compile_errors:?}");
+        assert!(r
+            .includes("CarePlan")
+            .contains(&"CarePlan:care-team".to_string()));
+        assert!(r
+            .revincludes("CarePlan")
+            .contains(&"Provenance:target".to_string()));
+    }
+
+    #[test]
+    fn resolve_is_rewritten() {
+        assert_eq!(
+            without_resolve("CarePlan.subject.where(resolve() is Patient)"),
+            "CarePlan.subject.where((reference.startsWith('Patient/') or reference.contains('/Patient/')))"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Search (`GET /fhir/{type}`, `POST /fhir/{type}/_search`), history (`_history` at three
+//! levels) and conditional update/delete (`PUT`/`DELETE /fhir/{type}?criteria`).
+
+use crate::app::conditional::parse_etag_version;
+use crate::app::conditional_write::{
+    conditional_delete as delete_matching, conditional_update as update_matching,
+};
+use crate::app::intake::Written;
+use crate::domain::auth::scope::Interaction;
+use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
+use crate::domain::search::parse::Handling;
+use crate::http::body::read_limited;
+use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::prefer::{return_preference, ReturnPreference};
+use crate::http::responses::{etag, fhir_json, resource_response, version_location};
+use crate::http::search_bundle;
+use crate::http::{ApiError, AppState};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Decoded `name=value` pairs of a query string or form body.
+fn pairs(text: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(text).into_owned().collect()
+}
+
+/// `Prefer: handling=strict|lenient` (lenient by default).
+fn handling(req: &HttpRequest) -> Handling {
+    let strict = req
+        .headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .any(|part| match part.trim().split_once('=') {
+            Some((k, v)) => {
+                k.trim().eq_ignore_ascii_case("handling")
+                    && v.trim().trim_matches('"').eq_ignore_ascii_case("strict")
+            }
+            None => false,
+        });
+    if strict {
+        Handling::Strict
+    } else {
+        Handling::Lenient
+    }
+}
+
+async fn run_search(
+    req: &HttpRequest,
+    state: &AppState,
+    resource_type: &str,
+    params: Vec<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let base = state.base_url(req);
+    let mut page = state
+        .search
+        .search(resource_type, &params, handling(req), &base)
+        .await?;
+    // _include/_revinclude never leak a type the caller may not search
+    let caller = crate::http::auth::principal(req);
+    page.result
+        .included
+        .retain(|r| caller.scopes.permits(Interaction::Search, &r.resource_type));
+    Ok(fhir_json(
+        StatusCode::OK,
+        search_bundle::searchset(&page, &base),
+    ))
+}
+
+/// `GET /fhir/{type}?…`
+pub async fn search_type(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let params = pairs(req.query_string().as_bytes());
+    run_search(&req, &state, &path, params).await
+}
+
+/// `POST /fhir/{type}/_search` with a form-encoded body (and possibly a query string too).
+pub async fn search_post(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if form == Some(false) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IssueType::NotSupported,
+            "POST _search takes an application/x-www-form-urlencoded body",
+        ));
+    }
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let mut params = pairs(req.query_string().as_bytes());
+    params.extend(pairs(&body));
+    run_search(&req, &state, &path, params).await
+}
+
+async fn run_history(
+    req: &HttpRequest,
+    state: &AppState,
+    resource_type: Option<&str>,
+    id: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(req)?;
+    let params = pairs(req.query_string().as_bytes());
+    let page = state
+        .search
+        .history(resource_type, id, &params, handling(req))
+        .await?;
+    let path = match (resource_type, id) {
+        (Some(t), Some(i)) => format!("{t}/{i}/_history"),
+        (Some(t), None) => format!("{t}/_history"),
+        _ => "_history".to_string(),
+    };
+    let base = state.base_url(req);
+    Ok(fhir_json(
+        StatusCode::OK,
+        search_bundle::history(&page, &base, &path),
+    ))
+}
+
+/// `GET /fhir/{type}/{id}/_history`
+pub async fn history_instance(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (t, id) = path.into_inner();
+    run_history(&req, &state, Some(&t), Some(&id)).await
+}
+
+/// `GET /fhir/{type}/_history`
+pub async fn history_type(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    run_history(&req, &state, Some(&path), None).await
+}
+
+/// `GET /fhir/_history`
+pub async fn history_system(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    run_history(&req, &state, None, None).await
+}
+
+/// `PUT /fhir/{type}?criteria`
+pub async fn conditional_update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_body(&req)?;
+    require_json_response(&req)?;
+    let if_match = match req.headers().get(header::IF_MATCH) {
+        None => None,
+        Some(v) => {
+            let v = v.to_str().unwrap_or_default();
+            Some(parse_etag_version(v).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    IssueType::Invalid,
+                    format!("If-Match '{v}' is not a version ETag such as W/\"1\""),
+                )
+            })?)
+        }
+    };
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let params = pairs(req.query_string().as_bytes());
+    let base = state.base_url(&req);
+    let accepted = update_matching(
+        &state.search,
+        &state.intake,
+        &path,
+        &params,
+        req.query_string(),
+        &body,
+        if_match,
+        &base,
+    )
+    .await?;
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
+    let (status, stored) = match &accepted.written {
+        Written::Created(s) => (StatusCode::CREATED, s),
+        Written::Updated(s) | Written::Existing(s) => (StatusCode::OK, s),
+    };
+    Ok(resource_response(
+        status,
+        stored,
+        Some(version_location(&base, stored)),
+        preference,
+        &accepted.warnings,
+    ))
+}
+
+/// `DELETE /fhir/{type}?criteria`
+pub async fn conditional_delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let params = pairs(req.query_string().as_bytes());
+    let base = state.base_url(&req);
+    let deleted = delete_matching(&state.search, &state.intake, &path, &params, &base).await?;
+    let (text, version) = match deleted {
+        Some((id, Some(v))) => (format!("{path}/{id} deleted (version {v})"), Some(v)),
+        Some((id, None)) => (format!("{path}/{id} was already deleted"), None),
+        None => (
+            format!("no {path} matched the criteria; nothing was deleted"),
+            None,
+        ),
+    };
+    let mut response = fhir_json(
+        StatusCode::OK,
+        operation_outcome(&[Issue::information(text)]).to_string(),
+    );
+    if let Some(v) = version {
+        if let Ok(value) = header::HeaderValue::from_str(&etag(v)) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+    }
+    Ok(response)
+}

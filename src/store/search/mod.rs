@@ -1,0 +1,42 @@
+//! Search and history, the store half: index rows become `search_index` table rows in the
+//! write transaction, and a `SearchQuery` becomes indexed SQL (never a scan of a type).
+//! The SQL and the paging/include algorithm are shared; each backend only runs statements
+//! (`SqlRunner`).
+
+pub mod columns;
+pub mod exec;
+pub mod sql;
+
+use super::{StoreError, StoredResource};
+use crate::domain::search::SearchIndexer;
+use async_trait::async_trait;
+pub use sql::{Arg, Dialect, Sql};
+
+/// The indexer every store uses: the registry of the vendored R4 SearchParameters.
+pub fn indexer() -> &'static dyn SearchIndexer {
+    crate::domain::search::registry()
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResult {
+    pub matches: Vec<StoredResource>,
+    /// `_include` / `_revinclude` results (search.mode = include), without duplicates.
+    pub included: Vec<StoredResource>,
+    pub next: Option<crate::domain::search::Cursor>,
+    pub previous: Option<crate::domain::search::Cursor>,
+    pub total: Option<u64>,
+}
+
+/// Runs the shared SQL on one backend; each method is one statement.
+#[async_trait]
+pub trait SqlRunner: Send + Sync {
+    /// Rows of (id TEXT, key BIGINT).
+    async fn keys(&self, sql: Sql) -> Result<Vec<(String, i64)>, StoreError>;
+    /// One BIGINT.
+    async fn count(&self, sql: Sql) -> Result<i64, StoreError>;
+    /// Rows of (TEXT, TEXT).
+    async fn pairs(&self, sql: Sql) -> Result<Vec<(String, String)>, StoreError>;
+    /// Rows of (resource_type, id, version_id, last_updated_ms, deleted, body).
+    async fn versions(&self, sql: Sql) -> Result<Vec<StoredResource>, StoreError>;
+}

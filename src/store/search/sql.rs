@@ -1,0 +1,461 @@
+//! The SQL of search and history, shared by SQLite and PostgreSQL. Every criterion is a
+//! lookup on a `search_index` index ((type, param, val, sys) or (type, param, lo, hi)); a
+//! search intersects those id sets, so its cost follows the matches, not the table.
+
+use crate::domain::search::index::parse_reference;
+use crate::domain::search::{
+    Clause, Criterion, DatePrefix, HistoryQuery, IndexValue, Match, SearchQuery, SortKey,
+    StringMode,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement with numbered placeholders (`?1` / `$1`) and its arguments in order.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+pub struct Builder {
+    dialect: Dialect,
+    args: Vec<Arg>,
+}
+
+/// Sorts after every other text in byte order: the upper end of a prefix range.
+const TEXT_MAX: char = '\u{10FFFF}';
+const DAY_MS: i64 = 86_400_000;
+
+/// Lower is more selective: which clause should drive a search.
+fn selectivity(criteria: &[Criterion]) -> u8 {
+    criteria
+        .iter()
+        .map(|c| match &c.matches {
+            Match::Chain(_) => 0,
+            Match::Token { .. } if matches!(c.param.as_str(), "_id" | "identifier") => 0,
+            Match::Reference { .. } | Match::ReferenceText(_) => 1,
+            Match::String {
+                mode: StringMode::Exact(_),
+                ..
+            } => 1,
+            Match::String { .. } | Match::Uri(_) => 2,
+            Match::Token { .. } => 3,
+            Match::Date { .. } => 4,
+        })
+        .max()
+        .unwrap_or(5)
+}
+
+impl Builder {
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn finish(self, text: String) -> Sql {
+        Sql {
+            text,
+            args: self.args,
+        }
+    }
+
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.args.len()),
+            Dialect::Postgres => format!("${}", self.args.len()),
+        }
+    }
+
+    fn text(&mut self, s: &str) -> String {
+        self.arg(Arg::Text(s.to_string()))
+    }
+
+    fn int(&mut self, i: i64) -> String {
+        self.arg(Arg::Int(i))
+    }
+
+    fn body_column(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "v.body",
+            Dialect::Postgres => "v.body_text",
+        }
+    }
+
+    /// SQLite plans without statistics and would walk the `(type, param, …)` indexes for
+    /// lookups by owner id; PostgreSQL chooses well on its own.
+    fn by_owner(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => " INDEXED BY search_index_owner",
+            Dialect::Postgres => "",
+        }
+    }
+
+    fn not_deleted(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "v.deleted = 0",
+            Dialect::Postgres => "NOT v.deleted",
+        }
+    }
+
+    /// Every live resource of the type: each has exactly one `_lastUpdated` row.
+    fn all_of_type(&mut self, rt: &str) -> String {
+        let rt = self.text(rt);
+        format!(
+            "SELECT id FROM search_index WHERE resource_type = {rt} AND param = '_lastUpdated' AND lo IS NOT NULL"
+        )
+    }
+
+    /// The ids of the type matching every clause. The most selective clause drives (an
+    /// indexed lookup); every other clause is a correlated check of each candidate on the
+    /// `(resource_type, id, param)` index, so a broad clause such as `status=active` never
+    /// materialises all its ids.
+    pub fn matching(&mut self, rt: &str, clauses: &[Clause]) -> String {
+        let driver = clauses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Clause::Any(criteria) => Some((selectivity(criteria), i)),
+                _ => None,
+            })
+            .min()
+            .map(|(_, i)| i);
+        let source = match driver.map(|i| &clauses[i]) {
+            Some(Clause::Any(criteria)) => self.union(rt, criteria),
+            _ => self.all_of_type(rt),
+        };
+        let filters: Vec<String> = clauses
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != driver)
+            .map(|(_, c)| self.filter(rt, c))
+            .collect();
+        let n = self.args.len();
+        if filters.is_empty() {
+            format!("SELECT d{n}.id FROM ({source}) AS d{n}")
+        } else {
+            let filters = filters.join(" AND ").replace("{d}", &format!("d{n}"));
+            format!("SELECT d{n}.id FROM ({source}) AS d{n} WHERE {filters}")
+        }
+    }
+
+    /// A clause as a condition on the candidate `{d}.id`.
+    fn filter(&mut self, rt: &str, clause: &Clause) -> String {
+        match clause {
+            Clause::Any(criteria) => {
+                let any: Vec<String> = criteria
+                    .iter()
+                    .map(|c| format!("EXISTS ({})", self.criterion_for(rt, c, true)))
+                    .collect();
+                format!("({})", any.join(" OR "))
+            }
+            Clause::None(criteria) => {
+                let none: Vec<String> = criteria
+                    .iter()
+                    .map(|c| format!("NOT EXISTS ({})", self.criterion_for(rt, c, true)))
+                    .collect();
+                format!("({})", none.join(" AND "))
+            }
+            Clause::Missing { param, missing } => {
+                let rt = self.text(rt);
+                let param = self.text(param);
+                let exists = format!(
+                    "EXISTS (SELECT 1 FROM search_index{} WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})",
+                    self.by_owner()
+                );
+                if *missing {
+                    format!("NOT {exists}")
+                } else {
+                    exists
+                }
+            }
+        }
+    }
+
+    fn union(&mut self, rt: &str, criteria: &[Criterion]) -> String {
+        criteria
+            .iter()
+            .map(|c| self.criterion(rt, c))
+            .collect::<Vec<_>>()
+            .join(" UNION ")
+    }
+
+    fn criterion(&mut self, rt: &str, c: &Criterion) -> String {
+        self.criterion_for(rt, c, false)
+    }
+
+    /// `correlated`: a check of the candidate `{d}.id` rather than a list of ids.
+    fn criterion_for(&mut self, rt: &str, c: &Criterion, correlated: bool) -> String {
+        let rt_p = self.text(rt);
+        let param = self.text(&c.param);
+        let head = if correlated {
+            format!(
+                "SELECT 1 FROM search_index{} WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param}",
+                self.by_owner()
+            )
+        } else {
+            format!("SELECT id FROM search_index WHERE resource_type = {rt_p} AND param = {param}")
+        };
+        let tail = match &c.matches {
+            Match::Token { system, code } => {
+                let code = self.text(code);
+                match system {
+                    Some(s) => {
+                        let s = self.text(s);
+                        format!("lo IS NULL AND val = {code} AND sys = {s}")
+                    }
+                    None => format!("lo IS NULL AND val = {code}"),
+                }
+            }
+            Match::String { normalized, mode } => match mode {
+                StringMode::Prefix => {
+                    let low = self.text(normalized);
+                    let high = self.text(&format!("{normalized}{TEXT_MAX}"));
+                    format!("lo IS NULL AND val >= {low} AND val < {high}")
+                }
+                StringMode::Exact(raw) => {
+                    let val = self.text(normalized);
+                    let raw = self.text(raw);
+                    format!("lo IS NULL AND val = {val} AND raw = {raw}")
+                }
+                StringMode::Contains => {
+                    let escaped = normalized
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    let pattern = self.text(&format!("%{escaped}%"));
+                    format!("lo IS NULL AND val LIKE {pattern} ESCAPE '\\'")
+                }
+            },
+            Match::Reference { target_type, id } => {
+                let id = self.text(id);
+                match target_type {
+                    Some(t) => {
+                        let t = self.text(t);
+                        format!("lo IS NULL AND val = {id} AND sys = {t}")
+                    }
+                    None => format!("lo IS NULL AND val = {id}"),
+                }
+            }
+            Match::ReferenceText(text) => match parse_reference(text) {
+                // an absolute URL that is not ours: indexed under its id, compared as written
+                Some(IndexValue::Reference { target_id, .. }) if !target_id.is_empty() => {
+                    let id = self.text(&target_id);
+                    let raw = self.text(text);
+                    format!("lo IS NULL AND val = {id} AND raw = {raw}")
+                }
+                _ => {
+                    let val = self.text(text);
+                    format!("lo IS NULL AND val = {val}")
+                }
+            },
+            Match::Uri(u) => {
+                let u = self.text(u);
+                format!("lo IS NULL AND val = {u}")
+            }
+            Match::Date { prefix, range } => {
+                let cond = self.date(*prefix, range.low, range.high);
+                format!("lo IS NOT NULL AND {cond}")
+            }
+            Match::Chain(branches) => {
+                let parts: Vec<String> = branches
+                    .iter()
+                    .map(|(target, clause)| {
+                        let t = self.text(target);
+                        let inner = self.matching(target, std::slice::from_ref(clause));
+                        format!(
+                            "(sys = {t} AND val IN (SELECT id FROM ({inner}) AS h{}))",
+                            self.args.len()
+                        )
+                    })
+                    .collect();
+                format!("lo IS NULL AND ({})", parts.join(" OR "))
+            }
+        };
+        format!("{head} AND {tail}")
+    }
+
+    /// R4 §3.1.1.4.2: the resource's [lo, hi] against the search value's [low, high].
+    fn date(&mut self, prefix: DatePrefix, low: i64, high: i64) -> String {
+        let (l, h) = (self.int(low), self.int(high));
+        match prefix {
+            DatePrefix::Eq => format!("(lo >= {l} AND hi <= {h})"),
+            DatePrefix::Ne => format!("NOT (lo >= {l} AND hi <= {h})"),
+            DatePrefix::Gt => format!("hi > {h}"),
+            DatePrefix::Lt => format!("lo < {l}"),
+            DatePrefix::Ge => format!("(hi > {h} OR (lo >= {l} AND hi <= {h}))"),
+            DatePrefix::Le => format!("(lo < {l} OR (lo >= {l} AND hi <= {h}))"),
+            DatePrefix::Sa => format!("lo > {h}"),
+            DatePrefix::Eb => format!("hi < {l}"),
+            DatePrefix::Ap => {
+                // approximately: within 10 % of the distance to now, at least a day
+                let now = crate::domain::fhir::instant::now_millis();
+                let slack = ((now - low).abs() / 10).max(DAY_MS);
+                let al = self.int(low.saturating_sub(slack));
+                let ah = self.int(high.saturating_add(slack));
+                format!("(lo <= {ah} AND hi >= {al})")
+            }
+        }
+    }
+
+    fn sort_key(&mut self, q: &SearchQuery) -> String {
+        let param = match q.sort {
+            SortKey::Id => return "CAST(0 AS BIGINT)".into(),
+            SortKey::LastUpdated => "_lastUpdated",
+            SortKey::Date => q.sort_param.as_deref().unwrap_or("date"),
+        };
+        let rt = self.text(&q.resource_type);
+        let param = self.text(param);
+        // resources without the value sort last either way
+        let (agg, missing) = if q.descending {
+            ("MAX(k.hi)", i64::MIN)
+        } else {
+            ("MIN(k.lo)", i64::MAX)
+        };
+        let missing = self.int(missing);
+        format!(
+            "COALESCE((SELECT {agg} FROM search_index k{} WHERE k.resource_type = {rt} AND k.param = {param} AND k.lo IS NOT NULL AND k.id = m.id), {missing})",
+            self.by_owner()
+        )
+    }
+
+    /// One page of (id, key) in page order; `limit` rows at most.
+    pub fn page(&mut self, q: &SearchQuery, limit: usize) -> String {
+        let matching = self.matching(&q.resource_type, &q.clauses);
+        let key = self.sort_key(q);
+        let backward = q.cursor.as_ref().is_some_and(|c| c.backward);
+        // ascending in the store when the sort is ascending and we page forward, or both flip
+        let ascending = q.descending == backward;
+        let (cmp, dir) = if ascending {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
+        let keyset = match &q.cursor {
+            Some(c) => {
+                let k1 = self.int(c.key);
+                let k2 = self.int(c.key);
+                let id = self.text(&c.id);
+                format!("WHERE (k {cmp} {k1} OR (k = {k2} AND id {cmp} {id}))")
+            }
+            None => String::new(),
+        };
+        let limit = self.int(limit as i64);
+        format!(
+            "WITH m(id) AS ({matching}) SELECT id, k FROM (SELECT m.id AS id, {key} AS k FROM m) AS s {keyset} ORDER BY k {dir}, id {dir} LIMIT {limit}"
+        )
+    }
+
+    pub fn count(&mut self, q: &SearchQuery) -> String {
+        let matching = self.matching(&q.resource_type, &q.clauses);
+        format!("WITH m(id) AS ({matching}) SELECT COUNT(*) FROM m")
+    }
+
+    /// Current, live versions of these resources of one type.
+    pub fn current_of(&mut self, rt: &str, ids: &[String]) -> String {
+        let rt = self.text(rt);
+        let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
+        format!(
+            "SELECT c.resource_type, c.id, v.version_id, v.last_updated_ms, v.deleted, {} \
+               FROM resource_current c JOIN resource_version v \
+                 ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
+              WHERE c.resource_type = {rt} AND c.id IN ({}) AND {}",
+            self.body_column(),
+            list.join(", "),
+            self.not_deleted()
+        )
+    }
+
+    /// (target type, target id) of a reference parameter of these resources.
+    pub fn referenced(
+        &mut self,
+        source_type: &str,
+        param: &str,
+        ids: &[String],
+        target_type: Option<&str>,
+    ) -> String {
+        let rt = self.text(source_type);
+        let param = self.text(param);
+        let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
+        let target = match target_type {
+            Some(t) => format!("AND sys = {}", self.text(t)),
+            None => "AND sys <> ''".into(),
+        };
+        format!(
+            "SELECT DISTINCT sys, val FROM search_index{} \
+              WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND id IN ({}) {target}",
+            self.by_owner(),
+            list.join(", ")
+        )
+    }
+
+    /// (source type, id) of resources whose reference parameter points at these targets.
+    pub fn referencing(
+        &mut self,
+        source_type: &str,
+        param: &str,
+        target_type: &str,
+        target_ids: &[String],
+    ) -> String {
+        let rt = self.text(source_type);
+        let param = self.text(param);
+        let target = self.text(target_type);
+        let list: Vec<String> = target_ids.iter().map(|id| self.text(id)).collect();
+        format!(
+            "SELECT DISTINCT resource_type, id FROM search_index \
+              WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND sys = {target} AND val IN ({})",
+            list.join(", ")
+        )
+    }
+
+    /// Versions newest first, for `_history`.
+    pub fn history(&mut self, q: &HistoryQuery) -> String {
+        let mut conds = Vec::new();
+        if let Some(rt) = &q.resource_type {
+            conds.push(format!("resource_type = {}", self.text(rt)));
+        }
+        if let Some(id) = &q.id {
+            conds.push(format!("id = {}", self.text(id)));
+        }
+        if let Some(since) = q.since_ms {
+            conds.push(format!("last_updated_ms >= {}", self.int(since)));
+        }
+        if let Some((lu, rt, id, v)) = &q.after {
+            let (lu, rt, id, v) = (
+                self.int(*lu),
+                self.text(rt),
+                self.text(id),
+                self.int(*v as i64),
+            );
+            conds.push(format!(
+                "(last_updated_ms, resource_type, id, version_id) < ({lu}, {rt}, {id}, {v})"
+            ));
+        }
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let limit = self.int(q.count as i64);
+        let body = match self.dialect {
+            Dialect::Sqlite => "body",
+            Dialect::Postgres => "body_text",
+        };
+        format!(
+            "SELECT resource_type, id, version_id, last_updated_ms, deleted, {body} FROM resource_version {filter} \
+              ORDER BY last_updated_ms DESC, resource_type DESC, id DESC, version_id DESC LIMIT {limit}"
+        )
+    }
+}

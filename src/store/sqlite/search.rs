@@ -1,0 +1,133 @@
+//! SQLite side of search: keeping `search_index` in step with writes, and running the
+//! shared search SQL on the read pool.
+
+use super::SqliteStore;
+use crate::store::search::columns::columns;
+use crate::store::search::{indexer, Arg, Sql, SqlRunner};
+use crate::store::{StoreError, StoredResource};
+use async_trait::async_trait;
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params, params_from_iter, Connection, ToSql};
+use serde_json::Value;
+use std::sync::Arc;
+
+impl ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Arg::Text(s) => s.to_sql(),
+            Arg::Int(i) => i.to_sql(),
+        }
+    }
+}
+
+/// Replaces the index rows of a resource with those of its new current version.
+pub fn reindex(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    resource: &Value,
+) -> rusqlite::Result<()> {
+    unindex(conn, resource_type, id)?;
+    let rows = indexer().index_rows(resource_type, resource);
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO search_index (resource_type, id, param, sys, val, raw, lo, hi)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for row in &rows {
+        let c = columns(row);
+        insert.execute(params![
+            resource_type,
+            id,
+            c.param,
+            c.sys,
+            c.val,
+            c.raw,
+            c.lo,
+            c.hi
+        ])?;
+    }
+    Ok(())
+}
+
+/// A deleted resource is no longer found by search.
+pub fn unindex(conn: &Connection, resource_type: &str, id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM search_index WHERE resource_type = ?1 AND id = ?2")?
+        .execute(params![resource_type, id])?;
+    Ok(())
+}
+
+/// Indexes every live resource once, when migration 2 left a pending marker.
+pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let pending: i64 = tx.query_row("SELECT COUNT(*) FROM search_reindex_pending", [], |r| {
+        r.get(0)
+    })?;
+    if pending == 0 {
+        return Ok(0);
+    }
+    let live: Vec<(String, String, String)> = tx
+        .prepare(
+            "SELECT c.resource_type, c.id, v.body FROM resource_current c
+               JOIN resource_version v
+                 ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
+              WHERE v.deleted = 0",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (rt, id, body) in &live {
+        if let Ok(resource) = serde_json::from_str::<Value>(body) {
+            reindex(&tx, rt, id, &resource)?;
+        }
+    }
+    tx.execute("DELETE FROM search_reindex_pending", [])?;
+    tx.commit()?;
+    Ok(live.len())
+}
+
+fn query<T: Send + 'static>(
+    conn: &Connection,
+    sql: &Sql,
+    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(&sql.text)?;
+    let rows = stmt.query_map(params_from_iter(sql.args.iter()), row)?;
+    rows.collect()
+}
+
+#[async_trait]
+impl SqlRunner for SqliteStore {
+    async fn keys(&self, sql: Sql) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read_with(move |c| query(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
+            .await
+    }
+
+    async fn count(&self, sql: Sql) -> Result<i64, StoreError> {
+        self.read_with(move |c| {
+            c.prepare_cached(&sql.text)?
+                .query_row(params_from_iter(sql.args.iter()), |r| r.get(0))
+        })
+        .await
+    }
+
+    async fn pairs(&self, sql: Sql) -> Result<Vec<(String, String)>, StoreError> {
+        self.read_with(move |c| query(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
+            .await
+    }
+
+    async fn versions(&self, sql: Sql) -> Result<Vec<StoredResource>, StoreError> {
+        self.read_with(move |c| {
+            query(c, &sql, |r| {
+                let body: Option<String> = r.get(5)?;
+                Ok(StoredResource {
+                    resource_type: r.get(0)?,
+                    id: r.get(1)?,
+                    version_id: r.get::<_, i64>(2)? as u64,
+                    last_updated_ms: r.get(3)?,
+                    deleted: r.get::<_, i64>(4)? != 0,
+                    body: body.map(Arc::from),
+                })
+            })
+        })
+        .await
+    }
+}

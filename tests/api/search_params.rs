@@ -1,0 +1,279 @@
+//! Search parameter types and modifiers, with their edge cases (R4 §3.1.1).
+
+use crate::search_support::*;
+use crate::support::*;
+use serde_json::json;
+
+async fn patients(server: &TestServer) {
+    put(
+        server,
+        json!({"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1950-05-06",
+        "identifier": [{"system": "http://hospital.example/mrn", "value": "123"}],
+        "name": [{"family": "Müller", "given": ["Zoë"]}]}),
+    )
+    .await;
+    put(
+        server,
+        json!({"resourceType": "Patient", "id": "p2", "gender": "male", "birthDate": "1962",
+        "identifier": [{"system": "http://hospital.example/mrn", "value": "456"},
+                       {"system": "http://other.example/id", "value": "123"}],
+        "name": [{"family": "Mueller-Smith", "given": ["Ann"]}]}),
+    )
+    .await;
+    put(
+        server,
+        json!({"resourceType": "Patient", "id": "p3", "gender": "other", "birthDate": "2026-03-04",
+        "identifier": [{"value": "789"}], "name": [{"family": "García"}]}),
+    )
+    .await;
+    put(
+        server,
+        json!({"resourceType": "Patient", "id": "p4", "name": [{"text": "No Birthdate"}]}),
+    )
+    .await;
+}
+
+async fn expect(server: &TestServer, query: &str, expected: &[&str]) {
+    let bundle = search(server, query).await;
+    let want: Vec<String> = strs(expected)
+        .into_iter()
+        .map(|id| format!("Patient/{id}"))
+        .collect();
+    assert_eq!(ids(&bundle, "match"), want, "{query}");
+}
+
+#[tokio::test]
+async fn token_string_date_missing_and_combinations() {
+    on_each_backend(PLAIN_R4, |server| async move {
+        patients(&server).await;
+        // token: system|code, code (any system), |code (no system), :not, OR
+        expect(
+            &server,
+            "Patient?identifier=http://hospital.example/mrn|123",
+            &["p1"],
+        )
+        .await;
+        expect(&server, "Patient?identifier=123", &["p1", "p2"]).await;
+        expect(&server, "Patient?identifier=%7C789", &["p3"]).await;
+        expect(&server, "Patient?identifier=%7C123", &[]).await;
+        expect(&server, "Patient?gender=female", &["p1"]).await;
+        expect(&server, "Patient?gender:not=female", &["p2", "p3", "p4"]).await;
+        expect(&server, "Patient?gender=female,male", &["p1", "p2"]).await;
+        // string: starts-with, case and accents ignored; :exact; :contains
+        expect(&server, "Patient?family=muller", &["p1"]).await;
+        expect(&server, "Patient?family=MUE", &["p2"]).await;
+        expect(&server, "Patient?family=garcia", &["p3"]).await;
+        expect(&server, "Patient?family:exact=M%C3%BCller", &["p1"]).await;
+        expect(&server, "Patient?family:exact=m%C3%BCller", &[]).await;
+        expect(&server, "Patient?family:contains=SMITH", &["p2"]).await;
+        expect(&server, "Patient?name=zoe", &["p1"]).await;
+        expect(&server, "Patient?given=ann", &["p2"]).await;
+        // date: precision makes a range; prefixes
+        expect(&server, "Patient?birthdate=1950", &["p1"]).await;
+        expect(&server, "Patient?birthdate=1950-05", &["p1"]).await;
+        expect(&server, "Patient?birthdate=1950-05-07", &[]).await;
+        expect(&server, "Patient?birthdate=2026", &["p3"]).await;
+        expect(&server, "Patient?birthdate=ge1960", &["p2", "p3"]).await;
+        expect(&server, "Patient?birthdate=lt1960", &["p1"]).await;
+        expect(&server, "Patient?birthdate=ne1950", &["p2", "p3"]).await;
+        expect(&server, "Patient?birthdate=sa1962", &["p3"]).await;
+        expect(&server, "Patient?birthdate=eb1962-06", &["p1"]).await;
+        expect(
+            &server,
+            "Patient?birthdate=gt1950&birthdate=lt2000",
+            &["p2"],
+        )
+        .await;
+        // a whole-year birth date is not inside one month of that year, but overlaps it
+        expect(&server, "Patient?birthdate=1962-06", &[]).await;
+        expect(&server, "Patient?birthdate=ap1962-06", &["p2"]).await;
+        // :missing
+        expect(&server, "Patient?birthdate:missing=true", &["p4"]).await;
+        expect(
+            &server,
+            "Patient?birthdate:missing=false",
+            &["p1", "p2", "p3"],
+        )
+        .await;
+        // AND across parameters, _id, _lastUpdated
+        expect(&server, "Patient?gender=female&birthdate=1950", &["p1"]).await;
+        expect(&server, "Patient?gender=female&birthdate=1962", &[]).await;
+        expect(&server, "Patient?_id=p1,p3", &["p1", "p3"]).await;
+        expect(
+            &server,
+            "Patient?_lastUpdated=gt2000-01-01",
+            &["p1", "p2", "p3", "p4"],
+        )
+        .await;
+        expect(&server, "Patient", &["p1", "p2", "p3", "p4"]).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn results_parameters_and_strictness() {
+    on_each_backend(PLAIN_R4, |server| async move {
+        patients(&server).await;
+        // _summary=count: the total, no entries
+        let b = search(&server, "Patient?_summary=count").await;
+        assert_eq!(b["total"], 4, "{b}");
+        assert!(b["entry"].as_array().is_none_or(|e| e.is_empty()), "{b}");
+        let b = search(&server, "Patient?gender=female,male&_total=accurate").await;
+        assert_eq!(b["total"], 2);
+        // _elements: only what was asked, marked SUBSETTED
+        let b = search(&server, "Patient?_id=p1&_elements=gender").await;
+        let p = &b["entry"][0]["resource"];
+        assert_eq!(p["gender"], "female");
+        assert!(p.get("name").is_none(), "{p}");
+        assert_eq!(p["meta"]["tag"][0]["code"], "SUBSETTED");
+        // unknown parameters: ignored and left out of the self link by default ...
+        let b = search(&server, "Patient?nonsense=1&gender=female").await;
+        assert_eq!(ids(&b, "match"), vec!["Patient/p1"]);
+        let self_link = link(&b, "self").unwrap();
+        assert!(!self_link.contains("nonsense"), "{self_link}");
+        assert!(self_link.contains("gender=female"), "{self_link}");
+        // ... refused with Prefer: handling=strict
+        let res = client()
+            .get(server.url("Patient?nonsense=1&gender=female"))
+            .header("Prefer", "handling=strict")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_outcome(&body, "not-supported");
+        // bad values and unsupported modifiers are always refused, with an OperationOutcome
+        for bad in [
+            "Patient?birthdate=19x0",
+            "Patient?family:below=x",
+            "Patient?_count=many",
+            "Patient?gender:missing=maybe",
+        ] {
+            let (status, body) = get_url(&server.url(bad)).await;
+            assert_eq!(status, 400, "{bad}: {body}");
+            assert_eq!(body["resourceType"], "OperationOutcome");
+        }
+        // POST _search with a form body
+        let res = client()
+            .post(server.url("Patient/_search"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("family=muller&gender=female")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let b: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(ids(&b, "match"), vec!["Patient/p1"]);
+        // unsupported types are 404
+        let (status, _) = get_url(&server.url("Medication?code=x")).await;
+        assert_eq!(status, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn capability_statement_lists_search_from_the_registry() {
+    let server = TestServer::start().await;
+    let (status, cs) = get_url(&server.url("metadata")).await;
+    assert_eq!(status, 200);
+    let resources = cs["rest"][0]["resource"].as_array().unwrap();
+    let care_plan = resources.iter().find(|r| r["type"] == "CarePlan").unwrap();
+    let names: Vec<&str> = care_plan["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for p in [
+        "patient",
+        "subject",
+        "category",
+        "status",
+        "date",
+        "based-on",
+        "care-team",
+        "_id",
+        "_lastUpdated",
+        "identifier",
+        "_profile",
+    ] {
+        assert!(names.contains(&p), "CarePlan.{p}: {names:?}");
+    }
+    assert!(care_plan["searchInclude"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("CarePlan:care-team")));
+    assert!(care_plan["searchRevInclude"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Provenance:target")));
+    let codes: Vec<&str> = care_plan["interaction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    for c in [
+        "search-type",
+        "history-instance",
+        "history-type",
+        "read",
+        "update",
+    ] {
+        assert!(codes.contains(&c), "{codes:?}");
+    }
+    assert_eq!(care_plan["conditionalUpdate"], true);
+    assert_eq!(care_plan["conditionalDelete"], "single");
+    for (ty, params) in [
+        (
+            "CareTeam",
+            &["patient", "subject", "status", "category"][..],
+        ),
+        (
+            "ServiceRequest",
+            &[
+                "patient",
+                "subject",
+                "status",
+                "code",
+                "category",
+                "authored",
+                "requester",
+                "identifier",
+            ][..],
+        ),
+        (
+            "Task",
+            &["focus", "status", "business-status", "patient", "owner"][..],
+        ),
+        (
+            "Patient",
+            &[
+                "identifier",
+                "name",
+                "family",
+                "given",
+                "birthdate",
+                "gender",
+            ][..],
+        ),
+    ] {
+        let r = resources.iter().find(|r| r["type"] == ty).unwrap();
+        let names: Vec<&str> = r["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for p in params {
+            assert!(names.contains(p), "{ty}.{p}");
+        }
+    }
+    let system: Vec<&str> = cs["rest"][0]["interaction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert!(system.contains(&"history-system"));
+}
