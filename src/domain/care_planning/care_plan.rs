@@ -4,6 +4,7 @@ use super::narrative::care_plan_div;
 use super::services::PlannedService;
 use super::PlanInput;
 use crate::domain::fhir::date::{date_text, day_number, Edge};
+use crate::domain::fhir::json_build::{object, reference, string};
 use serde_json::{json, Value};
 
 pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-careplan";
@@ -30,56 +31,96 @@ pub fn generate(
     let activities: Vec<Value> = services
         .iter()
         .map(|planned| {
-            let mut detail = json!({
-                "kind": "ServiceRequest",
-                "code": planned.service.concept(),
-                "status": activity_status,
-                "description": planned.service.description(),
-                "performer": [input.program.role_ref(planned.service.role())],
-            });
+            let mut detail = object([
+                ("kind", string("ServiceRequest")),
+                ("code", planned.service.concept()),
+                ("status", string(activity_status)),
+                ("description", string(planned.service.description())),
+                (
+                    "performer",
+                    Value::Array(vec![input.program.role_ref(planned.service.role())]),
+                ),
+            ]);
             if let Some(symptom) = &planned.symptom {
                 detail["description"] = Value::String(format!(
                     "Evaluate and manage {}.",
                     super::narrative::concept_label(&symptom.code)
                 ));
-                detail["reasonCode"] = json!([symptom.code]);
+                detail["reasonCode"] = Value::Array(vec![symptom.code.clone()]);
                 if let Some(source) = &symptom.source {
-                    detail["reasonReference"] = json!([{"reference": source}]);
+                    detail["reasonReference"] = Value::Array(vec![reference(source.as_str())]);
                 }
             }
-            json!({"detail": detail})
+            object([("detail", detail)])
         })
         .collect();
     let addresses: Vec<Value> = addressed_conditions(input)
         .into_iter()
-        .map(|k| json!({"reference": k}))
+        .map(reference)
         .collect();
-    let mut plan = json!({
-        "resourceType": "CarePlan",
-        "id": input.identity.id("CarePlan"),
-        "meta": {"profile": [PROFILE]},
-        "text": {"status": "generated",
-                 "div": care_plan_div(status, services, &input.program.organization_name)},
-        "identifier": [input.identity.identifier("CarePlan")],
+    let goal_refs: Vec<Value> = goals
+        .iter()
+        .filter_map(|g| g.get("id").and_then(Value::as_str))
+        .map(|id| reference(format!("Goal/{id}")))
+        .collect();
+    let mut plan = object([
+        ("resourceType", string("CarePlan")),
+        ("id", string(input.identity.id("CarePlan"))),
+        ("meta", json!({"profile": [PROFILE]})),
+        (
+            "text",
+            object([
+                ("status", string("generated")),
+                (
+                    "div",
+                    string(care_plan_div(
+                        status,
+                        services,
+                        &input.program.organization_name,
+                    )),
+                ),
+            ]),
+        ),
+        (
+            "identifier",
+            Value::Array(vec![input.identity.identifier("CarePlan")]),
+        ),
         // R4 CarePlan.basedOn may only name a CarePlan: the referral is supporting information
-        "supportingInfo": [{"reference": ev.referral_key(), "display": "HBPC referral"}],
-        "status": status,
-        "intent": "plan",
-        "category": [
-            {"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
-                         "code": "assess-plan", "display": "Assessment and Plan of Treatment"}]},
-            {"coding": [{"system": "http://snomed.info/sct", "code": "734163000", "display": "Care plan"}]}
-        ],
-        "title": "Home Based Palliative Care plan",
-        "subject": referral.get("subject").cloned().unwrap_or(Value::Null),
-        "author": input.program.organization_ref(),
-        "careTeam": [{"reference": format!("CareTeam/{}", input.identity.id("CareTeam"))}],
-        "goal": goals.iter().filter_map(|g| g.get("id").and_then(Value::as_str))
-            .map(|id| json!({"reference": format!("Goal/{id}")})).collect::<Vec<_>>(),
-        "activity": activities,
-    });
+        (
+            "supportingInfo",
+            Value::Array(vec![object([
+                ("reference", string(ev.referral_key())),
+                ("display", string("HBPC referral")),
+            ])]),
+        ),
+        ("status", string(status)),
+        ("intent", string("plan")),
+        (
+            "category",
+            json!([
+                {"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
+                             "code": "assess-plan", "display": "Assessment and Plan of Treatment"}]},
+                {"coding": [{"system": "http://snomed.info/sct", "code": "734163000", "display": "Care plan"}]}
+            ]),
+        ),
+        ("title", string("Home Based Palliative Care plan")),
+        (
+            "subject",
+            referral.get("subject").cloned().unwrap_or(Value::Null),
+        ),
+        ("author", input.program.organization_ref()),
+        (
+            "careTeam",
+            Value::Array(vec![reference(format!(
+                "CareTeam/{}",
+                input.identity.id("CareTeam")
+            ))]),
+        ),
+        ("goal", Value::Array(goal_refs)),
+        ("activity", Value::Array(activities)),
+    ]);
     if let Some(start) = start {
-        plan["period"] = json!({"start": start});
+        plan["period"] = object([("start", string(start))]);
     }
     if !addresses.is_empty() {
         plan["addresses"] = Value::Array(addresses);

@@ -4,6 +4,7 @@
 use super::services::{PlannedService, Role};
 use super::PlanInput;
 use crate::domain::eligibility::{managing_physician, Evidence};
+use crate::domain::fhir::json_build::{object, reference, string};
 use serde_json::{json, Value};
 
 pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-careteam";
@@ -49,19 +50,31 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
             "member": {"reference": caregiver}}));
     }
     let referral = ev.referral();
-    let mut team = json!({
-        "resourceType": "CareTeam",
-        "id": input.identity.id("CareTeam"),
-        "meta": {"profile": [PROFILE]},
-        "identifier": [input.identity.identifier("CareTeam")],
-        "status": status,
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "LA28866-4",
-                                   "display": "Home & Community Based Services (HCBS)-focused care team"}]}],
-        "name": "Home Based Palliative Care team",
-        "subject": referral.get("subject").cloned().unwrap_or(Value::Null),
-        "participant": participants,
-        "managingOrganization": [input.program.organization_ref()],
-    });
+    let mut team = object([
+        ("resourceType", string("CareTeam")),
+        ("id", string(input.identity.id("CareTeam"))),
+        ("meta", json!({"profile": [PROFILE]})),
+        (
+            "identifier",
+            Value::Array(vec![input.identity.identifier("CareTeam")]),
+        ),
+        ("status", string(status)),
+        (
+            "category",
+            json!([{"coding": [{"system": "http://loinc.org", "code": "LA28866-4",
+                                "display": "Home & Community Based Services (HCBS)-focused care team"}]}]),
+        ),
+        ("name", string("Home Based Palliative Care team")),
+        (
+            "subject",
+            referral.get("subject").cloned().unwrap_or(Value::Null),
+        ),
+        ("participant", Value::Array(participants)),
+        (
+            "managingOrganization",
+            Value::Array(vec![input.program.organization_ref()]),
+        ),
+    ]);
     if let Some(start) = input
         .evidence
         .referral()
@@ -97,7 +110,10 @@ fn physician(ev: &Evidence, key: &str, label: &str) -> Value {
         }
         None => json!({"text": label}),
     };
-    json!({"role": [role], "member": {"reference": key}})
+    object([
+        ("role", Value::Array(vec![role])),
+        ("member", reference(key)),
+    ])
 }
 
 fn nucc_code(concepts: Option<&Value>) -> Option<(String, Option<String>)> {

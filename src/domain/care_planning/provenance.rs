@@ -2,6 +2,7 @@
 //! referral.
 
 use super::{Generated, PlanInput};
+use crate::domain::fhir::json_build::reference;
 use serde_json::{json, Value};
 
 pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
@@ -11,7 +12,7 @@ pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
         .filter_map(|r| {
             let rt = r.get("resourceType")?.as_str()?;
             let id = r.get("id")?.as_str()?;
-            (rt != "Provenance").then(|| json!({"reference": format!("{rt}/{id}")}))
+            (rt != "Provenance").then(|| reference(format!("{rt}/{id}")))
         })
         .collect();
     let activity = if input.prior.task.is_some() {
@@ -19,10 +20,10 @@ pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
     } else {
         ("CREATE", "create")
     };
-    json!({
+    let mut provenance = json!({
         "resourceType": "Provenance",
         "id": input.identity.id("Provenance"),
-        "target": targets,
+        "target": Value::Null,
         "recorded": input.now,
         "activity": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
                                  "code": activity.0, "display": activity.1}]},
@@ -33,5 +34,7 @@ pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
             "onBehalfOf": input.program.organization_ref(),
         }],
         "entity": [{"role": "source", "what": {"reference": input.evidence.referral_key()}}],
-    })
+    });
+    provenance["target"] = Value::Array(targets);
+    provenance
 }

@@ -3,6 +3,7 @@
 use super::PlanInput;
 use crate::domain::eligibility::{symptoms, Evidence};
 use crate::domain::fhir::coding::CodeList;
+use crate::domain::fhir::json_build::{object, string};
 use serde_json::{json, Value};
 
 pub const SERVICES_SYSTEM: &str = "http://hbpc.example.org/fhir/CodeSystem/hbpc-services";
@@ -166,7 +167,10 @@ impl Service {
         if let Some(code) = hcpcs {
             coding.push(json!({"system": HCPCS, "code": code}));
         }
-        json!({"coding": coding, "text": self.display()})
+        object([
+            ("coding", Value::Array(coding)),
+            ("text", string(self.display())),
+        ])
     }
 }
 

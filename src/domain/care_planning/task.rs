@@ -3,6 +3,7 @@
 
 use super::PlanInput;
 use crate::domain::eligibility::{Decision, Verdict};
+use crate::domain::fhir::json_build::{object, reference, string};
 use serde_json::{json, Value};
 
 pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-referral-task";
@@ -10,7 +11,14 @@ const CANON: &str = "http://hbpc.example.org/fhir/CodeSystem/";
 const BUSINESS_STATUS: &str = "http://hl7.org/fhir/us/bser/CodeSystem/TaskBusinessStatusCS";
 
 fn parameter_type(code: &str, display: &str) -> Value {
-    json!({"coding": [{"system": format!("{CANON}hbpc-task-parameter"), "code": code, "display": display}]})
+    object([(
+        "coding",
+        Value::Array(vec![object([
+            ("system", string(format!("{CANON}hbpc-task-parameter"))),
+            ("code", string(code)),
+            ("display", string(display)),
+        ])]),
+    )])
 }
 
 pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
@@ -31,58 +39,102 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         .and_then(Value::as_str)
         .unwrap_or(input.now);
 
-    let mut output = vec![json!({
-        "type": parameter_type("determination", "Eligibility determination"),
-        "valueReference": {"reference": "#determination", "display": "Eligibility determination"},
-    })];
+    let typed = |code: &str, display: &str, key: &str, value: Value| {
+        let mut out = object([("type", parameter_type(code, display))]);
+        out[key] = value;
+        out
+    };
+    let mut output = vec![typed(
+        "determination",
+        "Eligibility determination",
+        "valueReference",
+        object([
+            ("reference", string("#determination")),
+            ("display", string("Eligibility determination")),
+        ]),
+    )];
     for finding in determination.with(Verdict::Unknown) {
-        output.push(json!({
-            "type": parameter_type("missing-evidence", "Missing evidence"),
-            "valueString": format!("{}: {}", finding.criterion.code(), finding.criterion.evidence_needed()),
-        }));
+        output.push(typed(
+            "missing-evidence",
+            "Missing evidence",
+            "valueString",
+            string(format!(
+                "{}: {}",
+                finding.criterion.code(),
+                finding.criterion.evidence_needed()
+            )),
+        ));
     }
     if with_plan {
-        output.push(json!({
-            "type": parameter_type("care-plan", "Generated CarePlan"),
-            "valueReference": {"reference": format!("CarePlan/{}", input.identity.id("CarePlan"))},
-        }));
-        output.push(json!({
-            "type": parameter_type("care-team", "Generated CareTeam"),
-            "valueReference": {"reference": format!("CareTeam/{}", input.identity.id("CareTeam"))},
-        }));
+        for (code, display, kind) in [
+            ("care-plan", "Generated CarePlan", "CarePlan"),
+            ("care-team", "Generated CareTeam", "CareTeam"),
+        ] {
+            output.push(typed(
+                code,
+                display,
+                "valueReference",
+                reference(format!("{kind}/{}", input.identity.id(kind))),
+            ));
+        }
     }
     let input_refs: Vec<Value> = evidence_keys(input)
         .into_iter()
         .map(|key| {
-            json!({"type": parameter_type("evidence", "Evidence considered"),
-                          "valueReference": {"reference": key}})
+            typed(
+                "evidence",
+                "Evidence considered",
+                "valueReference",
+                reference(key),
+            )
         })
         .collect();
 
-    let mut task = json!({
-        "resourceType": "Task",
-        "id": input.identity.id("Task"),
-        "meta": {"profile": [PROFILE]},
-        "contained": [determination_parameters(input)],
-        "identifier": [input.identity.identifier("Task")],
-        "status": status,
-        "businessStatus": {"coding": [{"system": BUSINESS_STATUS, "code": business, "display": business_display}],
-                           "text": business_display},
-        "intent": "order",
-        "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill",
-                             "display": "Fulfill the focal request"}]},
-        "description": "Home Based Palliative Care referral: eligibility and plan of care",
-        "focus": {"reference": ev.referral_key()},
-        "for": referral.get("subject").cloned().unwrap_or(Value::Null),
-        "authoredOn": authored,
-        "lastModified": input.now,
-        "requester": referral.get("requester").cloned().unwrap_or(Value::Null),
-        "owner": input.program.organization_ref(),
-        "input": input_refs,
-        "output": output,
-    });
+    let mut task = object([
+        ("resourceType", string("Task")),
+        ("id", string(input.identity.id("Task"))),
+        ("meta", json!({"profile": [PROFILE]})),
+        (
+            "contained",
+            Value::Array(vec![determination_parameters(input)]),
+        ),
+        (
+            "identifier",
+            Value::Array(vec![input.identity.identifier("Task")]),
+        ),
+        ("status", string(status)),
+        (
+            "businessStatus",
+            json!({"coding": [{"system": BUSINESS_STATUS, "code": business, "display": business_display}],
+                   "text": business_display}),
+        ),
+        ("intent", string("order")),
+        (
+            "code",
+            json!({"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill",
+                               "display": "Fulfill the focal request"}]}),
+        ),
+        (
+            "description",
+            string("Home Based Palliative Care referral: eligibility and plan of care"),
+        ),
+        ("focus", reference(ev.referral_key())),
+        (
+            "for",
+            referral.get("subject").cloned().unwrap_or(Value::Null),
+        ),
+        ("authoredOn", string(authored)),
+        ("lastModified", string(input.now)),
+        (
+            "requester",
+            referral.get("requester").cloned().unwrap_or(Value::Null),
+        ),
+        ("owner", input.program.organization_ref()),
+        ("input", Value::Array(input_refs)),
+        ("output", Value::Array(output)),
+    ]);
     if let Some(reason) = status_reason(input) {
-        task["statusReason"] = json!({"text": reason});
+        task["statusReason"] = object([("text", string(reason))]);
     }
     if let Some(priority) = referral.get("priority") {
         task["priority"] = priority.clone();
@@ -131,20 +183,57 @@ fn determination_parameters(input: &PlanInput) -> Value {
         Decision::Ineligible => "ineligible",
         Decision::Pending => "pending",
     };
-    let mut parameters = vec![json!({"name": "decision", "valueCode": decision})];
+    let named = |name: &str, key: &str, value: Value| {
+        let mut p = object([("name", string(name))]);
+        p[key] = value;
+        p
+    };
+    let coding = |system: &str, code: &str, display: &str| {
+        object([
+            ("system", string(format!("{CANON}{system}"))),
+            ("code", string(code)),
+            ("display", string(display)),
+        ])
+    };
+    let mut parameters = vec![named("decision", "valueCode", string(decision))];
     for f in &d.findings {
         let mut part = vec![
-            json!({"name": "code", "valueCoding": {"system": format!("{CANON}hbpc-eligibility-criterion"),
-                    "code": f.criterion.code(), "display": f.criterion.display()}}),
-            json!({"name": "result", "valueCoding": {"system": format!("{CANON}hbpc-eligibility-result"),
-                    "code": f.verdict.code(), "display": f.verdict.display()}}),
-            json!({"name": "reason", "valueString": f.reason}),
+            named(
+                "code",
+                "valueCoding",
+                coding(
+                    "hbpc-eligibility-criterion",
+                    f.criterion.code(),
+                    f.criterion.display(),
+                ),
+            ),
+            named(
+                "result",
+                "valueCoding",
+                coding(
+                    "hbpc-eligibility-result",
+                    f.verdict.code(),
+                    f.verdict.display(),
+                ),
+            ),
+            named("reason", "valueString", string(f.reason.as_str())),
         ];
         for key in &f.evidence {
-            part.push(json!({"name": "evidence", "valueReference": {"reference": key}}));
+            part.push(named("evidence", "valueReference", reference(key.as_str())));
         }
-        part.push(json!({"name": "expression", "valueString": f.expression}));
-        parameters.push(json!({"name": "criterion", "part": part}));
+        part.push(named(
+            "expression",
+            "valueString",
+            string(f.expression.as_str()),
+        ));
+        parameters.push(object([
+            ("name", string("criterion")),
+            ("part", Value::Array(part)),
+        ]));
     }
-    json!({"resourceType": "Parameters", "id": "determination", "parameter": parameters})
+    object([
+        ("resourceType", string("Parameters")),
+        ("id", string("determination")),
+        ("parameter", Value::Array(parameters)),
+    ])
 }

@@ -7,6 +7,7 @@ pub mod date;
 pub mod identifier;
 pub mod instant;
 pub mod json;
+pub mod json_build;
 pub mod json_position;
 pub mod meta;
 pub mod operation_outcome;
