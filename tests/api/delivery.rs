@@ -455,3 +455,51 @@ async fn two_replicas_share_the_outbox_and_survive_one_dying() {
     wait_for(&second, "delivered", 40, Duration::from_secs(60)).await;
     assert_one_each(&ehr, 40);
 }
+
+/// A referral sent as a FHIR message goes back to its sender (`MessageHeader.source.endpoint`),
+/// not to the default upstream.
+#[tokio::test]
+async fn a_message_referral_is_delivered_to_its_sender() {
+    let backend = backends().remove(0);
+    let default_ehr = FakeEhr::start().await;
+    let sender = FakeEhr::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[delivery]
+poll_interval_ms = 20
+lease_secs = 2
+default_upstream = "default"
+
+[delivery.upstreams.default]
+base_url = "{}"
+request_timeout_ms = 1000
+retry_initial_ms = 20
+
+[delivery.upstreams.sender]
+base_url = "{}"
+sources = ["https://ehr.hospital.example.org/fhir"]
+request_timeout_ms = 1000
+retry_initial_ms = 20
+"#,
+            default_ehr.base_url(),
+            sender.base_url()
+        ),
+    )
+    .unwrap();
+    let config = path.display().to_string();
+    let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+    let (status, body) = post_json(
+        &server,
+        "/fhir/$process-message",
+        &fixture_json("referral-message.json"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    wait_for(&server, "delivered", 1, Duration::from_secs(30)).await;
+    assert_eq!(sender.stored("CarePlan").len(), 1);
+    assert!(default_ehr.fhir_requests().is_empty());
+}

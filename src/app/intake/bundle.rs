@@ -71,7 +71,7 @@ impl Intake {
         let mut result = match kind {
             BundleKind::Transaction => {
                 super::rejection(outcome)?;
-                self.transaction(bundle).await
+                self.transaction(bundle, None).await
             }
             BundleKind::Batch => {
                 let profile = !outcome.base_errors();
@@ -84,7 +84,12 @@ impl Intake {
         Ok(result)
     }
 
-    pub(super) async fn transaction(&self, mut bundle: Value) -> Result<BundleOutcome, AppError> {
+    /// `message_source`: the sender's endpoint when the entries came as a FHIR message.
+    pub(super) async fn transaction(
+        &self,
+        mut bundle: Value,
+        message_source: Option<&str>,
+    ) -> Result<BundleOutcome, AppError> {
         let mut issues = Vec::new();
         let mut entries = Vec::new();
         for request in entry_requests(&mut bundle) {
@@ -148,9 +153,11 @@ impl Intake {
             }
         }
         let outcomes = self
-            .apply(ops, |op| {
-                order.get(op).map(|i| format!("Bundle.entry[{i}]"))
-            })
+            .apply(
+                ops,
+                |op| order.get(op).map(|i| format!("Bundle.entry[{i}]")),
+                message_source,
+            )
             .await?;
 
         let mut placed: Vec<Option<EntryOutcome>> = (0..order.len()).map(|_| None).collect();
@@ -219,7 +226,7 @@ impl Intake {
                         Err(e) => return EntryOutcome::Failed(e),
                     };
                     match self
-                        .apply(vec![op], |_| Some(format!("Bundle.entry[{index}]")))
+                        .apply(vec![op], |_| Some(format!("Bundle.entry[{index}]")), None)
                         .await
                     {
                         Ok(mut outcomes) => match outcomes.pop() {

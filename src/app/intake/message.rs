@@ -104,7 +104,10 @@ impl Intake {
                 .at("Bundle.entry")])
             })?;
         let result = self
-            .transaction(transaction)
+            .transaction(
+                transaction,
+                header.pointer("/source/endpoint").and_then(Value::as_str),
+            )
             .await
             .map_err(|e| relocate(e, &entries))?;
         let created = result.entries.iter().any(|e| {

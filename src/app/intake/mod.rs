@@ -55,9 +55,13 @@ impl Intake {
         &self,
         ops: Vec<WriteOp>,
         at: impl Fn(usize) -> Option<String>,
+        message_source: Option<&str>,
     ) -> Result<Vec<WriteOutcome>, AppError> {
         match &self.workflow {
-            Some(workflow) => workflow.apply(ops).await.map_err(|e| e.into_app(at)),
+            Some(workflow) => workflow
+                .apply(ops, message_source)
+                .await
+                .map_err(|e| e.into_app(at)),
             None => self
                 .store
                 .apply(ops)

@@ -93,14 +93,14 @@ impl Intake {
             resource_type: resource_type.to_string(),
             id: id.to_string(),
         }];
-        match self.apply(ops, |_| None).await?.pop() {
+        match self.apply(ops, |_| None, None).await?.pop() {
             Some(WriteOutcome::Deleted { version_id }) => Ok(version_id),
             _ => Err(unexpected()),
         }
     }
 
     async fn write_one(&self, op: WriteOp) -> Result<Written, AppError> {
-        let outcome = self.apply(vec![op], |_| None).await?.pop();
+        let outcome = self.apply(vec![op], |_| None, None).await?.pop();
         match outcome {
             Some(WriteOutcome::Created(s)) => Ok(Written::Created(s)),
             Some(WriteOutcome::Matched(s)) => Ok(Written::Existing(s)),

@@ -63,16 +63,18 @@ impl Workflow {
         at_hand: &[Value],
         task_id: &str,
         keys: Vec<crate::store::delivery_request::ResourceKey>,
+        message_source: Option<&str>,
     ) -> Result<Option<WriteOp>, StoreError> {
         let Some(delivery) = &self.delivery else {
             return Ok(None);
         };
-        let source = crate::app::delivery::source::from_requester(
+        let mut source = crate::app::delivery::source::from_requester(
             requester_of,
             at_hand,
             self.store.as_ref(),
         )
         .await?;
+        source.message_source_endpoint = message_source.map(str::to_string);
         Ok(delivery.enqueue(&source, task_id, keys))
     }
 
@@ -111,12 +113,18 @@ impl Workflow {
 
     /// Applies `ops` with the evaluations they trigger, atomically. The outcomes returned are
     /// those of `ops` (the workflow's own writes are not reported).
-    pub async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, ApplyError> {
+    /// `message_source`: `MessageHeader.source.endpoint` when the writes came as a FHIR message
+    /// (deliveries go back to it).
+    pub async fn apply(
+        &self,
+        ops: Vec<WriteOp>,
+        message_source: Option<&str>,
+    ) -> Result<Vec<WriteOutcome>, ApplyError> {
         let base = ops.len();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let extra = self.plan_writes(&ops).await?;
+            let extra = self.plan_writes(&ops, message_source).await?;
             let concurrent = !extra.is_empty();
             let mut all = ops.clone();
             all.extend(extra);
@@ -141,7 +149,11 @@ impl Workflow {
 
     /// The writes the workflow adds to `ops`: evaluations of the referrals they name, and the
     /// plan's end when staff end a referral Task.
-    pub async fn plan_writes(&self, ops: &[WriteOp]) -> Result<Vec<WriteOp>, ApplyError> {
+    pub async fn plan_writes(
+        &self,
+        ops: &[WriteOp],
+        message_source: Option<&str>,
+    ) -> Result<Vec<WriteOp>, ApplyError> {
         let mut extra = self.staff_actions(ops).await?;
         let named = referrals_named(ops, |r| self.evaluator.is_referral(r));
         if named.is_empty() {
@@ -175,7 +187,7 @@ impl Workflow {
                 _ => evidence_loader::PriorEvidence::All,
             };
             extra.extend(
-                self.evaluate_for_write(referral, &at_hand, scope, &now)
+                self.evaluate_for_write(referral, &at_hand, scope, &now, message_source)
                     .await?,
             );
         }
@@ -251,6 +263,7 @@ impl Workflow {
         at_hand: &[Value],
         scope: evidence_loader::PriorEvidence,
         now: &str,
+        message_source: Option<&str>,
     ) -> Result<Vec<WriteOp>, StoreError> {
         let identity = crate::domain::care_planning::ReferralIdentity::of(&referral);
         let prior = read_prior(self.store.as_ref(), &identity).await?;
@@ -276,7 +289,10 @@ impl Workflow {
         let g = &evaluation.generated;
         let task_id = g.task["id"].as_str().unwrap_or_default();
         let keys = crate::app::delivery::delivered_keys(g.resources());
-        ops.extend(self.delivery_op(&g.task, at_hand, task_id, keys).await?);
+        ops.extend(
+            self.delivery_op(&g.task, at_hand, task_id, keys, message_source)
+                .await?,
+        );
         Ok(ops)
     }
 
@@ -319,7 +335,7 @@ impl Workflow {
                 staff_actions::plan_status_after(to)
             else {
                 // the EHR still sees the referral's new state
-                extra.extend(self.delivery_op(&stored, &[], id, delivered).await?);
+                extra.extend(self.delivery_op(&stored, &[], id, delivered, None).await?);
                 continue;
             };
             for output in resource
@@ -358,7 +374,7 @@ impl Workflow {
                 });
                 delivered.push(crate::store::delivery_request::ResourceKey::new(rt, rid));
             }
-            extra.extend(self.delivery_op(&stored, &[], id, delivered).await?);
+            extra.extend(self.delivery_op(&stored, &[], id, delivered, None).await?);
         }
         Ok(extra)
     }
