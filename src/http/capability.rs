@@ -10,7 +10,17 @@ use crate::domain::search::registry;
 use serde_json::{json, Value};
 
 /// `supported_profiles`: (resource type, profile URL) of every profile the validator applies.
-pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
+/// How clients authorize, for `rest.security`: `None` with auth off.
+pub struct SecurityAdvert<'a> {
+    /// The token endpoint when configured (`auth.token_url`); else clients use `/auth/token`
+    /// on this server, announced by `.well-known/smart-configuration`.
+    pub token_url: Option<&'a str>,
+}
+
+pub fn capability_statement(
+    supported_profiles: &[(String, String)],
+    security: Option<SecurityAdvert>,
+) -> Value {
     let operations: Vec<Value> = OPERATIONS
         .iter()
         .map(|(name, definition)| json!({ "name": name, "definition": definition }))
@@ -76,7 +86,22 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
                 })
             }))
             .collect();
-    json!({
+    let security = security.map(|s| {
+        let mut security = json!({
+            "cors": false,
+            "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                     "code": "SMART-on-FHIR"}]}],
+            "description": "SMART Backend Services: client_credentials with a private_key_jwt assertion (RS384 or ES384) at the token endpoint of .well-known/smart-configuration; system/ scopes per resource type and interaction, system/$<operation> per operation.",
+        });
+        if let Some(token) = s.token_url.filter(|t| !t.is_empty()) {
+            security["extension"] = json!([{
+                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": [{"url": "token", "valueUri": token}],
+            }]);
+        }
+        security
+    });
+    let mut statement = json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": fhir_instant(now_millis()),
@@ -100,5 +125,9 @@ pub fn capability_statement(supported_profiles: &[(String, String)]) -> Value {
                 |(name, definition)| json!({ "name": name, "definition": definition }),
             )).collect::<Vec<_>>(),
         }],
-    })
+    });
+    if let Some(security) = security {
+        statement["rest"][0]["security"] = security;
+    }
+    statement
 }

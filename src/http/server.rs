@@ -79,7 +79,15 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         skipped = search_registry.skipped.len(),
         "search parameters compiled"
     );
-    let capability = capability_statement(&validation.supported_profiles());
+    let capability = capability_statement(
+        &validation.supported_profiles(),
+        settings
+            .auth
+            .enabled
+            .then(|| crate::http::capability::SecurityAdvert {
+                token_url: Some(settings.auth.token_url.as_str()),
+            }),
+    );
     let workflow = workflow(&settings, &structure_for_workflow, store.clone())?;
     Ok(AppState {
         intake: Intake::new(store.clone(), validator, settings.limits.clone())

@@ -217,6 +217,10 @@ async fn capability_statement_lists_what_is_served() {
     assert_eq!(res.status(), 200);
     let cs: Value = res.json().await.unwrap();
     assert_eq!(cs["fhirVersion"], "4.0.1");
+    assert!(
+        cs["rest"][0].get("security").is_none(),
+        "auth is off: no security to advertise, and never a null"
+    );
     let resources = cs["rest"][0]["resource"].as_array().unwrap();
     let sr = resources
         .iter()

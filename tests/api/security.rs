@@ -52,6 +52,12 @@ async fn backend_services_flow_with_rs384_and_es384_keys() {
         // metadata needs no token
         let meta = http.get(server.url("metadata")).send().await.unwrap();
         assert_eq!(meta.status(), 200);
+        let meta: Value = meta.json().await.unwrap();
+        let security = &meta["rest"][0]["security"];
+        assert_eq!(
+            security["service"][0]["coding"][0]["code"], "SMART-on-FHIR",
+            "{meta}"
+        );
 
         // RS384: the EHR asks for more than it may have and gets its allowed part
         let assertion = sign(EHR.1, &assertion_claims(EHR.0, &token_url(&server)));
