@@ -84,7 +84,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         settings
             .auth
             .enabled
-            .then(|| crate::http::capability::SecurityAdvert {
+            .then_some(crate::http::capability::SecurityAdvert {
                 token_url: Some(settings.auth.token_url.as_str()),
             }),
     );
