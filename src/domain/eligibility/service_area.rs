@@ -23,8 +23,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
             vec![],
         );
     };
-    let patient = ev.get(&key).cloned().unwrap_or(Value::Null);
-    let Some(address) = home_address(&patient) else {
+    let Some(address) = ev.get(&key).and_then(home_address) else {
         return finding(
             Verdict::Unknown,
             "the patient has no home address".into(),
