@@ -83,3 +83,15 @@ async fn read_body(
     }
     Ok(body.freeze())
 }
+
+/// The body of a FHIR JSON request whose answer is FHIR JSON: both media types checked (415,
+/// 406), then read within the configured size limit (413).
+pub async fn fhir_json_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Bytes, ApiError> {
+    super::media_type::require_json_body(req)?;
+    super::media_type::require_json_response(req)?;
+    read_limited(req, payload, state.settings.limits.max_body_bytes).await
+}

@@ -1,6 +1,5 @@
-use crate::http::body::read_limited;
+use crate::http::body::fhir_json_body;
 use crate::http::bundle_response::bundle_response;
-use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
@@ -13,9 +12,7 @@ pub async fn process(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_body(&req)?;
-    require_json_response(&req)?;
-    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let body = fhir_json_body(&req, payload, &state).await?;
     crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
     let outcome = state.intake.process_bundle(&body).await?;
     // Bundle responses carry resources only when asked: they can be large.

@@ -3,8 +3,7 @@
 
 use crate::app::validation::ValidateCall;
 use crate::domain::fhir::operation_outcome::operation_outcome;
-use crate::http::body::read_limited;
-use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::body::fhir_json_body;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
@@ -24,9 +23,7 @@ async fn run(
     resource_type: Option<&str>,
     id: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_body(&req)?;
-    require_json_response(&req)?;
-    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let body = fhir_json_body(&req, payload, &state).await?;
     let call = ValidateCall {
         resource_type,
         id,

@@ -1,6 +1,5 @@
 use crate::app::intake::Written;
-use crate::http::body::read_limited;
-use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::body::fhir_json_body;
 use crate::http::prefer::{return_preference, ReturnPreference};
 use crate::http::responses::{resource_response, version_location};
 use crate::http::{ApiError, AppState};
@@ -14,9 +13,7 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_body(&req)?;
-    require_json_response(&req)?;
-    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let body = fhir_json_body(&req, payload, &state).await?;
     let if_none_exist = req
         .headers()
         .get("if-none-exist")

@@ -1,8 +1,7 @@
 //! The referral workflow's operations: `$process-message` (a referral sent as a FHIR message)
 //! and `ServiceRequest/$evaluate-eligibility` (a dry run).
 
-use crate::http::body::read_limited;
-use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::body::fhir_json_body;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
@@ -14,9 +13,7 @@ pub async fn process_message(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_body(&req)?;
-    require_json_response(&req)?;
-    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let body = fhir_json_body(&req, payload, &state).await?;
     let outcome = state
         .intake
         .process_message(&body, &state.base_url(&req))
@@ -31,9 +28,7 @@ pub async fn evaluate_eligibility(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_body(&req)?;
-    require_json_response(&req)?;
-    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let body = fhir_json_body(&req, payload, &state).await?;
     let parameters = state.intake.evaluate_eligibility(&body).await?;
     Ok(fhir_json(StatusCode::OK, parameters.to_string()))
 }
