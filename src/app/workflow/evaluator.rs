@@ -4,6 +4,7 @@ use super::rules::{WorkflowRules, REFERRAL_VALUE_SET};
 use crate::domain::care_planning::{self, Generated, PlanInput, Prior, ReferralIdentity};
 use crate::domain::eligibility::{self, Determination, Evidence, Terminology};
 use crate::domain::fhir::coding::codings;
+use crate::domain::validation::structure::is_ancillary_order;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -38,13 +39,7 @@ impl Evaluator {
             && resource.get("code").is_some_and(|code| {
                 codings(code).any(|(s, c)| self.terminology.in_value_set(REFERRAL_VALUE_SET, s, c))
             })
-            && !resource
-                .get("basedOn")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|b| b.get("reference").and_then(Value::as_str))
-                .any(|r| r.contains("ServiceRequest/"))
+            && !is_ancillary_order(resource, "ServiceRequest")
     }
 
     pub fn evaluate(&self, evidence: &Evidence, prior: &Prior, now: &str) -> Evaluation {

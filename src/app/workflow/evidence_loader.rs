@@ -1,7 +1,7 @@
 //! Gathers a referral's evidence: the resources being written with it, what it references,
 //! and what earlier evaluations recorded on its Task.
 
-use crate::domain::eligibility::{reference_key, Evidence};
+use crate::domain::eligibility::{reference_key, reference_keys, Evidence};
 use crate::store::{ResourceStore, StoreError, WriteOp};
 use serde_json::Value;
 
@@ -64,7 +64,7 @@ pub async fn gather(
     }
     let mut wanted: Vec<String> = Vec::new();
     for link in REFERRAL_LINKS {
-        wanted.extend(literal_keys(ev.referral(), link));
+        wanted.extend(reference_keys(ev.referral(), link));
     }
     let mut prior_keys: Vec<String> = Vec::new();
     if let Some(task) = prior_task {
@@ -95,14 +95,14 @@ pub async fn gather(
     load(&mut ev, wanted, store, |_| true).await?;
     let referral_key = ev.referral_key().to_string();
     let separately = |r: &Value| {
-        prior_scope == PriorEvidence::All || literal_keys(r, "basedOn").contains(&referral_key)
+        prior_scope == PriorEvidence::All || reference_keys(r, "basedOn").contains(&referral_key)
     };
     load(&mut ev, prior_keys, store, separately).await?;
     let mut nested = Vec::new();
     for (rt, links) in NESTED_LINKS {
         for (_, resource) in ev.of_type(rt) {
             for link in links {
-                nested.extend(literal_keys(resource, link));
+                nested.extend(reference_keys(resource, link));
             }
         }
     }
@@ -132,17 +132,4 @@ async fn load(
         }
     }
     Ok(())
-}
-
-fn literal_keys(resource: &Value, element: &str) -> Vec<String> {
-    let items: Vec<&Value> = match resource.get(element) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(item @ Value::Object(_)) => vec![item],
-        _ => Vec::new(),
-    };
-    items
-        .into_iter()
-        .filter_map(|r| r.get("reference").and_then(Value::as_str))
-        .filter_map(reference_key)
-        .collect()
 }

@@ -3,7 +3,7 @@
 
 use super::services::{PlannedService, Role};
 use super::PlanInput;
-use crate::domain::eligibility::{managing_physician, Evidence};
+use crate::domain::eligibility::{managing_physician, reference_keys, Evidence};
 use crate::domain::fhir::json_build::{object, reference, string};
 use serde_json::{json, Value};
 
@@ -170,17 +170,7 @@ fn consenting_caregivers(input: &PlanInput) -> Vec<String> {
     let consenting: Vec<String> = ev
         .of_type("Consent")
         .filter(|(_, c)| c.get("status").and_then(Value::as_str) == Some("active"))
-        .flat_map(|(_, c)| {
-            c.get("performer")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|p| {
-            p.get("reference")
-                .and_then(Value::as_str)
-                .and_then(crate::domain::eligibility::reference_key)
-        })
+        .flat_map(|(_, c)| reference_keys(c, "performer"))
         .collect();
     caregivers
         .into_iter()

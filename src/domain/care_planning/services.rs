@@ -245,13 +245,8 @@ fn ordered(ev: &Evidence, orders: &CodeList) -> bool {
                 Some("active" | "draft")
             )
             && sr.get("code").is_some_and(|c| orders.matches_concept(c))
-            && sr
-                .get("basedOn")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|b| b.get("reference").and_then(Value::as_str))
-                .filter_map(crate::domain::eligibility::reference_key)
+            && crate::domain::eligibility::reference_keys(sr, "basedOn")
+                .iter()
                 .any(|k| k == referral)
     })
 }

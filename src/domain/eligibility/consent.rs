@@ -1,7 +1,7 @@
 //! "Desire to receive this care at home" and "You and your caregivers are willing
 //! participants", both read from the participation Consent.
 
-use super::evidence::reference_key;
+use super::evidence::reference_keys;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::coding::CodeList;
 use crate::domain::fhir::date::{day_number, Edge};
@@ -184,14 +184,7 @@ pub fn willing_participants(ev: &Evidence, rules: &EligibilityRules) -> Finding 
 }
 
 fn performers(consent: &Value) -> Vec<String> {
-    consent
-        .get("performer")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.get("reference").and_then(Value::as_str))
-        .filter_map(reference_key)
-        .collect()
+    reference_keys(consent, "performer")
 }
 
 /// `RelatedPerson/id` of the patient's caregivers in the evidence.

@@ -138,6 +138,24 @@ pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item 
     items.into_iter()
 }
 
+/// `Type/id` of each literal reference in an element that may repeat.
+pub fn reference_keys(resource: &Value, element: &str) -> Vec<String> {
+    references(resource, element)
+        .filter_map(|r| r.get("reference").and_then(Value::as_str))
+        .filter_map(reference_key)
+        .collect()
+}
+
+/// When an Observation took effect: `effectiveDateTime`, `effectivePeriod.start` or
+/// `effectiveInstant`.
+pub fn effective_start(observation: &Value) -> Option<&str> {
+    observation
+        .get("effectiveDateTime")
+        .or_else(|| observation.pointer("/effectivePeriod/start"))
+        .or_else(|| observation.get("effectiveInstant"))
+        .and_then(Value::as_str)
+}
+
 /// `Type/id` of a resource.
 pub fn resource_key(resource: &Value) -> Option<String> {
     let rt = resource.get("resourceType").and_then(Value::as_str)?;

@@ -1,6 +1,7 @@
 //! "The home is a place where services can be given safely and effectively": the home safety
 //! assessment's coded result.
 
+use super::evidence::effective_start;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::date::{day_number, Edge};
 use serde_json::Value;
@@ -68,13 +69,6 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
 
 /// The assessment's date, for ordering (undated sorts first, i.e. oldest).
 fn effective(obs: &Value) -> (i64, &str) {
-    let text = obs
-        .get("effectiveDateTime")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            obs.pointer("/effectivePeriod/start")
-                .and_then(Value::as_str)
-        })
-        .unwrap_or("");
+    let text = effective_start(obs).unwrap_or("");
     (day_number(text, Edge::Start).unwrap_or(i64::MIN), text)
 }

@@ -1,6 +1,7 @@
 //! "Because of your illness or injury, you're homebound and a physician certifies that you're
 //! homebound": the Housebound Observation, performed by a physician, within the look-back.
 
+use super::evidence::effective_start;
 use super::evidence::references;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::date::{day_number, Edge};
@@ -88,16 +89,7 @@ fn check(
     if !physician {
         return Err("is not certified by a physician (performer)".into());
     }
-    let effective = obs
-        .get("effectiveDateTime")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            obs.get("effectivePeriod")
-                .and_then(|p| p.get("start"))
-                .and_then(Value::as_str)
-        })
-        .or_else(|| obs.get("effectiveInstant").and_then(Value::as_str))
-        .and_then(|d| day_number(d, Edge::Start));
+    let effective = effective_start(obs).and_then(|d| day_number(d, Edge::Start));
     match (effective, referral_day) {
         (Some(day), Some(referral)) => {
             if day < referral - rules.homebound_lookback_days {

@@ -13,7 +13,7 @@ mod service_area;
 mod symptoms;
 
 pub use consent::caregivers;
-pub use evidence::{reference_key, Evidence};
+pub use evidence::{reference_key, reference_keys, Evidence};
 pub use physician::managing_physician;
 pub use rules::{EligibilityRules, Terminology};
 pub use symptoms::{symptoms, Symptom};

@@ -110,7 +110,7 @@ pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Findin
     let in_plan_org = key.starts_with("PractitionerRole/")
         && physician
             .get("organization")
-            .is_some_and(|o| is_plan_organization(ev, rules, o));
+            .is_some_and(|o| rules.is_plan_organization(ev, o));
     let mut evidence = vec![key.to_string()];
     if let Some((p, _)) = practitioner.filter(|(p, _)| *p != key) {
         evidence.push(p.to_string());
@@ -133,31 +133,6 @@ pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Findin
             evidence,
         )
     }
-}
-
-pub(crate) fn is_plan_organization(
-    ev: &Evidence,
-    rules: &EligibilityRules,
-    reference: &Value,
-) -> bool {
-    let matches = |system: &str, value: &str| {
-        rules
-            .plan_organizations
-            .iter()
-            .any(|(s, v)| s == system && v == value)
-    };
-    let logical = reference.get("identifier").is_some_and(|i| {
-        matches(
-            i.get("system").and_then(Value::as_str).unwrap_or(""),
-            i.get("value").and_then(Value::as_str).unwrap_or(""),
-        )
-    });
-    logical
-        || ev.resolve(reference).is_some_and(|(_, org)| {
-            identifiers_of(org)
-                .iter()
-                .any(|i| matches(&i.system, &i.value))
-        })
 }
 
 /// Whether the Practitioner(Role) at `key` is a physician (for care-team roles).

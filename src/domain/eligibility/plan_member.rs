@@ -4,7 +4,6 @@ use super::evidence::references;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::coding::first_code;
 use crate::domain::fhir::date::{day_number, Edge};
-use crate::domain::fhir::identifier::identifiers_of;
 use serde_json::Value;
 
 const EXPRESSION: &str = "ServiceRequest.insurance.resolve().where(status = 'active' and identifier.type.coding.code = 'MB' and payor.resolve().identifier in %planOrganizations and period covers ServiceRequest.authoredOn)";
@@ -76,28 +75,11 @@ fn check(
     if !member_id {
         return Err("has no member id (identifier type MB)".into());
     }
-    let mut payor_key = None;
-    let from_plan = references(coverage, "payor").any(|payor| {
-        let direct = payor
-            .get("identifier")
-            .is_some_and(|i| is_plan_identifier(rules, i));
-        let resolved = ev.resolve(payor).is_some_and(|(k, org)| {
-            let plan = identifiers_of(org).iter().any(|i| {
-                rules
-                    .plan_organizations
-                    .iter()
-                    .any(|(s, v)| *s == i.system && *v == i.value)
-            });
-            if plan {
-                payor_key = Some(k.to_string());
-            }
-            plan
-        });
-        direct || resolved
-    });
-    if !from_plan {
+    let Some(payor) = references(coverage, "payor").find(|p| rules.is_plan_organization(ev, p))
+    else {
         return Err("is not from the plan: its payor is not a plan organisation".into());
-    }
+    };
+    let payor_key = ev.resolve(payor).map(|(k, _)| k.to_string());
     let Some(day) = referral_day else {
         return Err("cannot be checked against the referral date (authoredOn missing)".into());
     };
@@ -114,19 +96,4 @@ fn check(
         return Err("does not cover the referral date (period)".into());
     }
     Ok(payor_key)
-}
-
-fn is_plan_identifier(rules: &EligibilityRules, identifier: &Value) -> bool {
-    let system = identifier
-        .get("system")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let value = identifier
-        .get("value")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    rules
-        .plan_organizations
-        .iter()
-        .any(|(s, v)| s == system && v == value)
 }

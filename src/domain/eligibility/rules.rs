@@ -1,6 +1,9 @@
 //! The plan-specific values the criteria are evaluated against (built from configuration).
 
+use super::Evidence;
 use crate::domain::fhir::coding::CodeList;
+use crate::domain::fhir::identifier::identifiers_of;
+use serde_json::Value;
 
 #[derive(Debug, Clone, Default)]
 pub struct EligibilityRules {
@@ -23,6 +26,30 @@ pub struct EligibilityRules {
     pub home_safety_codes: CodeList,
     pub home_safe_results: CodeList,
     pub home_unsafe_results: CodeList,
+}
+
+impl EligibilityRules {
+    /// Whether a Reference names a plan organisation: logically by identifier, or by the
+    /// identifiers of the Organization it resolves to.
+    pub fn is_plan_organization(&self, ev: &Evidence, reference: &Value) -> bool {
+        let matches = |system: &str, value: &str| {
+            self.plan_organizations
+                .iter()
+                .any(|(s, v)| s == system && v == value)
+        };
+        let logical = reference.get("identifier").is_some_and(|i| {
+            matches(
+                i.get("system").and_then(Value::as_str).unwrap_or(""),
+                i.get("value").and_then(Value::as_str).unwrap_or(""),
+            )
+        });
+        logical
+            || ev.resolve(reference).is_some_and(|(_, org)| {
+                identifiers_of(org)
+                    .iter()
+                    .any(|i| matches(&i.system, &i.value))
+            })
+    }
 }
 
 /// ValueSet membership, answered by the loaded implementation guide.

@@ -332,7 +332,7 @@ impl StructureValidator {
 
 /// A ServiceRequest based on another ServiceRequest (e.g. therapy ordered with a referral) is
 /// an order placed under the referral, not a referral: it gets no default referral profile.
-fn is_ancillary_order(resource: &Value, rt: &str) -> bool {
+pub fn is_ancillary_order(resource: &Value, rt: &str) -> bool {
     rt == "ServiceRequest"
         && resource
             .get("basedOn")
