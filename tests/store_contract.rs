@@ -1,77 +1,19 @@
 //! The ResourceStore contract, run against every backend: SQLite always, PostgreSQL when
 //! HBPC_TEST_DATABASE_URL is set (each run in a database of its own, dropped afterwards).
 
-use hbpc_gateway::config::DatabaseSettings;
 use hbpc_gateway::domain::fhir::identifier::IdentifierToken;
-use hbpc_gateway::store::{self, OpFailure, SharedStore, StoreError, WriteOp, WriteOutcome};
+use hbpc_gateway::store::{OpFailure, SharedStore, StoreError, WriteOp, WriteOutcome};
 use serde_json::{json, Value};
-use sqlx::Connection;
 
-struct TestStore {
-    store: SharedStore,
-    _dir: tempfile::TempDir,
-    drop_database: Option<(String, String)>,
-}
+#[path = "common/test_stores.rs"]
+mod test_stores;
 
-impl Drop for TestStore {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.drop_database.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(admin_statement(
-                        &admin,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    ));
-                }
-            })
-            .join();
-        }
-    }
-}
-
-async fn admin_statement(admin_url: &str, sql: &str) {
-    let mut conn = sqlx::PgConnection::connect(admin_url)
+async fn stores() -> Vec<(&'static str, test_stores::TestStore)> {
+    test_stores::stores("hbpc_store")
         .await
-        .expect("connect");
-    sqlx::raw_sql(sql)
-        .execute(&mut conn)
-        .await
-        .expect("admin statement");
-}
-
-async fn stores() -> Vec<(&'static str, TestStore)> {
-    let settings = DatabaseSettings::default();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hbpc.sqlite").display());
-    let mut all = vec![(
-        "sqlite",
-        TestStore {
-            store: store::open(&url, &settings).await.unwrap(),
-            _dir: dir,
-            drop_database: None,
-        },
-    )];
-    match std::env::var("HBPC_TEST_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let name = format!("hbpc_store_{}", uuid::Uuid::new_v4().simple());
-            admin_statement(&admin, &format!("CREATE DATABASE {name}")).await;
-            let prefix = admin.rsplit_once('/').map_or(admin.as_str(), |(p, _)| p);
-            let url = format!("{prefix}/{name}");
-            all.push((
-                "postgres",
-                TestStore {
-                    store: store::open(&url, &settings).await.unwrap(),
-                    _dir: tempfile::tempdir().unwrap(),
-                    drop_database: Some((admin, name)),
-                },
-            ));
-        }
-        _ => eprintln!("SKIPPED (postgres): HBPC_TEST_DATABASE_URL is not set"),
-    }
-    all
+        .into_iter()
+        .map(|t| (t.backend, t))
+        .collect()
 }
 
 fn patient(mrn: &str) -> Value {

@@ -5,6 +5,8 @@
 
 mod fake_ehr;
 mod harness;
+#[path = "../common/test_stores.rs"]
+mod test_stores;
 
 mod faults;
 mod outbox;
