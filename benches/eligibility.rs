@@ -13,6 +13,10 @@ use serde_json::Value;
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The same allocator as the `hbpc-gateway` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn evidence(file: &str, evaluator: &Evaluator) -> Evidence {
     let text = std::fs::read_to_string(format!("{}/fixtures/{file}", env!("CARGO_MANIFEST_DIR")))
         .expect("fixture");

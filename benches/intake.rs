@@ -11,6 +11,10 @@ use hbpc_gateway::domain::validation::IntakeValidator;
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The same allocator as the `hbpc-gateway` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
 }
@@ -55,6 +59,7 @@ fn intake(c: &mut Criterion) {
         });
     }
     group.finish();
+    peer_fixture(c);
     let mut load = c.benchmark_group("startup");
     load.sample_size(10);
     load.bench_function("load_and_compile_definitions", |b| {
@@ -67,6 +72,46 @@ fn intake(c: &mut Criterion) {
         })
     });
     load.finish();
+}
+
+/// The peers' own fixture and custom profile (`../shared/peers/validators`, see
+/// scripts/peers/compare.sh): the same work Medplum times as "JSON.parse+validate (custom
+/// profile)". Skipped unless `HBPC_PEER_DIR` names a folder holding `servicerequest.json` and an
+/// `ig/` folder with the profile that `make-profile.cjs` wrote.
+fn peer_fixture(c: &mut Criterion) {
+    let Ok(dir) = std::env::var("HBPC_PEER_DIR") else {
+        eprintln!("peer fixture bench skipped: HBPC_PEER_DIR is not set");
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let structure = Arc::new(
+        StructureValidator::load(&LoadOptions {
+            ig_dirs: vec![dir.join("ig")],
+            invariants: Some(Arc::new(FhirPathInvariants::new())),
+        })
+        .expect("load with the peer profile"),
+    );
+    let bytes = std::fs::read(dir.join("servicerequest.json")).expect("servicerequest.json");
+    let validator = IntakeProfiles {
+        validator: structure,
+        default_profiles: false,
+    };
+    // The profile must really apply: without `priority` (1..1 in it) the referral fails.
+    let mut no_priority = parse_resource(&bytes, 64).expect("valid");
+    no_priority
+        .as_object_mut()
+        .expect("object")
+        .remove("priority");
+    assert!(validator.check(&no_priority).profile_errors());
+    let mut group = c.benchmark_group("peer_fixture");
+    group.bench_function("servicerequest_custom_profile/parse_and_validate", |b| {
+        b.iter(|| {
+            let value = parse_resource(black_box(&bytes), 64).expect("valid");
+            let outcome = validator.check(&value);
+            assert!(!outcome.base_errors() && !outcome.profile_errors());
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, intake);

@@ -8,6 +8,11 @@ use hbpc_gateway::{cli, cli_auth, config, deliveries_cli, http, store, telemetry
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc: the gateway allocates many small JSON nodes per request, where glibc malloc
+/// spent about 40 % of the workflow's instructions (callgrind, docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// FHIR R4 gateway for Home Based Palliative Care referrals.
 ///
 /// Settings come from built-in defaults, then the --config TOML file, then HBPC_* environment

@@ -8,36 +8,47 @@
 # Usage: scripts/load/search.sh [referrals] [duration-seconds] [connections]
 #   LOAD_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres   PostgreSQL (a fresh database)
 #   KEEP_DATA=DIR                                                   SQLite: keep/reuse DIR/hbpc.sqlite
+#   KEEP_DB=NAME                                                    PostgreSQL: keep/reuse database NAME
+#   REPLICAS=2                                                      two gateway processes (PostgreSQL only),
+#                                                                   each loaded by its own wrk with half the connections
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 referrals="${1:-100000}"
 duration="${2:-15}"
 connections="${3:-8}"
 port="${LOAD_PORT:-18190}"
+replicas="${REPLICAS:-1}"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --locked --bin hbpc-gateway --bin hbpc-search-load
 data="${KEEP_DATA:-$(mktemp -d)}"
 mkdir -p "$data"
-pid=""
+pids=()
 db_name=""
 admin_url="${LOAD_DATABASE_URL:-}"
 cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  if [ -n "$db_name" ]; then psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null || true; fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  if [ -n "$db_name" ] && [ -z "${KEEP_DB:-}" ]; then psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null || true; fi
   if [ -z "${KEEP_DATA:-}" ]; then rm -rf "$data"; fi
 }
 trap cleanup EXIT
 
+fresh=1
 if [ -n "$admin_url" ]; then
-  db_name="hbpc_search_$$"
-  psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
+  db_name="${KEEP_DB:-hbpc_search_$$}"
+  if [ -n "${KEEP_DB:-}" ] && psql "$admin_url" -qAtc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
+    fresh=0
+  else
+    psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
+  fi
   database_url="${admin_url%/*}/$db_name"
 else
+  [ "$replicas" = 1 ] || { echo "REPLICAS>1 needs LOAD_DATABASE_URL (PostgreSQL)" >&2; exit 1; }
   database_url="sqlite://$data/hbpc.sqlite"
+  [ -s "$data/hbpc.sqlite" ] && fresh=0
 fi
 
-if [ -n "$admin_url" ] || [ ! -s "$data/hbpc.sqlite" ]; then
+if [ "$fresh" = 1 ]; then
   echo "== loading $referrals referrals into ${database_url%%://*}"
   started=$(date +%s)
   ./target/release/hbpc-search-load "$database_url" "$referrals"
@@ -51,16 +62,27 @@ else
   echo "database size: $(du -sh "$data" | cut -f1) ($(ls "$data"))"
 fi
 
-HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="$database_url" HBPC_LOG_LEVEL=warn \
-  ./target/release/hbpc-gateway serve >"$data/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+for i in $(seq 0 $((replicas - 1))); do
+  HBPC_SERVER_LISTEN="127.0.0.1:$((port + i))" HBPC_DATABASE_URL="$database_url" HBPC_LOG_LEVEL=warn \
+    ./target/release/hbpc-gateway serve >"$data/server-$i.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$((port + i))/readyz" >/dev/null && break; sleep 0.1; done
+done
 # one request first: it must find the plan with its team
 curl -fs "http://127.0.0.1:$port/fhir/CarePlan?patient.identifier=http%3A%2F%2Fhospital.example%2Fmrn%7CMRN-1&status=active&_include=CarePlan:care-team" \
   | grep -o '"mode":"[a-z]*"' | sort | uniq -c
 
 export REFERRALS="$referrals"
-echo "== search: CarePlan?patient.identifier=…&status=active&_include=CarePlan:care-team, $connections connections, ${duration}s"
-wrk -t1 -c"$connections" -d"${duration}s" --latency -s scripts/load/search-careplan.lua "http://127.0.0.1:$port"
-echo "== read: Patient/{id}, $connections connections, ${duration}s"
-wrk -t1 -c"$connections" -d"${duration}s" --latency -s scripts/load/read-patient.lua "http://127.0.0.1:$port"
+per=$((connections / replicas))
+load() { # $1 = label, $2 = wrk script
+  echo "== $1, replicas: $replicas, $connections connections, ${duration}s"
+  local loaders=()
+  for i in $(seq 0 $((replicas - 1))); do
+    wrk -t1 -c"$per" -d"${duration}s" --latency -s "$2" "http://127.0.0.1:$((port + i))" >"$data/wrk-$i.txt" &
+    loaders+=($!)
+  done
+  wait "${loaders[@]}"
+  for i in $(seq 0 $((replicas - 1))); do echo "-- replica $i"; cat "$data/wrk-$i.txt"; done
+}
+load "search: CarePlan?patient.identifier=…&status=active&_include=CarePlan:care-team" scripts/load/search-careplan.lua
+load "read: Patient/{id}" scripts/load/read-patient.lua
