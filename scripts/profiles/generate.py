@@ -139,7 +139,19 @@ CODE_SYSTEMS = [
                  {"code": "determination", "display": "Eligibility determination"},
                  {"code": "missing-evidence", "display": "Missing evidence"},
                  {"code": "care-plan", "display": "Generated CarePlan"},
-                 {"code": "care-team", "display": "Generated CareTeam"}]},
+                 {"code": "care-team", "display": "Generated CareTeam"},
+                 {"code": "delivery", "display": "Upstream delivery",
+                  "definition": "The state of the delivery of the referral's Task, CarePlan and CareTeam to the upstream EHR (a code from hbpc-delivery-state)."},
+                 {"code": "delivery-location", "display": "Upstream location",
+                  "definition": "Where the upstream EHR keeps one delivered resource: a versioned absolute reference; display names our resource and the version sent."},
+                 {"code": "delivery-http-status", "display": "Last upstream HTTP status class",
+                  "definition": "For a failing or dead delivery, the class (4xx, 5xx) of the upstream's last HTTP status; the response text stays with the operator."}]},
+    {"id": "hbpc-delivery-state", "title": "HBPC delivery states",
+     "description": "The state of a referral's delivery to the upstream EHR, shown on the referral Task (docs/delivery.md).",
+     "concept": [{"code": "pending", "display": "Pending", "definition": "Enqueued, waiting for its first attempt (or re-queued by an operator)."},
+                 {"code": "delivered", "display": "Delivered", "definition": "The upstream accepted the current versions."},
+                 {"code": "failed-retrying", "display": "Failed, retrying", "definition": "At least one attempt failed with a retryable error; it will be retried."},
+                 {"code": "dead", "display": "Dead letter", "definition": "Given up (permanent error, too many attempts or too old) until an operator re-queues it."}]},
 ]
 
 VALUE_SETS = [
@@ -157,6 +169,9 @@ VALUE_SETS = [
     {"id": "hbpc-task-parameter-type", "title": "HBPC referral Task parameter types",
      "description": "Types of Task.input and Task.output on the referral Task.",
      "include": [{"system": cs_url("hbpc-task-parameter")}]},
+    {"id": "hbpc-delivery-state", "title": "HBPC delivery states",
+     "description": "The states of a referral's delivery upstream, as shown on the referral Task.",
+     "include": [{"system": cs_url("hbpc-delivery-state")}]},
     {"id": "hbpc-referral-type", "title": "HBPC referral types",
      "description": "What an HBPC referral ServiceRequest asks for (BRIEF §3.1).",
      "include": [concepts(SCT, [("306237005", "Referral to palliative care service"),
@@ -333,9 +348,16 @@ PROFILES_SPEC = [
          ("Task.owner", {"min": 1}),
          ("Task.input.type", {"binding": extensible("hbpc-task-parameter-type")}),
          ("Task.output.type", {"binding": extensible("hbpc-task-parameter-type")}),
+         ("Task.output", {"slicing": {"discriminator": [{"type": "pattern", "path": "type"}], "rules": "open"}}),
+         ("Task.output:delivery", {"sliceName": "delivery", "min": 0, "max": "1"}),
+         ("Task.output:delivery.type", {"patternCodeableConcept": cc(cs_url("hbpc-task-parameter"), "delivery")}),
+         ("Task.output:delivery.value[x]", {"type": [{"code": "CodeableConcept"}], "binding": required("hbpc-delivery-state")}),
      ],
      "rules": ["intent fixed to `order`; code is task-code#fulfill", "focus is the HBPC referral ServiceRequest; for is a Patient",
-               "authoredOn, requester and owner are required", "businessStatus extensible to the BSeR business status codes"]},
+               "authoredOn, requester and owner are required", "businessStatus extensible to the BSeR business status codes",
+               "output types extensible to hbpc-task-parameter-type; at most one `delivery` output (slice delivery), "
+               "its value a CodeableConcept from ValueSet hbpc-delivery-state (required), with `delivery-location` and "
+               "`delivery-http-status` outputs beside it (docs/delivery.md)"]},
     {"id": "hbpc-careplan", "type": "CarePlan", "title": "HBPC CarePlan",
      "description": "The palliative plan of care the service emits (US Core CarePlan 6.1.0 rules kept).",
      "diff": [

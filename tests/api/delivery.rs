@@ -21,6 +21,10 @@ const SID: &str = "http://hbpc.example.org/fhir/sid/";
 
 /// A config file routing every referral to the fake EHR, with tiny backoffs and a short lease.
 fn config_file(dir: &tempfile::TempDir, ehr: &FakeEhr) -> String {
+    config_with_backoff(dir, ehr, 20)
+}
+
+fn config_with_backoff(dir: &tempfile::TempDir, ehr: &FakeEhr, retry_initial_ms: u64) -> String {
     let path = dir.path().join("gateway.toml");
     let text = format!(
         r#"
@@ -34,11 +38,12 @@ base_url = "{}"
 concurrency = 4
 connect_timeout_ms = 300
 request_timeout_ms = 1000
-retry_initial_ms = 20
+retry_initial_ms = {}
 retry_max_ms = 300
 max_attempts = 100000
 "#,
-        ehr.base_url()
+        ehr.base_url(),
+        retry_initial_ms
     );
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
@@ -502,4 +507,282 @@ retry_initial_ms = 20
     wait_for(&server, "delivered", 1, Duration::from_secs(30)).await;
     assert_eq!(sender.stored("CarePlan").len(), 1);
     assert!(default_ehr.fhir_requests().is_empty());
+}
+
+/// The Task's delivery outputs (`delivery`, `delivery-location`, `delivery-http-status`).
+fn delivery_outputs(task: &Value) -> Vec<(String, Value)> {
+    task["output"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            let coding = &o["type"]["coding"][0];
+            let code = coding["code"].as_str()?;
+            (coding["system"] == "http://hbpc.example.org/fhir/CodeSystem/hbpc-task-parameter"
+                && code.starts_with("delivery"))
+            .then(|| (code.to_string(), o.clone()))
+        })
+        .collect()
+}
+
+/// The delivery state the Task shows, if any.
+fn shown_state(task: &Value) -> Option<String> {
+    delivery_outputs(task)
+        .into_iter()
+        .find(|(code, _)| code == "delivery")
+        .map(|(_, o)| {
+            let coding = &o["valueCodeableConcept"]["coding"][0];
+            assert_eq!(
+                coding["system"],
+                "http://hbpc.example.org/fhir/CodeSystem/hbpc-delivery-state"
+            );
+            coding["code"].as_str().unwrap().to_string()
+        })
+}
+
+async fn read_task(server: &TestServer, task: &str) -> Value {
+    let (status, body) = get_json(server, &format!("/fhir/{task}")).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The delivery state of each version of the Task, oldest first.
+async fn history_states(server: &TestServer, task: &str) -> Vec<Option<String>> {
+    let (status, bundle) = get_json(server, &format!("/fhir/{task}/_history")).await;
+    assert_eq!(status, 200, "{bundle}");
+    let mut versions: Vec<(u64, Option<String>)> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let r = &e["resource"];
+            let v = r["meta"]["versionId"].as_str().unwrap().parse().unwrap();
+            (v, shown_state(r))
+        })
+        .collect();
+    versions.sort_by_key(|(v, _)| *v);
+    versions.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Waits until the Task shows `state`.
+async fn wait_for_task(server: &TestServer, task: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = read_task(server, task).await;
+        if shown_state(&body).as_deref() == Some(state) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{task} never showed {state}: {:?}",
+            delivery_outputs(&body)
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+/// `$validate` against hbpc-referral-task: no errors.
+async fn assert_task_valid(server: &TestServer, task: &Value) {
+    let (status, outcome) = post_json(server, "/fhir/Task/$validate", task).await;
+    assert_eq!(status, 200, "{outcome}");
+    let errors: Vec<&Value> = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["severity"] == "error" || i["severity"] == "fatal")
+        .collect();
+    assert!(errors.is_empty(), "the Task breaks its profile: {errors:?}");
+}
+
+/// Issue #5: the delivery state is on the referral Task, one version per transition.
+#[tokio::test]
+async fn the_task_shows_its_delivery_state_one_version_per_transition() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        // Backoffs long enough that each failure's Task write lands before the next attempt.
+        ehr.push_faults([Fault::Status(500), Fault::Status(502), Fault::Status(500)]);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_with_backoff(&dir, &ehr, 250);
+        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+
+        // Three server errors, then success: pending, failed-retrying once, delivered.
+        post_referral(&server, 1).await;
+        let records = deliveries(&server, "limit=5").await;
+        let task_ref = records[0]["task"].as_str().unwrap().to_string();
+        let retrying = wait_for_task(&server, &task_ref, "failed-retrying").await;
+        assert!(delivery_outputs(&retrying)
+            .iter()
+            .any(|(code, o)| code == "delivery-http-status" && o["valueString"] == "5xx"));
+        let task = wait_for_task(&server, &task_ref, "delivered").await;
+        let record = &wait_for(&server, "delivered", 1, Duration::from_secs(20)).await[0];
+        assert_eq!(record["attempts"], 4);
+        assert_eq!(
+            history_states(&server, &task_ref).await,
+            [
+                Some("pending".to_string()),
+                Some("failed-retrying".to_string()),
+                Some("delivered".to_string())
+            ],
+            "one Task version per transition, none per retry"
+        );
+        // One location per delivered resource, versioned, at the EHR, naming ours.
+        let locations: Vec<Value> = delivery_outputs(&task)
+            .into_iter()
+            .filter(|(code, _)| code == "delivery-location")
+            .map(|(_, o)| o["valueReference"].clone())
+            .collect();
+        let sent = record["resources"].as_array().unwrap();
+        assert_eq!(locations.len(), sent.len(), "{locations:?}");
+        let plan = locations
+            .iter()
+            .find(|l| l["type"] == "CarePlan")
+            .expect("the CarePlan's location");
+        let upstream_plan = &ehr.stored("CarePlan")[0];
+        let at = plan["reference"].as_str().unwrap();
+        assert!(
+            at.starts_with(&format!("{}/CarePlan/", ehr.base_url()))
+                && at.ends_with(&format!("/_history/{}", upstream_plan.2)),
+            "{at}"
+        );
+        assert!(plan["display"]
+            .as_str()
+            .unwrap()
+            .starts_with(sent[1].as_str().unwrap()));
+        assert!(delivery_outputs(&task)
+            .iter()
+            .all(|(code, _)| code != "delivery-http-status"));
+        assert_task_valid(&server, &task).await;
+        // Upstream gets the referral's state, not our bookkeeping about the exchange.
+        let upstream_task = &ehr.stored("Task")[0].1;
+        assert!(
+            delivery_outputs(upstream_task).is_empty(),
+            "{upstream_task}"
+        );
+        assert!(!upstream_task["output"].as_array().unwrap().is_empty());
+
+        // A permanent refusal: dead with the status class only, then a re-queue.
+        ehr.push_faults([Fault::Invalid("Patient MRN-E2E-002 is unknown".into())]);
+        post_referral(&server, 2).await;
+        let dead = wait_for(&server, "dead", 1, Duration::from_secs(20)).await;
+        let task_ref = dead[0]["task"].as_str().unwrap().to_string();
+        let task = wait_for_task(&server, &task_ref, "dead").await;
+        assert!(delivery_outputs(&task)
+            .iter()
+            .any(|(code, o)| code == "delivery-http-status" && o["valueString"] == "4xx"));
+        assert!(
+            !task.to_string().contains("MRN-E2E-002 is unknown"),
+            "the EHR's answer stays behind the admin endpoint"
+        );
+        assert_task_valid(&server, &task).await;
+        // The re-queued attempt is slow (then a 503), so the Task is seen pending first.
+        ehr.push_faults([Fault::Stall(Duration::from_millis(700))]);
+        let id = dead[0]["id"].as_str().unwrap();
+        let res = client()
+            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            shown_state(&read_task(&server, &task_ref).await).as_deref(),
+            Some("pending")
+        );
+        let task = wait_for_task(&server, &task_ref, "delivered").await;
+        assert_task_valid(&server, &task).await;
+        assert_eq!(
+            history_states(&server, &task_ref).await,
+            ["pending", "dead", "pending", "failed-retrying", "delivered"]
+                .map(|s| Some(s.to_string()))
+        );
+
+        // Re-evaluating the same referral with nothing new writes nothing (the delivery
+        // output is not part of the comparison), so no new delivery either.
+        let before = deliveries(&server, "limit=1000").await.len();
+        post_referral(&server, 2).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = deliveries(&server, "limit=1000").await;
+        if after.len() > before {
+            // A changed evaluation: its new Task version said pending, then delivered again.
+            wait_for_task(&server, &task_ref, "delivered").await;
+            let states = history_states(&server, &task_ref).await;
+            assert_eq!(states[5].as_deref(), Some("pending"), "{states:?}");
+            assert_eq!(states.len(), 7, "{states:?}");
+        } else {
+            assert_eq!(history_states(&server, &task_ref).await.len(), 5);
+        }
+    }
+}
+
+/// Without an upstream, Tasks carry no delivery output at all.
+#[tokio::test]
+async fn without_an_upstream_the_task_has_no_delivery_output() {
+    let backend = backends().remove(0);
+    let server = TestServer::start_on(backend, &[]).await;
+    post_referral(&server, 3).await;
+    let (status, bundle) = get_json(&server, "/fhir/Task?_count=50").await;
+    assert_eq!(status, 200);
+    let tasks = bundle["entry"].as_array().unwrap();
+    assert!(!tasks.is_empty());
+    for e in tasks {
+        assert!(delivery_outputs(&e["resource"]).is_empty());
+    }
+}
+
+/// The delivery outputs belong to the service: a staff status change says `pending` (and is
+/// delivered), a client's other Task update keeps the stored state whatever it sent.
+#[tokio::test]
+async fn staff_updates_do_not_set_the_delivery_state() {
+    for backend in backends() {
+        eprintln!("-- backend: {}", backend.name());
+        let ehr = FakeEhr::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_file(&dir, &ehr);
+        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        post_referral(&server, 4).await;
+        let task_ref = deliveries(&server, "limit=5").await[0]["task"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut task = wait_for_task(&server, &task_ref, "delivered").await;
+        let put = |task: Value| {
+            let server = &server;
+            let path = format!("/fhir/{task_ref}");
+            async move {
+                let (status, body, _) =
+                    request(server, reqwest::Method::PUT, &path, Some(&task), &[]).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        };
+
+        // A note, with a forged dead letter: stored, but the Task still says delivered.
+        task["note"] = json!([{"text": "called the family"}]);
+        for output in task["output"].as_array_mut().unwrap() {
+            if output["type"]["coding"][0]["code"] == "delivery" {
+                output["valueCodeableConcept"]["coding"][0]["code"] = json!("dead");
+            }
+        }
+        put(task.clone()).await;
+        let stored = read_task(&server, &task_ref).await;
+        assert_eq!(stored["note"][0]["text"], "called the family");
+        assert_eq!(shown_state(&stored).as_deref(), Some("delivered"));
+        assert_eq!(deliveries(&server, "limit=1000").await.len(), 1);
+
+        // A status change is sent upstream: pending in that very version, then delivered.
+        let mut task = stored;
+        task["status"] = json!("in-progress");
+        let version: u64 = task["meta"]["versionId"].as_str().unwrap().parse().unwrap();
+        put(task).await;
+        let (_, staff_version) = get_json(
+            &server,
+            &format!("/fhir/{task_ref}/_history/{}", version + 1),
+        )
+        .await;
+        assert_eq!(staff_version["status"], "in-progress");
+        assert_eq!(shown_state(&staff_version).as_deref(), Some("pending"));
+        let delivered = wait_for_task(&server, &task_ref, "delivered").await;
+        assert_eq!(delivered["status"], "in-progress");
+        wait_for(&server, "delivered", 2, Duration::from_secs(20)).await;
+        assert_eq!(ehr.stored("Task")[0].1["status"], "in-progress");
+    }
 }

@@ -11,4 +11,5 @@ mod test_stores;
 mod faults;
 mod outbox;
 mod smart;
+mod task_state;
 mod transaction;

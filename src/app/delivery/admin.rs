@@ -2,6 +2,7 @@
 //! Used by `GET /admin/deliveries`, `POST /admin/deliveries/{id}/$retry` and
 //! `hbpc-gateway deliveries list|retry`.
 
+use super::task_sync;
 use super::worker::{DeliveryWorker, WorkerError, WorkerHandle};
 use crate::app::AppError;
 use crate::config::DeliverySettings;
@@ -98,7 +99,16 @@ impl DeliveryAdmin {
             .map_err(AppError::Store)?;
         let record = outbox.get(id).await.map_err(AppError::Store)?;
         match (requeued, record) {
-            (true, Some(r)) => Ok(r),
+            (true, Some(r)) => {
+                // The Task says `pending` again (the delivery itself is already re-queued).
+                if let Err(e) =
+                    task_sync::sync_task(self.store.as_ref(), outbox.as_ref(), id, &r.task_id, None)
+                        .await
+                {
+                    tracing::warn!(delivery = %id, task = %r.task_id, error = %e, "cannot show the re-queued delivery on the Task");
+                }
+                Ok(r)
+            }
             (_, None) => Err(AppError::NotFound(Issue::error(
                 IssueType::NotFound,
                 format!("no delivery {id}"),

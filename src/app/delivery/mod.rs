@@ -4,7 +4,8 @@
 //! - `Delivery::enqueue` gives the referral workflow the outbox write to add to its `apply`;
 //! - `worker` claims due records and sends them (`payload` builds what is sent from the current
 //!   stored versions, `client` sends it with `auth`, `retry` decides what a failure means);
-//! - `admin` lists and re-queues records for the admin endpoint and the CLI.
+//! - `admin` lists and re-queues records for the admin endpoint and the CLI;
+//! - `task_sync` shows each record's state on the referral Task (`Task.output`).
 
 pub mod admin;
 pub mod auth;
@@ -14,6 +15,7 @@ pub mod payload;
 pub mod retry;
 pub mod routing;
 pub mod source;
+pub mod task_sync;
 pub mod worker;
 
 use crate::config::DeliverySettings;

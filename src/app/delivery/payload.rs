@@ -9,8 +9,12 @@
 //! - to any other resource of ours (Patient, ServiceRequest, Practitioner…): a logical reference
 //!   by that resource's identifier, preferring the EHR's own (non-HBPC) identifier system, since
 //!   our ids mean nothing upstream; left unchanged when the target has no identifier.
+//!
+//! The Task goes without its delivery outputs (`delivery`, `delivery-location`,
+//! `delivery-http-status`): they are our bookkeeping about this very exchange.
 
 use crate::config::DeliveryMode;
+use crate::domain::care_planning::delivery_output;
 use crate::domain::fhir::identifier::{identifiers_of, Identifier};
 use crate::store::delivery_request::ResourceKey;
 use crate::store::{ResourceStore, StoreError};
@@ -85,8 +89,12 @@ pub async fn collect(
         let Some(body) = stored.body.as_deref().filter(|_| !stored.deleted) else {
             continue;
         };
-        let resource: Value =
+        let mut resource: Value =
             serde_json::from_str(body).map_err(|_| PayloadError::Unreadable(key.reference()))?;
+        if key.resource_type == "Task" {
+            // Our delivery bookkeeping means nothing upstream (and would only churn its Task).
+            resource = delivery_output::without(&resource);
+        }
         let identifier = identifiers_of(&resource)
             .into_iter()
             .find(|i| i.system.starts_with(BUSINESS_ID_PREFIX))

@@ -9,6 +9,7 @@ use super::auth::AuthError;
 use super::client::UpstreamClient;
 use super::payload::{self, PayloadError};
 use super::retry::{settle_failure, Failure};
+use super::task_sync;
 use crate::config::{DeliverySettings, UpstreamSettings};
 use crate::domain::fhir::instant::now_millis;
 use crate::store::outbox::{DeliveryOutbox, DeliveryRecord, Settlement};
@@ -233,6 +234,7 @@ impl Shared {
         {
             Ok(true) => {
                 counter.fetch_add(1, Ordering::Relaxed);
+                self.show_on_task(&record).await;
             }
             Ok(false) => {
                 self.counters.lease_lost.fetch_add(1, Ordering::Relaxed);
@@ -273,6 +275,32 @@ impl Shared {
             }
         };
         log(outcome != "delivered");
+    }
+}
+
+impl Shared {
+    /// The Task shows the settled state; a failure here leaves the delivery itself untouched.
+    async fn show_on_task(&self, record: &DeliveryRecord) {
+        let base = self
+            .upstreams
+            .get(&record.destination)
+            .map(|u| u.settings.base_url.as_str());
+        match task_sync::sync_task(
+            self.store.as_ref(),
+            self.outbox.as_ref(),
+            &record.id,
+            &record.task_id,
+            base,
+        )
+        .await
+        {
+            Ok(outcome) => {
+                tracing::debug!(delivery = %record.id, task = %record.task_id, ?outcome, "delivery state on the Task")
+            }
+            Err(e) => {
+                tracing::warn!(delivery = %record.id, task = %record.task_id, error = %e, "cannot show the delivery state on the Task")
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub use evaluator::{Evaluation, Evaluator};
 pub use rules::{RulesError, WorkflowRules, REFERRAL_VALUE_SET};
 
 use super::AppError;
+use crate::domain::care_planning::delivery_output::{self, DeliveryStatus};
 use crate::domain::care_planning::Prior;
 use crate::domain::eligibility::reference_key;
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
@@ -128,6 +129,7 @@ impl Workflow {
             let concurrent = !extra.is_empty();
             let mut all = ops.clone();
             all.extend(extra);
+            self.own_delivery_outputs(&mut all, base).await?;
             match self.store.apply(all).await {
                 Ok(mut outcomes) => {
                     outcomes.truncate(base);
@@ -145,6 +147,55 @@ impl Workflow {
                 Err(e) => return Err(ApplyError::Store(e)),
             }
         }
+    }
+
+    /// The Task's delivery outputs belong to the service (see `delivery_output`): a Task written
+    /// with its delivery enqueued says `pending`; a client's other Task writes (`ops[..base]`)
+    /// keep the stored delivery state, whatever delivery outputs they carried.
+    async fn own_delivery_outputs(
+        &self,
+        all: &mut [WriteOp],
+        base: usize,
+    ) -> Result<(), StoreError> {
+        if self.delivery.is_none() {
+            return Ok(());
+        }
+        let enqueued: Vec<String> = all
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::EnqueueDelivery(request) => Some(request.task_id.clone()),
+                _ => None,
+            })
+            .collect();
+        for (index, op) in all.iter_mut().enumerate() {
+            let WriteOp::Update {
+                resource_type,
+                id,
+                resource,
+                ..
+            } = op
+            else {
+                continue;
+            };
+            if resource_type != "Task" {
+                continue;
+            }
+            if enqueued.contains(id) {
+                delivery_output::replace(resource, DeliveryStatus::Pending.outputs());
+            } else if index < base {
+                let stored = self
+                    .store
+                    .read("Task", id)
+                    .await?
+                    .filter(|s| !s.deleted)
+                    .and_then(|s| s.resource());
+                let shown = stored
+                    .map(|t| delivery_output::delivery_outputs(&t))
+                    .unwrap_or_default();
+                delivery_output::replace(resource, shown);
+            }
+        }
+        Ok(())
     }
 
     /// The writes the workflow adds to `ops`: evaluations of the referrals they name, and the
@@ -503,8 +554,12 @@ fn unchanged(evaluation: &Evaluation, prior: &Prior) -> bool {
         (None, None) => true,
         _ => false,
     };
-    same_except(&g.task, task, &["meta", "lastModified"])
-        && same(g.care_plan.as_ref(), prior.care_plan.as_ref())
+    // The delivery state is not the evaluation's: comparing it would rewrite every Task.
+    same_except(
+        &g.task,
+        &delivery_output::without(task),
+        &["meta", "lastModified"],
+    ) && same(g.care_plan.as_ref(), prior.care_plan.as_ref())
         && same(g.care_team.as_ref(), prior.care_team.as_ref())
 }
 

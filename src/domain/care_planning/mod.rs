@@ -4,6 +4,7 @@
 
 mod care_plan;
 mod care_team;
+pub mod delivery_output;
 mod goals;
 mod identity;
 mod narrative;

@@ -32,11 +32,13 @@ pub const HBPC_PROFILES: &[&str] = &[
     include_str!("../../../../profiles/ValueSet-hbpc-care-plan-activity.json"),
     include_str!("../../../../profiles/ValueSet-hbpc-careteam-role.json"),
     include_str!("../../../../profiles/ValueSet-hbpc-task-parameter-type.json"),
+    include_str!("../../../../profiles/ValueSet-hbpc-delivery-state.json"),
     include_str!("../../../../profiles/CodeSystem-hbpc-observation-codes.json"),
     include_str!("../../../../profiles/CodeSystem-hbpc-services.json"),
     include_str!("../../../../profiles/CodeSystem-hbpc-eligibility-criterion.json"),
     include_str!("../../../../profiles/CodeSystem-hbpc-eligibility-result.json"),
     include_str!("../../../../profiles/CodeSystem-hbpc-task-parameter.json"),
+    include_str!("../../../../profiles/CodeSystem-hbpc-delivery-state.json"),
 ];
 
 /// The canonical base of every HBPC artifact.
