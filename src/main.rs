@@ -112,6 +112,9 @@ enum ClientsCommand {
         /// ... or inline JWKS JSON.
         #[arg(long)]
         jwks: Option<String>,
+        /// Show this client only the Tasks of referrals it submitted (an EHR's own Tasks).
+        #[arg(long)]
+        own_referrals_only: bool,
     },
     /// List the registered clients.
     List,
@@ -233,6 +236,7 @@ fn main() -> ExitCode {
                     scopes,
                     jwks_file,
                     jwks,
+                    own_referrals_only,
                 } => cli_auth::clients_add(
                     &settings,
                     cli.config.as_deref(),
@@ -241,6 +245,7 @@ fn main() -> ExitCode {
                         scopes,
                         jwks_file,
                         jwks,
+                        own_referrals_only,
                     },
                     out,
                 ),

@@ -10,6 +10,7 @@ mod narrative;
 mod program;
 mod provenance;
 mod services;
+pub mod submitter;
 mod task;
 pub mod task_state;
 
