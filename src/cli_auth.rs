@@ -111,6 +111,7 @@ pub struct AddClient {
     pub scopes: Vec<String>,
     pub jwks_file: Option<String>,
     pub jwks: Option<String>,
+    pub own_referrals_only: bool,
 }
 
 pub fn clients_add(
@@ -132,6 +133,7 @@ pub fn clients_add(
         scopes,
         jwks: add.jwks.unwrap_or_default(),
         jwks_file: add.jwks_file.unwrap_or_default(),
+        own_referrals_only: add.own_referrals_only,
     };
     // Keys must be usable now, not at the next start.
     let jwks_text = if client.jwks_file.is_empty() {
@@ -152,9 +154,14 @@ pub fn clients_add(
     save(&reg, table, clients)?;
     let _ = writeln!(
         out,
-        "added client `{}` with scopes: {}",
+        "added client `{}` with scopes: {}{}",
         client.client_id,
-        client.scopes.join(" ")
+        client.scopes.join(" "),
+        if client.own_referrals_only {
+            " (own referrals' Tasks only)"
+        } else {
+            ""
+        }
     );
     if let Registry::ConfigFile(p) = reg {
         let _ = writeln!(
@@ -210,9 +217,14 @@ pub fn clients_list(settings: &Settings, out: &mut dyn std::io::Write) -> Result
         } else {
             format!("JWKS file {}", c.jwks_file)
         };
+        let own = if c.own_referrals_only {
+            "\town referrals only"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "{}\t{}\t{keys}\t({origin})",
+            "{}\t{}\t{keys}\t({origin}){own}",
             c.client_id,
             c.scopes.join(" ")
         );

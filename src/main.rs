@@ -117,6 +117,9 @@ enum ClientsCommand {
         /// ... or inline JWKS JSON.
         #[arg(long)]
         jwks: Option<String>,
+        /// Show this client only the Tasks of referrals it submitted (an EHR's own Tasks).
+        #[arg(long)]
+        own_referrals_only: bool,
     },
     /// List the registered clients.
     List,
@@ -238,6 +241,7 @@ fn main() -> ExitCode {
                     scopes,
                     jwks_file,
                     jwks,
+                    own_referrals_only,
                 } => cli_auth::clients_add(
                     &settings,
                     cli.config.as_deref(),
@@ -246,6 +250,7 @@ fn main() -> ExitCode {
                         scopes,
                         jwks_file,
                         jwks,
+                        own_referrals_only,
                     },
                     out,
                 ),

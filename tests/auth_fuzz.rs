@@ -49,6 +49,7 @@ fn service() -> TokenService {
             scopes: vec!["system/*.rs".into()],
             jwks: String::new(),
             jwks_file: jwks,
+            own_referrals_only: false,
         }],
         ..AuthSettings::default()
     };
@@ -126,6 +127,6 @@ proptest! {
         form.extend(extra);
         let result = rt.block_on(svc.exchange(&form, "http://t/auth/token"));
         prop_assert!(result.is_err(), "issued a token for {assertion}");
-        prop_assert!(svc.authenticate(&assertion).is_err());
+        prop_assert!(rt.block_on(svc.authenticate(&assertion)).is_err());
     }
 }

@@ -55,18 +55,34 @@ impl Search {
         }
     }
 
+    /// `required_tag`: a `_tag` criterion (`system|code`) the caller's access adds; it
+    /// narrows the matches but is not shown in the Bundle's links.
     pub async fn search(
         &self,
         resource_type: &str,
         params: &[(String, String)],
+        required_tag: Option<&str>,
         handling: Handling,
         base_url: &str,
     ) -> Result<SearchPage, AppError> {
         check_supported_type(resource_type)?;
-        let query = self
+        let mut all = params.to_vec();
+        if let Some(tag) = required_tag {
+            all.push(("_tag".to_string(), tag.to_string()));
+        }
+        let mut query = self
             .parser(base_url, handling)
-            .parse(resource_type, params)
+            .parse(resource_type, &all)
             .map_err(AppError::Invalid)?;
+        if let Some(tag) = required_tag {
+            if let Some(i) = query
+                .link_params
+                .iter()
+                .rposition(|(k, v)| k == "_tag" && v == tag)
+            {
+                query.link_params.remove(i);
+            }
+        }
         let result = self.store.search(&query).await.map_err(AppError::Store)?;
         Ok(SearchPage { query, result })
     }

@@ -25,8 +25,20 @@ pub struct AuthSettings {
     pub clients: Vec<ClientSettings>,
     /// External issuer mode: also accept access tokens whose `iss` is this ...
     pub external_issuer: String,
-    /// ... signed by a key in this JWKS file (re-read when it changes: key rotation).
+    /// ... signed by a key in this JWKS file (re-read when it changes: key rotation) ...
     pub external_jwks_file: String,
+    /// ... or in the JWKS at this URL (https; http only on loopback), cached and refreshed.
+    pub external_jwks_url: String,
+    /// Fetched keys are used for `Cache-Control: max-age`, kept within these bounds; without
+    /// a max-age, for the maximum.
+    pub external_jwks_min_refresh_secs: u64,
+    pub external_jwks_max_refresh_secs: u64,
+    /// A token naming an unknown `kid` refetches the JWKS at most once per this interval.
+    pub external_jwks_unknown_kid_cooldown_secs: u64,
+    /// Time limit of one JWKS fetch (connect and body).
+    pub external_jwks_timeout_ms: u64,
+    /// A larger JWKS response is refused.
+    pub external_jwks_max_bytes: u64,
     /// `aud` required in external tokens; empty accepts any audience.
     pub external_audience: String,
 }
@@ -43,6 +55,10 @@ pub struct ClientSettings {
     /// ... or a JWKS file (re-read when it changes).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub jwks_file: String,
+    /// Task read, search and history show this client only the Tasks of referrals it
+    /// submitted ("an EHR reads its own Tasks").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_referrals_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +92,12 @@ impl Default for AuthSettings {
             clients: Vec::new(),
             external_issuer: String::new(),
             external_jwks_file: String::new(),
+            external_jwks_url: String::new(),
+            external_jwks_min_refresh_secs: 60,
+            external_jwks_max_refresh_secs: 900,
+            external_jwks_unknown_kid_cooldown_secs: 30,
+            external_jwks_timeout_ms: 5_000,
+            external_jwks_max_bytes: 256 * 1024,
             external_audience: String::new(),
         }
     }
@@ -120,13 +142,93 @@ impl AuthSettings {
         if self.issuer.trim().is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
         }
-        if self.external_issuer.is_empty() != self.external_jwks_file.is_empty() {
+        self.validate_external()?;
+        validate_clients("auth.clients", &self.clients)
+    }
+}
+
+/// `https://…`, or `http://…` when the host is loopback (a local sidecar, tests).
+fn check_jwks_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+    let Some(host) = parsed.host_str() else {
+        return Err(format!("'{url}' has no host"));
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "'{url}' must use https (plain http is allowed only on a loopback host)"
+        )),
+        other => Err(format!(
+            "'{url}': scheme {other} is not supported; use https"
+        )),
+    }
+}
+
+impl AuthSettings {
+    /// External issuer mode: an issuer with exactly one key source, and sane fetch bounds.
+    fn validate_external(&self) -> Result<(), ConfigError> {
+        let (file, url) = (
+            !self.external_jwks_file.is_empty(),
+            !self.external_jwks_url.is_empty(),
+        );
+        if self.external_issuer.is_empty() {
+            if file || url {
+                return Err(invalid(
+                    "auth.external_issuer",
+                    "external_jwks_file or external_jwks_url is set but external_issuer is empty",
+                ));
+            }
+            return Ok(());
+        }
+        if file == url {
             return Err(invalid(
                 "auth.external_issuer",
-                "external_issuer and external_jwks_file go together",
+                "give exactly one of external_jwks_file and external_jwks_url",
             ));
         }
-        validate_clients("auth.clients", &self.clients)
+        if url {
+            check_jwks_url(&self.external_jwks_url)
+                .map_err(|m| invalid("auth.external_jwks_url", m))?;
+        }
+        let min = self.external_jwks_min_refresh_secs;
+        for (name, value, low, high) in [
+            ("auth.external_jwks_min_refresh_secs", min, 1, 86_400),
+            (
+                "auth.external_jwks_max_refresh_secs",
+                self.external_jwks_max_refresh_secs,
+                min,
+                7 * 86_400,
+            ),
+            (
+                "auth.external_jwks_unknown_kid_cooldown_secs",
+                self.external_jwks_unknown_kid_cooldown_secs,
+                1,
+                3_600,
+            ),
+            (
+                "auth.external_jwks_timeout_ms",
+                self.external_jwks_timeout_ms,
+                100,
+                60_000,
+            ),
+            (
+                "auth.external_jwks_max_bytes",
+                self.external_jwks_max_bytes,
+                1_024,
+                16 * 1024 * 1024,
+            ),
+        ] {
+            if !(low..=high).contains(&value) {
+                return Err(invalid(name, format!("{value} is outside {low}..={high}")));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -49,10 +49,7 @@ pub enum ServeError {
 pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let (store, security_store) =
         store::security::open(&settings.database.url, &settings.database).await?;
-    let security = Arc::new(crate::app::auth::Security::build(
-        &settings,
-        security_store,
-    )?);
+    let security = Arc::new(crate::app::auth::Security::build(&settings, security_store).await?);
     let started = std::time::Instant::now();
     let options = LoadOptions {
         ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),

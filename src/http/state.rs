@@ -25,6 +25,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Intake for this request's caller, recorded as the submitter of its referrals.
+    pub fn intake_for(&self, req: &HttpRequest) -> Intake {
+        let caller = crate::http::auth::principal(req);
+        self.intake.submitted_by(caller.submitter())
+    }
+
     /// The FHIR base URL as clients see it.
     pub fn base_url(&self, req: &HttpRequest) -> String {
         let configured = self.settings.server.public_base_url.trim_end_matches('/');

@@ -22,6 +22,8 @@ mod search_params;
 mod search_support;
 mod security;
 mod security_cli;
+mod security_jwks_url;
+mod security_own_tasks;
 mod shutdown;
 mod transaction;
 mod validate;

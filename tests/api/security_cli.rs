@@ -108,16 +108,29 @@ async fn operator_registers_a_client_and_its_assertion_gets_a_token() {
             "temp",
             "--scope",
             "system/Task.rs",
+            "--own-referrals-only",
         ])
         .args(["--jwks-file", &key_path("ec384-client.jwks.json")])
         .output()
         .unwrap());
+    let registered = std::fs::read_to_string(&clients).unwrap();
+    assert!(
+        registered.contains("own_referrals_only = true"),
+        "{registered}"
+    );
     let list = ok(gateway(&config).args(["clients", "list"]).output().unwrap());
     assert!(
         list.contains("ehr-1\tsystem/ServiceRequest.c system/Task.rs"),
         "{list}"
     );
-    assert!(list.contains("temp"), "{list}");
+    assert!(!list
+        .lines()
+        .any(|l| l.starts_with("ehr-1") && l.contains("own referrals")));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("temp") && l.ends_with("own referrals only")),
+        "{list}"
+    );
     ok(gateway(&config)
         .args(["clients", "remove", "--client-id", "temp"])
         .output()

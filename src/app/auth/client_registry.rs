@@ -10,6 +10,8 @@ pub struct RegisteredClient {
     pub client_id: String,
     pub allowed: ScopeSet,
     pub keys: KeySource,
+    /// Sees only the Tasks of referrals it submitted.
+    pub own_referrals_only: bool,
 }
 
 #[derive(Default)]
@@ -82,6 +84,7 @@ impl ClientRegistry {
                     client_id: c.client_id,
                     allowed: ScopeSet::from_grants(grants),
                     keys,
+                    own_referrals_only: c.own_referrals_only,
                 },
             );
         }

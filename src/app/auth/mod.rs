@@ -7,6 +7,7 @@ pub mod gateway_key;
 pub mod key_source;
 pub mod principal;
 pub mod rate_limiter;
+pub mod remote_jwks;
 pub mod token_service;
 
 use crate::config::{SecuritySettings, Settings};
@@ -16,7 +17,10 @@ use client_registry::{ClientRegistry, RegistryError};
 use gateway_key::{GatewayKey, KeyError};
 use key_source::{KeySource, KeySourceError};
 use rate_limiter::RateLimiter;
-use token_service::{ExternalIssuer, TokenService};
+use remote_jwks::{RemoteJwks, RemoteJwksSettings, SetupError};
+use std::sync::Arc;
+use std::time::Duration;
+use token_service::{ExternalIssuer, ExternalKeys, TokenService};
 
 pub struct Security {
     /// `None`: auth is disabled and every caller is `Principal::anonymous()`.
@@ -37,6 +41,36 @@ pub enum SecurityError {
     Clients(#[from] RegistryError),
     #[error("auth.external_jwks_file: {0}")]
     ExternalKeys(#[from] KeySourceError),
+    #[error("auth.external_jwks_url: {0}")]
+    ExternalUrl(#[from] SetupError),
+}
+
+/// The external issuer's keys: a file, read now, or a URL, fetched now and then refreshed in
+/// the background. A failed first fetch does not stop start-up: the gateway serves, external
+/// tokens get 401 until the keys arrive (retried in the background and on each token, within
+/// the cool-down), and the gateway's own tokens work throughout.
+async fn external_keys(auth: &crate::config::AuthSettings) -> Result<ExternalKeys, SecurityError> {
+    if auth.external_jwks_url.is_empty() {
+        return Ok(ExternalKeys::File(KeySource::file(
+            &auth.external_jwks_file,
+        )?));
+    }
+    let remote = Arc::new(RemoteJwks::new(RemoteJwksSettings {
+        url: auth.external_jwks_url.clone(),
+        min_refresh: Duration::from_secs(auth.external_jwks_min_refresh_secs),
+        max_refresh: Duration::from_secs(auth.external_jwks_max_refresh_secs),
+        unknown_kid_cooldown: Duration::from_secs(auth.external_jwks_unknown_kid_cooldown_secs),
+        timeout: Duration::from_millis(auth.external_jwks_timeout_ms),
+        max_bytes: usize::try_from(auth.external_jwks_max_bytes).unwrap_or(usize::MAX),
+    })?);
+    if remote.refresh().await.is_err() {
+        tracing::warn!(
+            url = %remote.url(),
+            "starting without the external issuer's keys: its tokens get 401 until a fetch succeeds"
+        );
+    }
+    remote.spawn_refresher();
+    Ok(ExternalKeys::Url(remote))
 }
 
 /// `auth.token_url`, else `server.public_base_url` with `/fhir` replaced by `/auth/token`.
@@ -53,7 +87,11 @@ pub fn configured_token_url(settings: &Settings) -> String {
 }
 
 impl Security {
-    pub fn build(settings: &Settings, store: SharedSecurityStore) -> Result<Self, SecurityError> {
+    /// Async for the first fetch of an external issuer's JWKS URL (see `external_keys`).
+    pub async fn build(
+        settings: &Settings,
+        store: SharedSecurityStore,
+    ) -> Result<Self, SecurityError> {
         let auth = &settings.auth;
         let tokens = if auth.enabled {
             let key = if auth.signing_key.is_empty() {
@@ -72,7 +110,7 @@ impl Security {
                 Some(ExternalIssuer {
                     issuer: auth.external_issuer.clone(),
                     audience: auth.external_audience.clone(),
-                    keys: KeySource::file(&auth.external_jwks_file)?,
+                    keys: external_keys(auth).await?,
                 })
             };
             if registry.is_empty() && external.is_none() {

@@ -5,6 +5,7 @@ use super::client_registry::ClientRegistry;
 use super::gateway_key::GatewayKey;
 use super::key_source::KeySource;
 use super::principal::Principal;
+use super::remote_jwks::RemoteJwks;
 use crate::domain::auth::client_assertion::{self, AssertionClaims, Issuer, ASSERTION_TYPE};
 use crate::domain::auth::jwks::{candidates, PublicKey};
 use crate::domain::auth::jwt_parts::{peek_claims, read_header, JwtError, SigningAlg};
@@ -95,7 +96,43 @@ struct AccessClaims {
 pub struct ExternalIssuer {
     pub issuer: String,
     pub audience: String,
-    pub keys: KeySource,
+    pub keys: ExternalKeys,
+}
+
+/// Where the external issuer's public keys come from.
+pub enum ExternalKeys {
+    File(KeySource),
+    Url(Arc<RemoteJwks>),
+}
+
+impl ExternalKeys {
+    fn keys(&self) -> Arc<[PublicKey]> {
+        match self {
+            ExternalKeys::File(source) => Arc::from(source.keys()),
+            ExternalKeys::Url(remote) => remote.keys(),
+        }
+    }
+
+    /// The generation of a fetched key set (tokens verified with another are checked again).
+    fn generation(&self) -> Option<u64> {
+        match self {
+            ExternalKeys::File(_) => None,
+            ExternalKeys::Url(remote) => Some(remote.generation()),
+        }
+    }
+}
+
+/// Why verification failed: a plain refusal, or an external token whose key is not cached
+/// (worth one refetch of the issuer's JWKS).
+enum Unverified {
+    Refused(BearerError),
+    KeyNotCached(Arc<RemoteJwks>),
+}
+
+impl From<BearerError> for Unverified {
+    fn from(e: BearerError) -> Self {
+        Unverified::Refused(e)
+    }
 }
 
 /// Verified tokens, keyed by a SHA-256 of the token: a signature check per request would cost
@@ -105,6 +142,8 @@ const CACHE_MAX: usize = 10_000;
 struct CachedToken {
     token: Box<[u8]>,
     principal: Arc<Principal>,
+    /// For tokens verified with fetched external keys: the key set's generation then.
+    key_generation: Option<u64>,
 }
 
 pub struct TokenService {
@@ -278,14 +317,18 @@ impl TokenService {
         })
     }
 
-    /// Checks a bearer token: ours, or the external issuer's.
-    pub fn authenticate(&self, token: &str) -> Result<Arc<Principal>, BearerError> {
+    /// Checks a bearer token: ours, or the external issuer's. Async only for an external
+    /// token whose `kid` is not cached: that may refetch the issuer's JWKS (rate-limited).
+    pub async fn authenticate(&self, token: &str) -> Result<Arc<Principal>, BearerError> {
         let now = now_millis() / 1000;
         let key = digest(token);
         if let Ok(cache) = self.cache.lock() {
             if let Some(hit) = cache.get(&key) {
                 // The digest found it; the token itself is compared in constant time.
-                if bool::from(hit.token.as_ref().ct_eq(token.as_bytes())) {
+                let same = bool::from(hit.token.as_ref().ct_eq(token.as_bytes()));
+                let current = hit.key_generation.is_none()
+                    || hit.key_generation == self.external_generation();
+                if same && current {
                     return if hit.principal.expires_at > now {
                         Ok(Arc::clone(&hit.principal))
                     } else {
@@ -294,7 +337,28 @@ impl TokenService {
                 }
             }
         }
-        let principal = Arc::new(self.verify_access(token, now)?);
+        let verified = match self.verify_access(token, now) {
+            Err(Unverified::KeyNotCached(remote)) => {
+                if remote.refetch_for_unknown_kid().await {
+                    self.verify_access(token, now)
+                } else {
+                    Err(Unverified::Refused(BearerError::Invalid(
+                        "the token's signing key is not known".into(),
+                    )))
+                }
+            }
+            other => other,
+        };
+        let (principal, key_generation) = match verified {
+            Ok(v) => v,
+            Err(Unverified::Refused(e)) => return Err(e),
+            Err(Unverified::KeyNotCached(_)) => {
+                return Err(BearerError::Invalid(
+                    "the token's signing key is not known".into(),
+                ))
+            }
+        };
+        let principal = Arc::new(principal);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_MAX {
                 cache.retain(|_, c| c.principal.expires_at > now);
@@ -307,57 +371,83 @@ impl TokenService {
                 CachedToken {
                     token: token.as_bytes().into(),
                     principal: Arc::clone(&principal),
+                    key_generation,
                 },
             );
         }
         Ok(principal)
     }
 
-    fn verify_access(&self, token: &str, now: i64) -> Result<Principal, BearerError> {
+    fn external_generation(&self) -> Option<u64> {
+        self.external.as_ref().and_then(|e| e.keys.generation())
+    }
+
+    /// The caller, with the external key set's generation when fetched keys verified it.
+    fn verify_access(&self, token: &str, now: i64) -> Result<(Principal, Option<u64>), Unverified> {
         let invalid = |e: JwtError| BearerError::Invalid(e.to_string());
         let header = read_header(token).map_err(invalid)?;
         let Issuer { iss } = peek_claims(token).map_err(invalid)?;
-        let (claims, audience): (AccessClaims, &str) = if iss == self.issuer {
-            let ours = header.alg == SigningAlg::Es384
-                && header.kid.as_deref().is_none_or(|k| k == self.key.kid);
-            let claims = ours
-                .then(|| {
-                    verify(
-                        token,
-                        header.alg,
-                        std::iter::once(self.key.decoding.clone()),
-                    )
-                })
-                .flatten()
+        let (claims, audience, key_generation): (AccessClaims, &str, Option<u64>) =
+            if iss == self.issuer {
+                let ours = header.alg == SigningAlg::Es384
+                    && header.kid.as_deref().is_none_or(|k| k == self.key.kid);
+                let claims = ours
+                    .then(|| {
+                        verify(
+                            token,
+                            header.alg,
+                            std::iter::once(self.key.decoding.clone()),
+                        )
+                    })
+                    .flatten()
+                    .ok_or_else(|| BearerError::Invalid("bad signature".into()))?;
+                (claims, &self.issuer, None)
+            } else if let Some(ext) = self.external.as_ref().filter(|e| e.issuer == iss) {
+                if let ExternalKeys::Url(remote) = &ext.keys {
+                    if remote.lacks(header.kid.as_deref()) {
+                        return Err(Unverified::KeyNotCached(Arc::clone(remote)));
+                    }
+                }
+                // read before the keys: a change in between only causes one more check
+                let generation = ext.keys.generation();
+                let keys = ext.keys.keys();
+                let claims = verify(
+                    token,
+                    header.alg,
+                    candidates(&keys, &header).map(|k| k.key.clone()),
+                )
                 .ok_or_else(|| BearerError::Invalid("bad signature".into()))?;
-            (claims, &self.issuer)
-        } else if let Some(ext) = self.external.as_ref().filter(|e| e.issuer == iss) {
-            let keys = ext.keys.keys();
-            let claims = verify(
-                token,
-                header.alg,
-                candidates(&keys, &header).map(|k| k.key.clone()),
-            )
-            .ok_or_else(|| BearerError::Invalid("bad signature".into()))?;
-            (claims, &ext.audience)
-        } else {
-            return Err(BearerError::Invalid("unknown issuer".into()));
-        };
+                (claims, &ext.audience, generation)
+            } else {
+                return Err(BearerError::Invalid("unknown issuer".into()).into());
+            };
         let aud_ok = match &claims.aud {
             serde_json::Value::String(a) => a == audience,
             serde_json::Value::Array(all) => all.iter().any(|a| a.as_str() == Some(audience)),
             _ => false,
         };
         if !audience.is_empty() && !aud_ok {
-            return Err(BearerError::Invalid("wrong audience".into()));
+            return Err(BearerError::Invalid("wrong audience".into()).into());
         }
         if claims.exp <= now {
-            return Err(BearerError::Expired);
+            return Err(BearerError::Expired.into());
         }
-        Ok(Principal {
-            client_id: claims.client_id.unwrap_or(claims.sub),
-            scopes: ScopeSet::parse_lenient(&claims.scope),
-            expires_at: claims.exp,
-        })
+        let client_id = claims.client_id.unwrap_or(claims.sub);
+        // Our own tokens name a registered client, whose restrictions apply.
+        let own_referrals_only = iss == self.issuer
+            && self
+                .registry
+                .get(&client_id)
+                .is_some_and(|c| c.own_referrals_only);
+        Ok((
+            Principal {
+                client_id,
+                scopes: ScopeSet::parse_lenient(&claims.scope),
+                expires_at: claims.exp,
+                authenticated: true,
+                own_referrals_only,
+            },
+            key_generation,
+        ))
     }
 }

@@ -28,6 +28,8 @@ pub struct Intake {
     validator: Arc<dyn IntakeValidator>,
     limits: LimitSettings,
     workflow: Option<Workflow>,
+    /// The authenticated client sending the writes (recorded on its referrals' Tasks).
+    submitter: Option<Arc<str>>,
 }
 
 impl Intake {
@@ -41,6 +43,15 @@ impl Intake {
             validator,
             limits,
             workflow: None,
+            submitter: None,
+        }
+    }
+
+    /// This intake, for writes sent by `client` (`None`: auth is off, nothing is recorded).
+    pub fn submitted_by(&self, client: Option<&str>) -> Self {
+        Self {
+            submitter: client.map(Arc::from),
+            ..self.clone()
         }
     }
 
@@ -59,7 +70,7 @@ impl Intake {
     ) -> Result<Vec<WriteOutcome>, AppError> {
         match &self.workflow {
             Some(workflow) => workflow
-                .apply(ops, message_source)
+                .apply(ops, message_source, self.submitter.as_deref())
                 .await
                 .map_err(|e| e.into_app(at)),
             None => self

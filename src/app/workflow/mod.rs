@@ -15,6 +15,7 @@ pub use rules::{RulesError, WorkflowRules, REFERRAL_VALUE_SET};
 
 use super::AppError;
 use crate::domain::care_planning::delivery_output::{self, DeliveryStatus};
+use crate::domain::care_planning::submitter::{set_submitter, submitter_of};
 use crate::domain::care_planning::Prior;
 use crate::domain::eligibility::reference_key;
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
@@ -115,17 +116,20 @@ impl Workflow {
     /// Applies `ops` with the evaluations they trigger, atomically. The outcomes returned are
     /// those of `ops` (the workflow's own writes are not reported).
     /// `message_source`: `MessageHeader.source.endpoint` when the writes came as a FHIR message
-    /// (deliveries go back to it).
+    /// (deliveries go back to it). `submitter`: the authenticated client sending the writes,
+    /// recorded on the Tasks of the referrals it submits.
     pub async fn apply(
         &self,
-        ops: Vec<WriteOp>,
+        mut ops: Vec<WriteOp>,
         message_source: Option<&str>,
+        submitter: Option<&str>,
     ) -> Result<Vec<WriteOutcome>, ApplyError> {
+        self.keep_submitter_tags(&mut ops).await?;
         let base = ops.len();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let extra = self.plan_writes(&ops, message_source).await?;
+            let extra = self.plan_writes(&ops, message_source, submitter).await?;
             let concurrent = !extra.is_empty();
             let mut all = ops.clone();
             all.extend(extra);
@@ -204,6 +208,7 @@ impl Workflow {
         &self,
         ops: &[WriteOp],
         message_source: Option<&str>,
+        submitter: Option<&str>,
     ) -> Result<Vec<WriteOp>, ApplyError> {
         let mut extra = self.staff_actions(ops).await?;
         let named = referrals_named(ops, |r| self.evaluator.is_referral(r));
@@ -238,8 +243,14 @@ impl Workflow {
                 _ => evidence_loader::PriorEvidence::All,
             };
             extra.extend(
-                self.evaluate_for_write(referral, &at_hand, scope, &now, message_source)
-                    .await?,
+                self.evaluate_for_write(
+                    referral,
+                    &at_hand,
+                    scope,
+                    &now,
+                    (message_source, submitter),
+                )
+                .await?,
             );
         }
         if !extra.is_empty() {
@@ -314,7 +325,7 @@ impl Workflow {
         at_hand: &[Value],
         scope: evidence_loader::PriorEvidence,
         now: &str,
-        message_source: Option<&str>,
+        (message_source, submitter): (Option<&str>, Option<&str>),
     ) -> Result<Vec<WriteOp>, StoreError> {
         let identity = crate::domain::care_planning::ReferralIdentity::of(&referral);
         let prior = read_prior(self.store.as_ref(), &identity).await?;
@@ -337,6 +348,20 @@ impl Workflow {
             return Ok(Vec::new());
         }
         let mut ops = writes(&evaluation, &prior);
+        // The first evaluation records who submitted the referral; later ones keep it.
+        let recorded = prior.task.as_ref().and_then(submitter_of).or(submitter);
+        for op in &mut ops {
+            if let WriteOp::Update {
+                resource_type,
+                resource,
+                ..
+            } = op
+            {
+                if resource_type == "Task" {
+                    set_submitter(resource, recorded);
+                }
+            }
+        }
         let g = &evaluation.generated;
         let task_id = g.task["id"].as_str().unwrap_or_default();
         let keys = crate::app::delivery::delivered_keys(g.resources());
@@ -345,6 +370,37 @@ impl Workflow {
                 .await?,
         );
         Ok(ops)
+    }
+
+    /// Task writes sent by clients carry the submitter stored on the Task, never one of their
+    /// own: staff updates keep the tag, and no client can claim (or hide) a referral.
+    async fn keep_submitter_tags(&self, ops: &mut [WriteOp]) -> Result<(), StoreError> {
+        for op in ops {
+            match op {
+                WriteOp::Create {
+                    resource_type,
+                    resource,
+                    ..
+                } if resource_type == "Task" => set_submitter(resource, None),
+                WriteOp::Update {
+                    resource_type,
+                    id,
+                    resource,
+                    ..
+                } if resource_type == "Task" => {
+                    let stored = self
+                        .store
+                        .read("Task", id)
+                        .await?
+                        .filter(|s| !s.deleted)
+                        .and_then(|s| s.resource());
+                    let recorded = stored.as_ref().and_then(submitter_of);
+                    set_submitter(resource, recorded);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// A referral Task updated by staff: the transition is checked, and ending the Task ends

@@ -11,6 +11,7 @@ mod narrative;
 mod program;
 mod provenance;
 mod services;
+pub mod submitter;
 mod task;
 pub mod task_state;
 

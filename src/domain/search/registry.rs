@@ -217,6 +217,7 @@ mod tests {
             ("Provenance", "target"),
             ("Observation", "_lastUpdated"),
             ("Goal", "_profile"),
+            ("Task", "_tag"),
         ] {
             assert!(r.param(ty, code).is_some(), "{ty}.{code}: {:?}", r.skipped);
         }

@@ -194,7 +194,7 @@ pub async fn guard(
                         IssueType::Login,
                     ))
                 }
-                Some(token) => match tokens.authenticate(token) {
+                Some(token) => match tokens.authenticate(token).await {
                     Ok(p) => principal = Some(p),
                     Err(BearerError::Expired) => {
                         rejection = Some(unauthorized(

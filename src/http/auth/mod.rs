@@ -4,6 +4,7 @@
 pub mod audit_events;
 pub mod bundle_access;
 pub mod guard;
+pub mod own_tasks;
 pub mod request_kind;
 pub mod response_headers;
 pub mod routes;

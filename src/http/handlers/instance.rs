@@ -1,6 +1,7 @@
 use crate::app::conditional::parse_etag_version;
 use crate::app::intake::Written;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
+use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
@@ -50,7 +51,9 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     require_json_response(&req)?;
     let (resource_type, id) = path.into_inner();
-    let stored = state.reads.read(&resource_type, &id).await?;
+    let read = state.reads.read(&resource_type, &id).await;
+    let caller = crate::http::auth::principal(&req);
+    let stored = own_tasks::visible_read(&caller, &resource_type, &id, read)?;
     Ok(read_response(&req, &stored))
 }
 
@@ -62,7 +65,9 @@ pub async fn vread(
 ) -> Result<HttpResponse, ApiError> {
     require_json_response(&req)?;
     let (resource_type, id, vid) = path.into_inner();
-    let stored = state.reads.vread(&resource_type, &id, &vid).await?;
+    let read = state.reads.vread(&resource_type, &id, &vid).await;
+    let caller = crate::http::auth::principal(&req);
+    let stored = own_tasks::visible_read(&caller, &resource_type, &id, read)?;
     Ok(read_response(&req, &stored))
 }
 
@@ -102,7 +107,7 @@ pub async fn update(
         ));
     }
     let accepted = state
-        .intake
+        .intake_for(&req)
         .update(&resource_type, &id, &body, if_match)
         .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
@@ -133,7 +138,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     require_json_response(&req)?;
     let (resource_type, id) = path.into_inner();
-    let deleted = state.intake.delete(&resource_type, &id).await?;
+    let deleted = state.intake_for(&req).delete(&resource_type, &id).await?;
     let text = match deleted {
         Some(v) => format!("{resource_type}/{id} deleted (version {v})"),
         None => format!("{resource_type}/{id} did not exist or was already deleted"),

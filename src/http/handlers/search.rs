@@ -9,6 +9,7 @@ use crate::app::intake::Written;
 use crate::domain::auth::scope::Interaction;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::domain::search::parse::Handling;
+use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
@@ -51,15 +52,24 @@ async fn run_search(
     params: Vec<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let base = state.base_url(req);
+    let caller = crate::http::auth::principal(req);
+    let own_tag = own_tasks::task_search_tag(&caller, resource_type);
     let mut page = state
         .search
-        .search(resource_type, &params, handling(req), &base)
+        .search(
+            resource_type,
+            &params,
+            own_tag.as_deref(),
+            handling(req),
+            &base,
+        )
         .await?;
-    // _include/_revinclude never leak a type the caller may not search
-    let caller = crate::http::auth::principal(req);
-    page.result
-        .included
-        .retain(|r| caller.scopes.permits(Interaction::Search, &r.resource_type));
+    // _include/_revinclude never leak a type the caller may not search, nor another
+    // client's Task
+    page.result.included.retain(|r| {
+        caller.scopes.permits(Interaction::Search, &r.resource_type)
+            && own_tasks::may_see(&caller, r)
+    });
     Ok(fhir_json(
         StatusCode::OK,
         search_bundle::searchset(&page, &base),
@@ -115,10 +125,12 @@ async fn run_history(
 ) -> Result<HttpResponse, ApiError> {
     require_json_response(req)?;
     let params = pairs(req.query_string().as_bytes());
-    let page = state
+    let mut page = state
         .search
         .history(resource_type, id, &params, handling(req))
         .await?;
+    let caller = crate::http::auth::principal(req);
+    own_tasks::visible_history(&caller, resource_type.zip(id), &mut page.versions)?;
     let path = match (resource_type, id) {
         (Some(t), Some(i)) => format!("{t}/{i}/_history"),
         (Some(t), None) => format!("{t}/_history"),
@@ -185,7 +197,7 @@ pub async fn conditional_update(
     let base = state.base_url(&req);
     let accepted = update_matching(
         &state.search,
-        &state.intake,
+        &state.intake_for(&req),
         &path,
         &params,
         req.query_string(),
@@ -217,7 +229,14 @@ pub async fn conditional_delete(
     require_json_response(&req)?;
     let params = pairs(req.query_string().as_bytes());
     let base = state.base_url(&req);
-    let deleted = delete_matching(&state.search, &state.intake, &path, &params, &base).await?;
+    let deleted = delete_matching(
+        &state.search,
+        &state.intake_for(&req),
+        &path,
+        &params,
+        &base,
+    )
+    .await?;
     let (text, version) = match deleted {
         Some((id, Some(v))) => (format!("{path}/{id} deleted (version {v})"), Some(v)),
         Some((id, None)) => (format!("{path}/{id} was already deleted"), None),

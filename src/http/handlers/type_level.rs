@@ -18,7 +18,10 @@ pub async fn create(
         .headers()
         .get("if-none-exist")
         .and_then(|v| v.to_str().ok());
-    let accepted = state.intake.create(&path, &body, if_none_exist).await?;
+    let accepted = state
+        .intake_for(&req)
+        .create(&path, &body, if_none_exist)
+        .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);
     Ok(match &accepted.written {

@@ -15,7 +15,7 @@ pub async fn process_message(
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
     let outcome = state
-        .intake
+        .intake_for(&req)
         .process_message(&body, &state.base_url(&req))
         .await?;
     Ok(fhir_json(StatusCode::OK, outcome.response.to_string()))
