@@ -70,7 +70,7 @@ async fn load(
     for chunk in ids.chunks(CHUNK) {
         let mut b = Builder::new(dialect);
         let text = b.current_of(resource_type, chunk);
-        for r in runner.versions(b.finish(text)).await? {
+        for r in runner.versions(b.finish_lookup(text)).await? {
             found.insert(r.id.clone(), r);
         }
     }
@@ -105,7 +105,7 @@ async fn included(
                     chunk,
                     inc.target_type.as_deref(),
                 );
-                wanted.extend(runner.pairs(b.finish(text)).await?);
+                wanted.extend(runner.pairs(b.finish_lookup(text)).await?);
             }
         }
         for inc in q.revincludes.iter().filter(active) {
@@ -123,7 +123,7 @@ async fn included(
                 for chunk in targets.chunks(CHUNK) {
                     let mut b = Builder::new(dialect);
                     let text = b.referencing(&inc.source_type, &inc.param, &target, chunk);
-                    wanted.extend(runner.pairs(b.finish(text)).await?);
+                    wanted.extend(runner.pairs(b.finish_lookup(text)).await?);
                 }
             }
         }

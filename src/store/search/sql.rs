@@ -25,6 +25,9 @@ pub enum Arg {
 pub struct Sql {
     pub text: String,
     pub args: Vec<Arg>,
+    /// A lookup by key (bodies of known ids, include targets): its best plan does not depend
+    /// on the values, so it may be prepared once and reused.
+    pub key_lookup: bool,
 }
 
 pub struct Builder {
@@ -68,6 +71,15 @@ impl Builder {
         Sql {
             text,
             args: self.args,
+            key_lookup: false,
+        }
+    }
+
+    /// `finish` for a lookup by key (see `Sql::key_lookup`).
+    pub fn finish_lookup(self, text: String) -> Sql {
+        Sql {
+            key_lookup: true,
+            ..self.finish(text)
         }
     }
 
