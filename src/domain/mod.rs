@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod care_planning;
 pub mod eligibility;
+pub mod fast_hash;
 pub mod fhir;
 pub mod fhirpath;
 pub mod search;

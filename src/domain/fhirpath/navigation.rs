@@ -70,7 +70,36 @@ fn push_nodes<'a>(
     }
 }
 
+/// Objects up to this size are searched by comparing keys: cheaper than hashing the name
+/// twice (SipHash, serde_json's map) and allocating `_name`.
+const SCAN_LIMIT: usize = 16;
+
+/// `obj[name]` and `obj["_" + name]` (a primitive's id and extensions).
+fn member_and_ext<'a>(
+    obj: &'a Map<String, Value>,
+    name: &str,
+) -> (Option<&'a Value>, Option<&'a Value>) {
+    if obj.len() > SCAN_LIMIT {
+        return (obj.get(name), get_prefixed(obj, name));
+    }
+    let (mut value, mut ext) = (None, None);
+    for (key, v) in obj {
+        match key.strip_prefix('_') {
+            Some(base) if base == name => ext = Some(v),
+            _ if key == name => value = Some(v),
+            _ => {}
+        }
+    }
+    (value, ext)
+}
+
 fn get_prefixed<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if obj.len() <= SCAN_LIMIT {
+        return obj
+            .iter()
+            .find(|(k, _)| k.strip_prefix('_') == Some(name))
+            .map(|(_, v)| v);
+    }
     let mut key = String::with_capacity(name.len() + 1);
     key.push('_');
     key.push_str(name);
@@ -113,16 +142,14 @@ pub(crate) fn member<'a>(
     };
     let Some(obj) = obj else { return Ok(()) };
     let declared = model.element(node.ty, name).map(|e| e.ty.as_str());
-    let value = obj.get(name);
-    let ext = get_prefixed(obj, name);
+    let (value, ext) = member_and_ext(obj, name);
     if value.is_some() || ext.is_some() {
         push_nodes(value, ext, declared, out);
         return Ok(());
     }
     if let Some(variants) = model.choices(node.ty, name) {
         for (json_name, ty) in variants {
-            let value = obj.get(json_name.as_str());
-            let ext = get_prefixed(obj, json_name);
+            let (value, ext) = member_and_ext(obj, json_name);
             if value.is_some() || ext.is_some() {
                 push_nodes(value, ext, Some(ty.as_str()), out);
             }

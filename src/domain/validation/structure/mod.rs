@@ -10,7 +10,6 @@ pub mod bundle_rules;
 pub mod constraints;
 pub mod definitions;
 pub mod extensions;
-pub mod fast_hash;
 pub mod fhirpath_invariants;
 pub mod fixed_pattern;
 pub mod invariants;
@@ -22,9 +21,9 @@ pub mod value_sets;
 pub mod walker;
 
 use super::{IntakeValidator, Outcome};
+use crate::domain::fast_hash::FastMap;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use definitions::{Definitions, LoadError};
-use fast_hash::FastMap;
 use invariants::{CompiledInvariant, InvariantEngine};
 use plan::{TypePlan, CORE_SD};
 use serde_json::Value;

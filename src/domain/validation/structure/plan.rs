@@ -2,6 +2,7 @@
 
 use super::definitions::{unversioned, LoadError};
 use super::invariants::CompiledInvariant;
+use crate::domain::fast_hash::FastMap;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,6 +82,10 @@ pub struct Node {
     pub array: bool,
     pub types: Vec<TypeRef>,
     pub children: Vec<usize>,
+    /// `children` by JSON name, for the non-choice ones (the walker looks up every member).
+    pub child_by_name: FastMap<String, usize>,
+    /// The choice elements among `children` (`value[x]`), matched by prefix.
+    pub choice_children: Vec<usize>,
     pub slice_name: Option<String>,
     pub slicing: Option<Slicing>,
     pub slices: Vec<usize>,
@@ -175,6 +180,16 @@ pub fn compile(sd: &Value, invariants: &mut InvariantCompiler<'_>) -> Result<Typ
     }
     if nodes.is_empty() {
         return Err(fail("an empty snapshot"));
+    }
+    for idx in 0..nodes.len() {
+        for c in nodes[idx].children.clone() {
+            if nodes[c].choice {
+                nodes[idx].choice_children.push(c);
+            } else {
+                let name = nodes[c].name.clone();
+                nodes[idx].child_by_name.entry(name).or_insert(c);
+            }
+        }
     }
     for (idx, target) in content_refs {
         nodes[idx].content_ref = by_id.get(&target).copied();
@@ -315,6 +330,8 @@ fn compile_node(
         array,
         types,
         children: Vec::new(),
+        child_by_name: FastMap::default(),
+        choice_children: Vec::new(),
         slice_name: element
             .get("sliceName")
             .and_then(Value::as_str)

@@ -76,11 +76,11 @@ impl<'a> Walk<'a> {
         let Some(reference) = obj.get("reference").and_then(Value::as_str) else {
             return;
         };
-        let at = format!("{path}.reference");
+        let at = || format!("{path}.reference");
         let target = self.resolve(reference);
         let resolved = match &target {
             Target::Missing(why) => {
-                self.error(IssueType::NotFound, &at, why.clone());
+                self.error(IssueType::NotFound, &at(), why.clone());
                 return;
             }
             Target::Resolved(r) => Some(*r),
@@ -127,7 +127,7 @@ impl<'a> Walk<'a> {
             names.dedup();
             self.error(
                 IssueType::Structure,
-                &at,
+                &at(),
                 format!(
                     "a reference to a {target_type} is not allowed here: {} refers to {}",
                     node.path,
@@ -156,7 +156,7 @@ impl<'a> Walk<'a> {
             self.report(
                 Severity::Error,
                 IssueType::Invalid,
-                &at,
+                &at(),
                 format!(
                     "the target {reference} does not conform to {}",
                     names.join(" or ")

@@ -4,7 +4,7 @@
 //! it is accepted rather than wrongly rejected.
 
 use super::definitions::{unversioned, Definitions};
-use super::fast_hash::{FastMap, FastSet};
+use crate::domain::fast_hash::{FastMap, FastSet};
 use serde_json::Value;
 use std::collections::HashSet;
 

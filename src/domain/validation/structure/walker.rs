@@ -168,13 +168,13 @@ impl<'a> Walk<'a> {
                 Some(n) => (n, true),
                 None => (key.as_str(), false),
             };
-            let child = children.iter().copied().find(|&c| {
-                let n = &cplan.nodes[c];
-                if n.choice {
-                    choice_type(n, name).is_some()
-                } else {
-                    n.name == name
-                }
+            let parent = &cplan.nodes[cnode];
+            let child = parent.child_by_name.get(name).copied().or_else(|| {
+                parent
+                    .choice_children
+                    .iter()
+                    .copied()
+                    .find(|&c| choice_type(&cplan.nodes[c], name).is_some())
             });
             match child {
                 Some(child) => found.push(Found {
@@ -258,14 +258,16 @@ impl<'a> Walk<'a> {
             }
         }
         // `found` has at least one entry for `c` (checked above), so `keys` is not empty.
-        let shown = display_name(node);
+        // The display name is built only for a message: most elements have none.
+        let shown = || display_name(node);
         if node.choice && keys.len() > 1 {
             let at = format!("{path}.{}", keys[1]);
             self.error(
                 IssueType::Structure,
                 &at,
                 format!(
-                    "only one of the types of {shown} may be present: {}",
+                    "only one of the types of {} may be present: {}",
+                    shown(),
                     keys.join(", ")
                 ),
             );
@@ -292,7 +294,7 @@ impl<'a> Walk<'a> {
             path.truncate(len);
         }
         if total < node.min as usize {
-            let at = format!("{path}.{shown}");
+            let at = format!("{path}.{}", shown());
             self.error(
                 IssueType::Required,
                 &at,
@@ -304,7 +306,7 @@ impl<'a> Walk<'a> {
         }
         if let Some(max) = node.max {
             if total > max as usize {
-                let at = format!("{path}.{shown}");
+                let at = format!("{path}.{}", shown());
                 let text = if max == 0 {
                     format!("{} is not allowed here (max 0)", node.path)
                 } else {

@@ -1,6 +1,7 @@
-//! A small non-cryptographic hasher (the Fx algorithm) for the plan's lookup tables. Their keys
-//! come from our own definitions, never inserted from requests, so hash flooding is not a
-//! concern; lookups with request strings (codes, systems, types) just get cheaper.
+//! A small non-cryptographic hasher (the Fx algorithm) for lookup tables built from our own
+//! definitions (validation plans, the FHIRPath type model). Their keys never come from requests,
+//! so hash flooding is not a concern; lookups with request strings (element names, codes,
+//! systems, types) just get cheaper than with SipHash.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
