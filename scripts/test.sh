@@ -19,4 +19,7 @@ if [ ! -f "$examples/package.json" ]; then
 fi
 export HBPC_TEST_R4_EXAMPLES="$examples"
 
+# every API test server logs here; the scan below reads the logs of this run only
+rm -rf target/tmp/server-logs
 cargo test --locked --all-targets "$@"
+cargo test --locked --test log_scan -- --ignored

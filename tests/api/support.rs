@@ -52,6 +52,19 @@ where
     }
 }
 
+/// Where every test server's log (stdout, info level) goes, for the PHI scan that
+/// `scripts/test.sh` runs after the whole suite (tests/log_scan.rs).
+pub const SERVER_LOG_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/server-logs");
+
+fn run_log(port: u16) -> std::fs::File {
+    std::fs::create_dir_all(SERVER_LOG_DIR).expect("log dir");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{SERVER_LOG_DIR}/api-{port}.log"))
+        .expect("server log file")
+}
+
 pub struct TestServer {
     pub base: String,
     pub port: u16,
@@ -147,9 +160,9 @@ impl TestServer {
             .env("HBPC_SERVER_WORKERS", "2")
             .env("HBPC_SERVER_SHUTDOWN_TIMEOUT_SECS", "10")
             .env("HBPC_DATABASE_URL", &self.database_url)
-            .env("HBPC_LOG_LEVEL", "warn")
+            .env("HBPC_LOG_LEVEL", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(run_log(self.port)))
             .stderr(Stdio::inherit());
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
