@@ -19,6 +19,14 @@ use std::time::{Duration, Instant};
 
 const SID: &str = "http://hbpc.example.org/fhir/sid/";
 
+/// A server whose worker delivers to `ehr`; keep the directory (its config file) alive.
+async fn serve_to(backend: Backend, ehr: &FakeEhr) -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(&dir, ehr);
+    let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+    (dir, server)
+}
+
 /// A config file routing every referral to the fake EHR, with tiny backoffs and a short lease.
 fn config_file(dir: &tempfile::TempDir, ehr: &FakeEhr) -> String {
     config_with_backoff(dir, ehr, 20)
@@ -169,9 +177,7 @@ async fn serve_delivers_and_the_admin_endpoint_lists_and_requeues() {
     for backend in backends() {
         eprintln!("-- backend: {}", backend.name());
         let ehr = FakeEhr::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = config_file(&dir, &ehr);
-        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let (_config_dir, server) = serve_to(backend, &ehr).await;
         let store = open(&server).await;
 
         referral(&store, 0).await;
@@ -260,9 +266,7 @@ async fn nothing_is_lost_or_duplicated_across_kill_9() {
         eprintln!("-- backend: {}", backend.name());
         let ehr = FakeEhr::start().await;
         ehr.set_down(true);
-        let dir = tempfile::tempdir().unwrap();
-        let config = config_file(&dir, &ehr);
-        let mut server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let (_config_dir, mut server) = serve_to(backend, &ehr).await;
         let store = open(&server).await;
         for n in 0..50 {
             referral(&store, n).await;
@@ -303,9 +307,7 @@ async fn a_posted_referral_reaches_the_ehr_as_a_conditional_transaction() {
     for backend in backends() {
         eprintln!("-- backend: {}", backend.name());
         let ehr = FakeEhr::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = config_file(&dir, &ehr);
-        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let (_config_dir, server) = serve_to(backend, &ehr).await;
         post_referral(&server, 1).await;
         let delivered = wait_for(&server, "delivered", 1, Duration::from_secs(30)).await;
 
@@ -376,9 +378,7 @@ async fn fifty_posted_referrals_survive_kill_9_while_the_ehr_is_down() {
         eprintln!("-- backend: {}", backend.name());
         let ehr = FakeEhr::start().await;
         ehr.set_down(true);
-        let dir = tempfile::tempdir().unwrap();
-        let config = config_file(&dir, &ehr);
-        let mut server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let (_config_dir, mut server) = serve_to(backend, &ehr).await;
         for n in 0..50 {
             post_referral(&server, n).await;
         }
@@ -417,9 +417,7 @@ async fn two_replicas_share_the_outbox_and_survive_one_dying() {
         return;
     };
     let ehr = FakeEhr::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_file(&dir, &ehr);
-    let mut first = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+    let (_config_dir, mut first) = serve_to(backend, &ehr).await;
     let second = first.replica().await;
     let store = open(&first).await;
 
@@ -736,9 +734,7 @@ async fn staff_updates_do_not_set_the_delivery_state() {
     for backend in backends() {
         eprintln!("-- backend: {}", backend.name());
         let ehr = FakeEhr::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = config_file(&dir, &ehr);
-        let server = TestServer::start_on(backend, &[("HBPC_CONFIG", &config)]).await;
+        let (_config_dir, server) = serve_to(backend, &ehr).await;
         post_referral(&server, 4).await;
         let task_ref = deliveries(&server, "limit=5").await[0]["task"]
             .as_str()
