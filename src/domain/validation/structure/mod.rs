@@ -240,7 +240,16 @@ impl StructureValidator {
             walk.bundle = Some(bundle_rules::BundleIndex::build(resource));
             walk.containers.push(resource);
             if let Some(entries) = resource.get("entry").and_then(Value::as_array) {
-                for (i, entry) in entries.iter().enumerate() {
+                // Entries that others reference are walked first: their full walk then answers
+                // the others' target-profile and slice checks (Walk::record_conformance).
+                // Issues are still reported in entry order.
+                let referenced = referenced_entries(&walk, entries);
+                let order = (0..entries.len())
+                    .filter(|i| referenced.contains(i))
+                    .chain((0..entries.len()).filter(|i| !referenced.contains(i)));
+                let mut per_entry: Vec<Vec<Issue>> = vec![Vec::new(); entries.len()];
+                for i in order {
+                    let entry = &entries[i];
                     let Some(r) = entry.get("resource") else {
                         continue;
                     };
@@ -252,15 +261,18 @@ impl StructureValidator {
                         profiles: Vec::new(),
                         default_profiles: request.default_profiles,
                     };
+                    let before = walk.issues.len();
                     self.apply_profiles(
                         &mut walk,
                         r,
                         ert,
                         format!("Bundle.entry[{i}].resource"),
                         &entry_request,
-                        &mut issues,
+                        &mut per_entry[i],
                     );
+                    per_entry[i].extend(walk.issues.drain(before..));
                 }
+                issues.extend(per_entry.into_iter().flatten());
             }
         }
         issues.extend(walk.issues);
@@ -323,7 +335,10 @@ impl StructureValidator {
             }
             walk.profile = Some(plan.label.as_str());
             let mut path = root.clone();
+            let before = walk.issues.len();
             walk.resource(plan, resource, &mut path);
+            let ok = !walk.issues[before..].iter().any(Issue::is_error);
+            walk.record_conformance(plan, resource, ok);
         }
         walk.profile = None;
     }
@@ -389,6 +404,42 @@ impl IntakeValidator for IntakeProfiles {
     fn knows_type(&self, resource_type: &str) -> bool {
         self.validator.knows_resource_type(resource_type)
     }
+}
+
+/// Indexes of the entries that another entry's references resolve to.
+fn referenced_entries(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
+    fn references<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("reference") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| references(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for entry in entries {
+        if let Some(r) = entry.get("resource") {
+            references(r, &mut found);
+        }
+    }
+    let targets: Vec<*const Value> = found
+        .into_iter()
+        .filter_map(|r| match walk.resolve(r) {
+            references::Target::Resolved(t) => Some(t as *const Value),
+            _ => None,
+        })
+        .collect();
+    (0..entries.len())
+        .filter(|&i| {
+            entries[i]
+                .get("resource")
+                .is_some_and(|r| targets.contains(&(r as *const Value)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

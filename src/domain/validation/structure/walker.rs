@@ -30,6 +30,9 @@ pub struct Walk<'a> {
     pub bundle: Option<BundleIndex<'a>>,
     pub depth: usize,
     conforms: ConformsCache,
+    /// A conformance check needs only a yes or no: it stops at the first error.
+    first_error_only: bool,
+    stopped: bool,
 }
 
 /// One JSON member matched to a child element.
@@ -50,10 +53,19 @@ impl<'a> Walk<'a> {
             bundle: None,
             depth: 0,
             conforms: ConformsCache::default(),
+            first_error_only: false,
+            stopped: false,
         }
     }
 
     pub fn report(&mut self, severity: Severity, code: IssueType, path: &str, text: String) {
+        if self.first_error_only {
+            // only whether there is an error matters: no message, and no further walking
+            if severity == Severity::Error {
+                self.stopped = true;
+            }
+            return;
+        }
         let text = match self.profile {
             Some(p) => format!("{p}: {text}"),
             None => text,
@@ -161,6 +173,9 @@ impl<'a> Walk<'a> {
         let mut found: Vec<Found<'a>> = Vec::with_capacity(obj.len());
         let mut rejected: Vec<usize> = Vec::new();
         for (key, value) in obj {
+            if self.stopped {
+                return;
+            }
             if resource_root && key == "resourceType" {
                 continue;
             }
@@ -225,6 +240,9 @@ impl<'a> Walk<'a> {
             }
         }
         for &c in children {
+            if self.stopped {
+                return;
+            }
             if !rejected.contains(&c) {
                 self.child(cplan, c, &found, path);
             }
@@ -528,11 +546,22 @@ impl<'a> Walk<'a> {
         nested.bundle = self.bundle.clone();
         nested.depth = self.depth + 1;
         nested.conforms = Rc::clone(&self.conforms);
+        nested.first_error_only = true;
         let mut path = plan.type_name.clone();
         nested.resource(plan, value, &mut path);
-        let ok = !nested.issues.iter().any(Issue::is_error);
+        let ok = !nested.stopped;
         self.conforms.borrow_mut().insert(key, ok);
         ok
+    }
+
+    /// Records what a full walk of `value` against `plan` found (a Bundle entry validated
+    /// against its profile), so that a later conformance check of the same pair is free.
+    pub fn record_conformance(&self, plan: &'a TypePlan, value: &'a Value, ok: bool) {
+        let key = (
+            value as *const Value as usize,
+            plan as *const TypePlan as usize,
+        );
+        self.conforms.borrow_mut().entry(key).or_insert(ok);
     }
 }
 
