@@ -240,13 +240,10 @@ impl StructureValidator {
             walk.bundle = Some(bundle_rules::BundleIndex::build(resource));
             walk.containers.push(resource);
             if let Some(entries) = resource.get("entry").and_then(Value::as_array) {
-                // Entries that others reference are walked first: their full walk then answers
-                // the others' target-profile and slice checks (Walk::record_conformance).
+                // An entry is walked after the entries it references: their full walks then
+                // answer its target-profile and slice checks (Walk::record_conformance).
                 // Issues are still reported in entry order.
-                let referenced = referenced_entries(&walk, entries);
-                let order = (0..entries.len())
-                    .filter(|i| referenced.contains(i))
-                    .chain((0..entries.len()).filter(|i| !referenced.contains(i)));
+                let order = entry_order(&walk, entries);
                 let mut per_entry: Vec<Vec<Issue>> = vec![Vec::new(); entries.len()];
                 for i in order {
                     let entry = &entries[i];
@@ -406,8 +403,9 @@ impl IntakeValidator for IntakeProfiles {
     }
 }
 
-/// Indexes of the entries that another entry's references resolve to.
-fn referenced_entries(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
+/// The order to walk a Bundle's entries in: every entry after the entries it references
+/// (depth-first, post-order; a cycle is broken where it is met), otherwise document order.
+fn entry_order(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
     fn references<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
         match value {
             Value::Object(map) => {
@@ -420,26 +418,48 @@ fn referenced_entries(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
             _ => {}
         }
     }
-    let mut found = Vec::new();
-    for entry in entries {
-        if let Some(r) = entry.get("resource") {
-            references(r, &mut found);
-        }
-    }
-    let targets: Vec<*const Value> = found
-        .into_iter()
-        .filter_map(|r| match walk.resolve(r) {
-            references::Target::Resolved(t) => Some(t as *const Value),
-            _ => None,
+    let resources: Vec<Option<&Value>> = entries.iter().map(|e| e.get("resource")).collect();
+    let targets: Vec<Vec<usize>> = resources
+        .iter()
+        .map(|r| {
+            let mut refs = Vec::new();
+            if let Some(r) = r {
+                references(r, &mut refs);
+            }
+            refs.into_iter()
+                .filter_map(|reference| match walk.resolve(reference) {
+                    references::Target::Resolved(t) => resources
+                        .iter()
+                        .position(|r| r.is_some_and(|r| std::ptr::eq(r, t))),
+                    _ => None,
+                })
+                .collect()
         })
         .collect();
-    (0..entries.len())
-        .filter(|&i| {
-            entries[i]
-                .get("resource")
-                .is_some_and(|r| targets.contains(&(r as *const Value)))
-        })
-        .collect()
+    let mut order = Vec::with_capacity(entries.len());
+    let mut seen = vec![false; entries.len()];
+    for start in 0..entries.len() {
+        // iterative DFS: (entry, next target to visit)
+        let mut stack = vec![(start, 0usize)];
+        while let Some((at, next)) = stack.pop() {
+            if next == 0 {
+                if seen[at] {
+                    continue;
+                }
+                seen[at] = true;
+            }
+            match targets[at].get(next) {
+                Some(&t) => {
+                    stack.push((at, next + 1));
+                    if !seen[t] {
+                        stack.push((t, 0));
+                    }
+                }
+                None => order.push(at),
+            }
+        }
+    }
+    order
 }
 
 #[cfg(test)]
