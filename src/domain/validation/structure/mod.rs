@@ -419,6 +419,12 @@ fn entry_order(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
         }
     }
     let resources: Vec<Option<&Value>> = entries.iter().map(|e| e.get("resource")).collect();
+    // entry index by resource address: one lookup per reference, however large the Bundle
+    let index: FastMap<usize, usize> = resources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.map(|r| (r as *const Value as usize, i)))
+        .collect();
     let targets: Vec<Vec<usize>> = resources
         .iter()
         .map(|r| {
@@ -428,9 +434,9 @@ fn entry_order(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
             }
             refs.into_iter()
                 .filter_map(|reference| match walk.resolve(reference) {
-                    references::Target::Resolved(t) => resources
-                        .iter()
-                        .position(|r| r.is_some_and(|r| std::ptr::eq(r, t))),
+                    references::Target::Resolved(t) => {
+                        index.get(&(t as *const Value as usize)).copied()
+                    }
                     _ => None,
                 })
                 .collect()
