@@ -124,7 +124,7 @@ impl Workflow {
         message_source: Option<&str>,
         submitter: Option<&str>,
     ) -> Result<Vec<WriteOutcome>, ApplyError> {
-        self.keep_submitter_tags(&mut ops).await?;
+        self.keep_service_owned_parts(&mut ops).await?;
         let base = ops.len();
         let mut attempt = 0;
         loop {
@@ -133,7 +133,7 @@ impl Workflow {
             let concurrent = !extra.is_empty();
             let mut all = ops.clone();
             all.extend(extra);
-            self.own_delivery_outputs(&mut all, base).await?;
+            self.mark_delivery_pending(&mut all);
             match self.store.apply(all).await {
                 Ok(mut outcomes) => {
                     outcomes.truncate(base);
@@ -153,16 +153,10 @@ impl Workflow {
         }
     }
 
-    /// The Task's delivery outputs belong to the service (see `delivery_output`): a Task written
-    /// with its delivery enqueued says `pending`; a client's other Task writes (`ops[..base]`)
-    /// keep the stored delivery state, whatever delivery outputs they carried.
-    async fn own_delivery_outputs(
-        &self,
-        all: &mut [WriteOp],
-        base: usize,
-    ) -> Result<(), StoreError> {
+    /// A Task written together with its delivery says `pending` (see `delivery_output`).
+    fn mark_delivery_pending(&self, all: &mut [WriteOp]) {
         if self.delivery.is_none() {
-            return Ok(());
+            return;
         }
         let enqueued: Vec<String> = all
             .iter()
@@ -171,35 +165,29 @@ impl Workflow {
                 _ => None,
             })
             .collect();
-        for (index, op) in all.iter_mut().enumerate() {
-            let WriteOp::Update {
+        for op in all {
+            if let WriteOp::Update {
                 resource_type,
                 id,
                 resource,
                 ..
             } = op
-            else {
-                continue;
-            };
-            if resource_type != "Task" {
-                continue;
-            }
-            if enqueued.contains(id) {
-                delivery_output::replace(resource, DeliveryStatus::Pending.outputs());
-            } else if index < base {
-                let stored = self
-                    .store
-                    .read("Task", id)
-                    .await?
-                    .filter(|s| !s.deleted)
-                    .and_then(|s| s.resource());
-                let shown = stored
-                    .map(|t| delivery_output::delivery_outputs(&t))
-                    .unwrap_or_default();
-                delivery_output::replace(resource, shown);
+            {
+                if resource_type == "Task" && enqueued.contains(id) {
+                    delivery_output::replace(resource, DeliveryStatus::Pending.outputs());
+                }
             }
         }
-        Ok(())
+    }
+
+    /// The current, live version of a Task.
+    async fn stored_task(&self, id: &str) -> Result<Option<Value>, StoreError> {
+        Ok(self
+            .store
+            .read("Task", id)
+            .await?
+            .filter(|s| !s.deleted)
+            .and_then(|s| s.resource()))
     }
 
     /// The writes the workflow adds to `ops`: evaluations of the referrals they name, and the
@@ -372,9 +360,11 @@ impl Workflow {
         Ok(ops)
     }
 
-    /// Task writes sent by clients carry the submitter stored on the Task, never one of their
-    /// own: staff updates keep the tag, and no client can claim (or hide) a referral.
-    async fn keep_submitter_tags(&self, ops: &mut [WriteOp]) -> Result<(), StoreError> {
+    /// What the service owns on a Task, clients cannot write: a client's Task write carries
+    /// the submitter stored on the Task, never one of its own (staff updates keep the tag, and
+    /// no client can claim or hide a referral), and, with delivery on, the stored delivery
+    /// state whatever delivery outputs it sent. One read of the stored Task per write.
+    async fn keep_service_owned_parts(&self, ops: &mut [WriteOp]) -> Result<(), StoreError> {
         for op in ops {
             match op {
                 WriteOp::Create {
@@ -388,14 +378,14 @@ impl Workflow {
                     resource,
                     ..
                 } if resource_type == "Task" => {
-                    let stored = self
-                        .store
-                        .read("Task", id)
-                        .await?
-                        .filter(|s| !s.deleted)
-                        .and_then(|s| s.resource());
-                    let recorded = stored.as_ref().and_then(submitter_of);
-                    set_submitter(resource, recorded);
+                    let stored = self.stored_task(id).await?;
+                    set_submitter(resource, stored.as_ref().and_then(submitter_of));
+                    if self.delivery.is_some() {
+                        let shown = stored
+                            .map(|t| delivery_output::delivery_outputs(&t))
+                            .unwrap_or_default();
+                        delivery_output::replace(resource, shown);
+                    }
                 }
                 _ => {}
             }
@@ -420,13 +410,7 @@ impl Workflow {
             if resource_type != "Task" {
                 continue;
             }
-            let Some(stored) = self
-                .store
-                .read("Task", id)
-                .await?
-                .filter(|s| !s.deleted)
-                .and_then(|s| s.resource())
-            else {
+            let Some(stored) = self.stored_task(id).await? else {
                 continue;
             };
             if !staff_actions::is_referral_task(&stored) {
