@@ -124,6 +124,15 @@ async fn referral(store: &SharedStore, n: usize) {
     store.apply(ops).await.expect("referral stored");
 }
 
+/// `POST /admin/deliveries/{id}/$retry`.
+async fn retry(server: &TestServer, id: &str) -> reqwest::Response {
+    client()
+        .post(admin_url(server, &format!("deliveries/{id}/$retry")))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn admin_url(server: &TestServer, path: &str) -> String {
     format!("http://127.0.0.1:{}/admin/{path}", server.port)
 }
@@ -200,21 +209,13 @@ async fn serve_delivers_and_the_admin_endpoint_lists_and_requeues() {
         let by_task = deliveries(&server, "task=Task/t-1").await;
         assert_eq!(by_task.len(), 1);
         let id = dead[0]["id"].as_str().unwrap();
-        let res = client()
-            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
-            .send()
-            .await
-            .unwrap();
+        let res = retry(&server, id).await;
         assert_eq!(res.status(), 200);
         wait_for(&server, "delivered", 2, Duration::from_secs(20)).await;
         assert_one_each(&ehr, 2);
 
         // Errors are OperationOutcomes with the right status.
-        let res = client()
-            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
-            .send()
-            .await
-            .unwrap();
+        let res = retry(&server, id).await;
         assert_eq!(res.status(), 409);
         assert_outcome(&res.json().await.unwrap(), "conflict");
         let res = client()
@@ -579,19 +580,6 @@ async fn wait_for_task(server: &TestServer, task: &str, state: &str) -> Value {
     }
 }
 
-/// `$validate` against hbpc-referral-task: no errors.
-async fn assert_task_valid(server: &TestServer, task: &Value) {
-    let (status, outcome) = post_json(server, "/fhir/Task/$validate", task).await;
-    assert_eq!(status, 200, "{outcome}");
-    let errors: Vec<&Value> = outcome["issue"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["severity"] == "error" || i["severity"] == "fatal")
-        .collect();
-    assert!(errors.is_empty(), "the Task breaks its profile: {errors:?}");
-}
-
 /// Issue #5: the delivery state is on the referral Task, one version per transition.
 #[tokio::test]
 async fn the_task_shows_its_delivery_state_one_version_per_transition() {
@@ -650,7 +638,7 @@ async fn the_task_shows_its_delivery_state_one_version_per_transition() {
         assert!(delivery_outputs(&task)
             .iter()
             .all(|(code, _)| code != "delivery-http-status"));
-        assert_task_valid(&server, &task).await;
+        assert_valid(&server, &task, "the Task").await;
         // Upstream gets the referral's state, not our bookkeeping about the exchange.
         let upstream_task = &ehr.stored("Task")[0].1;
         assert!(
@@ -672,22 +660,18 @@ async fn the_task_shows_its_delivery_state_one_version_per_transition() {
             !task.to_string().contains("MRN-E2E-002 is unknown"),
             "the EHR's answer stays behind the admin endpoint"
         );
-        assert_task_valid(&server, &task).await;
+        assert_valid(&server, &task, "the Task").await;
         // The re-queued attempt is slow (then a 503), so the Task is seen pending first.
         ehr.push_faults([Fault::Stall(Duration::from_millis(700))]);
         let id = dead[0]["id"].as_str().unwrap();
-        let res = client()
-            .post(admin_url(&server, &format!("deliveries/{id}/$retry")))
-            .send()
-            .await
-            .unwrap();
+        let res = retry(&server, id).await;
         assert_eq!(res.status(), 200);
         assert_eq!(
             shown_state(&read_task(&server, &task_ref).await).as_deref(),
             Some("pending")
         );
         let task = wait_for_task(&server, &task_ref, "delivered").await;
-        assert_task_valid(&server, &task).await;
+        assert_valid(&server, &task, "the Task").await;
         assert_eq!(
             history_states(&server, &task_ref).await,
             ["pending", "dead", "pending", "failed-retrying", "delivered"]

@@ -162,20 +162,6 @@ fn team_roles(team: &Value) -> Vec<String> {
     roles
 }
 
-/// `$validate` against the resource's declared profile: no errors.
-async fn assert_valid(server: &TestServer, resource: &Value, what: &str) {
-    let rt = resource["resourceType"].as_str().unwrap();
-    let (status, outcome) = post_json(server, &format!("/fhir/{rt}/$validate"), resource).await;
-    assert_eq!(status, 200, "{what}: {outcome}");
-    let errors: Vec<&Value> = outcome["issue"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["severity"] == "error" || i["severity"] == "fatal")
-        .collect();
-    assert!(errors.is_empty(), "{what} breaks its profile: {errors:?}");
-}
-
 async fn task_of(server: &TestServer, referral: &Value) -> Value {
     let id = ReferralIdentity::of(referral).id("Task");
     let (status, task) = get_json(server, &format!("/fhir/Task/{id}")).await;

@@ -381,3 +381,17 @@ pub async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, V
     let (status, body, _) = request(server, reqwest::Method::POST, path, Some(body), &[]).await;
     (status, body)
 }
+
+/// `$validate` against the resource's declared profile: no errors.
+pub async fn assert_valid(server: &TestServer, resource: &Value, what: &str) {
+    let rt = resource["resourceType"].as_str().unwrap();
+    let (status, outcome) = post_json(server, &format!("/fhir/{rt}/$validate"), resource).await;
+    assert_eq!(status, 200, "{what}: {outcome}");
+    let errors: Vec<&Value> = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["severity"] == "error" || i["severity"] == "fatal")
+        .collect();
+    assert!(errors.is_empty(), "{what} breaks its profile: {errors:?}");
+}
