@@ -12,7 +12,7 @@ pub use delivery::{
     AuthKind, DeliveryMode, DeliverySettings, UpstreamAuthSettings, UpstreamSettings,
 };
 pub use search::SearchSettings;
-pub use security::{validate_clients, AuthSettings, ClientSettings, SecuritySettings};
+pub use security::{validate_clients, AuditReads, AuthSettings, ClientSettings, SecuritySettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,
     ValidationSettings,

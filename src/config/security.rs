@@ -78,6 +78,18 @@ pub struct SecuritySettings {
     pub cors_allowed_origins: Vec<String>,
     /// Record an AuditEvent for every request (turning it off is for benchmarks only).
     pub audit: bool,
+    /// When a read's AuditEvent is committed: just after the response (`queued`), or before
+    /// it (`committed`). Records of changes are always committed before the response.
+    pub audit_reads: AuditReads,
+}
+
+/// See `SecuritySettings::audit_reads`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditReads {
+    #[default]
+    Queued,
+    Committed,
 }
 
 impl Default for AuthSettings {
@@ -113,6 +125,7 @@ impl Default for SecuritySettings {
             keep_alive_secs: 30,
             cors_allowed_origins: Vec::new(),
             audit: true,
+            audit_reads: AuditReads::Queued,
         }
     }
 }

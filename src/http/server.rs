@@ -149,6 +149,7 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     let state = build_state(settings).await?;
     let delivery_worker = state.deliveries.start_worker(&state.settings.delivery)?;
     let data = web::Data::new(state);
+    let audit = data.security.audit.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -173,6 +174,13 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     })?;
     tracing::info!(%addr, "hbpc-gateway listening");
     server.run().await?;
+    if let Some(audit) = audit {
+        // Read records queued by the last requests.
+        let wait = std::time::Duration::from_secs(shutdown.max(1));
+        if tokio::time::timeout(wait, audit.flush()).await.is_err() {
+            tracing::error!("audit records still queued at shutdown could not be stored");
+        }
+    }
     if let Some(worker) = delivery_worker {
         worker.stop().await;
     }

@@ -41,6 +41,35 @@ async fn audit_events(server: &TestServer, admin: &str, query: &str) -> Vec<Valu
         .collect()
 }
 
+fn has_request_id(event: &Value, request_id: &str) -> bool {
+    event["entity"].as_array().is_some_and(|es| {
+        es.iter()
+            .any(|e| e["what"]["identifier"]["value"] == request_id)
+    })
+}
+
+/// A read's record is committed just after its response (`security.audit_reads = "queued"`):
+/// waits until the record of the request with this `X-Request-Id` is stored. Records go through
+/// one queue, so every earlier record is stored by then.
+async fn wait_for_record_of(server: &TestServer, admin: Option<&str>, request_id: &str) {
+    for _ in 0..250 {
+        let mut req = client().get(format!("{}?_count=1000", server.url("AuditEvent")));
+        if let Some(token) = admin {
+            req = req.bearer_auth(token);
+        }
+        let bundle: Value = req.send().await.unwrap().json().await.unwrap();
+        let stored = bundle["entry"].as_array().is_some_and(|es| {
+            es.iter()
+                .any(|e| has_request_id(&e["resource"], request_id))
+        });
+        if stored {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the audit record of {request_id} was not stored within 5 s");
+}
+
 #[tokio::test]
 async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() {
     let config = AuthConfig::new("");
@@ -107,6 +136,7 @@ async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() 
                 server.url("Patient")
             ))
             .bearer_auth(&hie)
+            .header("X-Request-Id", "session-search-1")
             .send()
             .await
             .unwrap();
@@ -116,7 +146,16 @@ async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() 
             "the HIE may search patients by identifier"
         );
 
-        let events = audit_events(&server, &admin, "?_count=1000").await;
+        wait_for_record_of(&server, Some(&admin), "session-search-1").await;
+        // leave out the admin's own searches of the trail (the waiting above)
+        let events: Vec<Value> = audit_events(&server, &admin, "?_count=1000")
+            .await
+            .into_iter()
+            .filter(|e| {
+                !(e["agent"][0]["who"]["identifier"]["value"] == "security-officer"
+                    && e["subtype"][0]["code"] == "search-type")
+            })
+            .collect();
         for e in &events {
             assert_eq!(e["resourceType"], "AuditEvent");
             assert!(e["recorded"].is_string());
@@ -221,43 +260,86 @@ async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() 
 async fn with_auth_off_requests_are_audited_as_anonymous() {
     let server = TestServer::start().await;
     let http = client();
-    let res = http.get(server.url("Patient/nope")).send().await.unwrap();
+    let res = http
+        .get(server.url("Patient/nope"))
+        .header("X-Request-Id", "anonymous-read-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
+    wait_for_record_of(&server, None, "anonymous-read-1").await;
     let res = http.get(server.url("AuditEvent")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let bundle: Value = res.json().await.unwrap();
-    let first = &bundle["entry"][0]["resource"];
+    let first = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|e| has_request_id(e, "anonymous-read-1"))
+        .unwrap();
     assert_eq!(first["agent"][0]["who"]["identifier"]["value"], "anonymous");
     assert_eq!(first["outcome"], "4");
     assert_eq!(first["subtype"][0]["code"], "read");
     assert_eq!(server.stored_versions().await, 0);
 }
 
-/// "If the audit write fails, the request fails": with the audit table gone, a read that
-/// would succeed answers 503 instead of going unaudited.
+async fn drop_audit_table(database_url: &str) {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        conn.execute_batch("DROP TABLE audit_event").unwrap();
+    } else {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::raw_sql("DROP TABLE audit_event")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// "If the audit write fails, the request fails": with the audit table gone, a write that
+/// would succeed answers 503 instead of going unaudited, and so do reads as soon as the first
+/// failed append is seen (a read answered before it stays queued for a retry).
 #[tokio::test]
 async fn a_request_whose_audit_cannot_be_written_fails() {
     on_each_backend(&[], |server| async move {
         let http = client();
         let res = http.get(server.url("metadata")).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        let url = server.database_url.clone();
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            let conn = rusqlite::Connection::open(path).unwrap();
-            conn.busy_timeout(std::time::Duration::from_secs(5))
-                .unwrap();
-            conn.execute_batch("DROP TABLE audit_event").unwrap();
-        } else {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql("DROP TABLE audit_event")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
+        drop_audit_table(&server.database_url).await;
+        let res = http
+            .post(server.url("Patient"))
+            .header("Content-Type", FHIR_JSON)
+            .body(fixture_bytes("referral-separate/04-patient-patient.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 503, "a write waits for its record");
+        assert_outcome(&res.json().await.unwrap(), "transient");
         let res = http.get(server.url("metadata")).send().await.unwrap();
-        assert_eq!(res.status(), 503);
+        assert_eq!(res.status(), 503, "after a failed append, reads wait too");
         assert_outcome(&res.json().await.unwrap(), "transient");
     })
+    .await;
+}
+
+/// `security.audit_reads = "committed"`: every read waits for its record.
+#[tokio::test]
+async fn with_committed_read_audits_a_read_whose_audit_cannot_be_written_fails() {
+    on_each_backend(
+        &[("HBPC_SECURITY_AUDIT_READS", "committed")],
+        |server| async move {
+            let http = client();
+            let res = http.get(server.url("metadata")).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            drop_audit_table(&server.database_url).await;
+            let res = http.get(server.url("metadata")).send().await.unwrap();
+            assert_eq!(res.status(), 503);
+            assert_outcome(&res.json().await.unwrap(), "transient");
+        },
+    )
     .await;
 }

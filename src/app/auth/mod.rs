@@ -137,7 +137,7 @@ impl Security {
         let sec = &settings.security;
         Ok(Self {
             tokens,
-            audit: sec.audit.then(|| AuditTrail::new(store)),
+            audit: sec.audit.then(|| AuditTrail::new(store, sec.audit_reads)),
             limiter: (sec.rate_limit_per_second > 0)
                 .then(|| RateLimiter::new(sec.rate_limit_per_second, sec.rate_limit_burst)),
             token_url: configured_token_url(settings),

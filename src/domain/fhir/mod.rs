@@ -9,6 +9,7 @@ pub mod instant;
 pub mod json;
 pub mod json_build;
 pub mod json_position;
+pub mod member;
 pub mod meta;
 pub mod operation_outcome;
 pub mod reference;

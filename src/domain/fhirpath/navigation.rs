@@ -4,11 +4,12 @@
 use super::error::FhirPathError;
 use super::model::Model;
 use super::value::{Item, Node};
+use crate::domain::fhir::member::{member_str, SCAN_LIMIT};
 use serde_json::{Map, Value};
 
 /// The FHIR type of a JSON value when the model does not say (or says `Resource`).
 pub(crate) fn infer_type<'a>(v: &'a Value, declared: Option<&'a str>) -> &'a str {
-    if let Some(rt) = v.get("resourceType").and_then(Value::as_str) {
+    if let Some(rt) = member_str(v, "resourceType") {
         return rt;
     }
     match declared {
@@ -69,10 +70,6 @@ fn push_nodes<'a>(
         _ => {}
     }
 }
-
-/// Objects up to this size are searched by comparing keys: cheaper than hashing the name
-/// twice (SipHash, serde_json's map) and allocating `_name`.
-const SCAN_LIMIT: usize = 16;
 
 /// `obj[name]` and `obj["_" + name]` (a primitive's id and extensions).
 fn member_and_ext<'a>(

@@ -5,6 +5,7 @@
 use super::plan::{Node, Strength};
 use super::value_sets::Membership;
 use super::walker::Walk;
+use crate::domain::fhir::member::{member, member_str};
 use crate::domain::fhir::operation_outcome::{IssueType, Severity};
 use serde_json::Value;
 
@@ -54,8 +55,7 @@ impl Walk<'_> {
                 }
             }
             "CodeableConcept" => {
-                let codings = value
-                    .get("coding")
+                let codings = member(value, "coding")
                     .and_then(Value::as_array)
                     .map_or(&[][..], Vec::as_slice);
                 if codings.is_empty() {
@@ -98,8 +98,8 @@ impl Walk<'_> {
 
 /// `Some(description)` when the coding is definitely not in the expansion.
 fn coding_problem(expansion: &super::value_sets::Expansion, coding: &Value) -> Option<String> {
-    let code = coding.get("code").and_then(Value::as_str)?;
-    let system = coding.get("system").and_then(Value::as_str);
+    let code = member_str(coding, "code")?;
+    let system = member_str(coding, "system");
     match expansion.contains(system, code) {
         Membership::NotIn => Some(match system {
             Some(s) => format!("{s}#{code}"),

@@ -2,25 +2,39 @@
 //! references between entries.
 
 use super::walker::Walk;
+use crate::domain::fhir::member::{member, member_str};
 use crate::domain::fhir::operation_outcome::IssueType;
 use serde_json::Value;
 
 /// The entries of the Bundle being walked, for resolving references inside it.
 #[derive(Clone, Default)]
 pub struct BundleIndex<'a> {
-    entries: Vec<(Option<&'a str>, &'a Value)>,
+    entries: Vec<IndexedEntry<'a>>,
+}
+
+/// An entry's addresses, read once per Bundle rather than once per reference.
+#[derive(Clone)]
+struct IndexedEntry<'a> {
+    full_url: Option<&'a str>,
+    resource_type: Option<&'a str>,
+    id: Option<&'a str>,
+    resource: &'a Value,
 }
 
 impl<'a> BundleIndex<'a> {
     pub fn build(bundle: &'a Value) -> Self {
-        let entries = bundle
-            .get("entry")
+        let entries = member(bundle, "entry")
             .and_then(Value::as_array)
             .map(|es| {
                 es.iter()
                     .filter_map(|e| {
-                        let resource = e.get("resource")?;
-                        Some((e.get("fullUrl").and_then(Value::as_str), resource))
+                        let resource = member(e, "resource")?;
+                        Some(IndexedEntry {
+                            full_url: member_str(e, "fullUrl"),
+                            resource_type: member_str(resource, "resourceType"),
+                            id: member_str(resource, "id"),
+                            resource,
+                        })
                     })
                     .collect()
             })
@@ -30,17 +44,16 @@ impl<'a> BundleIndex<'a> {
 
     /// The entry resource a reference points at: by fullUrl, else by `Type/id`.
     pub fn resolve(&self, reference: &str) -> Option<&'a Value> {
-        if let Some((_, r)) = self.entries.iter().find(|(u, _)| *u == Some(reference)) {
-            return Some(r);
+        if let Some(e) = self.entries.iter().find(|e| e.full_url == Some(reference)) {
+            return Some(e.resource);
         }
         let mut parts = reference.rsplit('/');
         let id = parts.next()?;
         let rt = parts.next()?;
-        self.entries.iter().map(|(_, r)| *r).find(|r| {
-            r.get("resourceType").and_then(Value::as_str) == Some(rt)
-                && r.get("id").and_then(Value::as_str) == Some(id)
-                && r.get("resourceType").is_some()
-        })
+        self.entries
+            .iter()
+            .find(|e| e.resource_type == Some(rt) && e.id == Some(id))
+            .map(|e| e.resource)
     }
 }
 

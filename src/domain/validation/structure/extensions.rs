@@ -3,6 +3,7 @@
 
 use super::plan::TypePlan;
 use super::walker::Walk;
+use crate::domain::fhir::member::field;
 use crate::domain::fhir::operation_outcome::{IssueType, Severity};
 use serde_json::{Map, Value};
 
@@ -21,7 +22,7 @@ impl<'a> Walk<'a> {
             self.object(plan, c, Some("Extension"), obj, path, false);
             return;
         }
-        let url = obj.get("url").and_then(Value::as_str);
+        let url = field(obj, "url").and_then(Value::as_str);
         let declared = node
             .types
             .iter()

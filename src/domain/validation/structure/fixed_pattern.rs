@@ -2,6 +2,7 @@
 
 use super::plan::Node;
 use super::walker::Walk;
+use crate::domain::fhir::member::field;
 use crate::domain::fhir::operation_outcome::IssueType;
 use serde_json::Value;
 
@@ -13,7 +14,9 @@ pub fn equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| field(y, k).is_some_and(|w| equal(v, w)))
         }
         _ => a == b,
     }
@@ -24,7 +27,7 @@ pub fn matches_pattern(pattern: &Value, value: &Value) -> bool {
     match (pattern, value) {
         (Value::Object(p), Value::Object(v)) => p
             .iter()
-            .all(|(k, pv)| v.get(k).is_some_and(|vv| matches_pattern(pv, vv))),
+            .all(|(k, pv)| field(v, k).is_some_and(|vv| matches_pattern(pv, vv))),
         (Value::Array(p), Value::Array(v)) => p
             .iter()
             .all(|pi| v.iter().any(|vi| matches_pattern(pi, vi))),

@@ -22,6 +22,7 @@ pub mod walker;
 
 use super::{IntakeValidator, Outcome};
 use crate::domain::fast_hash::FastMap;
+use crate::domain::fhir::member::{field, member, member_str};
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use definitions::{Definitions, LoadError};
 use invariants::{CompiledInvariant, InvariantEngine};
@@ -192,10 +193,7 @@ impl StructureValidator {
 
     /// Validates against the base definition only.
     pub fn validate_base(&self, resource: &Value) -> Vec<Issue> {
-        let rt = resource
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let rt = member_str(resource, "resourceType").unwrap_or_default();
         let Some(plan) = self.base(rt).filter(|p| p.is_resource) else {
             return vec![Issue::error(
                 IssueType::NotSupported,
@@ -221,10 +219,7 @@ impl StructureValidator {
                 profile: Vec::new(),
             };
         }
-        let rt = resource
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let rt = member_str(resource, "resourceType").unwrap_or_default();
         let mut issues = Vec::new();
         let mut walk = Walk::new(self, None);
         self.apply_profiles(
@@ -247,13 +242,10 @@ impl StructureValidator {
                 let mut per_entry: Vec<Vec<Issue>> = vec![Vec::new(); entries.len()];
                 for i in order {
                     let entry = &entries[i];
-                    let Some(r) = entry.get("resource") else {
+                    let Some(r) = member(entry, "resource") else {
                         continue;
                     };
-                    let ert = r
-                        .get("resourceType")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let ert = member_str(r, "resourceType").unwrap_or_default();
                     let entry_request = Request {
                         profiles: Vec::new(),
                         default_profiles: request.default_profiles,
@@ -294,8 +286,8 @@ impl StructureValidator {
         request: &Request,
         issues: &mut Vec<Issue>,
     ) {
-        let declared: Vec<&str> = resource
-            .pointer("/meta/profile")
+        let declared: Vec<&str> = member(resource, "meta")
+            .and_then(|meta| member(meta, "profile"))
             .and_then(Value::as_array)
             .map(|ps| ps.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
@@ -409,7 +401,7 @@ fn entry_order(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
     fn references<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
         match value {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("reference") {
+                if let Some(Value::String(r)) = field(map, "reference") {
                     out.push(r);
                 }
                 map.values().for_each(|v| references(v, out));
@@ -418,7 +410,7 @@ fn entry_order(walk: &Walk<'_>, entries: &[Value]) -> Vec<usize> {
             _ => {}
         }
     }
-    let resources: Vec<Option<&Value>> = entries.iter().map(|e| e.get("resource")).collect();
+    let resources: Vec<Option<&Value>> = entries.iter().map(|e| member(e, "resource")).collect();
     // entry index by resource address: one lookup per reference, however large the Bundle
     let index: FastMap<usize, usize> = resources
         .iter()

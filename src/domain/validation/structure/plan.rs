@@ -86,6 +86,10 @@ pub struct Node {
     pub child_by_name: FastMap<String, usize>,
     /// The choice elements among `children` (`value[x]`), matched by prefix.
     pub choice_children: Vec<usize>,
+    /// `children`, those with a fixed value, a pattern or a required binding first: a
+    /// conformance check (slice matching) stops at its first error, and most candidates that
+    /// do not conform break one of these.
+    pub value_checked_first: Vec<usize>,
     pub slice_name: Option<String>,
     pub slicing: Option<Slicing>,
     pub slices: Vec<usize>,
@@ -182,6 +186,9 @@ pub fn compile(sd: &Value, invariants: &mut InvariantCompiler<'_>) -> Result<Typ
         return Err(fail("an empty snapshot"));
     }
     for idx in 0..nodes.len() {
+        let mut ordered = nodes[idx].children.clone();
+        ordered.sort_by_key(|&c| !checks_value(&nodes[c]));
+        nodes[idx].value_checked_first = ordered;
         for c in nodes[idx].children.clone() {
             if nodes[c].choice {
                 nodes[idx].choice_children.push(c);
@@ -332,6 +339,7 @@ fn compile_node(
         children: Vec::new(),
         child_by_name: FastMap::default(),
         choice_children: Vec::new(),
+        value_checked_first: Vec::new(),
         slice_name: element
             .get("sliceName")
             .and_then(Value::as_str)
@@ -405,4 +413,14 @@ pub fn choice_type<'n>(node: &'n Node, key: &str) -> Option<&'n TypeRef> {
         tc.next()
             .is_some_and(|c| c.to_ascii_uppercase() == first && tc.as_str() == chars.as_str())
     })
+}
+
+/// An element whose value alone can make a resource fail: fixed, pattern, required binding.
+fn checks_value(node: &Node) -> bool {
+    node.fixed.is_some()
+        || node.pattern.is_some()
+        || node
+            .binding
+            .as_ref()
+            .is_some_and(|b| b.strength == Strength::Required)
 }

@@ -4,6 +4,7 @@
 
 use super::plan::{Node, CORE_SD};
 use super::walker::Walk;
+use crate::domain::fhir::member::{field, member, member_str};
 use crate::domain::fhir::operation_outcome::{IssueType, Severity};
 use serde_json::{Map, Value};
 
@@ -58,13 +59,9 @@ impl<'a> Walk<'a> {
             if id.is_empty() {
                 return Some(container);
             }
-            if let Some(found) = container
-                .get("contained")
+            if let Some(found) = member(container, "contained")
                 .and_then(Value::as_array)
-                .and_then(|cs| {
-                    cs.iter()
-                        .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
-                })
+                .and_then(|cs| cs.iter().find(|c| member_str(c, "id") == Some(id)))
             {
                 return Some(found);
             }
@@ -73,7 +70,7 @@ impl<'a> Walk<'a> {
     }
 
     pub fn reference(&mut self, node: &'a Node, obj: &'a Map<String, Value>, path: &str) {
-        let Some(reference) = obj.get("reference").and_then(Value::as_str) else {
+        let Some(reference) = field(obj, "reference").and_then(Value::as_str) else {
             return;
         };
         let at = || format!("{path}.reference");
@@ -87,10 +84,7 @@ impl<'a> Walk<'a> {
             _ => None,
         };
         let target_type = match &target {
-            Target::Resolved(r) => r
-                .get("resourceType")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            Target::Resolved(r) => member_str(r, "resourceType").map(str::to_string),
             Target::Typed(t) => Some(t.clone()),
             _ => None,
         };

@@ -6,6 +6,7 @@ use super::bundle_rules::BundleIndex;
 use super::plan::{choice_type, Node, TypePlan};
 use super::primitives;
 use super::StructureValidator;
+use crate::domain::fhir::member::field;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -93,7 +94,7 @@ impl<'a> Walk<'a> {
             );
             return;
         };
-        match obj.get("resourceType").and_then(Value::as_str) {
+        match field(obj, "resourceType").and_then(Value::as_str) {
             None => {
                 let at = format!("{path}.resourceType");
                 self.error(
@@ -125,7 +126,9 @@ impl<'a> Walk<'a> {
             None
         };
         self.object(plan, 0, None, obj, path, true);
-        self.invariants(plan.root(), value, path);
+        if !self.stopped {
+            self.invariants(plan.root(), value, path);
+        }
         if plan.type_name == "Bundle" {
             self.bundle = outer_bundle;
         }
@@ -239,7 +242,14 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        for &c in children {
+        // a full walk reports in the profile's element order; a conformance check only needs
+        // to know whether there is an error, and finds one sooner among the value checks
+        let order = if self.first_error_only {
+            &cplan.nodes[cnode].value_checked_first
+        } else {
+            children
+        };
+        for &c in order {
             if self.stopped {
                 return;
             }
