@@ -1,4 +1,9 @@
 //! Carrying out write operations inside an open SQLite transaction or savepoint.
+//!
+//! Inserts say `OR FAIL`: a failing statement keeps what it already wrote, so SQLite opens no
+//! statement journal (a copy of every page the statement changes) for it. That is safe here
+//! because any failed statement fails the whole job, whose savepoint or transaction is then
+//! rolled back.
 
 use super::queries;
 use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
@@ -196,7 +201,7 @@ fn write_version(
     let body = serde_json::to_string(&resource)
         .map_err(|e| StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}")))?;
     conn.prepare_cached(
-        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+        "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
     )?
     .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
@@ -221,7 +226,7 @@ fn write_tombstone(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+        "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
          VALUES (?1, ?2, ?3, ?4, 1, NULL)",
     )?
     .execute(params![resource_type, id, version_id as i64, now_ms])?;
@@ -243,7 +248,7 @@ fn set_current(
     version_id: u64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO resource_current (resource_type, id, version_id) VALUES (?1, ?2, ?3)
+        "INSERT OR FAIL INTO resource_current (resource_type, id, version_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
     )?
     .execute(params![resource_type, id, version_id as i64])?;
@@ -264,7 +269,7 @@ fn reindex_identifiers(
         .execute(params![resource_type, id])?;
     }
     let mut insert = conn.prepare_cached(
-        "INSERT INTO resource_identifier (resource_type, id, system, value) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR FAIL INTO resource_identifier (resource_type, id, system, value) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for ident in identifiers_of(resource) {
         insert.execute(params![resource_type, id, ident.system, ident.value])?;

@@ -59,7 +59,7 @@ fn insert_sql(n: usize) -> &'static str {
             .map(|n| {
                 let values = vec!["(?1, ?2, ?, ?, ?, ?, ?, ?)"; n].join(", ");
                 format!(
-                    "INSERT INTO search_index (resource_type, id, param, sys, val, raw, lo, hi) VALUES {values}"
+                    "INSERT OR FAIL INTO search_index (resource_type, id, param, sys, val, raw, lo, hi) VALUES {values}"
                 )
             })
             .collect()
