@@ -102,8 +102,9 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )?;
-    // The writer runs more distinct statements than rusqlite caches by default (16).
-    conn.set_prepared_statement_cache_capacity(64);
+    // The writer runs more distinct statements than rusqlite caches by default (16), among
+    // them one multi-row search index insert per row count (up to 16).
+    conn.set_prepared_statement_cache_capacity(96);
     let applied = migrations::apply(&mut conn, now_millis())?;
     tracing::info!(applied, "database migrations checked");
     let indexed = search::reindex_pending(&mut conn)?;

@@ -1,4 +1,9 @@
 //! Carrying out write operations inside an open SQLite transaction or savepoint.
+//!
+//! Inserts say `OR FAIL`: a failing statement keeps what it already wrote, so SQLite opens no
+//! statement journal (a copy of every page the statement changes) for it. That is safe here
+//! because any failed statement fails the whole job, whose savepoint or transaction is then
+//! rolled back.
 
 use super::queries;
 use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
@@ -53,7 +58,7 @@ pub fn apply_ops(
                     resource_type,
                     id,
                     resource,
-                    ..
+                    if_none_exist,
                 },
                 Resolution::Proceed,
             ) => {
@@ -63,11 +68,15 @@ pub fn apply_ops(
                         failure: OpFailure::AlreadyExists,
                     });
                 }
+                let version = Version {
+                    id: 1,
+                    claimed: if_none_exist.is_some(),
+                };
                 Some(WriteOutcome::Created(write_version(
                     conn,
                     &resource_type,
                     &id,
-                    1,
+                    version,
                     &stamp,
                     resource,
                 )?))
@@ -85,7 +94,11 @@ pub fn apply_ops(
                 let live = current.filter(|(_, deleted)| !deleted).map(|(v, _)| v);
                 write_rules::check_if_match(index, if_match, live)?;
                 let next = current.map_or(1, |(v, _)| v + 1);
-                let stored = write_version(conn, &resource_type, &id, next, &stamp, resource)?;
+                let version = Version {
+                    id: next,
+                    claimed: false,
+                };
+                let stored = write_version(conn, &resource_type, &id, version, &stamp, resource)?;
                 Some(match live {
                     Some(_) => WriteOutcome::Updated(stored),
                     None => WriteOutcome::Created(stored),
@@ -160,24 +173,41 @@ fn resolve_conditional(
     Ok(holder.map_or(Resolution::Proceed, Resolution::Existing))
 }
 
+/// The version being written, and whether this write took a conditional-create claim.
+#[derive(Clone, Copy)]
+struct Version {
+    id: u64,
+    claimed: bool,
+}
+
+impl Version {
+    /// The first version: the resource has no identifier or search rows yet.
+    fn is_first(self) -> bool {
+        self.id == 1
+    }
+}
+
 fn write_version(
     conn: &Connection,
     resource_type: &str,
     id: &str,
-    version_id: u64,
+    version: Version,
     stamp: &Stamp<'_>,
     mut resource: Value,
 ) -> Result<StoredResource, StoreError> {
+    let version_id = version.id;
     meta::stamp(&mut resource, id, version_id, stamp.last_updated);
-    let body = resource.to_string();
+    // Straight into a byte buffer: `Display` goes through `fmt::Write` piece by piece.
+    let body = serde_json::to_string(&resource)
+        .map_err(|e| StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}")))?;
     conn.prepare_cached(
-        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+        "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
     )?
     .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
     set_current(conn, resource_type, id, version_id)?;
-    reindex_identifiers(conn, resource_type, id, &resource)?;
-    super::search::reindex(conn, resource_type, id, &resource)?;
+    reindex_identifiers(conn, resource_type, id, &resource, version)?;
+    super::search::reindex(conn, resource_type, id, &resource, version.is_first())?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),
@@ -196,7 +226,7 @@ fn write_tombstone(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+        "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
          VALUES (?1, ?2, ?3, ?4, 1, NULL)",
     )?
     .execute(params![resource_type, id, version_id as i64, now_ms])?;
@@ -218,7 +248,7 @@ fn set_current(
     version_id: u64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO resource_current (resource_type, id, version_id) VALUES (?1, ?2, ?3)
+        "INSERT OR FAIL INTO resource_current (resource_type, id, version_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
     )?
     .execute(params![resource_type, id, version_id as i64])?;
@@ -230,14 +260,23 @@ fn reindex_identifiers(
     resource_type: &str,
     id: &str,
     resource: &Value,
+    version: Version,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2")?
+    if !version.is_first() {
+        conn.prepare_cached(
+            "DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2",
+        )?
         .execute(params![resource_type, id])?;
+    }
     let mut insert = conn.prepare_cached(
-        "INSERT INTO resource_identifier (resource_type, id, system, value) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR FAIL INTO resource_identifier (resource_type, id, system, value) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for ident in identifiers_of(resource) {
         insert.execute(params![resource_type, id, ident.system, ident.value])?;
+    }
+    // A first version holds a claim only if this write took one.
+    if version.is_first() && !version.claimed {
+        return Ok(());
     }
     // A claim stays only while the resource still carries the claimed identifier.
     conn.prepare_cached(
