@@ -23,6 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE_CAPACITY: usize = 8192;
 /// Records per append (one statement on PostgreSQL, one savepoint on SQLite).
 const MAX_BATCH: usize = 512;
+/// How long records of answered reads wait for others to share their commit.
+const LINGER: Duration = Duration::from_millis(5);
 /// After a failed append the next waits this long for new records (then the last pause).
 const RETRY_PAUSES_MS: [u64; 5] = [20, 50, 100, 250, 1000];
 
@@ -119,6 +121,36 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the audit trail has stopped".into())
 }
 
+/// While nobody waits for the batch (only records of answered reads), lets more records join it
+/// for up to `LINGER`: one commit for many reads is what keeps auditing cheap under load.
+async fn linger(pending: &mut mpsc::Receiver<Queued>, taken: &mut Vec<Queued>) {
+    let waited_for = |q: &Queued| {
+        !matches!(
+            q,
+            Queued::Record {
+                committed: None,
+                ..
+            }
+        )
+    };
+    if taken.is_empty() || taken.iter().any(waited_for) {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while taken.len() < MAX_BATCH {
+        match tokio::time::timeout_at(deadline, pending.recv()).await {
+            Ok(Some(queued)) => {
+                let stop = waited_for(&queued);
+                taken.push(queued);
+                if stop {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
 /// The appender: takes what is queued, appends it as one batch, answers the waiting requests.
 /// After a failure the records of answered requests are carried into the next attempts, and
 /// `degraded` makes every request wait for its own record, so a store outage fails requests
@@ -134,7 +166,9 @@ async fn append_batches(
     let mut failures = 0usize;
     loop {
         let open = if carried.is_empty() {
-            pending.recv_many(&mut taken, MAX_BATCH).await > 0
+            let open = pending.recv_many(&mut taken, MAX_BATCH).await > 0;
+            linger(&mut pending, &mut taken).await;
+            open
         } else {
             let pause = RETRY_PAUSES_MS[failures.min(RETRY_PAUSES_MS.len()) - 1];
             match tokio::time::timeout(
