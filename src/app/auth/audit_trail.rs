@@ -76,7 +76,7 @@ impl AuditTrail {
             subtype: record.subtype.clone(),
             outcome: record.outcome().to_string(),
             entity_type: record.entity_type().map(str::to_string),
-            body: record.to_fhir().to_string(),
+            body: record.to_json(),
             // A record of a change is as durable as the change; a read's may skip the fsync.
             fsync: !is_read,
         };

@@ -3,7 +3,7 @@
 //! outcome. Only ids, types and query parameter *names* go in: no names, identifiers or bodies.
 
 use crate::domain::fhir::instant::fhir_instant;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// What was audited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,96 +59,267 @@ impl AuditRecord {
         self.entities.first().map(|e| e.resource_type.as_str())
     }
 
-    pub fn to_fhir(&self) -> Value {
-        let (type_coding, subtype_coding) = match self.kind {
+    /// The AuditEvent JSON, written straight from typed parts: every request renders one, and
+    /// building a `Value` tree first (a SipHash-keyed map per object) cost more than the rest.
+    pub fn to_json(&self) -> String {
+        let (type_coding, mut subtype) = match self.kind {
             AuditKind::Rest => (
-                json!({"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
-                       "code": "rest", "display": "RESTful Operation"}),
-                json!({"system": "http://hl7.org/fhir/restful-interaction",
-                       "code": self.subtype}),
+                Coding::with_display(AUDIT_EVENT_TYPE, "rest", "RESTful Operation"),
+                vec![Coding::new(RESTFUL_INTERACTION, &self.subtype)],
             ),
             AuditKind::Login => (
-                json!({"system": "http://dicom.nema.org/resources/ontology/DCM",
-                       "code": "110114", "display": "User Authentication"}),
-                json!({"system": "http://dicom.nema.org/resources/ontology/DCM",
-                       "code": "110122", "display": "Login"}),
+                Coding::with_display(DCM, "110114", "User Authentication"),
+                vec![Coding::with_display(DCM, "110122", "Login")],
             ),
         };
-        let mut client = json!({
-            "type": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM",
-                                 "code": "110153", "display": "Source Role ID"}]},
-            "who": {"identifier": {"system": "urn:hbpc-gateway:client-id", "value": self.client_id}},
-            "requestor": true,
-        });
-        if let Some(address) = &self.address {
-            client["network"] = json!({"address": address, "type": "2"});
+        if let Some(op) = &self.operation {
+            subtype.push(Coding::new("urn:hbpc-gateway:operation", op));
         }
-        let server = json!({
-            "type": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM",
-                                 "code": "110152", "display": "Destination Role ID"}]},
-            "who": {"display": "hbpc-gateway"},
-            "requestor": false,
-        });
-        let mut entities: Vec<Value> = self
+        let system_object = Coding::with_display(AUDIT_ENTITY_TYPE, "2", "System Object");
+        let mut entity: Vec<Entity> = self
             .entities
             .iter()
-            .map(|e| {
-                let what = match (&e.id, &e.version) {
+            .map(|e| Entity {
+                what: Some(match (&e.id, &e.version) {
                     (Some(id), Some(v)) => {
-                        json!({"reference": format!("{}/{id}/_history/{v}", e.resource_type)})
+                        What::reference(format!("{}/{id}/_history/{v}", e.resource_type))
                     }
-                    (Some(id), None) => json!({"reference": format!("{}/{id}", e.resource_type)}),
-                    (None, _) => json!({"type": e.resource_type}),
-                };
-                json!({
-                    "what": what,
-                    "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                             "code": "2", "display": "System Object"},
-                })
+                    (Some(id), None) => What::reference(format!("{}/{id}", e.resource_type)),
+                    (None, _) => What {
+                        kind: Some(&e.resource_type),
+                        ..What::default()
+                    },
+                }),
+                kind: system_object.clone(),
+                ..Entity::default()
             })
             .collect();
         if !self.query_names.is_empty() {
             use base64::Engine;
             let names = self.query_names.join("&");
-            entities.push(json!({
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                         "code": "2", "display": "System Object"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role",
-                         "code": "24", "display": "Query"},
-                "description": "query parameter names (values are not recorded)",
-                "query": base64::engine::general_purpose::STANDARD.encode(names),
-            }));
+            entity.push(Entity {
+                kind: system_object.clone(),
+                role: Some(Coding::with_display(OBJECT_ROLE, "24", "Query")),
+                description: Some("query parameter names (values are not recorded)"),
+                query: Some(base64::engine::general_purpose::STANDARD.encode(names)),
+                ..Entity::default()
+            });
         }
-        entities.push(json!({
-            "what": {"identifier": {"value": self.request_id}},
-            "type": {"system": "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType",
-                     "code": "XrequestId"},
-        }));
-        let mut event = json!({
-            "resourceType": "AuditEvent",
-            "id": self.id,
-            "meta": {"lastUpdated": fhir_instant(self.recorded_ms)},
-            "type": type_coding,
-            "subtype": [subtype_coding],
-            "action": self.action,
-            "recorded": fhir_instant(self.recorded_ms),
-            "outcome": self.outcome(),
-            "outcomeDesc": format!("HTTP {}", self.status),
-            "agent": [client, server],
-            "source": {
-                "observer": {"display": "hbpc-gateway"},
-                "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type",
-                          "code": "4", "display": "Application Server"}],
-            },
-            "entity": entities,
+        entity.push(Entity {
+            what: Some(What {
+                identifier: Some(Identifier {
+                    system: None,
+                    value: &self.request_id,
+                }),
+                ..What::default()
+            }),
+            kind: Coding::new(BALP_ENTITY_TYPE, "XrequestId"),
+            ..Entity::default()
         });
-        if let Some(op) = &self.operation {
-            event["subtype"]
-                .as_array_mut()
-                .into_iter()
-                .for_each(|s| s.push(json!({"system": "urn:hbpc-gateway:operation", "code": op})));
+        let recorded = fhir_instant(self.recorded_ms);
+        let event = Event {
+            resource_type: "AuditEvent",
+            id: &self.id,
+            meta: Meta {
+                last_updated: &recorded,
+            },
+            kind: type_coding,
+            subtype,
+            action: self.action,
+            recorded: &recorded,
+            outcome: self.outcome(),
+            outcome_desc: format!("HTTP {}", self.status),
+            agent: [
+                Agent {
+                    kind: Concept {
+                        coding: [Coding::with_display(DCM, "110153", "Source Role ID")],
+                    },
+                    who: Who {
+                        identifier: Some(Identifier {
+                            system: Some("urn:hbpc-gateway:client-id"),
+                            value: &self.client_id,
+                        }),
+                        display: None,
+                    },
+                    requestor: true,
+                    network: self
+                        .address
+                        .as_deref()
+                        .map(|address| Network { address, kind: "2" }),
+                },
+                Agent {
+                    kind: Concept {
+                        coding: [Coding::with_display(DCM, "110152", "Destination Role ID")],
+                    },
+                    who: Who {
+                        identifier: None,
+                        display: Some("hbpc-gateway"),
+                    },
+                    requestor: false,
+                    network: None,
+                },
+            ],
+            source: Source {
+                observer: Display {
+                    display: "hbpc-gateway",
+                },
+                kind: [Coding::with_display(
+                    SECURITY_SOURCE_TYPE,
+                    "4",
+                    "Application Server",
+                )],
+            },
+            entity,
+        };
+        // Serialising these plain structs cannot fail (no maps with non-string keys).
+        serde_json::to_string(&event).unwrap_or_default()
+    }
+}
+
+const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
+const RESTFUL_INTERACTION: &str = "http://hl7.org/fhir/restful-interaction";
+const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
+const AUDIT_ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
+const BALP_ENTITY_TYPE: &str = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType";
+const SECURITY_SOURCE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/security-source-type";
+
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    id: &'a str,
+    meta: Meta<'a>,
+    #[serde(rename = "type")]
+    kind: Coding<'a>,
+    subtype: Vec<Coding<'a>>,
+    action: &'a str,
+    recorded: &'a str,
+    outcome: &'static str,
+    #[serde(rename = "outcomeDesc")]
+    outcome_desc: String,
+    agent: [Agent<'a>; 2],
+    source: Source<'a>,
+    entity: Vec<Entity<'a>>,
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    #[serde(rename = "lastUpdated")]
+    last_updated: &'a str,
+}
+
+#[derive(Serialize, Clone)]
+struct Coding<'a> {
+    system: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+impl<'a> Coding<'a> {
+    fn new(system: &'a str, code: &'a str) -> Self {
+        Self {
+            system,
+            code,
+            display: None,
         }
-        event
+    }
+
+    fn with_display(system: &'a str, code: &'a str, display: &'a str) -> Self {
+        Self {
+            system,
+            code,
+            display: Some(display),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Concept<'a> {
+    coding: [Coding<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Agent<'a> {
+    #[serde(rename = "type")]
+    kind: Concept<'a>,
+    who: Who<'a>,
+    requestor: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<Network<'a>>,
+}
+
+#[derive(Serialize)]
+struct Who<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<Identifier<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a str>,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct Network<'a> {
+    address: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+struct Display<'a> {
+    display: &'a str,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    observer: Display<'a>,
+    #[serde(rename = "type")]
+    kind: [Coding<'a>; 1],
+}
+
+#[derive(Serialize, Default)]
+struct Entity<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<What<'a>>,
+    #[serde(rename = "type")]
+    kind: Coding<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Coding<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+struct What<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<Identifier<'a>>,
+}
+
+impl What<'_> {
+    fn reference(reference: String) -> Self {
+        Self {
+            reference: Some(reference),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for Coding<'_> {
+    fn default() -> Self {
+        Self::new("", "")
     }
 }
 
@@ -176,7 +347,7 @@ mod tests {
             status: 403,
             request_id: "r1".into(),
         };
-        let e = record.to_fhir();
+        let e: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
         assert_eq!(e["type"]["code"], "rest");
         assert_eq!(e["subtype"][0]["code"], "read");
         assert_eq!(e["outcome"], "4");
