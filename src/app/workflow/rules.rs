@@ -119,12 +119,12 @@ impl WorkflowRules {
             "program.organization_identifier",
             &program.organization_identifier,
         )?;
-        let program = Program {
-            organization_id: program.organization_id.clone(),
-            organization_name: program.organization_name.clone(),
-            organization_identifier: identifier,
-            device_id: program.device_id.clone(),
-        };
+        let program = Program::new(
+            program.organization_id.clone(),
+            program.organization_name.clone(),
+            identifier,
+            program.device_id.clone(),
+        );
         Ok(Self {
             eligibility,
             planning,

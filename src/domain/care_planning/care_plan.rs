@@ -4,10 +4,54 @@ use super::narrative::care_plan_div;
 use super::services::PlannedService;
 use super::PlanInput;
 use crate::domain::fhir::date::{date_text, day_number, Edge};
-use crate::domain::fhir::json_build::{object, reference, string};
+use crate::domain::fhir::json_build::{reference, string, Shape};
 use serde_json::{json, Value};
+use std::sync::LazyLock;
 
 pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-careplan";
+
+/// What every CarePlan repeats, built once.
+struct Fragments {
+    meta: Value,
+    category: Value,
+    plan: Shape,
+    text: Shape,
+    supporting_info: Shape,
+    activity: Shape,
+    detail: Shape,
+    period: Shape,
+}
+
+static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| Fragments {
+    meta: json!({"profile": [PROFILE]}),
+    category: json!([
+        {"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
+                     "code": "assess-plan", "display": "Assessment and Plan of Treatment"}]},
+        {"coding": [{"system": "http://snomed.info/sct", "code": "734163000", "display": "Care plan"}]}
+    ]),
+    plan: Shape::new([
+        "resourceType",
+        "id",
+        "meta",
+        "text",
+        "identifier",
+        "supportingInfo",
+        "status",
+        "intent",
+        "category",
+        "title",
+        "subject",
+        "author",
+        "careTeam",
+        "goal",
+        "activity",
+    ]),
+    text: Shape::new(["status", "div"]),
+    supporting_info: Shape::new(["reference", "display"]),
+    activity: Shape::new(["detail"]),
+    detail: Shape::new(["kind", "code", "status", "description", "performer"]),
+    period: Shape::new(["start"]),
+});
 
 pub fn generate(
     input: &PlanInput,
@@ -15,6 +59,7 @@ pub fn generate(
     goals: &[Value],
     status: &str,
 ) -> Value {
+    let f = &*FRAGMENTS;
     let ev = input.evidence;
     let referral = ev.referral();
     let start = referral
@@ -31,27 +76,26 @@ pub fn generate(
     let activities: Vec<Value> = services
         .iter()
         .map(|planned| {
-            let mut detail = object([
-                ("kind", string("ServiceRequest")),
-                ("code", planned.service.concept()),
-                ("status", string(activity_status)),
-                ("description", string(planned.service.description())),
-                (
-                    "performer",
-                    Value::Array(vec![input.program.role_ref(planned.service.role())]),
-                ),
+            let mut detail = f.detail.with([
+                string("ServiceRequest"),
+                planned.service.concept(),
+                string(activity_status),
+                string(planned.service.description()),
+                Value::Array(vec![input.program.role_ref(planned.service.role())]),
             ]);
             if let Some(symptom) = &planned.symptom {
-                detail["description"] = Value::String(format!(
-                    "Evaluate and manage {}.",
-                    super::narrative::concept_label(&symptom.code)
-                ));
+                let label = super::narrative::concept_label(&symptom.code);
+                let mut description = String::with_capacity(22 + label.len());
+                description.push_str("Evaluate and manage ");
+                description.push_str(&label);
+                description.push('.');
+                detail["description"] = Value::String(description);
                 detail["reasonCode"] = Value::Array(vec![symptom.code.clone()]);
                 if let Some(source) = &symptom.source {
                     detail["reasonReference"] = Value::Array(vec![reference(source.as_str())]);
                 }
             }
-            object([("detail", detail)])
+            f.activity.with([detail])
         })
         .collect();
     let addresses: Vec<Value> = addressed_conditions(input)
@@ -63,64 +107,38 @@ pub fn generate(
         .filter_map(|g| g.get("id").and_then(Value::as_str))
         .map(|id| reference(format!("Goal/{id}")))
         .collect();
-    let mut plan = object([
-        ("resourceType", string("CarePlan")),
-        ("id", string(input.identity.id("CarePlan"))),
-        ("meta", json!({"profile": [PROFILE]})),
-        (
-            "text",
-            object([
-                ("status", string("generated")),
-                (
-                    "div",
-                    string(care_plan_div(
-                        status,
-                        services,
-                        &input.program.organization_name,
-                    )),
-                ),
-            ]),
-        ),
-        (
-            "identifier",
-            Value::Array(vec![input.identity.identifier("CarePlan")]),
-        ),
+    let mut plan = f.plan.with([
+        string("CarePlan"),
+        string(input.identity.id("CarePlan")),
+        f.meta.clone(),
+        f.text.with([
+            string("generated"),
+            string(care_plan_div(
+                status,
+                services,
+                input.program.organization_name(),
+            )),
+        ]),
+        Value::Array(vec![input.identity.identifier("CarePlan")]),
         // R4 CarePlan.basedOn may only name a CarePlan: the referral is supporting information
-        (
-            "supportingInfo",
-            Value::Array(vec![object([
-                ("reference", string(ev.referral_key())),
-                ("display", string("HBPC referral")),
-            ])]),
-        ),
-        ("status", string(status)),
-        ("intent", string("plan")),
-        (
-            "category",
-            json!([
-                {"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
-                             "code": "assess-plan", "display": "Assessment and Plan of Treatment"}]},
-                {"coding": [{"system": "http://snomed.info/sct", "code": "734163000", "display": "Care plan"}]}
-            ]),
-        ),
-        ("title", string("Home Based Palliative Care plan")),
-        (
-            "subject",
-            referral.get("subject").cloned().unwrap_or(Value::Null),
-        ),
-        ("author", input.program.organization_ref()),
-        (
-            "careTeam",
-            Value::Array(vec![reference(format!(
-                "CareTeam/{}",
-                input.identity.id("CareTeam")
-            ))]),
-        ),
-        ("goal", Value::Array(goal_refs)),
-        ("activity", Value::Array(activities)),
+        Value::Array(vec![f
+            .supporting_info
+            .with([string(ev.referral_key()), string("HBPC referral")])]),
+        string(status),
+        string("plan"),
+        f.category.clone(),
+        string("Home Based Palliative Care plan"),
+        referral.get("subject").cloned().unwrap_or(Value::Null),
+        input.program.organization_ref(),
+        Value::Array(vec![reference(format!(
+            "CareTeam/{}",
+            input.identity.id("CareTeam")
+        ))]),
+        Value::Array(goal_refs),
+        Value::Array(activities),
     ]);
     if let Some(start) = start {
-        plan["period"] = object([("start", string(start))]);
+        plan["period"] = f.period.with([string(start)]);
     }
     if !addresses.is_empty() {
         plan["addresses"] = Value::Array(addresses);

@@ -4,14 +4,50 @@
 use super::services::{PlannedService, Role};
 use super::PlanInput;
 use crate::domain::eligibility::{managing_physician, reference_keys, Evidence};
-use crate::domain::fhir::json_build::{object, reference, string};
+use crate::domain::fhir::date::{date_text, day_number, Edge};
+use crate::domain::fhir::json_build::{object, reference, string, Shape};
 use serde_json::{json, Value};
+use std::sync::LazyLock;
 
 pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-careteam";
 const SCT: &str = "http://snomed.info/sct";
 const NUCC: &str = "http://nucc.org/provider-taxonomy";
 
+/// What every CareTeam repeats, built once.
+struct Fragments {
+    meta: Value,
+    category: Value,
+    patient_role: Value,
+    caregiver_role: Value,
+    participant: Shape,
+    team: Shape,
+    period: Shape,
+}
+
+static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| Fragments {
+    meta: json!({"profile": [PROFILE]}),
+    category: json!([{"coding": [{"system": "http://loinc.org", "code": "LA28866-4",
+                                  "display": "Home & Community Based Services (HCBS)-focused care team"}]}]),
+    patient_role: json!([{"coding": [{"system": SCT, "code": "116154003", "display": "Patient"}], "text": "Patient"}]),
+    caregiver_role: json!([{"coding": [{"system": SCT, "code": "133932002", "display": "Caregiver"}], "text": "Caregiver"}]),
+    participant: Shape::new(["role", "member"]),
+    team: Shape::new([
+        "resourceType",
+        "id",
+        "meta",
+        "identifier",
+        "status",
+        "category",
+        "name",
+        "subject",
+        "participant",
+        "managingOrganization",
+    ]),
+    period: Shape::new(["start"]),
+});
+
 pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) -> Value {
+    let f = &*FRAGMENTS;
     let ev = input.evidence;
     let mut participants = Vec::new();
     let managing = managing_physician(ev).map(|(k, _)| k.to_string());
@@ -36,55 +72,42 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
         }
     }
     for role in roles {
-        participants
-            .push(json!({"role": [role.concept()], "member": input.program.role_ref(role)}));
+        participants.push(f.participant.with_nulls([
+            Value::Array(vec![role.concept()]),
+            input.program.role_ref(role),
+        ]));
     }
     if let Some(patient) = ev.patient_key() {
-        participants.push(json!({
-            "role": [{"coding": [{"system": SCT, "code": "116154003", "display": "Patient"}], "text": "Patient"}],
-            "member": {"reference": patient}}));
+        participants.push(
+            f.participant
+                .with_nulls([f.patient_role.clone(), reference(patient)]),
+        );
     }
     for caregiver in consenting_caregivers(input) {
-        participants.push(json!({
-            "role": [{"coding": [{"system": SCT, "code": "133932002", "display": "Caregiver"}], "text": "Caregiver"}],
-            "member": {"reference": caregiver}}));
+        participants.push(
+            f.participant
+                .with_nulls([f.caregiver_role.clone(), reference(caregiver)]),
+        );
     }
     let referral = ev.referral();
-    let mut team = object([
-        ("resourceType", string("CareTeam")),
-        ("id", string(input.identity.id("CareTeam"))),
-        ("meta", json!({"profile": [PROFILE]})),
-        (
-            "identifier",
-            Value::Array(vec![input.identity.identifier("CareTeam")]),
-        ),
-        ("status", string(status)),
-        (
-            "category",
-            json!([{"coding": [{"system": "http://loinc.org", "code": "LA28866-4",
-                                "display": "Home & Community Based Services (HCBS)-focused care team"}]}]),
-        ),
-        ("name", string("Home Based Palliative Care team")),
-        (
-            "subject",
-            referral.get("subject").cloned().unwrap_or(Value::Null),
-        ),
-        ("participant", Value::Array(participants)),
-        (
-            "managingOrganization",
-            Value::Array(vec![input.program.organization_ref()]),
-        ),
+    let mut team = f.team.with([
+        string("CareTeam"),
+        string(input.identity.id("CareTeam")),
+        f.meta.clone(),
+        Value::Array(vec![input.identity.identifier("CareTeam")]),
+        string(status),
+        f.category.clone(),
+        string("Home Based Palliative Care team"),
+        referral.get("subject").cloned().unwrap_or(Value::Null),
+        Value::Array(participants),
+        Value::Array(vec![input.program.organization_ref()]),
     ]);
-    if let Some(start) = input
-        .evidence
-        .referral()
+    if let Some(start) = referral
         .get("authoredOn")
         .and_then(Value::as_str)
-        .and_then(|d| {
-            crate::domain::fhir::date::day_number(d, crate::domain::fhir::date::Edge::Start)
-        })
+        .and_then(|d| day_number(d, Edge::Start))
     {
-        team["period"] = json!({"start": crate::domain::fhir::date::date_text(start)});
+        team["period"] = f.period.with_nulls([string(date_text(start))]);
     }
     team
 }

@@ -1,11 +1,45 @@
 //! The plan's goals: comfort and quality of life, and symptom control (program text: "achieve
 //! comfort, improve quality of life", "pain and symptom control").
 
-use super::services::SERVICES_SYSTEM;
+use super::services::{PlannedService, SERVICES_SYSTEM};
 use super::PlanInput;
+use crate::domain::fhir::json_build::{reference, string, Shape};
 use serde_json::{json, Value};
+use std::sync::LazyLock;
 
-pub fn generate(input: &PlanInput, plan_status: &str) -> Vec<Value> {
+/// What every plan's goals repeat, built once.
+struct Fragments {
+    comfort: Value,
+    symptom_control: Value,
+    goal: Shape,
+}
+
+static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
+    let description = |code: &str, display: &str| {
+        json!({"coding": [{"system": SERVICES_SYSTEM, "code": code, "display": display}],
+               "text": display})
+    };
+    Fragments {
+        comfort: description("comfort", "Comfort and quality of life"),
+        symptom_control: description(
+            "symptom-control",
+            "Symptoms controlled to the patient's satisfaction",
+        ),
+        goal: Shape::new([
+            "resourceType",
+            "id",
+            "identifier",
+            "lifecycleStatus",
+            "description",
+            "subject",
+            "expressedBy",
+        ]),
+    }
+});
+
+/// The goals; the symptom-control goal addresses the symptoms the plan manages (`services`).
+pub fn generate(input: &PlanInput, plan_status: &str, services: &[PlannedService]) -> Vec<Value> {
+    let f = &*FRAGMENTS;
     let lifecycle = match plan_status {
         "active" => "active",
         "draft" => "proposed",
@@ -19,31 +53,26 @@ pub fn generate(input: &PlanInput, plan_status: &str) -> Vec<Value> {
         .get("subject")
         .cloned()
         .unwrap_or(Value::Null);
-    let symptoms: Vec<Value> =
-        crate::domain::eligibility::symptoms(input.evidence, input.eligibility, input.terminology)
-            .into_iter()
-            .filter_map(|s| s.source)
-            .filter(|k| k.starts_with("Condition/") || k.starts_with("Observation/"))
-            .map(|k| json!({"reference": k}))
-            .collect();
-    let goal = |kind: &str, code: &str, display: &str| {
-        json!({
-            "resourceType": "Goal",
-            "id": input.identity.id(kind),
-            "identifier": [input.identity.identifier(kind)],
-            "lifecycleStatus": lifecycle,
-            "description": {"coding": [{"system": SERVICES_SYSTEM, "code": code, "display": display}],
-                            "text": display},
-            "subject": subject,
-            "expressedBy": input.program.organization_ref(),
-        })
+    let symptoms: Vec<Value> = services
+        .iter()
+        .filter_map(|s| s.symptom.as_ref()?.source.as_deref())
+        .filter(|k| k.starts_with("Condition/") || k.starts_with("Observation/"))
+        .map(reference)
+        .collect();
+    // `subject` stays even when null, as it always has
+    let goal = |kind: &str, description: &Value, subject: Value| {
+        f.goal.with_nulls([
+            string("Goal"),
+            string(input.identity.id(kind)),
+            Value::Array(vec![input.identity.identifier(kind)]),
+            string(lifecycle),
+            description.clone(),
+            subject,
+            input.program.organization_ref(),
+        ])
     };
-    let comfort = goal("Goal-comfort", "comfort", "Comfort and quality of life");
-    let mut control = goal(
-        "Goal-symptom-control",
-        "symptom-control",
-        "Symptoms controlled to the patient's satisfaction",
-    );
+    let comfort = goal("Goal-comfort", &f.comfort, subject.clone());
+    let mut control = goal("Goal-symptom-control", &f.symptom_control, subject);
     if !symptoms.is_empty() {
         control["addresses"] = Value::Array(symptoms);
     }

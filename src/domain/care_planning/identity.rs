@@ -2,18 +2,40 @@
 //! placer identifier: a resubmission or re-evaluation finds the same resources again.
 
 use crate::domain::fhir::coding::first_code;
+use crate::domain::fhir::json_build::{string, Shape};
 use serde_json::Value;
+use std::sync::{LazyLock, OnceLock};
 use uuid::Uuid;
 
 /// Every generated resource's identifier system starts with this.
 pub const GENERATED_SYSTEM_BASE: &str = "http://hbpc.example.org/fhir/sid/";
 const NAMESPACE: Uuid = Uuid::from_u128(0x6862_7063_2d67_6174_6577_6179_2d69_6473);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The kinds one evaluation generates, whose ids it remembers (each is asked for several times).
+const KINDS: [&str; 6] = [
+    "Task",
+    "CarePlan",
+    "CareTeam",
+    "Goal-comfort",
+    "Goal-symptom-control",
+    "Provenance",
+];
+
+#[derive(Clone)]
 pub struct ReferralIdentity {
     /// `system|value` of the placer identifier, or `ServiceRequest/{id}` without one.
     key: String,
+    /// Ids of [`KINDS`] once computed (UUIDv5 hashes with SHA-1).
+    ids: [OnceLock<String>; KINDS.len()],
 }
+
+impl PartialEq for ReferralIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for ReferralIdentity {}
 
 impl ReferralIdentity {
     pub fn of(referral: &Value) -> Self {
@@ -36,20 +58,47 @@ impl ReferralIdentity {
                 let id = referral.get("id").and_then(Value::as_str).unwrap_or("");
                 format!("ServiceRequest/{id}")
             });
-        Self { key }
+        Self {
+            key,
+            ids: Default::default(),
+        }
     }
 
     /// The id of the generated resource of `kind` (`Task`, `CarePlan`, `Goal-comfort`, …).
     pub fn id(&self, kind: &str) -> String {
-        Uuid::new_v5(&NAMESPACE, format!("{kind}|{}", self.key).as_bytes()).to_string()
+        match KINDS.iter().position(|k| *k == kind) {
+            Some(i) => self.ids[i].get_or_init(|| self.compute_id(kind)).clone(),
+            None => self.compute_id(kind),
+        }
+    }
+
+    fn compute_id(&self, kind: &str) -> String {
+        let mut name = String::with_capacity(kind.len() + 1 + self.key.len());
+        name.push_str(kind);
+        name.push('|');
+        name.push_str(&self.key);
+        let mut text = Uuid::encode_buffer();
+        Uuid::new_v5(&NAMESPACE, name.as_bytes())
+            .hyphenated()
+            .encode_lower(&mut text)
+            .to_string()
     }
 
     /// The business identifier of a generated resource.
     pub fn identifier(&self, kind: &str) -> Value {
-        serde_json::json!({
-            "system": format!("{GENERATED_SYSTEM_BASE}{}", kind.to_ascii_lowercase()),
-            "value": self.id(kind),
-        })
+        static SHAPE: LazyLock<Shape> = LazyLock::new(|| Shape::new(["system", "value"]));
+        let mut system = String::with_capacity(GENERATED_SYSTEM_BASE.len() + kind.len());
+        system.push_str(GENERATED_SYSTEM_BASE);
+        system.push_str(&kind.to_ascii_lowercase());
+        SHAPE.with([string(system), string(self.id(kind))])
+    }
+}
+
+impl std::fmt::Debug for ReferralIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReferralIdentity")
+            .field("key", &self.key)
+            .finish()
     }
 }
 
@@ -75,5 +124,19 @@ mod tests {
         );
         let bare = ReferralIdentity::of(&json!({"id": "9"}));
         assert_eq!(bare.id("Task").len(), 36);
+        // remembered ids are the computed ones, and kinds outside the list still work
+        assert_eq!(bare.id("Task"), bare.id("Task"));
+        assert_eq!(
+            bare.id("Task"),
+            ReferralIdentity::of(&json!({"id": "9"})).id("Task")
+        );
+        assert_eq!(
+            bare.id("Goal-other"),
+            Uuid::new_v5(&NAMESPACE, b"Goal-other|ServiceRequest/9").to_string()
+        );
+        assert_eq!(
+            bare.id("Task"),
+            Uuid::new_v5(&NAMESPACE, b"Task|ServiceRequest/9").to_string()
+        );
     }
 }

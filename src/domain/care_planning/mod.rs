@@ -105,7 +105,7 @@ pub fn generate(input: &PlanInput) -> Generated {
                 "on-hold" => "suspended",
                 _ => "inactive",
             };
-            let goals = goals::generate(input, status);
+            let goals = goals::generate(input, status, &services);
             let team = care_team::generate(input, &services, team_status);
             let plan = care_plan::generate(input, &services, &goals, status);
             (Some(plan), Some(team), goals)

@@ -5,27 +5,27 @@ use crate::domain::fhir::coding::codings;
 use serde_json::Value;
 
 pub fn care_plan_div(status: &str, services: &[PlannedService], organization: &str) -> String {
-    let mut items = String::new();
+    let mut div = String::with_capacity(256 + 80 * services.len());
+    div.push_str(
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Home Based Palliative Care plan (",
+    );
+    escape_into(&mut div, status);
+    div.push_str("), by ");
+    escape_into(&mut div, organization);
+    div.push_str(". Goals: comfort and quality of life; symptom control.</p><ul>");
     for planned in services {
-        let what = match &planned.symptom {
-            Some(symptom) => format!(
-                "{}: {}",
-                planned.service.display(),
-                concept_label(&symptom.code)
-            ),
-            None => planned.service.display().to_string(),
-        };
-        items.push_str(&format!(
-            "<li>{} — {}</li>",
-            escape(&what),
-            escape(planned.service.role().display())
-        ));
+        div.push_str("<li>");
+        escape_into(&mut div, planned.service.display());
+        if let Some(symptom) = &planned.symptom {
+            div.push_str(": ");
+            escape_into(&mut div, &concept_label(&symptom.code));
+        }
+        div.push_str(" — ");
+        escape_into(&mut div, planned.service.role().display());
+        div.push_str("</li>");
     }
-    format!(
-        "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Home Based Palliative Care plan ({}), by {}. Goals: comfort and quality of life; symptom control.</p><ul>{items}</ul></div>",
-        escape(status),
-        escape(organization)
-    )
+    div.push_str("</ul></div>");
+    div
 }
 
 pub fn concept_label(concept: &Value) -> String {
@@ -42,8 +42,32 @@ pub fn concept_label(concept: &Value) -> String {
         .unwrap_or_else(|| "symptom".into())
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Appends `text` with `&`, `<` and `>` escaped.
+fn escape_into(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            _ => "&gt;",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        let mut out = String::new();
+        escape_into(&mut out, "a & b <c> d&&");
+        assert_eq!(out, "a &amp; b &lt;c&gt; d&amp;&amp;");
+        let mut plain = String::from("x");
+        escape_into(&mut plain, "no markup");
+        assert_eq!(plain, "xno markup");
+    }
 }

@@ -6,34 +6,74 @@ use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 pub struct Program {
-    pub organization_id: String,
-    pub organization_name: String,
+    organization_id: String,
+    organization_name: String,
     /// `(system, value)` of the program organisation's identifier.
-    pub organization_identifier: (String, String),
-    pub device_id: String,
+    organization_identifier: (String, String),
+    device_id: String,
+    /// The references every plan repeats, built once (each evaluation clones them).
+    references: References,
+}
+
+#[derive(Debug, Clone)]
+struct References {
+    organization: Value,
+    device: Value,
+    /// In the order of [`Role::ALL`].
+    roles: Vec<Value>,
 }
 
 impl Default for Program {
     fn default() -> Self {
-        Self {
-            organization_id: "hbpc-program".into(),
-            organization_name: "Home Based Palliative Care program".into(),
-            organization_identifier: (
+        Self::new(
+            "hbpc-program".into(),
+            "Home Based Palliative Care program".into(),
+            (
                 "http://hbpc.example.org/fhir/sid/organization".into(),
                 "hbpc-program".into(),
             ),
-            device_id: "hbpc-gateway".into(),
-        }
+            "hbpc-gateway".into(),
+        )
     }
 }
 
 impl Program {
+    pub fn new(
+        organization_id: String,
+        organization_name: String,
+        organization_identifier: (String, String),
+        device_id: String,
+    ) -> Self {
+        let references = References {
+            organization: json!({"reference": format!("Organization/{organization_id}"), "display": organization_name}),
+            device: json!({"reference": format!("Device/{device_id}"), "display": "hbpc-gateway"}),
+            roles: Role::ALL
+                .into_iter()
+                .map(|role| {
+                    json!({"reference": format!("PractitionerRole/{organization_id}-{}", role.slug()),
+                           "display": format!("{} ({organization_name})", role.display())})
+                })
+                .collect(),
+        };
+        Self {
+            organization_id,
+            organization_name,
+            organization_identifier,
+            device_id,
+            references,
+        }
+    }
+
+    pub fn organization_name(&self) -> &str {
+        &self.organization_name
+    }
+
     pub fn organization_ref(&self) -> Value {
-        json!({"reference": format!("Organization/{}", self.organization_id), "display": self.organization_name})
+        self.references.organization.clone()
     }
 
     pub fn device_ref(&self) -> Value {
-        json!({"reference": format!("Device/{}", self.device_id), "display": "hbpc-gateway"})
+        self.references.device.clone()
     }
 
     pub fn role_id(&self, role: Role) -> String {
@@ -41,8 +81,7 @@ impl Program {
     }
 
     pub fn role_ref(&self, role: Role) -> Value {
-        json!({"reference": format!("PractitionerRole/{}", self.role_id(role)),
-               "display": format!("{} ({})", role.display(), self.organization_name)})
+        self.references.roles[role.index()].clone()
     }
 
     /// The resources the program's references point to, created once at start.
@@ -80,5 +119,35 @@ impl Program {
             }));
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_name_the_configured_program() {
+        let program = Program::new(
+            "org".into(),
+            "Org & Co".into(),
+            ("urn:sys".into(), "v".into()),
+            "dev".into(),
+        );
+        assert_eq!(
+            program.organization_ref(),
+            json!({"reference": "Organization/org", "display": "Org & Co"})
+        );
+        assert_eq!(
+            program.device_ref(),
+            json!({"reference": "Device/dev", "display": "hbpc-gateway"})
+        );
+        for role in Role::ALL {
+            assert_eq!(
+                program.role_ref(role),
+                json!({"reference": format!("PractitionerRole/{}", program.role_id(role)),
+                       "display": format!("{} (Org & Co)", role.display())})
+            );
+        }
     }
 }

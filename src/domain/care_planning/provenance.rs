@@ -2,10 +2,46 @@
 //! referral.
 
 use super::{Generated, PlanInput};
-use crate::domain::fhir::json_build::reference;
+use crate::domain::fhir::json_build::{reference, string, Shape};
 use serde_json::{json, Value};
+use std::sync::LazyLock;
+
+/// What every Provenance repeats, built once.
+struct Fragments {
+    create: Value,
+    update: Value,
+    agent_type: Value,
+    provenance: Shape,
+    agent: Shape,
+    entity: Shape,
+}
+
+static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
+    let activity = |code: &str, display: &str| {
+        json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
+                           "code": code, "display": display}]})
+    };
+    Fragments {
+        create: activity("CREATE", "create"),
+        update: activity("UPDATE", "revise"),
+        agent_type: json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                                       "code": "assembler", "display": "Assembler"}]}),
+        provenance: Shape::new([
+            "resourceType",
+            "id",
+            "target",
+            "recorded",
+            "activity",
+            "agent",
+            "entity",
+        ]),
+        agent: Shape::new(["type", "who", "onBehalfOf"]),
+        entity: Shape::new(["role", "what"]),
+    }
+});
 
 pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
+    let f = &*FRAGMENTS;
     let targets: Vec<Value> = generated
         .resources()
         .into_iter()
@@ -16,25 +52,24 @@ pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
         })
         .collect();
     let activity = if input.prior.task.is_some() {
-        ("UPDATE", "revise")
+        &f.update
     } else {
-        ("CREATE", "create")
+        &f.create
     };
-    let mut provenance = json!({
-        "resourceType": "Provenance",
-        "id": input.identity.id("Provenance"),
-        "target": Value::Null,
-        "recorded": input.now,
-        "activity": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
-                                 "code": activity.0, "display": activity.1}]},
-        "agent": [{
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                                 "code": "assembler", "display": "Assembler"}]},
-            "who": input.program.device_ref(),
-            "onBehalfOf": input.program.organization_ref(),
-        }],
-        "entity": [{"role": "source", "what": {"reference": input.evidence.referral_key()}}],
-    });
-    provenance["target"] = Value::Array(targets);
-    provenance
+    f.provenance.with_nulls([
+        string("Provenance"),
+        string(input.identity.id("Provenance")),
+        Value::Array(targets),
+        string(input.now),
+        activity.clone(),
+        Value::Array(vec![f.agent.with_nulls([
+            f.agent_type.clone(),
+            input.program.device_ref(),
+            input.program.organization_ref(),
+        ])]),
+        Value::Array(vec![f.entity.with_nulls([
+            string("source"),
+            reference(input.evidence.referral_key()),
+        ])]),
+    ])
 }

@@ -1,10 +1,11 @@
 //! The program's types of care, the roles that deliver them, and which a patient gets.
 
 use super::PlanInput;
-use crate::domain::eligibility::{symptoms, Evidence};
+use crate::domain::eligibility::Evidence;
 use crate::domain::fhir::coding::CodeList;
 use crate::domain::fhir::json_build::{object, string};
 use serde_json::{json, Value};
+use std::sync::LazyLock;
 
 pub const SERVICES_SYSTEM: &str = "http://hbpc.example.org/fhir/CodeSystem/hbpc-services";
 const SCT: &str = "http://snomed.info/sct";
@@ -30,6 +31,11 @@ impl Role {
         Role::OccupationalTherapist,
         Role::SpeechTherapist,
     ];
+
+    /// Position in [`Role::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     pub fn slug(self) -> &'static str {
         match self {
@@ -66,6 +72,12 @@ impl Role {
     }
 
     pub fn concept(self) -> Value {
+        static CONCEPTS: LazyLock<Vec<Value>> =
+            LazyLock::new(|| Role::ALL.into_iter().map(Role::build_concept).collect());
+        CONCEPTS[self.index()].clone()
+    }
+
+    fn build_concept(self) -> Value {
         let (sct, nucc) = self.codes();
         json!({"coding": [
             {"system": SCT, "code": sct, "display": self.display()},
@@ -86,6 +98,16 @@ pub enum Service {
 }
 
 impl Service {
+    pub const ALL: [Service; 7] = [
+        Service::SkilledNursing,
+        Service::SocialServices,
+        Service::HomeHealthAide,
+        Service::PhysicalTherapy,
+        Service::OccupationalTherapy,
+        Service::SpeechTherapy,
+        Service::SymptomManagement,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Service::SkilledNursing => "skilled-nursing",
@@ -138,6 +160,16 @@ impl Service {
 
     /// The activity code: our service code plus SNOMED CT and HCPCS where verified (BRIEF §3.3).
     pub fn concept(self) -> Value {
+        static CONCEPTS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+            Service::ALL
+                .into_iter()
+                .map(Service::build_concept)
+                .collect()
+        });
+        CONCEPTS[self as usize].clone()
+    }
+
+    fn build_concept(self) -> Value {
         let mut coding = vec![
             json!({"system": SERVICES_SYSTEM, "code": self.code(), "display": self.display()}),
         ];
@@ -208,10 +240,10 @@ pub fn plan(input: &PlanInput) -> Vec<PlannedService> {
             planned.push(plain(service));
         }
     }
-    for symptom in symptoms(ev, input.eligibility, input.terminology) {
+    for symptom in &input.determination.symptoms {
         planned.push(PlannedService {
             service: Service::SymptomManagement,
-            symptom: Some(symptom),
+            symptom: Some(symptom.clone()),
         });
     }
     planned
@@ -249,4 +281,23 @@ fn ordered(ev: &Evidence, orders: &CodeList) -> bool {
                 .iter()
                 .any(|k| k == referral)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_concepts_are_indexed_in_declaration_order() {
+        for (i, role) in Role::ALL.into_iter().enumerate() {
+            assert_eq!(role.index(), i);
+            assert_eq!(role.concept(), role.build_concept());
+            assert_eq!(role.concept()["text"], role.display());
+        }
+        for (i, service) in Service::ALL.into_iter().enumerate() {
+            assert_eq!(service as usize, i);
+            assert_eq!(service.concept(), service.build_concept());
+            assert_eq!(service.concept()["coding"][0]["code"], service.code());
+        }
+    }
 }

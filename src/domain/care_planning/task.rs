@@ -2,9 +2,10 @@
 //! with the full determination in `output` and the evidence considered in `input`.
 
 use super::PlanInput;
-use crate::domain::eligibility::{Decision, Verdict};
-use crate::domain::fhir::json_build::{object, reference, string};
+use crate::domain::eligibility::{Criterion, Decision, Verdict};
+use crate::domain::fhir::json_build::{object, reference, string, Shape};
 use serde_json::{json, Value};
+use std::sync::LazyLock;
 
 pub const PROFILE: &str = "http://hbpc.example.org/fhir/StructureDefinition/hbpc-referral-task";
 const CANON: &str = "http://hbpc.example.org/fhir/CodeSystem/";
@@ -21,14 +22,138 @@ fn parameter_type(code: &str, display: &str) -> Value {
     )])
 }
 
+/// What every Task repeats, built once: parameter types, codings and the object shapes.
+struct Fragments {
+    meta: Value,
+    code: Value,
+    /// Eligible, ineligible, pending.
+    business_status: [Value; 3],
+    determination_type: Value,
+    determination_ref: Value,
+    missing_type: Value,
+    care_plan_type: Value,
+    care_team_type: Value,
+    evidence_type: Value,
+    typed_reference: Shape,
+    typed_string: Shape,
+    task: Shape,
+    status_reason: Shape,
+    /// The determination's `code` parameter, per criterion (in `Criterion::ALL` order).
+    criterion_codes: Vec<Value>,
+    /// The determination's `result` parameter, per verdict.
+    results: [Value; 3],
+    named_code: Shape,
+    named_string: Shape,
+    named_reference: Shape,
+    criterion: Shape,
+    parameters: Shape,
+}
+
+static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
+    let business = |code: &str, display: &str| {
+        json!({"coding": [{"system": BUSINESS_STATUS, "code": code, "display": display}],
+               "text": display})
+    };
+    let named = |name: &str, key: &str, value: Value| {
+        let mut p = object([("name", string(name))]);
+        p[key] = value;
+        p
+    };
+    let coding = |system: &str, code: &str, display: &str| {
+        object([
+            ("system", string(format!("{CANON}{system}"))),
+            ("code", string(code)),
+            ("display", string(display)),
+        ])
+    };
+    let result = |verdict: Verdict| {
+        named(
+            "result",
+            "valueCoding",
+            coding("hbpc-eligibility-result", verdict.code(), verdict.display()),
+        )
+    };
+    Fragments {
+        meta: json!({"profile": [PROFILE]}),
+        code: json!({"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill",
+                                 "display": "Fulfill the focal request"}]}),
+        business_status: [
+            business("3.0", "Service Request Accepted"),
+            business("4.0", "Service Request Declined"),
+            business("2.0", "Service Request Created"),
+        ],
+        determination_type: parameter_type("determination", "Eligibility determination"),
+        determination_ref: object([
+            ("reference", string("#determination")),
+            ("display", string("Eligibility determination")),
+        ]),
+        missing_type: parameter_type("missing-evidence", "Missing evidence"),
+        care_plan_type: parameter_type("care-plan", "Generated CarePlan"),
+        care_team_type: parameter_type("care-team", "Generated CareTeam"),
+        evidence_type: parameter_type("evidence", "Evidence considered"),
+        typed_reference: Shape::new(["type", "valueReference"]),
+        typed_string: Shape::new(["type", "valueString"]),
+        task: Shape::new([
+            "resourceType",
+            "id",
+            "meta",
+            "contained",
+            "identifier",
+            "status",
+            "businessStatus",
+            "intent",
+            "code",
+            "description",
+            "focus",
+            "for",
+            "authoredOn",
+            "lastModified",
+            "requester",
+            "owner",
+            "input",
+            "output",
+        ]),
+        status_reason: Shape::new(["text"]),
+        criterion_codes: Criterion::ALL
+            .into_iter()
+            .map(|c| {
+                named(
+                    "code",
+                    "valueCoding",
+                    coding("hbpc-eligibility-criterion", c.code(), c.display()),
+                )
+            })
+            .collect(),
+        results: [
+            result(Verdict::Met),
+            result(Verdict::NotMet),
+            result(Verdict::Unknown),
+        ],
+        named_code: Shape::new(["name", "valueCode"]),
+        named_string: Shape::new(["name", "valueString"]),
+        named_reference: Shape::new(["name", "valueReference"]),
+        criterion: Shape::new(["name", "part"]),
+        parameters: Shape::new(["resourceType", "id", "parameter"]),
+    }
+});
+
+fn verdict_index(verdict: Verdict) -> usize {
+    match verdict {
+        Verdict::Met => 0,
+        Verdict::NotMet => 1,
+        Verdict::Unknown => 2,
+    }
+}
+
 pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
+    let f = &*FRAGMENTS;
     let ev = input.evidence;
     let determination = input.determination;
     let decision = determination.decision();
-    let (status, business, business_display) = match decision {
-        Decision::Eligible => ("accepted", "3.0", "Service Request Accepted"),
-        Decision::Ineligible => ("rejected", "4.0", "Service Request Declined"),
-        Decision::Pending => ("on-hold", "2.0", "Service Request Created"),
+    let (status, business) = match decision {
+        Decision::Eligible => ("accepted", 0),
+        Decision::Ineligible => ("rejected", 1),
+        Decision::Pending => ("on-hold", 2),
     };
     let referral = ev.referral();
     let authored = input
@@ -39,102 +164,61 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         .and_then(Value::as_str)
         .unwrap_or(input.now);
 
-    let typed = |code: &str, display: &str, key: &str, value: Value| {
-        let mut out = object([("type", parameter_type(code, display))]);
-        out[key] = value;
-        out
-    };
-    let mut output = vec![typed(
-        "determination",
-        "Eligibility determination",
-        "valueReference",
-        object([
-            ("reference", string("#determination")),
-            ("display", string("Eligibility determination")),
-        ]),
-    )];
+    let mut output = vec![f
+        .typed_reference
+        .with([f.determination_type.clone(), f.determination_ref.clone()])];
     for finding in determination.with(Verdict::Unknown) {
-        output.push(typed(
-            "missing-evidence",
-            "Missing evidence",
-            "valueString",
-            string(format!(
-                "{}: {}",
-                finding.criterion.code(),
-                finding.criterion.evidence_needed()
-            )),
-        ));
+        let code = finding.criterion.code();
+        let needed = finding.criterion.evidence_needed();
+        let mut text = String::with_capacity(code.len() + 2 + needed.len());
+        text.push_str(code);
+        text.push_str(": ");
+        text.push_str(needed);
+        output.push(
+            f.typed_string
+                .with([f.missing_type.clone(), Value::String(text)]),
+        );
     }
     if with_plan {
-        for (code, display, kind) in [
-            ("care-plan", "Generated CarePlan", "CarePlan"),
-            ("care-team", "Generated CareTeam", "CareTeam"),
+        for (parameter_type, kind) in [
+            (&f.care_plan_type, "CarePlan"),
+            (&f.care_team_type, "CareTeam"),
         ] {
-            output.push(typed(
-                code,
-                display,
-                "valueReference",
+            output.push(f.typed_reference.with([
+                parameter_type.clone(),
                 reference(format!("{kind}/{}", input.identity.id(kind))),
-            ));
+            ]));
         }
     }
     let input_refs: Vec<Value> = evidence_keys(input)
-        .into_iter()
         .map(|key| {
-            typed(
-                "evidence",
-                "Evidence considered",
-                "valueReference",
-                reference(key),
-            )
+            f.typed_reference
+                .with([f.evidence_type.clone(), reference(key)])
         })
         .collect();
 
-    let mut task = object([
-        ("resourceType", string("Task")),
-        ("id", string(input.identity.id("Task"))),
-        ("meta", json!({"profile": [PROFILE]})),
-        (
-            "contained",
-            Value::Array(vec![determination_parameters(input)]),
-        ),
-        (
-            "identifier",
-            Value::Array(vec![input.identity.identifier("Task")]),
-        ),
-        ("status", string(status)),
-        (
-            "businessStatus",
-            json!({"coding": [{"system": BUSINESS_STATUS, "code": business, "display": business_display}],
-                   "text": business_display}),
-        ),
-        ("intent", string("order")),
-        (
-            "code",
-            json!({"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill",
-                               "display": "Fulfill the focal request"}]}),
-        ),
-        (
-            "description",
-            string("Home Based Palliative Care referral: eligibility and plan of care"),
-        ),
-        ("focus", reference(ev.referral_key())),
-        (
-            "for",
-            referral.get("subject").cloned().unwrap_or(Value::Null),
-        ),
-        ("authoredOn", string(authored)),
-        ("lastModified", string(input.now)),
-        (
-            "requester",
-            referral.get("requester").cloned().unwrap_or(Value::Null),
-        ),
-        ("owner", input.program.organization_ref()),
-        ("input", Value::Array(input_refs)),
-        ("output", Value::Array(output)),
+    let mut task = f.task.with([
+        string("Task"),
+        string(input.identity.id("Task")),
+        f.meta.clone(),
+        Value::Array(vec![determination_parameters(input)]),
+        Value::Array(vec![input.identity.identifier("Task")]),
+        string(status),
+        f.business_status[business].clone(),
+        string("order"),
+        f.code.clone(),
+        string("Home Based Palliative Care referral: eligibility and plan of care"),
+        reference(ev.referral_key()),
+        referral.get("subject").cloned().unwrap_or(Value::Null),
+        string(authored),
+        string(input.now),
+        referral.get("requester").cloned().unwrap_or(Value::Null),
+        input.program.organization_ref(),
+        Value::Array(input_refs),
+        Value::Array(output),
     ]);
     if let Some(reason) = status_reason(input) {
-        task["statusReason"] = object([("text", string(reason))]);
+        task["statusReason"] = f.status_reason.with([string(reason)]);
     }
     if let Some(priority) = referral.get("priority") {
         task["priority"] = priority.clone();
@@ -164,76 +248,68 @@ fn status_reason(input: &PlanInput) -> Option<String> {
 }
 
 /// Every evidence resource considered, referral first (a later evaluation starts from these).
-fn evidence_keys(input: &PlanInput) -> Vec<String> {
+fn evidence_keys<'a>(input: &'a PlanInput) -> impl Iterator<Item = &'a str> {
     let ev = input.evidence;
-    let mut keys = vec![ev.referral_key().to_string()];
-    keys.extend(
-        ev.keys()
-            .filter(|k| *k != ev.referral_key())
-            .map(str::to_string),
-    );
-    keys
+    std::iter::once(ev.referral_key()).chain(ev.keys().filter(|k| *k != ev.referral_key()))
 }
 
 /// The determination as a contained Parameters, one `criterion` per program criterion.
 fn determination_parameters(input: &PlanInput) -> Value {
+    let f = &*FRAGMENTS;
     let d = input.determination;
     let decision = match d.decision() {
         Decision::Eligible => "eligible",
         Decision::Ineligible => "ineligible",
         Decision::Pending => "pending",
     };
-    let named = |name: &str, key: &str, value: Value| {
-        let mut p = object([("name", string(name))]);
-        p[key] = value;
-        p
-    };
-    let coding = |system: &str, code: &str, display: &str| {
-        object([
-            ("system", string(format!("{CANON}{system}"))),
-            ("code", string(code)),
-            ("display", string(display)),
-        ])
-    };
-    let mut parameters = vec![named("decision", "valueCode", string(decision))];
-    for f in &d.findings {
-        let mut part = vec![
-            named(
-                "code",
-                "valueCoding",
-                coding(
-                    "hbpc-eligibility-criterion",
-                    f.criterion.code(),
-                    f.criterion.display(),
-                ),
-            ),
-            named(
-                "result",
-                "valueCoding",
-                coding(
-                    "hbpc-eligibility-result",
-                    f.verdict.code(),
-                    f.verdict.display(),
-                ),
-            ),
-            named("reason", "valueString", string(f.reason.as_str())),
-        ];
-        for key in &f.evidence {
-            part.push(named("evidence", "valueReference", reference(key.as_str())));
+    let mut parameters = Vec::with_capacity(1 + d.findings.len());
+    parameters.push(f.named_code.with([string("decision"), string(decision)]));
+    for finding in &d.findings {
+        let mut part = Vec::with_capacity(4 + finding.evidence.len());
+        part.push(f.criterion_codes[finding.criterion as usize].clone());
+        part.push(f.results[verdict_index(finding.verdict)].clone());
+        part.push(
+            f.named_string
+                .with([string("reason"), string(finding.reason.as_str())]),
+        );
+        for key in &finding.evidence {
+            part.push(
+                f.named_reference
+                    .with([string("evidence"), reference(key.as_str())]),
+            );
         }
-        part.push(named(
-            "expression",
-            "valueString",
-            string(f.expression.as_str()),
-        ));
-        parameters.push(object([
-            ("name", string("criterion")),
-            ("part", Value::Array(part)),
-        ]));
+        part.push(
+            f.named_string
+                .with([string("expression"), string(finding.expression)]),
+        );
+        parameters.push(f.criterion.with([string("criterion"), Value::Array(part)]));
     }
-    object([
-        ("resourceType", string("Parameters")),
-        ("id", string("determination")),
-        ("parameter", Value::Array(parameters)),
+    f.parameters.with([
+        string("Parameters"),
+        string("determination"),
+        Value::Array(parameters),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_parameters_follow_the_criteria_and_verdicts() {
+        let f = &*FRAGMENTS;
+        for (i, criterion) in Criterion::ALL.into_iter().enumerate() {
+            assert_eq!(criterion as usize, i);
+            assert_eq!(
+                f.criterion_codes[i]["valueCoding"]["code"],
+                criterion.code()
+            );
+        }
+        for verdict in [Verdict::Met, Verdict::NotMet, Verdict::Unknown] {
+            assert_eq!(
+                f.results[verdict_index(verdict)]["valueCoding"]["code"],
+                verdict.code()
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The resources a referral is judged on: the referral itself and what it references, other
 //! resources sent with it, and evidence recorded by earlier evaluations.
 
+use crate::domain::fhir::field::{field, field_str};
 use crate::domain::fhir::identifier::identifiers_of;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -56,7 +57,7 @@ impl Evidence {
     ) -> impl Iterator<Item = (&'a str, &'a Value)> {
         self.resources
             .iter()
-            .filter(move |(k, _)| k.split('/').next() == Some(resource_type))
+            .filter(move |(k, _)| is_of_type(k, resource_type))
             .map(|(k, v)| (k.as_str(), v))
     }
 
@@ -66,15 +67,10 @@ impl Evidence {
 
     /// The resource a Reference points to: by literal reference, or logically by identifier.
     pub fn resolve<'a>(&'a self, reference: &Value) -> Option<(&'a str, &'a Value)> {
-        if let Some(key) = reference
-            .get("reference")
-            .and_then(Value::as_str)
-            .and_then(reference_key)
-        {
-            return self
-                .resources
-                .get_key_value(&key)
-                .map(|(k, v)| (k.as_str(), v));
+        if let Some(literal) = field_str(reference, "reference") {
+            if let Some((rt, id)) = reference_parts(literal) {
+                return self.get_parts(literal, rt, id);
+            }
         }
         let identifier = reference.get("identifier")?;
         let system = identifier.get("system").and_then(Value::as_str);
@@ -82,7 +78,7 @@ impl Evidence {
         let wanted_type = reference.get("type").and_then(Value::as_str);
         self.resources
             .iter()
-            .filter(|(k, _)| wanted_type.is_none_or(|t| k.split('/').next() == Some(t)))
+            .filter(|(k, _)| wanted_type.is_none_or(|t| is_of_type(k, t)))
             .find(|(_, r)| {
                 identifiers_of(r)
                     .iter()
@@ -113,24 +109,51 @@ impl Evidence {
 
     /// Whether a resource is about the referral's patient (when it says).
     pub fn about_patient(&self, resource: &Value, element: &str) -> bool {
-        let Some(patient) = self.patient_key() else {
+        fn literal<'v>(r: &'v Value, element: &str) -> Option<&'v str> {
+            field_str(field(r, element)?, "reference")
+        }
+        let (Some(patient), Some(other)) = (
+            literal(self.referral(), "subject"),
+            literal(resource, element),
+        ) else {
             return true;
         };
-        match resource
-            .get(element)
-            .and_then(|s| s.get("reference"))
-            .and_then(Value::as_str)
-            .and_then(reference_key)
-        {
-            Some(key) => key == patient,
-            None => true,
+        // the same text is the same patient, or unreadable (which also counts as about them)
+        if patient == other {
+            return true;
+        }
+        match (reference_parts(patient), reference_parts(other)) {
+            (Some(p), Some(o)) => p == o,
+            _ => true,
         }
     }
+
+    /// The entry a literal reference with parts `(rt, id)` points to; a relative reference is
+    /// its own key, so only other forms build one.
+    fn get_parts(&self, literal: &str, rt: &str, id: &str) -> Option<(&str, &Value)> {
+        let found = if literal.len() == rt.len() + 1 + id.len() {
+            self.resources.get_key_value(literal)
+        } else {
+            let mut key = String::with_capacity(rt.len() + 1 + id.len());
+            key.push_str(rt);
+            key.push('/');
+            key.push_str(id);
+            self.resources.get_key_value(key.as_str())
+        };
+        found.map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Whether `key` (`Type/id`) is of `resource_type`.
+fn is_of_type(key: &str, resource_type: &str) -> bool {
+    key.len() > resource_type.len()
+        && key.as_bytes()[resource_type.len()] == b'/'
+        && key.starts_with(resource_type)
 }
 
 /// The References in an element that may repeat.
 pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item = &'a Value> {
-    let items: Vec<&Value> = match resource.get(element) {
+    let items: Vec<&Value> = match field(resource, element) {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
         _ => Vec::new(),
@@ -141,7 +164,7 @@ pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item 
 /// `Type/id` of each literal reference in an element that may repeat.
 pub fn reference_keys(resource: &Value, element: &str) -> Vec<String> {
     references(resource, element)
-        .filter_map(|r| r.get("reference").and_then(Value::as_str))
+        .filter_map(|r| field_str(r, "reference"))
         .filter_map(reference_key)
         .collect()
 }
@@ -165,16 +188,39 @@ pub fn resource_key(resource: &Value) -> Option<String> {
 
 /// `Type/id` of a literal reference, relative or absolute, without its `_history` part.
 pub fn reference_key(reference: &str) -> Option<String> {
+    let (rt, id) = reference_parts(reference)?;
+    let mut key = String::with_capacity(rt.len() + 1 + id.len());
+    key.push_str(rt);
+    key.push('/');
+    key.push_str(id);
+    Some(key)
+}
+
+/// `(Type, id)` of a literal reference, as [`reference_key`] reads it, borrowed. Searches with
+/// memchr (word at a time): the criteria read a few dozen references per referral.
+fn reference_parts(reference: &str) -> Option<(&str, &str)> {
     if reference.starts_with('#') || reference.starts_with("urn:") {
         return None;
     }
+    if reference.as_bytes().contains(&b'_') {
+        return versioned_reference_parts(reference);
+    }
+    let last = reference.rfind('/')?;
+    let (head, id) = (&reference[..last], &reference[last + 1..]);
+    let rt = head.rfind('/').map_or(head, |i| &head[i + 1..]);
+    (!id.is_empty() && rt.as_bytes().first().is_some_and(u8::is_ascii_uppercase))
+        .then_some((rt, id))
+}
+
+/// [`reference_parts`] for a reference that may carry `/_history/{version}`.
+fn versioned_reference_parts(reference: &str) -> Option<(&str, &str)> {
     let path = reference.split("/_history/").next()?;
     let mut segments = path.rsplit('/');
     let id = segments.next().filter(|s| !s.is_empty())?;
     let rt = segments
         .next()
-        .filter(|s| s.chars().next().is_some_and(|c| c.is_ascii_uppercase()))?;
-    Some(format!("{rt}/{id}"))
+        .filter(|s| s.as_bytes().first().is_some_and(u8::is_ascii_uppercase))?;
+    Some((rt, id))
 }
 
 #[cfg(test)]
@@ -192,6 +238,61 @@ mod tests {
         assert_eq!(reference_key("#p"), None);
         assert_eq!(reference_key("urn:uuid:1"), None);
         assert_eq!(reference_key("patient"), None);
+        assert_eq!(reference_key("Patient/"), None);
+        assert_eq!(reference_key("Patient"), None);
+        assert_eq!(reference_key("a/Patient/1").as_deref(), Some("Patient/1"));
+        assert_eq!(reference_key("x//1"), None);
+        for reference in [
+            "Patient/1",
+            "https://x.org/fhir/Patient/1",
+            "Patient/1/_history/2",
+            "Patient/a_b",
+            "Patient/a_b/_history/2",
+            "x/_history/1",
+            "Patient",
+            "/1",
+            "Patient/",
+            "patient/1",
+        ] {
+            assert_eq!(
+                reference_parts(reference),
+                versioned_reference_parts(reference),
+                "{reference}"
+            );
+        }
+        assert_eq!(reference_key("/1"), None);
+        assert_eq!(reference_key("Patient/a_b").as_deref(), Some("Patient/a_b"));
+        assert_eq!(
+            reference_key("Patient/1/_history/").as_deref(),
+            Some("Patient/1")
+        );
+        assert!(is_of_type("Patient/1", "Patient"));
+        assert!(!is_of_type("PatientX/1", "Patient"));
+        assert!(!is_of_type("Patient", "Patient"));
+        assert!(!is_of_type("Pat/1", "Patient"));
+    }
+
+    #[test]
+    fn about_the_referral_patient() {
+        let ev = Evidence::new(json!({"resourceType": "ServiceRequest", "id": "sr",
+            "subject": {"reference": "https://x.org/fhir/Patient/p/_history/3"}}));
+        assert!(ev.about_patient(&json!({"subject": {"reference": "Patient/p"}}), "subject"));
+        assert!(ev.about_patient(
+            &json!({"subject": {"reference": "https://x.org/fhir/Patient/p/_history/3"}}),
+            "subject"
+        ));
+        let unreadable = Evidence::new(json!({"resourceType": "ServiceRequest", "id": "sr",
+            "subject": {"reference": "urn:uuid:1"}}));
+        assert!(
+            unreadable.about_patient(&json!({"subject": {"reference": "urn:uuid:1"}}), "subject")
+        );
+        assert!(
+            unreadable.about_patient(&json!({"subject": {"reference": "Patient/q"}}), "subject")
+        );
+        assert!(!ev.about_patient(&json!({"subject": {"reference": "Patient/q"}}), "subject"));
+        assert!(ev.about_patient(&json!({"subject": {"display": "x"}}), "subject"));
+        let unknown = Evidence::new(json!({"resourceType": "ServiceRequest", "id": "sr"}));
+        assert!(unknown.about_patient(&json!({"subject": {"reference": "Patient/q"}}), "subject"));
     }
 
     #[test]

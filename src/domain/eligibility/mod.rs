@@ -133,7 +133,7 @@ pub struct Finding {
     /// `Type/id` of each resource that decided the result.
     pub evidence: Vec<String>,
     /// FHIRPath of what was read, rooted at the resources evaluated.
-    pub expression: String,
+    pub expression: &'static str,
 }
 
 impl Finding {
@@ -142,14 +142,14 @@ impl Finding {
         verdict: Verdict,
         reason: impl Into<String>,
         evidence: Vec<String>,
-        expression: &str,
+        expression: &'static str,
     ) -> Self {
         Self {
             criterion,
             verdict,
             reason: reason.into(),
             evidence,
-            expression: expression.to_string(),
+            expression,
         }
     }
 }
@@ -166,6 +166,9 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Determination {
     pub findings: Vec<Finding>,
+    /// The symptoms found to need managing (the plan's symptom activities), as [`symptoms`]
+    /// gives them.
+    pub symptoms: Vec<Symptom>,
 }
 
 impl Determination {
@@ -197,10 +200,11 @@ pub fn evaluate(
     rules: &EligibilityRules,
     terminology: &dyn Terminology,
 ) -> Determination {
+    let symptoms = symptoms::symptoms(evidence, rules, terminology);
     let findings = vec![
         plan_member::evaluate(evidence, rules),
         advanced_illness::evaluate(evidence, rules, terminology),
-        symptoms::evaluate(evidence, rules, terminology),
+        symptoms::evaluate(evidence, rules, terminology, &symptoms),
         consent::wants_home_care(evidence, rules),
         consent::willing_participants(evidence, rules),
         homebound::evaluate(evidence, rules),
@@ -209,7 +213,7 @@ pub fn evaluate(
         physician::physician_referral(evidence, rules),
         physician::plan_physician_directs(evidence, rules),
     ];
-    Determination { findings }
+    Determination { findings, symptoms }
 }
 
 #[cfg(test)]

@@ -21,15 +21,8 @@ pub struct Symptom {
 pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -> Vec<Symptom> {
     let mut found: Vec<Symptom> = Vec::new();
     let mut push = |source: Option<String>, code: &Value| {
-        let first = codings(code)
-            .next()
-            .map(|(s, c)| (s.map(str::to_string), c.to_string()));
-        let seen = found.iter().any(|s| {
-            codings(&s.code)
-                .next()
-                .map(|(s, c)| (s.map(str::to_string), c.to_string()))
-                == first
-        });
+        let first = codings(code).next();
+        let seen = found.iter().any(|s| codings(&s.code).next() == first);
         if !seen {
             found.push(Symptom {
                 source,
@@ -72,8 +65,13 @@ pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
     found
 }
 
-pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -> Finding {
-    let active = symptoms(ev, rules, tx);
+/// `active`: what [`symptoms`] found.
+pub fn evaluate(
+    ev: &Evidence,
+    rules: &EligibilityRules,
+    tx: &dyn Terminology,
+    active: &[Symptom],
+) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::SymptomManagement,
