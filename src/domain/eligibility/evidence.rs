@@ -1,8 +1,8 @@
 //! The resources a referral is judged on: the referral itself and what it references, other
 //! resources sent with it, and evidence recorded by earlier evaluations.
 
-use crate::domain::fhir::field::{field, field_str};
 use crate::domain::fhir::identifier::identifiers_of;
+use crate::domain::fhir::member::{member, member_str};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -67,7 +67,7 @@ impl Evidence {
 
     /// The resource a Reference points to: by literal reference, or logically by identifier.
     pub fn resolve<'a>(&'a self, reference: &Value) -> Option<(&'a str, &'a Value)> {
-        if let Some(literal) = field_str(reference, "reference") {
+        if let Some(literal) = member_str(reference, "reference") {
             if let Some((rt, id)) = reference_parts(literal) {
                 return self.get_parts(literal, rt, id);
             }
@@ -110,7 +110,7 @@ impl Evidence {
     /// Whether a resource is about the referral's patient (when it says).
     pub fn about_patient(&self, resource: &Value, element: &str) -> bool {
         fn literal<'v>(r: &'v Value, element: &str) -> Option<&'v str> {
-            field_str(field(r, element)?, "reference")
+            member_str(member(r, element)?, "reference")
         }
         let (Some(patient), Some(other)) = (
             literal(self.referral(), "subject"),
@@ -153,7 +153,7 @@ fn is_of_type(key: &str, resource_type: &str) -> bool {
 
 /// The References in an element that may repeat.
 pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item = &'a Value> {
-    let items: Vec<&Value> = match field(resource, element) {
+    let items: Vec<&Value> = match member(resource, element) {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
         _ => Vec::new(),
@@ -164,7 +164,7 @@ pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item 
 /// `Type/id` of each literal reference in an element that may repeat.
 pub fn reference_keys(resource: &Value, element: &str) -> Vec<String> {
     references(resource, element)
-        .filter_map(|r| field_str(r, "reference"))
+        .filter_map(|r| member_str(r, "reference"))
         .filter_map(reference_key)
         .collect()
 }

@@ -1,24 +1,24 @@
 //! Reading codes out of CodeableConcepts, and matching them against configured `system|code`
 //! lists (a trailing `*` matches a code prefix, e.g. every NUCC physician code `20*`).
 
-use super::field::{field, field_str};
+use super::member::{member, member_str};
 use serde_json::Value;
 
 /// `(system, code)` of every coding in a CodeableConcept.
 pub fn codings(concept: &Value) -> impl Iterator<Item = (Option<&str>, &str)> {
-    field(concept, "coding")
+    member(concept, "coding")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|c| {
-            let code = field_str(c, "code")?;
-            Some((field_str(c, "system"), code))
+            let code = member_str(c, "code")?;
+            Some((member_str(c, "system"), code))
         })
 }
 
 /// Every CodeableConcept of an element that may repeat.
 pub fn concepts<'a>(resource: &'a Value, element: &str) -> Vec<&'a Value> {
-    match field(resource, element) {
+    match member(resource, element) {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
         _ => Vec::new(),

@@ -1,5 +1,6 @@
 //! Member lookup in a JSON object. serde_json's map (an IndexMap, for `preserve_order`) hashes
-//! every lookup with SipHash; FHIR objects are small, and comparing their few keys is cheaper.
+//! every lookup with SipHash; FHIR objects are small, and comparing their few keys (lengths
+//! first) is several times cheaper. Validation and eligibility read thousands per referral.
 
 use serde_json::{Map, Value};
 
@@ -11,7 +12,9 @@ pub fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     if obj.len() > SCAN_LIMIT {
         return obj.get(name);
     }
-    obj.iter().find_map(|(k, v)| (k == name).then_some(v))
+    obj.iter()
+        .find(|(k, _)| k.len() == name.len() && k.as_str() == name)
+        .map(|(_, v)| v)
 }
 
 /// `value[name]` when `value` is an object.
@@ -28,6 +31,15 @@ pub fn member_str<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn finds_what_get_finds() {
+        let small = json!({"system": "s", "code": "c", "codes": 1});
+        for key in ["system", "code", "codes", "cod", "display", ""] {
+            assert_eq!(member(&small, key), small.get(key), "{key}");
+        }
+        assert_eq!(member_str(&small, "codes"), None);
+    }
 
     #[test]
     fn finds_members_of_small_and_large_objects() {

@@ -4,7 +4,6 @@
 pub mod bundle;
 pub mod coding;
 pub mod date;
-pub mod field;
 pub mod identifier;
 pub mod instant;
 pub mod json;
