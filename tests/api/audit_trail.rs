@@ -286,7 +286,10 @@ async fn with_auth_off_requests_are_audited_as_anonymous() {
 
 async fn drop_audit_table(database_url: &str) {
     if let Some(path) = database_url.strip_prefix("sqlite://") {
-        let conn = rusqlite::Connection::open(path).unwrap();
+        // the audit trail's own file beside the database: hbpc.sqlite -> hbpc-audit.sqlite
+        let audit = path.replace(".sqlite", "-audit.sqlite");
+        assert!(std::path::Path::new(&audit).exists(), "{audit}");
+        let conn = rusqlite::Connection::open(&audit).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .unwrap();
         conn.execute_batch("DROP TABLE audit_event").unwrap();

@@ -133,6 +133,16 @@ CREATE INDEX audit_event_recorded ON audit_event (recorded_ms);
 CREATE INDEX audit_event_client ON audit_event (client_id, seq);
 "#,
     },
+    Migration {
+        version: 5,
+        name: "audit trail moved to its own file (schema audit, store/sqlite/audit_file.rs)",
+        sql: r#"
+-- Audit commits no longer change the main file, so they leave the readers' page caches alone.
+INSERT INTO audit.audit_event (seq, id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+    SELECT seq, id, recorded_ms, client_id, subtype, outcome, entity_type, body FROM main.audit_event;
+DROP TABLE main.audit_event;
+"#,
+    },
 ];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: WAL mode, `synchronous = FULL`, one group-committing writer
 //! thread and a pool of readers.
 
+mod audit_file;
 mod migrations;
 mod operations;
 mod outbox;
@@ -105,6 +106,8 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     // The writer runs more distinct statements than rusqlite caches by default (16), among
     // them one multi-row search index insert per row count (up to 16).
     conn.set_prepared_statement_cache_capacity(96);
+    audit_file::attach(&conn, path)?;
+    audit_file::prepare(&conn)?;
     let applied = migrations::apply(&mut conn, now_millis())?;
     tracing::info!(applied, "database migrations checked");
     let indexed = search::reindex_pending(&mut conn)?;

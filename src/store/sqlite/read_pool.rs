@@ -32,6 +32,7 @@ impl ReadPool {
         // Every commit (an audit batch too) empties each reader's page cache; pages mapped from
         // the file are found again without a read system call and a copy.
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        super::audit_file::attach(&conn, &self.path)?;
         Ok(conn)
     }
 

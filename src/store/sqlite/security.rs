@@ -1,5 +1,6 @@
 //! The security store on SQLite: `jti` claims and audit records go through the one writer
-//! thread (so they share its group commit and fsync), reads use the read pool.
+//! thread (so they share its group commit and fsync), reads use the read pool. Audit records
+//! live in their own attached file (`audit_file.rs`).
 
 use super::read_pool::ReadPool;
 use super::writer::{SideJob, Work};
@@ -62,7 +63,7 @@ struct AppendAudit {
 impl SideJob for AppendAudit {
     fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let mut insert = conn.prepare_cached(
-            "INSERT INTO audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+            "INSERT INTO audit.audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for r in &self.rows {
@@ -150,7 +151,7 @@ impl SecurityStore for SqliteSecurity {
     async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {
         let id = id.to_string();
         self.read_with(move |c| {
-            c.prepare_cached("SELECT body FROM audit_event WHERE id = ?1")?
+            c.prepare_cached("SELECT body FROM audit.audit_event WHERE id = ?1")?
                 .query_row([id], |r| r.get(0))
                 .optional()
         })
@@ -162,7 +163,7 @@ impl SecurityStore for SqliteSecurity {
         self.read_with(move |c| {
             // NULL parameters switch a condition off.
             let mut stmt = c.prepare_cached(
-                "SELECT body FROM audit_event
+                "SELECT body FROM audit.audit_event
                  WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR subtype = ?2)
                    AND (?3 IS NULL OR outcome = ?3) AND (?4 IS NULL OR entity_type = ?4)
                    AND (?5 IS NULL OR recorded_ms >= ?5)

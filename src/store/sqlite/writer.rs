@@ -65,10 +65,15 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
         .iter()
         .all(|w| matches!(w, Work::Side(job) if !job.needs_fsync()));
     // If the pragma fails the commit simply stays fully synced.
-    let relaxed = relaxed && conn.execute_batch("PRAGMA synchronous = NORMAL").is_ok();
+    let relaxed = relaxed
+        && conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA audit.synchronous = NORMAL")
+            .is_ok();
     commit_jobs(conn, batch, now_ms);
     if relaxed {
-        if let Err(e) = conn.execute_batch("PRAGMA synchronous = FULL") {
+        if let Err(e) =
+            conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA audit.synchronous = FULL")
+        {
             tracing::error!(error = %e, "cannot restore synchronous = FULL");
         }
     }
