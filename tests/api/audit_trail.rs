@@ -24,21 +24,20 @@ fn assert_no_phi(text: &str, what: &str) {
     }
 }
 
-async fn audit_events(server: &TestServer, admin: &str, query: &str) -> Vec<Value> {
-    let res = client()
-        .get(format!("{}{query}", server.url("AuditEvent")))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap();
+/// The trail's records (newest first), read with the admin's token (none with auth off).
+async fn audit_events(server: &TestServer, admin: Option<&str>, query: &str) -> Vec<Value> {
+    let mut req = client().get(format!("{}{query}", server.url("AuditEvent")));
+    if let Some(token) = admin {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.unwrap();
     assert_eq!(res.status(), 200);
     let bundle: Value = res.json().await.unwrap();
+    // a search Bundle with no match has no `entry`
     bundle["entry"]
         .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["resource"].clone())
-        .collect()
+        .map(|es| es.iter().map(|e| e["resource"].clone()).collect())
+        .unwrap_or_default()
 }
 
 fn has_request_id(event: &Value, request_id: &str) -> bool {
@@ -49,21 +48,13 @@ fn has_request_id(event: &Value, request_id: &str) -> bool {
 }
 
 /// A read's record is committed just after its response (`security.audit_reads = "queued"`):
-/// waits until the record of the request with this `X-Request-Id` is stored. Records go through
-/// one queue, so every earlier record is stored by then.
-async fn wait_for_record_of(server: &TestServer, admin: Option<&str>, request_id: &str) {
+/// waits until the record of the request with this `X-Request-Id` is stored, and returns it.
+/// Records go through one queue, so every earlier record is stored by then.
+async fn wait_for_record_of(server: &TestServer, admin: Option<&str>, request_id: &str) -> Value {
     for _ in 0..250 {
-        let mut req = client().get(format!("{}?_count=1000", server.url("AuditEvent")));
-        if let Some(token) = admin {
-            req = req.bearer_auth(token);
-        }
-        let bundle: Value = req.send().await.unwrap().json().await.unwrap();
-        let stored = bundle["entry"].as_array().is_some_and(|es| {
-            es.iter()
-                .any(|e| has_request_id(&e["resource"], request_id))
-        });
-        if stored {
-            return;
+        let events = audit_events(server, admin, "?_count=1000").await;
+        if let Some(record) = events.into_iter().find(|e| has_request_id(e, request_id)) {
+            return record;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -148,7 +139,7 @@ async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() 
 
         wait_for_record_of(&server, Some(&admin), "session-search-1").await;
         // leave out the admin's own searches of the trail (the waiting above)
-        let events: Vec<Value> = audit_events(&server, &admin, "?_count=1000")
+        let events: Vec<Value> = audit_events(&server, Some(&admin), "?_count=1000")
             .await
             .into_iter()
             .filter(|e| {
@@ -218,7 +209,7 @@ async fn every_call_of_a_session_is_audited_with_agent_and_outcome_and_no_phi() 
         assert_eq!(String::from_utf8(decoded).unwrap(), "identifier");
 
         // filters, and one event by id
-        let denied = audit_events(&server, &admin, "?outcome=4&agent=hie-regional").await;
+        let denied = audit_events(&server, Some(&admin), "?outcome=4&agent=hie-regional").await;
         assert_eq!(
             denied.len(),
             1,
@@ -267,17 +258,7 @@ async fn with_auth_off_requests_are_audited_as_anonymous() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    wait_for_record_of(&server, None, "anonymous-read-1").await;
-    let res = http.get(server.url("AuditEvent")).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let bundle: Value = res.json().await.unwrap();
-    let first = bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["resource"])
-        .find(|e| has_request_id(e, "anonymous-read-1"))
-        .unwrap();
+    let first = wait_for_record_of(&server, None, "anonymous-read-1").await;
     assert_eq!(first["agent"][0]["who"]["identifier"]["value"], "anonymous");
     assert_eq!(first["outcome"], "4");
     assert_eq!(first["subtype"][0]["code"], "read");

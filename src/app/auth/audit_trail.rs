@@ -170,14 +170,15 @@ async fn append_batches(
             linger(&mut pending, &mut taken).await;
             open
         } else {
-            let pause = RETRY_PAUSES_MS[failures.min(RETRY_PAUSES_MS.len()) - 1];
-            match tokio::time::timeout(
-                Duration::from_millis(pause),
-                pending.recv_many(&mut taken, MAX_BATCH),
-            )
-            .await
-            {
-                Ok(n) => n > 0,
+            let pause =
+                Duration::from_millis(RETRY_PAUSES_MS[failures.min(RETRY_PAUSES_MS.len()) - 1]);
+            match tokio::time::timeout(pause, pending.recv_many(&mut taken, MAX_BATCH)).await {
+                Ok(0) => {
+                    // closed (shutdown): nothing new will come, but still pause between retries
+                    tokio::time::sleep(pause).await;
+                    false
+                }
+                Ok(_) => true,
                 Err(_) => true, // nothing new: retry the carried records
             }
         };
@@ -237,9 +238,6 @@ async fn append_batches(
                 Ok(()) => Ok(()),
                 Err(e) => Err(StoreError::Unavailable(e.to_string())),
             });
-        }
-        if !open && carried.is_empty() {
-            break;
         }
     }
 }
