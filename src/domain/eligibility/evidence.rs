@@ -134,11 +134,7 @@ impl Evidence {
         let found = if literal.len() == rt.len() + 1 + id.len() {
             self.resources.get_key_value(literal)
         } else {
-            let mut key = String::with_capacity(rt.len() + 1 + id.len());
-            key.push_str(rt);
-            key.push('/');
-            key.push_str(id);
-            self.resources.get_key_value(key.as_str())
+            self.resources.get_key_value(type_and_id(rt, id).as_str())
         };
         found.map(|(k, v)| (k.as_str(), v))
     }
@@ -189,11 +185,16 @@ pub fn resource_key(resource: &Value) -> Option<String> {
 /// `Type/id` of a literal reference, relative or absolute, without its `_history` part.
 pub fn reference_key(reference: &str) -> Option<String> {
     let (rt, id) = reference_parts(reference)?;
+    Some(type_and_id(rt, id))
+}
+
+/// `Type/id`, allocated once at its final size.
+fn type_and_id(rt: &str, id: &str) -> String {
     let mut key = String::with_capacity(rt.len() + 1 + id.len());
     key.push_str(rt);
     key.push('/');
     key.push_str(id);
-    Some(key)
+    key
 }
 
 /// `(Type, id)` of a literal reference, as [`reference_key`] reads it, borrowed. Searches with
