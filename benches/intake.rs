@@ -3,7 +3,7 @@
 //! load of the definitions. HTTP and store throughput are measured by scripts/load/.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hbpc_gateway::domain::fhir::json::parse_resource;
+use hbpc_gateway::domain::fhir::json::{parse_resource, JsonLimits};
 use hbpc_gateway::domain::validation::structure::{
     fhirpath_invariants::FhirPathInvariants, IntakeProfiles, LoadOptions, StructureValidator,
 };
@@ -14,6 +14,12 @@ use std::sync::Arc;
 /// The same allocator as the `hbpc-gateway` binary.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The service's defaults (`limits.max_json_depth`, `limits.max_elements`).
+const LIMITS: JsonLimits = JsonLimits {
+    max_depth: 64,
+    max_elements: 200_000,
+};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
@@ -41,9 +47,9 @@ fn intake(c: &mut Criterion) {
         let bytes = fixture(file);
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(format!("{name}/parse"), |b| {
-            b.iter(|| parse_resource(black_box(&bytes), 64).expect("valid"))
+            b.iter(|| parse_resource(black_box(&bytes), LIMITS).expect("valid"))
         });
-        let value = parse_resource(&bytes, 64).expect("valid");
+        let value = parse_resource(&bytes, LIMITS).expect("valid");
         group.bench_function(format!("{name}/validate"), |b| {
             b.iter(|| {
                 let outcome = validator.check(black_box(&value));
@@ -52,7 +58,7 @@ fn intake(c: &mut Criterion) {
         });
         group.bench_function(format!("{name}/parse_and_validate"), |b| {
             b.iter(|| {
-                let value = parse_resource(black_box(&bytes), 64).expect("valid");
+                let value = parse_resource(black_box(&bytes), LIMITS).expect("valid");
                 let outcome = validator.check(&value);
                 assert!(!outcome.base_errors() && !outcome.profile_errors());
             })
@@ -97,7 +103,7 @@ fn peer_fixture(c: &mut Criterion) {
         default_profiles: false,
     };
     // The profile must really apply: without `priority` (1..1 in it) the referral fails.
-    let mut no_priority = parse_resource(&bytes, 64).expect("valid");
+    let mut no_priority = parse_resource(&bytes, LIMITS).expect("valid");
     no_priority
         .as_object_mut()
         .expect("object")
@@ -106,7 +112,7 @@ fn peer_fixture(c: &mut Criterion) {
     let mut group = c.benchmark_group("peer_fixture");
     group.bench_function("servicerequest_custom_profile/parse_and_validate", |b| {
         b.iter(|| {
-            let value = parse_resource(black_box(&bytes), 64).expect("valid");
+            let value = parse_resource(black_box(&bytes), LIMITS).expect("valid");
             let outcome = validator.check(&value);
             assert!(!outcome.base_errors() && !outcome.profile_errors());
         })

@@ -191,7 +191,7 @@ fn main() -> ExitCode {
                 } else {
                     ReportFormat::Text
                 },
-                max_json_depth: settings.limits.max_json_depth,
+                json_limits: settings.limits.json(),
             };
             return match cli::validate(&args, &mut std::io::stdout().lock()) {
                 Ok(false) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ use super::conditional::parse_if_none_exist;
 use super::intake::{Accepted, Intake};
 use super::search::Search;
 use super::AppError;
+use crate::domain::fhir::json::parse_resource;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use serde_json::Value;
 
@@ -38,12 +39,7 @@ pub async fn conditional_update(
             intake.create(resource_type, body, claim).await
         }
         [id] => {
-            let mut resource: Value = serde_json::from_slice(body).map_err(|e| {
-                AppError::invalid(Issue::error(
-                    IssueType::Structure,
-                    format!("the body is not valid JSON: {e}"),
-                ))
-            })?;
+            let mut resource = parse_resource(body, intake.json_limits())?;
             match resource.get("id").and_then(Value::as_str) {
                 Some(body_id) if body_id != id => {
                     return Err(AppError::invalid(
@@ -61,13 +57,10 @@ pub async fn conditional_update(
                 }
                 None => {}
             }
-            let Some(fields) = resource.as_object_mut() else {
-                return Err(AppError::invalid(Issue::error(
-                    IssueType::Structure,
-                    "the body is not a JSON object",
-                )));
-            };
-            fields.insert("id".into(), Value::String(id.clone()));
+            // parse_resource accepts only an object
+            if let Some(fields) = resource.as_object_mut() {
+                fields.insert("id".into(), Value::String(id.clone()));
+            }
             let with_id = resource.to_string();
             intake
                 .update(resource_type, id, with_id.as_bytes(), if_match)

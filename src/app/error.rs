@@ -89,6 +89,7 @@ impl From<JsonError> for AppError {
     fn from(e: JsonError) -> Self {
         let code = match e {
             JsonError::MissingResourceType => IssueType::Required,
+            JsonError::TooManyElements { .. } => IssueType::TooCostly,
             _ => IssueType::Structure,
         };
         let issue = Issue::error(code, e.to_string());

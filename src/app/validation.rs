@@ -2,7 +2,7 @@
 //! intake, answering with issues instead of storing.
 
 use super::AppError;
-use crate::domain::fhir::json::{parse_resource, resource_type_of};
+use crate::domain::fhir::json::{parse_resource, resource_type_of, JsonLimits};
 use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
 use crate::domain::validation::structure::{Request, StructureValidator};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub struct Validation {
     validator: Arc<StructureValidator>,
     default_profiles: bool,
-    max_json_depth: usize,
+    json_limits: JsonLimits,
 }
 
 /// What a `$validate` call asks for, from the URL and the body.
@@ -33,12 +33,12 @@ impl Validation {
     pub fn new(
         validator: Arc<StructureValidator>,
         default_profiles: bool,
-        max_json_depth: usize,
+        json_limits: JsonLimits,
     ) -> Self {
         Self {
             validator,
             default_profiles,
-            max_json_depth,
+            json_limits,
         }
     }
 
@@ -48,7 +48,7 @@ impl Validation {
 
     /// Runs `$validate`: the issues found (at least one), or a 4xx when it cannot run.
     pub fn validate(&self, call: &ValidateCall<'_>, body: &[u8]) -> Result<Vec<Issue>, AppError> {
-        let input = parse_resource(body, self.max_json_depth)?;
+        let input = parse_resource(body, self.json_limits)?;
         // positions are given for a raw resource; inside Parameters they would not match
         let (resource, mut profiles, mode, raw) = match resource_type_of(&input) {
             Some("Parameters") if call.resource_type != Some("Parameters") => {

@@ -54,7 +54,7 @@ pub fn evaluate(
     let evaluator = Evaluator::new(Arc::new(rules), validator);
     let bytes = std::fs::read(&args.file)
         .map_err(|e| EvaluateError::Input(format!("cannot read {}: {e}", args.file.display())))?;
-    let bundle = parse_resource(&bytes, settings.limits.max_json_depth)
+    let bundle = parse_resource(&bytes, settings.limits.json())
         .map_err(|e| EvaluateError::Input(format!("{}: {e}", args.file.display())))?;
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(EvaluateError::Input(format!(

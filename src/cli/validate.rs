@@ -1,6 +1,6 @@
 //! `hbpc-gateway validate`: the intake validator, offline, over files.
 
-use crate::domain::fhir::json::parse_resource;
+use crate::domain::fhir::json::{parse_resource, JsonLimits};
 use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
@@ -19,7 +19,7 @@ pub struct ValidateArgs {
     pub ig_dirs: Vec<PathBuf>,
     pub default_profiles: bool,
     pub format: ReportFormat,
-    pub max_json_depth: usize,
+    pub json_limits: JsonLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
     };
     let mut any_errors = false;
     for file in &args.files {
-        let issues = validate_file(&validator, &request, file, args.max_json_depth);
+        let issues = validate_file(&validator, &request, file, args.json_limits);
         any_errors |= issues.iter().any(Issue::is_error);
         // a broken pipe is not worth a panic
         let _ = match args.format {
@@ -66,7 +66,7 @@ fn validate_file(
     validator: &StructureValidator,
     request: &Request,
     file: &Path,
-    depth: usize,
+    limits: JsonLimits,
 ) -> Vec<Issue> {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
@@ -77,7 +77,7 @@ fn validate_file(
             )]
         }
     };
-    let resource = match parse_resource(&bytes, depth) {
+    let resource = match parse_resource(&bytes, limits) {
         Ok(r) => r,
         Err(e) => return vec![Issue::error(IssueType::Structure, e.to_string())],
     };

@@ -1,5 +1,6 @@
 use super::workflow_settings::{CarePlanSettings, EligibilitySettings, ProgramSettings};
 use super::ConfigError;
+use crate::domain::fhir::json::JsonLimits;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -78,6 +79,16 @@ pub struct LimitSettings {
     pub max_bundle_entries: usize,
     /// Most JSON values (members and array items) in one request body (more gets 400).
     pub max_elements: usize,
+}
+
+impl LimitSettings {
+    /// What one JSON request body may hold.
+    pub fn json(&self) -> JsonLimits {
+        JsonLimits {
+            max_depth: self.max_json_depth,
+            max_elements: self.max_elements,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,7 +1,6 @@
 //! Reading a request body under the configured size limit.
 
 use super::{ApiError, AppState};
-use crate::domain::fhir::json::check_elements;
 use crate::domain::fhir::operation_outcome::IssueType;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest};
@@ -16,24 +15,21 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Reads the body under the size limit, within `security.body_timeout_ms` (slow clients), and
-/// refuses bodies with more than `limits.max_elements` JSON values.
+/// Reads the body under the size limit, within `security.body_timeout_ms` (slow clients).
+/// The JSON limits (depth, number of values) are enforced where the body is parsed.
 pub async fn read_limited(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    let settings = req.app_data::<web::Data<AppState>>().map(|s| {
-        (
-            s.settings.security.body_timeout_ms,
-            s.settings.limits.max_elements,
-        )
-    });
-    let Some((timeout_ms, max_elements)) = settings else {
+    let Some(timeout_ms) = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.security.body_timeout_ms)
+    else {
         return read_body(req, payload, limit).await;
     };
     let timeout = std::time::Duration::from_millis(timeout_ms);
-    let body = actix_web::rt::time::timeout(timeout, read_body(req, payload, limit))
+    actix_web::rt::time::timeout(timeout, read_body(req, payload, limit))
         .await
         .map_err(|_| {
             ApiError::new(
@@ -41,10 +37,7 @@ pub async fn read_limited(
                 IssueType::Timeout,
                 format!("the request body did not arrive within {timeout_ms} ms"),
             )
-        })??;
-    check_elements(&body, max_elements)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, IssueType::TooCostly, e.to_string()))?;
-    Ok(body)
+        })?
 }
 
 async fn read_body(

@@ -69,7 +69,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let validation = Validation::new(
         structure,
         settings.validation.default_profiles,
-        settings.limits.max_json_depth,
+        settings.limits.json(),
     );
     let search_registry = crate::domain::search::registry();
     tracing::info!(

@@ -32,7 +32,7 @@ pub enum EntryOutcome {
 
 impl Intake {
     pub async fn process_bundle(&self, body: &[u8]) -> Result<BundleOutcome, AppError> {
-        let bundle = parse_resource(body, self.limits.max_json_depth)?;
+        let bundle = parse_resource(body, self.limits.json())?;
         let rt = resource_type_of(&bundle).unwrap_or_default();
         if rt != "Bundle" {
             return Err(AppError::invalid(

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 impl Intake {
     pub async fn evaluate_eligibility(&self, body: &[u8]) -> Result<Value, AppError> {
-        let parsed = parse_resource(body, self.limits.max_json_depth)?;
+        let parsed = parse_resource(body, self.limits.json())?;
         let (bundle, from_parameters) = match resource_type_of(&parsed) {
             Some("Bundle") => (parsed, false),
             Some("Parameters") => (bundle_parameter(&parsed)?, true),

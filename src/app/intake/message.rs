@@ -42,7 +42,7 @@ impl Intake {
         body: &[u8],
         base: &str,
     ) -> Result<MessageOutcome, AppError> {
-        let bundle = parse_resource(body, self.limits.max_json_depth)?;
+        let bundle = parse_resource(body, self.limits.json())?;
         let rt = resource_type_of(&bundle).unwrap_or_default();
         if rt != "Bundle" || bundle.get("type").and_then(Value::as_str) != Some("message") {
             return Err(AppError::invalid(

@@ -13,7 +13,7 @@ pub use single::{Accepted, Written};
 use super::AppError;
 use crate::app::workflow::Workflow;
 use crate::config::LimitSettings;
-use crate::domain::fhir::json::{parse_resource, resource_type_of};
+use crate::domain::fhir::json::{parse_resource, resource_type_of, JsonLimits};
 use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::resource_type::is_referral_type;
@@ -45,6 +45,11 @@ impl Intake {
             workflow: None,
             submitter: None,
         }
+    }
+
+    /// What one JSON request body may hold.
+    pub fn json_limits(&self) -> JsonLimits {
+        self.limits.json()
     }
 
     /// This intake, for writes sent by `client` (`None`: auth is off, nothing is recorded).
@@ -88,7 +93,7 @@ impl Intake {
         body: &[u8],
         expected_type: &str,
     ) -> Result<(Value, Vec<Issue>), AppError> {
-        let resource = parse_resource(body, self.limits.max_json_depth)?;
+        let resource = parse_resource(body, self.limits.json())?;
         let actual = resource_type_of(&resource).unwrap_or_default();
         if actual != expected_type {
             return Err(AppError::invalid(

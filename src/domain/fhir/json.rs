@@ -1,6 +1,10 @@
-//! Bounded parsing of client JSON: a nesting-depth pre-scan, then serde_json.
+//! Bounded parsing of client JSON: serde_json, with nesting depth and value count limited
+//! while the tree is built.
 
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::cell::Cell;
+use std::fmt;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JsonError {
@@ -26,106 +30,192 @@ pub enum JsonError {
     MissingResourceType,
 }
 
-/// Rejects input nested deeper than `max_depth` before any allocation-heavy parse.
-pub fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), JsonError> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let (mut line, mut line_start) = (1usize, 0usize);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > max_depth {
-                    return Err(JsonError::TooDeep {
-                        limit: max_depth,
-                        line,
-                        column: i - line_start + 1,
-                    });
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'\n' => {
-                line += 1;
-                line_start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+/// What one request body may hold: nesting depth and number of JSON values (object members
+/// and array items). Both are enforced while parsing, so an oversized body is refused before
+/// the parse has allocated for all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonLimits {
+    pub max_depth: usize,
+    pub max_elements: usize,
 }
 
-/// Rejects input with more than `max` JSON values (object members and array items), before
-/// a parse allocates for each of them. A byte scan: strings are skipped, nothing is built.
-pub fn check_elements(bytes: &[u8], max: usize) -> Result<(), JsonError> {
-    let (mut count, mut in_string, mut escaped) = (0usize, false, false);
-    // Bit d set: the container at depth d is an array. Deeper than 128 levels is refused by
-    // the depth check and serde_json anyway; those levels count as objects here.
-    let (mut arrays, mut depth) = (0u128, 0usize);
-    // After `[`, the next non-blank byte says whether the array has a first item.
-    let mut array_opened = false;
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        if array_opened && !b.is_ascii_whitespace() {
-            array_opened = false;
-            if b != b']' {
-                count += 1;
-            }
-        }
-        let in_array = depth > 0 && depth <= 128 && arrays & (1 << (depth - 1)) != 0;
-        match b {
-            b'"' => in_string = true,
-            b':' => count += 1,
-            b',' if in_array => count += 1,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth <= 128 {
-                    if b == b'[' {
-                        arrays |= 1 << (depth - 1);
-                        array_opened = true;
-                    } else {
-                        arrays &= !(1 << (depth - 1));
-                    }
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if count > max {
-            return Err(JsonError::TooManyElements { limit: max });
-        }
-    }
-    Ok(())
-}
-
-/// Parses a resource: depth-checked, syntax-checked, an object with a `resourceType`.
-pub fn parse_resource(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
-    check_depth(bytes, max_depth)?;
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| JsonError::Syntax {
-        line: e.line(),
-        column: e.column(),
-        message: syntax_message(&e),
-    })?;
+/// Parses a resource: depth- and size-bounded, syntax-checked, an object with a `resourceType`.
+pub fn parse_resource(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonError> {
+    let value = parse_bounded(bytes, limits)?;
     let obj = value.as_object().ok_or(JsonError::NotAnObject)?;
     match obj.get("resourceType") {
         Some(Value::String(_)) => Ok(value),
         _ => Err(JsonError::MissingResourceType),
+    }
+}
+
+/// Parses any JSON value within `limits`, in one pass: the limits are checked as the tree is
+/// built, not by a separate scan of the bytes.
+pub fn parse_bounded(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonError> {
+    let budget = Budget {
+        limits,
+        elements: Cell::new(0),
+        exceeded: Cell::new(None),
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = BoundedValue {
+        budget: &budget,
+        depth: 0,
+    }
+    .deserialize(&mut de)
+    .and_then(|value| de.end().map(|()| value));
+    parsed.map_err(|e| match budget.exceeded.get() {
+        Some(Exceeded::Depth) => JsonError::TooDeep {
+            limit: limits.max_depth,
+            line: e.line(),
+            column: e.column(),
+        },
+        Some(Exceeded::Elements) => JsonError::TooManyElements {
+            limit: limits.max_elements,
+        },
+        None => JsonError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: syntax_message(&e),
+        },
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Exceeded {
+    Depth,
+    Elements,
+}
+
+/// The limits and what has been spent of them; `exceeded` tells a limit error from a syntax
+/// error once serde_json has wrapped either.
+struct Budget {
+    limits: JsonLimits,
+    elements: Cell<usize>,
+    exceeded: Cell<Option<Exceeded>>,
+}
+
+impl Budget {
+    fn element<E: de::Error>(&self) -> Result<(), E> {
+        let n = self.elements.get() + 1;
+        self.elements.set(n);
+        if n > self.limits.max_elements {
+            self.exceeded.set(Some(Exceeded::Elements));
+            return Err(E::custom("too many JSON values"));
+        }
+        Ok(())
+    }
+
+    fn enter<E: de::Error>(&self, depth: usize) -> Result<(), E> {
+        if depth > self.limits.max_depth {
+            self.exceeded.set(Some(Exceeded::Depth));
+            return Err(E::custom("JSON nesting too deep"));
+        }
+        Ok(())
+    }
+}
+
+/// A `serde_json::Value` built under a [`Budget`]; `depth` is the nesting of its container.
+struct BoundedValue<'b> {
+    budget: &'b Budget,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for BoundedValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// serde_json's `arbitrary_precision` hands a number over as a one-member map under this key.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> Visitor<'de> for BoundedValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number must be finite"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let depth = self.depth + 1;
+        self.budget.enter(depth)?;
+        let mut items = Vec::new();
+        loop {
+            let item = BoundedValue {
+                budget: self.budget,
+                depth,
+            };
+            match seq.next_element_seed(item)? {
+                Some(v) => {
+                    self.budget.element()?;
+                    items.push(v);
+                }
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            self.budget.enter(self.depth + 1)?;
+            return Ok(Value::Object(Map::new()));
+        };
+        if first == NUMBER_TOKEN {
+            let text: String = map.next_value()?;
+            return text
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .map_err(de::Error::custom);
+        }
+        let depth = self.depth + 1;
+        self.budget.enter(depth)?;
+        let mut members = Map::new();
+        let mut key = first;
+        loop {
+            self.budget.element()?;
+            let value = map.next_value_seed(BoundedValue {
+                budget: self.budget,
+                depth,
+            })?;
+            members.insert(key, value);
+            match map.next_key::<String>()? {
+                Some(k) => key = k,
+                None => return Ok(Value::Object(members)),
+            }
+        }
     }
 }
 
@@ -146,42 +236,85 @@ pub fn resource_type_of(resource: &Value) -> Option<&str> {
 mod tests {
     use super::*;
 
+    const LIMITS: JsonLimits = JsonLimits {
+        max_depth: 64,
+        max_elements: 1000,
+    };
+
+    fn limits(max_depth: usize, max_elements: usize) -> JsonLimits {
+        JsonLimits {
+            max_depth,
+            max_elements,
+        }
+    }
+
     #[test]
     fn depth_counts_only_structure_outside_strings() {
-        assert!(check_depth(br#"{"a":"[[[[[[[[[[[["}"#, 2).is_ok());
+        assert!(parse_bounded(br#"{"a":"[[[[[[[[[[[["}"#, limits(2, 100)).is_ok());
+        assert!(parse_bounded(br#"{"a":[{"b":1.5}]}"#, limits(3, 100)).is_ok());
         assert!(matches!(
-            check_depth(b"[[[", 2),
+            parse_bounded(b"[[[", limits(2, 100)),
+            Err(JsonError::TooDeep { limit: 2, .. })
+        ));
+        assert!(matches!(
+            parse_bounded(br#"{"a":{"b":{}}}"#, limits(2, 100)),
             Err(JsonError::TooDeep { limit: 2, .. })
         ));
     }
 
     #[test]
-    fn syntax_error_has_position() {
-        let err = parse_resource(b"{\n  \"resourceType\": \"Patient\",,\n}", 64).unwrap_err();
-        assert!(matches!(err, JsonError::Syntax { line: 2, .. }), "{err:?}");
+    fn too_deep_has_position() {
+        let err = parse_bounded(b"{\n \"a\": [[[1]]]}", limits(3, 100)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JsonError::TooDeep {
+                    limit: 3,
+                    line: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
-    fn keeps_decimal_precision() {
-        let v = parse_resource(
-            br#"{"resourceType":"Observation","valueQuantity":{"value":1.50}}"#,
-            64,
-        )
-        .unwrap();
-        assert_eq!(
-            v.to_string(),
-            r#"{"resourceType":"Observation","valueQuantity":{"value":1.50}}"#
-        );
+    fn syntax_error_has_position() {
+        let err = parse_resource(b"{\n  \"resourceType\": \"Patient\",,\n}", LIMITS).unwrap_err();
+        assert!(matches!(err, JsonError::Syntax { line: 2, .. }), "{err:?}");
+        let err = parse_resource(br#"{"resourceType":"Patient"} x"#, LIMITS).unwrap_err();
+        assert!(matches!(err, JsonError::Syntax { line: 1, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn keeps_decimal_precision_and_member_order() {
+        let text = r#"{"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"mg"},"z":-0.0,"a":[-7,18446744073709551616]}"#;
+        let v = parse_resource(text.as_bytes(), LIMITS).unwrap();
+        assert_eq!(v.to_string(), text);
+        // numbers as serde_json itself reads them (it writes 1e3 back as 1e+3)
+        let text = r#"{"resourceType":"Basic","a":[1e3,2.5E-7,0.0001]}"#;
+        let v = parse_resource(text.as_bytes(), LIMITS).unwrap();
+        let plain = serde_json::from_str::<Value>(text).unwrap();
+        assert_eq!(v.to_string(), plain.to_string());
     }
 
     #[test]
     fn element_count() {
         let body = br#"{"a": [1, 2, {"b": "x,y:z"}], "c": [], "d": [ ]}"#;
         // a, 1, 2, {..}, b, c, d
-        assert_eq!(check_elements(body, 7), Ok(()));
+        assert!(parse_bounded(body, limits(8, 7)).is_ok());
         assert_eq!(
-            check_elements(body, 6),
+            parse_bounded(body, limits(8, 6)),
             Err(JsonError::TooManyElements { limit: 6 })
+        );
+    }
+
+    #[test]
+    fn not_an_object_or_no_resource_type() {
+        assert_eq!(parse_resource(b"[1]", LIMITS), Err(JsonError::NotAnObject));
+        assert_eq!(
+            parse_resource(br#"{"resourceType":3}"#, LIMITS),
+            Err(JsonError::MissingResourceType)
         );
     }
 }

@@ -12,6 +12,7 @@ mod conversion;
 mod decimal;
 mod error;
 mod eval;
+mod focus_reads;
 mod functions;
 mod lexer;
 mod model;
@@ -118,6 +119,13 @@ impl CompiledPath {
             .iter()
             .map(Item::to_public)
             .collect())
+    }
+
+    /// The member names through which the expression reads its focus, when that is the only
+    /// way it does: with none of them present, the result is the same for every focus of a
+    /// type (see `focus_reads`).
+    pub fn focus_members(&self) -> Option<Vec<String>> {
+        focus_reads::focus_members(&self.expr)
     }
 
     /// Invariant semantics: true when the result is `true`, or empty; Err on evaluation errors.

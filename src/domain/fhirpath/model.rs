@@ -17,10 +17,24 @@ pub(crate) struct ElementDef {
 }
 
 #[derive(Debug, Default)]
-struct TypeDef {
+pub(crate) struct TypeDef {
     elements: FastMap<String, ElementDef>,
     /// `value` → [(`valueQuantity`, `Quantity`), …] for choice elements `value[x]`.
     choices: FastMap<String, Vec<(String, String)>>,
+}
+
+impl TypeDef {
+    pub fn element(&self, name: &str) -> Option<&ElementDef> {
+        self.elements.get(name)
+    }
+
+    pub fn choices(&self, name: &str) -> Option<&[(String, String)]> {
+        self.choices.get(name).map(Vec::as_slice)
+    }
+
+    pub fn has_elements(&self) -> bool {
+        !self.elements.is_empty()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -131,11 +145,12 @@ impl Model {
     }
 
     pub fn element(&self, ty: &str, name: &str) -> Option<&ElementDef> {
-        self.types.get(ty)?.elements.get(name)
+        self.types.get(ty)?.element(name)
     }
 
-    pub fn choices(&self, ty: &str, name: &str) -> Option<&[(String, String)]> {
-        self.types.get(ty)?.choices.get(name).map(Vec::as_slice)
+    /// The definition of a type, for several lookups in it with one hash of its name.
+    pub fn type_def(&self, ty: &str) -> Option<&TypeDef> {
+        self.types.get(ty)
     }
 
     /// Whether `ty` is a complex type whose elements the model lists.
@@ -288,7 +303,9 @@ mod tests {
         assert_eq!(m.element("Patient", "birthDate").unwrap().ty, "date");
         assert_eq!(m.element("Patient", "gender").unwrap().ty, "code");
         assert!(m
-            .choices("Observation", "value")
+            .type_def("Observation")
+            .unwrap()
+            .choices("value")
             .unwrap()
             .iter()
             .any(|(n, t)| n == "valueQuantity" && t == "Quantity"));
@@ -302,7 +319,7 @@ mod tests {
             Some("Observation_Component")
         );
         assert_eq!(m.type_at_path("Patient.contact.name"), Some("HumanName"));
-        let ext_value = m.choices("Extension", "value").unwrap();
+        let ext_value = m.type_def("Extension").unwrap().choices("value").unwrap();
         assert!(ext_value
             .iter()
             .any(|(n, t)| n == "valueString" && t == "string"));

@@ -113,16 +113,17 @@ pub(crate) fn member<'a>(
     strict: bool,
     out: &mut Vec<Item<'a>>,
 ) -> Result<(), FhirPathError> {
-    if strict && model.has_elements(node.ty) {
+    let td = model.type_def(node.ty);
+    if let Some(td) = td.filter(|td| strict && td.has_elements()) {
         // A resource typed only as `Resource` (contained, entry.resource) may be a Bundle or
         // Parameters, so DomainResource's elements are just empty on those.
         let domain_resource = matches!(
             name,
             "text" | "contained" | "extension" | "modifierExtension"
         );
-        let known = match model.element(node.ty, name) {
+        let known = match td.element(name) {
             Some(e) => !e.choice_variant,
-            None => model.choices(node.ty, name).is_some() || domain_resource,
+            None => td.choices(name).is_some() || domain_resource,
         };
         if !known {
             return Err(FhirPathError::Evaluation(format!(
@@ -138,13 +139,13 @@ pub(crate) fn member<'a>(
         node.value.and_then(Value::as_object)
     };
     let Some(obj) = obj else { return Ok(()) };
-    let declared = model.element(node.ty, name).map(|e| e.ty.as_str());
+    let declared = td.and_then(|td| td.element(name)).map(|e| e.ty.as_str());
     let (value, ext) = member_and_ext(obj, name);
     if value.is_some() || ext.is_some() {
         push_nodes(value, ext, declared, out);
         return Ok(());
     }
-    if let Some(variants) = model.choices(node.ty, name) {
+    if let Some(variants) = td.and_then(|td| td.choices(name)) {
         for (json_name, ty) in variants {
             let (value, ext) = member_and_ext(obj, json_name);
             if value.is_some() || ext.is_some() {

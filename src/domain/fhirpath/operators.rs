@@ -65,7 +65,22 @@ fn coerce_pair<'a>(a: Item<'a>, b: Item<'a>) -> (Item<'a>, Item<'a>) {
     }
 }
 
+/// The text of an item that compares as a plain string (a string literal or a FHIR string,
+/// code, uri… node): two of them are equal exactly when their texts are, with no copy.
+fn plain_str<'i>(item: &'i Item) -> Option<&'i str> {
+    match item {
+        Item::Str(s) => Some(s),
+        Item::Node(n) if !matches!(n.ty, "date" | "dateTime" | "instant" | "time") => {
+            n.value.and_then(Value::as_str)
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn equals(a: &Item, b: &Item) -> Option<bool> {
+    if let (Some(x), Some(y)) = (plain_str(a), plain_str(b)) {
+        return Some(x == y);
+    }
     let (Some(a), Some(b)) = (a.to_system(), b.to_system()) else {
         return Some(false);
     };

@@ -13,6 +13,13 @@ pub trait CompiledInvariant: Send + Sync {
     /// `focus_type` its FHIR type (a type name or, for backbone elements, the element path)
     /// when the definition makes it unambiguous.
     fn holds(&self, root: &Value, focus: &Value, focus_type: Option<&str>) -> Result<bool, String>;
+
+    /// The member names through which the invariant reads its focus, when that is the only
+    /// way it does. With none of them present (`_name` and choice variants such as
+    /// `valueQuantity` count), the answer is the one for an empty object of the focus type.
+    fn focus_reads(&self) -> Option<&[String]> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::invariants::CompiledInvariant;
 use crate::domain::fast_hash::FastMap;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
 
@@ -67,6 +67,9 @@ pub struct Constraint {
     pub expression: String,
     /// `None` without an invariant engine, or when the expression did not compile.
     pub compiled: Option<Arc<dyn CompiledInvariant>>,
+    /// The answer on this element when the focus has none of the members the invariant
+    /// reads: most invariants guard members that most resources do not have.
+    pub without_reads: OnceLock<Result<bool, String>>,
 }
 
 pub struct Node {
@@ -314,6 +317,7 @@ fn compile_node(
                     let expression = c.get("expression")?.as_str()?.to_string();
                     Some(Constraint {
                         compiled: invariants(&expression),
+                        without_reads: OnceLock::new(),
                         error: c.get("severity").and_then(Value::as_str) == Some("error"),
                         human: c
                             .get("human")

@@ -699,3 +699,32 @@ fn referral_bundle_profile() {
         "Bundle.entry[12].fullUrl",
     );
 }
+
+#[test]
+fn an_invariant_answer_for_absent_members_is_not_reused_when_they_are_present() {
+    let engine = super::fhirpath_invariants::FhirPathInvariants::new();
+    let defs = Definitions::embedded().expect("embedded definitions");
+    let v = StructureValidator::compile(defs, Some(Arc::new(engine))).expect("compile");
+    let obs = |extra: Value| {
+        let mut o = json!({"resourceType": "Observation", "status": "final",
+                           "code": {"text": "pain"}});
+        if let (Some(o), Some(extra)) = (o.as_object_mut(), extra.as_object()) {
+            o.extend(extra.clone());
+        }
+        v.validate_base(&o)
+    };
+    let obs_6 = |issues: &[Issue]| issues.iter().any(|i| i.text.starts_with("obs-6"));
+    // neither value nor dataAbsentReason: obs-6 holds (the cached answer)
+    assert!(!obs_6(&obs(json!({}))));
+    // both: obs-6 is broken, whatever was cached
+    let both = obs(json!({"valueString": "x", "dataAbsentReason": {"text": "asked"}}));
+    assert!(obs_6(&both), "{both:#?}");
+    assert_issue(&both, Error, "invariant", "Observation");
+    assert!(!obs_6(&obs(json!({}))));
+    // a primitive's `_value` extension counts as the member
+    let ext = obs(
+        json!({"_valueString": {"extension": [{"url": "http://example.org/x", "valueCode": "y"}]},
+                         "dataAbsentReason": {"text": "asked"}}),
+    );
+    assert!(obs_6(&ext), "{ext:#?}");
+}

@@ -1,0 +1,113 @@
+//! Which members of its focus an expression can read. When it reads the focus only through
+//! member names and none of them is present, its result is the one it has on an empty
+//! object of the same type, so a caller may compute that once and reuse it: most
+//! invariants (`contained.contained.empty()`, `dataAbsentReason.empty() or …`) guard
+//! members that most resources do not have.
+
+use super::ast::Expr;
+use super::functions::Func;
+
+/// The member names through which `expr` reads its focus, or None when it may read the focus
+/// some other way (`$this`, `%context`, `%resource`, a function applied to the focus, a type
+/// name selecting the focus).
+pub(crate) fn focus_members(expr: &Expr) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    visit(expr, true, &mut names).then_some(names)
+}
+
+/// `at_focus`: `$this` is the focus here (not an item of a `where`, `select`, … iteration).
+fn visit(expr: &Expr, at_focus: bool, names: &mut Vec<String>) -> bool {
+    match expr {
+        Expr::Literal(_) | Expr::Index | Expr::Total | Expr::Type(_) => true,
+        Expr::This => !at_focus,
+        Expr::Variable(name) => !matches!(name.as_str(), "resource" | "rootResource" | "context"),
+        Expr::Ident(name) => {
+            if at_focus {
+                // `Patient.name`: a type name selects the focus itself
+                if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    return false;
+                }
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            true
+        }
+        Expr::Member(target, _, _) | Expr::Is(target, _) | Expr::As(target, _) => {
+            visit(target, at_focus, names)
+        }
+        Expr::Negate(inner) => visit(inner, at_focus, names),
+        Expr::Indexer(target, index) => {
+            visit(target, at_focus, names) && visit(index, at_focus, names)
+        }
+        Expr::Binary(_, lhs, rhs) => visit(lhs, at_focus, names) && visit(rhs, at_focus, names),
+        Expr::Call(target, func, args) => {
+            let Some(target) = target else {
+                // applied to `$this`: at the focus, it sees the focus as a whole
+                return !at_focus && args.iter().all(|a| visit(a, at_focus, names));
+            };
+            visit(target, at_focus, names)
+                && args
+                    .iter()
+                    .enumerate()
+                    .all(|(i, a)| visit(a, at_focus && !per_item(*func, i), names))
+        }
+    }
+}
+
+/// Whether argument `i` of `func` is evaluated with `$this` = each input item (or, for
+/// `iif`, the input), rather than against the caller's focus.
+fn per_item(func: Func, i: usize) -> bool {
+    match func {
+        Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort => true,
+        Func::Aggregate => i == 0,
+        Func::Iif => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parser::parse;
+    use super::*;
+
+    fn members(expr: &str) -> Option<Vec<String>> {
+        focus_members(&parse(expr).expect("parses"))
+    }
+
+    #[test]
+    fn names_read_from_the_focus() {
+        assert_eq!(
+            members("contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()"),
+            Some(vec!["contained".to_string()])
+        );
+        assert_eq!(
+            members("dataAbsentReason.empty() or value.empty()"),
+            Some(vec!["dataAbsentReason".to_string(), "value".to_string()])
+        );
+        // inside where(), names and `$this` are the items', not the focus's
+        assert_eq!(
+            members("component.where(code = 'x').exists()"),
+            Some(vec!["component".to_string()])
+        );
+        assert_eq!(
+            members("entry.where($this.fullUrl.exists()).count() = 1"),
+            Some(vec!["entry".to_string()])
+        );
+    }
+
+    #[test]
+    fn other_reads_of_the_focus_are_refused() {
+        for expr in [
+            "hasValue() or (children().count() > id.count())",
+            "$this.code.exists()",
+            "where(use = 'home').empty()",
+            "%resource.contained.exists()",
+            "%context.code.exists()",
+            "Observation.code.exists()",
+            "code.exists() implies iif(true, $this.text.exists(), false)",
+        ] {
+            assert_eq!(members(expr), None, "{expr}");
+        }
+    }
+}
