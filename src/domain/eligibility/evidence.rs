@@ -2,8 +2,7 @@
 //! resources sent with it, and evidence recorded by earlier evaluations.
 
 use crate::domain::fhir::identifier::identifiers_of;
-use crate::domain::fhir::member::Member;
-use crate::domain::fhir::member::{member, member_str};
+use crate::domain::fhir::member::{member, member_str, Member};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
