@@ -5,6 +5,7 @@ use super::services::PlannedService;
 use super::PlanInput;
 use crate::domain::fhir::date::{date_text, day_number, Edge};
 use crate::domain::fhir::json_build::{reference, string, Shape};
+use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -63,7 +64,7 @@ pub fn generate(
     let ev = input.evidence;
     let referral = ev.referral();
     let start = referral
-        .get("authoredOn")
+        .member("authoredOn")
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start))
         .map(date_text);
@@ -104,7 +105,7 @@ pub fn generate(
         .collect();
     let goal_refs: Vec<Value> = goals
         .iter()
-        .filter_map(|g| g.get("id").and_then(Value::as_str))
+        .filter_map(|g| g.member("id").and_then(Value::as_str))
         .map(|id| reference(format!("Goal/{id}")))
         .collect();
     let mut plan = f.plan.with([
@@ -128,7 +129,7 @@ pub fn generate(
         string("plan"),
         f.category.clone(),
         string("Home Based Palliative Care plan"),
-        referral.get("subject").cloned().unwrap_or(Value::Null),
+        referral.member("subject").cloned().unwrap_or(Value::Null),
         input.program.organization_ref(),
         Value::Array(vec![reference(format!(
             "CareTeam/{}",
@@ -156,7 +157,7 @@ fn addressed_conditions(input: &PlanInput) -> Vec<String> {
         .filter(|k| k.starts_with("Condition/"))
         .collect();
     for (key, condition) in ev.of_type("Condition") {
-        let advanced = condition.get("code").is_some_and(|code| {
+        let advanced = condition.member("code").is_some_and(|code| {
             crate::domain::fhir::coding::codings(code).any(|(s, c)| {
                 input
                     .terminology

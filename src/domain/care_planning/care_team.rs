@@ -5,7 +5,8 @@ use super::services::{PlannedService, Role};
 use super::PlanInput;
 use crate::domain::eligibility::{managing_physician, reference_keys, Evidence};
 use crate::domain::fhir::date::{date_text, day_number, Edge};
-use crate::domain::fhir::json_build::{object, reference, string, Shape};
+use crate::domain::fhir::json_build::{reference, string, Shape};
+use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -20,6 +21,10 @@ struct Fragments {
     patient_role: Value,
     caregiver_role: Value,
     participant: Shape,
+    /// A physician's role: their NUCC coding and our label, or the label alone.
+    coded_role: Shape,
+    nucc_coding: Shape,
+    text_role: Shape,
     team: Shape,
     period: Shape,
 }
@@ -31,6 +36,9 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| Fragments {
     patient_role: json!([{"coding": [{"system": SCT, "code": "116154003", "display": "Patient"}], "text": "Patient"}]),
     caregiver_role: json!([{"coding": [{"system": SCT, "code": "133932002", "display": "Caregiver"}], "text": "Caregiver"}]),
     participant: Shape::new(["role", "member"]),
+    coded_role: Shape::new(["coding", "text"]),
+    nucc_coding: Shape::new(["system", "code", "display"]),
+    text_role: Shape::new(["text"]),
     team: Shape::new([
         "resourceType",
         "id",
@@ -56,7 +64,7 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
     }
     let requester = ev
         .referral()
-        .get("requester")
+        .member("requester")
         .and_then(|r| ev.resolve(r))
         .map(|(k, _)| k.to_string());
     if let Some(key) = requester
@@ -98,12 +106,12 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
         string(status),
         f.category.clone(),
         string("Home Based Palliative Care team"),
-        referral.get("subject").cloned().unwrap_or(Value::Null),
+        referral.member("subject").cloned().unwrap_or(Value::Null),
         Value::Array(participants),
         Value::Array(vec![input.program.organization_ref()]),
     ]);
     if let Some(start) = referral
-        .get("authoredOn")
+        .member("authoredOn")
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start))
     {
@@ -116,27 +124,27 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
 fn physician(ev: &Evidence, key: &str, label: &str) -> Value {
     let resource = ev.get(key);
     let practitioner = resource
-        .and_then(|r| r.get("practitioner"))
+        .and_then(|r| r.member("practitioner"))
         .and_then(|p| ev.resolve(p))
         .map(|(_, p)| p);
     let nucc = resource
-        .and_then(|r| nucc_code(r.get("code")))
+        .and_then(|r| nucc_code(r.member("code")))
         .or_else(|| resource.and_then(qualification_nucc))
         .or_else(|| practitioner.and_then(qualification_nucc));
+    let f = &*FRAGMENTS;
     let role = match nucc {
-        Some((code, display)) => {
-            let mut coding = json!({"system": NUCC, "code": code});
-            if let Some(display) = display {
-                coding["display"] = Value::String(display);
-            }
-            json!({"coding": [coding], "text": label})
-        }
-        None => json!({"text": label}),
+        Some((code, display)) => f.coded_role.with([
+            Value::Array(vec![f.nucc_coding.with([
+                string(NUCC),
+                string(code),
+                display.map_or(Value::Null, Value::String),
+            ])]),
+            string(label),
+        ]),
+        None => f.text_role.with([string(label)]),
     };
-    object([
-        ("role", Value::Array(vec![role])),
-        ("member", reference(key)),
-    ])
+    f.participant
+        .with_nulls([Value::Array(vec![role]), reference(key)])
 }
 
 fn nucc_code(concepts: Option<&Value>) -> Option<(String, Option<String>)> {
@@ -146,15 +154,15 @@ fn nucc_code(concepts: Option<&Value>) -> Option<(String, Option<String>)> {
     };
     items.into_iter().find_map(|concept| {
         let coding = concept
-            .get("coding")
+            .member("coding")
             .and_then(Value::as_array)?
             .iter()
-            .find(|c| c.get("system").and_then(Value::as_str) == Some(NUCC))?;
-        let code = coding.get("code").and_then(Value::as_str)?;
+            .find(|c| c.member("system").and_then(Value::as_str) == Some(NUCC))?;
+        let code = coding.member("code").and_then(Value::as_str)?;
         Some((
             code.to_string(),
             coding
-                .get("display")
+                .member("display")
                 .and_then(Value::as_str)
                 .map(str::to_string),
         ))
@@ -163,10 +171,10 @@ fn nucc_code(concepts: Option<&Value>) -> Option<(String, Option<String>)> {
 
 fn qualification_nucc(practitioner: &Value) -> Option<(String, Option<String>)> {
     practitioner
-        .get("qualification")
+        .member("qualification")
         .and_then(Value::as_array)?
         .iter()
-        .find_map(|q| nucc_code(q.get("code")))
+        .find_map(|q| nucc_code(q.member("code")))
 }
 
 /// Whether two Practitioner(Role)s are the same person.
@@ -176,7 +184,7 @@ fn same_person(ev: &Evidence, a: &str, b: Option<&str>) -> bool {
             return Some(key.to_string());
         }
         ev.get(key)?
-            .get("practitioner")
+            .member("practitioner")
             .and_then(|p| ev.resolve(p))
             .map(|(k, _)| k.to_string())
     };
@@ -192,7 +200,7 @@ fn consenting_caregivers(input: &PlanInput) -> Vec<String> {
     let caregivers = crate::domain::eligibility::caregivers(ev, input.eligibility);
     let consenting: Vec<String> = ev
         .of_type("Consent")
-        .filter(|(_, c)| c.get("status").and_then(Value::as_str) == Some("active"))
+        .filter(|(_, c)| c.member("status").and_then(Value::as_str) == Some("active"))
         .flat_map(|(_, c)| reference_keys(c, "performer"))
         .collect();
     caregivers

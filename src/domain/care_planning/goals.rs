@@ -4,6 +4,7 @@
 use super::services::{PlannedService, SERVICES_SYSTEM};
 use super::PlanInput;
 use crate::domain::fhir::json_build::{reference, string, Shape};
+use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -50,7 +51,7 @@ pub fn generate(input: &PlanInput, plan_status: &str, services: &[PlannedService
     let subject = input
         .evidence
         .referral()
-        .get("subject")
+        .member("subject")
         .cloned()
         .unwrap_or(Value::Null);
     let symptoms: Vec<Value> = services

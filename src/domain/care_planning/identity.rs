@@ -3,6 +3,7 @@
 
 use crate::domain::fhir::coding::first_code;
 use crate::domain::fhir::json_build::{string, Shape};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 use std::sync::{LazyLock, OnceLock};
 use uuid::Uuid;
@@ -40,22 +41,22 @@ impl Eq for ReferralIdentity {}
 impl ReferralIdentity {
     pub fn of(referral: &Value) -> Self {
         let identifiers: Vec<&Value> = referral
-            .get("identifier")
+            .member("identifier")
             .and_then(Value::as_array)
             .map(|a| a.iter().collect())
             .unwrap_or_default();
         let placer = identifiers
             .iter()
-            .find(|i| i.get("type").and_then(|t| first_code(t, None)) == Some("PLAC"))
+            .find(|i| i.member("type").and_then(|t| first_code(t, None)) == Some("PLAC"))
             .or_else(|| identifiers.first());
         let key = placer
             .and_then(|i| {
-                let system = i.get("system").and_then(Value::as_str).unwrap_or("");
-                let value = i.get("value").and_then(Value::as_str)?;
+                let system = i.member("system").and_then(Value::as_str).unwrap_or("");
+                let value = i.member("value").and_then(Value::as_str)?;
                 Some(format!("{system}|{value}"))
             })
             .unwrap_or_else(|| {
-                let id = referral.get("id").and_then(Value::as_str).unwrap_or("");
+                let id = referral.member("id").and_then(Value::as_str).unwrap_or("");
                 format!("ServiceRequest/{id}")
             });
         Self {

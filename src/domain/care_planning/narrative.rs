@@ -2,6 +2,7 @@
 
 use super::services::PlannedService;
 use crate::domain::fhir::coding::codings;
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 pub fn care_plan_div(status: &str, services: &[PlannedService], organization: &str) -> String {
@@ -29,14 +30,14 @@ pub fn care_plan_div(status: &str, services: &[PlannedService], organization: &s
 }
 
 pub fn concept_label(concept: &Value) -> String {
-    if let Some(text) = concept.get("text").and_then(Value::as_str) {
+    if let Some(text) = concept.member("text").and_then(Value::as_str) {
         return text.to_string();
     }
     concept
-        .get("coding")
+        .member("coding")
         .and_then(Value::as_array)
         .and_then(|c| c.first())
-        .and_then(|c| c.get("display").and_then(Value::as_str))
+        .and_then(|c| c.member("display").and_then(Value::as_str))
         .map(str::to_string)
         .or_else(|| codings(concept).next().map(|(_, c)| c.to_string()))
         .unwrap_or_else(|| "symptom".into())

@@ -3,6 +3,7 @@
 
 use super::{Generated, PlanInput};
 use crate::domain::fhir::json_build::{reference, string, Shape};
+use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -46,8 +47,8 @@ pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
         .resources()
         .into_iter()
         .filter_map(|r| {
-            let rt = r.get("resourceType")?.as_str()?;
-            let id = r.get("id")?.as_str()?;
+            let rt = r.member("resourceType")?.as_str()?;
+            let id = r.member("id")?.as_str()?;
             (rt != "Provenance").then(|| reference(format!("{rt}/{id}")))
         })
         .collect();

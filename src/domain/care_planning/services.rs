@@ -4,6 +4,7 @@ use super::PlanInput;
 use crate::domain::eligibility::Evidence;
 use crate::domain::fhir::coding::CodeList;
 use crate::domain::fhir::json_build::{object, string};
+use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -253,10 +254,10 @@ pub fn plan(input: &PlanInput) -> Vec<PlannedService> {
 fn needs_personal_care(ev: &Evidence, codes: &CodeList) -> bool {
     let condition = ev.of_type("Condition").any(|(_, c)| {
         ev.about_patient(c, "subject")
-            && c.get("code")
+            && c.member("code")
                 .is_some_and(|code| codes.matches_concept(code))
             && !matches!(
-                c.get("clinicalStatus")
+                c.member("clinicalStatus")
                     .and_then(|s| crate::domain::fhir::coding::first_code(s, None)),
                 Some("inactive" | "resolved" | "remission")
             )
@@ -273,10 +274,10 @@ fn ordered(ev: &Evidence, orders: &CodeList) -> bool {
     ev.of_type("ServiceRequest").any(|(key, sr)| {
         key != referral
             && matches!(
-                sr.get("status").and_then(Value::as_str),
+                sr.member("status").and_then(Value::as_str),
                 Some("active" | "draft")
             )
-            && sr.get("code").is_some_and(|c| orders.matches_concept(c))
+            && sr.member("code").is_some_and(|c| orders.matches_concept(c))
             && crate::domain::eligibility::reference_keys(sr, "basedOn")
                 .iter()
                 .any(|k| k == referral)

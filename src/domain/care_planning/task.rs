@@ -4,6 +4,7 @@
 use super::PlanInput;
 use crate::domain::eligibility::{Criterion, Decision, Verdict};
 use crate::domain::fhir::json_build::{object, reference, string, Shape};
+use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -160,7 +161,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         .prior
         .task
         .as_ref()
-        .and_then(|t| t.get("authoredOn"))
+        .and_then(|t| t.member("authoredOn"))
         .and_then(Value::as_str)
         .unwrap_or(input.now);
 
@@ -209,10 +210,10 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         f.code.clone(),
         string("Home Based Palliative Care referral: eligibility and plan of care"),
         reference(ev.referral_key()),
-        referral.get("subject").cloned().unwrap_or(Value::Null),
+        referral.member("subject").cloned().unwrap_or(Value::Null),
         string(authored),
         string(input.now),
-        referral.get("requester").cloned().unwrap_or(Value::Null),
+        referral.member("requester").cloned().unwrap_or(Value::Null),
         input.program.organization_ref(),
         Value::Array(input_refs),
         Value::Array(output),
@@ -220,7 +221,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
     if let Some(reason) = status_reason(input) {
         task["statusReason"] = f.status_reason.with([string(reason)]);
     }
-    if let Some(priority) = referral.get("priority") {
+    if let Some(priority) = referral.member("priority") {
         task["priority"] = priority.clone();
     }
     task

@@ -3,6 +3,7 @@
 
 use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
 use crate::domain::fhir::coding::{codings, first_code, label};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(clinicalStatus.coding.code in ('active' | 'recurrence' | 'relapse') and verificationStatus.coding.code = 'confirmed' and code.memberOf(%advancedIllnessValueSet))";
@@ -41,7 +42,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
         .iter()
         .find(|(_, c)| is_active(c) && is_confirmed(c))
     {
-        let diagnosis = condition.get("code").map(label).unwrap_or_default();
+        let diagnosis = condition.member("code").map(label).unwrap_or_default();
         return finding(
             Verdict::Met,
             format!("{key} ({diagnosis}) is an active, confirmed advanced-illness diagnosis"),
@@ -70,7 +71,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
 
 pub(super) fn in_value_set(resource: &Value, value_set: &str, tx: &dyn Terminology) -> bool {
     resource
-        .get("code")
+        .member("code")
         .is_some_and(|code| codings(code).any(|(s, c)| tx.in_value_set(value_set, s, c)))
 }
 

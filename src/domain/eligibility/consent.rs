@@ -5,6 +5,7 @@ use super::evidence::reference_keys;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::coding::CodeList;
 use crate::domain::fhir::date::{day_number, Edge};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const HOME_EXPRESSION: &str = "Consent.where(status = 'active' and provision.type = 'permit').provision.code.where(memberOf(%homeCareCodes)) and Consent.provision.descendants().where(type = 'deny' and code.memberOf(%homeCareCodes)).empty()";
@@ -18,7 +19,7 @@ fn consents(ev: &Evidence) -> Vec<(&str, &Value)> {
         .filter(|(_, c)| ev.about_patient(c, "patient"))
         .collect();
     let day = |c: &Value| {
-        c.get("dateTime")
+        c.member("dateTime")
             .and_then(Value::as_str)
             .and_then(|d| day_number(d, Edge::Start))
             .unwrap_or(i64::MIN)
@@ -27,9 +28,9 @@ fn consents(ev: &Evidence) -> Vec<(&str, &Value)> {
         day(b)
             .cmp(&day(a))
             .then_with(|| {
-                b.get("dateTime")
+                b.member("dateTime")
                     .and_then(Value::as_str)
-                    .cmp(&a.get("dateTime").and_then(Value::as_str))
+                    .cmp(&a.member("dateTime").and_then(Value::as_str))
             })
             .then_with(|| ka.cmp(kb))
     });
@@ -37,20 +38,20 @@ fn consents(ev: &Evidence) -> Vec<(&str, &Value)> {
 }
 
 fn is_active_permit(consent: &Value) -> bool {
-    consent.get("status").and_then(Value::as_str) == Some("active")
+    consent.member("status").and_then(Value::as_str) == Some("active")
         && consent
-            .get("provision")
-            .and_then(|p| p.get("type"))
+            .member("provision")
+            .and_then(|p| p.member("type"))
             .and_then(Value::as_str)
             == Some("permit")
 }
 
 /// Whether a provision (or a nested one) of `kind` names one of `codes`.
 fn provision_covers(provision: &Value, kind: &str, codes: &CodeList) -> bool {
-    let this_kind = provision.get("type").and_then(Value::as_str);
+    let this_kind = provision.member("type").and_then(Value::as_str);
     (this_kind == Some(kind) && codes.matches_any(provision, "code"))
         || provision
-            .get("provision")
+            .member("provision")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -75,16 +76,19 @@ pub fn wants_home_care(ev: &Evidence, rules: &EligibilityRules) -> Finding {
         );
     };
     let evidence = vec![key.to_string()];
-    let provision = consent.get("provision").cloned().unwrap_or(Value::Null);
-    if provision_covers(&provision, "deny", &rules.home_care_codes) {
+    let provision = consent.member("provision").unwrap_or(&Value::Null);
+    if provision_covers(provision, "deny", &rules.home_care_codes) {
         return finding(
             Verdict::NotMet,
             format!("{key} declines care at home"),
             evidence,
         );
     }
-    let status = consent.get("status").and_then(Value::as_str).unwrap_or("");
-    let home = rules.home_care_codes.matches_any(&provision, "code");
+    let status = consent
+        .member("status")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let home = rules.home_care_codes.matches_any(provision, "code");
     if matches!(status, "rejected" | "inactive") && home {
         return finding(
             Verdict::NotMet,
@@ -127,12 +131,15 @@ pub fn willing_participants(ev: &Evidence, rules: &EligibilityRules) -> Finding 
     let covers_plan = |consent: &Value| {
         is_active_permit(consent)
             && (consent
-                .get("provision")
+                .member("provision")
                 .is_some_and(|p| provision_covers(p, "permit", &rules.palliative_care_codes))
                 || rules.palliative_care_codes.matches_any(consent, "category"))
     };
     if !covers_plan(latest) {
-        let status = latest.get("status").and_then(Value::as_str).unwrap_or("");
+        let status = latest
+            .member("status")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         return finding(
             Verdict::NotMet,
             format!(
@@ -196,7 +203,7 @@ pub fn caregivers(ev: &Evidence, rules: &EligibilityRules) -> Vec<String> {
                 .caregiver_relationship_codes
                 .matches_any(r, "relationship")
         })
-        .filter(|(_, r)| r.get("active").and_then(Value::as_bool) != Some(false))
+        .filter(|(_, r)| r.member("active").and_then(Value::as_bool) != Some(false))
         .map(|(k, _)| k.to_string())
         .collect()
 }

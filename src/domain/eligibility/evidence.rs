@@ -2,7 +2,7 @@
 //! resources sent with it, and evidence recorded by earlier evaluations.
 
 use crate::domain::fhir::identifier::identifiers_of;
-use crate::domain::fhir::member::{member, member_str};
+use crate::domain::fhir::member::{member, member_str, Member};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -72,10 +72,10 @@ impl Evidence {
                 return self.get_parts(literal, rt, id);
             }
         }
-        let identifier = reference.get("identifier")?;
-        let system = identifier.get("system").and_then(Value::as_str);
-        let value = identifier.get("value").and_then(Value::as_str)?;
-        let wanted_type = reference.get("type").and_then(Value::as_str);
+        let identifier = reference.member("identifier")?;
+        let system = identifier.member("system").and_then(Value::as_str);
+        let value = identifier.member("value").and_then(Value::as_str)?;
+        let wanted_type = reference.member("type").and_then(Value::as_str);
         self.resources
             .iter()
             .filter(|(k, _)| wanted_type.is_none_or(|t| is_of_type(k, t)))
@@ -101,8 +101,8 @@ impl Evidence {
     /// The patient the referral is about, as `Patient/id`.
     pub fn patient_key(&self) -> Option<String> {
         self.referral()
-            .get("subject")
-            .and_then(|s| s.get("reference"))
+            .member("subject")
+            .and_then(|s| s.member("reference"))
             .and_then(Value::as_str)
             .and_then(reference_key)
     }
@@ -169,16 +169,16 @@ pub fn reference_keys(resource: &Value, element: &str) -> Vec<String> {
 /// `effectiveInstant`.
 pub fn effective_start(observation: &Value) -> Option<&str> {
     observation
-        .get("effectiveDateTime")
+        .member("effectiveDateTime")
         .or_else(|| observation.pointer("/effectivePeriod/start"))
-        .or_else(|| observation.get("effectiveInstant"))
+        .or_else(|| observation.member("effectiveInstant"))
         .and_then(Value::as_str)
 }
 
 /// `Type/id` of a resource.
 pub fn resource_key(resource: &Value) -> Option<String> {
-    let rt = resource.get("resourceType").and_then(Value::as_str)?;
-    let id = resource.get("id").and_then(Value::as_str)?;
+    let rt = resource.member("resourceType").and_then(Value::as_str)?;
+    let id = resource.member("id").and_then(Value::as_str)?;
     Some(format!("{rt}/{id}"))
 }
 

@@ -4,6 +4,7 @@
 use super::evidence::effective_start;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::date::{day_number, Edge};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Observation.where(code.memberOf(%homeSafetyCodes) and status in ('final' | 'amended' | 'corrected')).value.ofType(CodeableConcept)";
@@ -16,12 +17,12 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
         .of_type("Observation")
         .filter(|(_, o)| ev.about_patient(o, "subject"))
         .filter(|(_, o)| {
-            o.get("code")
+            o.member("code")
                 .is_some_and(|c| rules.home_safety_codes.matches_concept(c))
         })
         .filter(|(_, o)| {
             matches!(
-                o.get("status").and_then(Value::as_str),
+                o.member("status").and_then(Value::as_str),
                 Some("final" | "amended" | "corrected")
             )
         })
@@ -37,7 +38,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
     let mut decided: Vec<(&str, &Value, Verdict)> = assessments
         .iter()
         .filter_map(|(key, obs)| {
-            let result = obs.get("valueCodeableConcept")?;
+            let result = obs.member("valueCodeableConcept")?;
             let verdict = if rules.home_unsafe_results.matches_concept(result) {
                 Verdict::NotMet
             } else if rules.home_safe_results.matches_concept(result) {

@@ -5,6 +5,7 @@ use super::evidence::effective_start;
 use super::evidence::references;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::date::{day_number, Edge};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Observation.where(code.memberOf(%homeboundCodes) and status in ('final' | 'amended' | 'corrected') and (value.empty() or value = true) and performer.resolve().is(physician) and effective >= ServiceRequest.authoredOn - %homeboundLookbackDays days)";
@@ -25,12 +26,12 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
         .of_type("Observation")
         .filter(|(_, o)| ev.about_patient(o, "subject"))
         .filter(|(_, o)| {
-            o.get("code")
+            o.member("code")
                 .is_some_and(|c| rules.homebound_codes.matches_concept(c))
         })
         .filter(|(_, o)| {
             !matches!(
-                o.get("status").and_then(Value::as_str),
+                o.member("status").and_then(Value::as_str),
                 Some("entered-in-error" | "cancelled")
             )
         })
@@ -44,7 +45,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
     }
     let referral_day = ev
         .referral()
-        .get("authoredOn")
+        .member("authoredOn")
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start));
     let mut problems = Vec::new();
@@ -74,12 +75,12 @@ fn check(
     referral_day: Option<i64>,
 ) -> Result<(), String> {
     if !matches!(
-        obs.get("status").and_then(Value::as_str),
+        obs.member("status").and_then(Value::as_str),
         Some("final" | "amended" | "corrected")
     ) {
         return Err("is not final".into());
     }
-    if obs.get("valueBoolean").and_then(Value::as_bool) == Some(false) {
+    if obs.member("valueBoolean").and_then(Value::as_bool) == Some(false) {
         return Err("states the patient is not homebound".into());
     }
     let physician = references(obs, "performer").any(|p| {

@@ -3,6 +3,7 @@
 
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::identifier::identifiers_of;
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
@@ -13,11 +14,11 @@ const PLAN_EXPRESSION: &str = "(ServiceRequest.performer.resolve().ofType(Practi
 fn is_physician(ev: &Evidence, rules: &EligibilityRules, key: &str, resource: &Value) -> bool {
     let qualified = |practitioner: &Value| {
         practitioner
-            .get("qualification")
+            .member("qualification")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|q| q.get("code"))
+            .filter_map(|q| q.member("code"))
             .any(|c| rules.physician_codes.matches_concept(c))
     };
     if key.starts_with("Practitioner/") {
@@ -25,14 +26,16 @@ fn is_physician(ev: &Evidence, rules: &EligibilityRules, key: &str, resource: &V
     }
     rules.physician_codes.matches_any(resource, "code")
         || resource
-            .get("practitioner")
+            .member("practitioner")
             .and_then(|p| ev.resolve(p))
             .is_some_and(|(_, p)| qualified(p))
 }
 
 /// The resolved requester.
 fn requester(ev: &Evidence) -> Option<(&str, &Value)> {
-    ev.referral().get("requester").and_then(|r| ev.resolve(r))
+    ev.referral()
+        .member("requester")
+        .and_then(|r| ev.resolve(r))
 }
 
 /// The physician directing care: the referral's performer when it is a person, else the requester.
@@ -98,7 +101,7 @@ pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Findin
         );
     }
     let practitioner = if key.starts_with("PractitionerRole/") {
-        physician.get("practitioner").and_then(|p| ev.resolve(p))
+        physician.member("practitioner").and_then(|p| ev.resolve(p))
     } else {
         Some((key, physician))
     };
@@ -109,7 +112,7 @@ pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Findin
     });
     let in_plan_org = key.starts_with("PractitionerRole/")
         && physician
-            .get("organization")
+            .member("organization")
             .is_some_and(|o| rules.is_plan_organization(ev, o));
     let mut evidence = vec![key.to_string()];
     if let Some((p, _)) = practitioner.filter(|(p, _)| *p != key) {

@@ -4,6 +4,7 @@ use super::evidence::references;
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
 use crate::domain::fhir::coding::first_code;
 use crate::domain::fhir::date::{day_number, Edge};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "ServiceRequest.insurance.resolve().where(status = 'active' and identifier.type.coding.code = 'MB' and payor.resolve().identifier in %planOrganizations and period covers ServiceRequest.authoredOn)";
@@ -14,7 +15,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
     };
     let referral_day = ev
         .referral()
-        .get("authoredOn")
+        .member("authoredOn")
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start));
     let coverages: Vec<(&str, &Value)> = ev
@@ -58,17 +59,20 @@ fn check(
     coverage: &Value,
     referral_day: Option<i64>,
 ) -> Result<Option<String>, String> {
-    let status = coverage.get("status").and_then(Value::as_str).unwrap_or("");
+    let status = coverage
+        .member("status")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if status != "active" {
         return Err(format!("has status '{status}', not active"));
     }
     let member_id = coverage
-        .get("identifier")
+        .member("identifier")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .any(|i| {
-            i.get("type")
+            i.member("type")
                 .and_then(|t| first_code(t, Some("http://terminology.hl7.org/CodeSystem/v2-0203")))
                 == Some("MB")
         });
@@ -83,13 +87,13 @@ fn check(
     let Some(day) = referral_day else {
         return Err("cannot be checked against the referral date (authoredOn missing)".into());
     };
-    let period = coverage.get("period");
+    let period = coverage.member("period");
     let start = period
-        .and_then(|p| p.get("start"))
+        .and_then(|p| p.member("start"))
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start));
     let end = period
-        .and_then(|p| p.get("end"))
+        .and_then(|p| p.member("end"))
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::End));
     if start.is_some_and(|s| day < s) || end.is_some_and(|e| day > e) {

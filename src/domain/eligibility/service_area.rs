@@ -2,6 +2,7 @@
 //! against the configured ZIP codes, ZIP-3 prefixes and counties.
 
 use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Patient.address.where(use = 'home' or use.empty()).first().select(postalCode.substring(0, 5) in %zipCodes or postalCode.substring(0, 3) in %zip3 or district in %counties)";
@@ -31,7 +32,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
         );
     };
     let zip: String = address
-        .get("postalCode")
+        .member("postalCode")
         .and_then(Value::as_str)
         .unwrap_or("")
         .chars()
@@ -39,7 +40,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
         .take(5)
         .collect();
     let county = address
-        .get("district")
+        .member("district")
         .and_then(Value::as_str)
         .unwrap_or("");
     if zip.is_empty() && county.is_empty() {
@@ -77,14 +78,14 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
 
 /// The home address: `use` home, else the first that is not old, work, temp or billing.
 fn home_address(patient: &Value) -> Option<&Value> {
-    let addresses = patient.get("address").and_then(Value::as_array)?;
+    let addresses = patient.member("address").and_then(Value::as_array)?;
     addresses
         .iter()
-        .find(|a| a.get("use").and_then(Value::as_str) == Some("home"))
+        .find(|a| a.member("use").and_then(Value::as_str) == Some("home"))
         .or_else(|| {
             addresses.iter().find(|a| {
                 !matches!(
-                    a.get("use").and_then(Value::as_str),
+                    a.member("use").and_then(Value::as_str),
                     Some("old" | "work" | "temp" | "billing")
                 )
             })

@@ -4,6 +4,7 @@
 use super::advanced_illness::{in_value_set, is_active};
 use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
 use crate::domain::fhir::coding::{codings, label};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(code.memberOf(%symptomValueSet) and clinicalStatus.coding.code = 'active') | Observation.where(code.memberOf(%symptomObservationValueSet) and status in ('final' | 'amended' | 'corrected') and value > 0) | ServiceRequest.reasonCode.where(memberOf(%symptomValueSet))";
@@ -35,7 +36,7 @@ pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
             && in_value_set(condition, &rules.symptom_value_set, tx)
             && is_active(condition)
         {
-            if let Some(code) = condition.get("code") {
+            if let Some(code) = condition.member("code") {
                 push(Some(key.to_string()), code);
             }
         }
@@ -46,14 +47,14 @@ pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
             && is_final(observation)
             && shows_symptom(observation)
         {
-            if let Some(code) = observation.get("code") {
+            if let Some(code) = observation.member("code") {
                 push(Some(key.to_string()), code);
             }
         }
     }
     for reason in ev
         .referral()
-        .get("reasonCode")
+        .member("reasonCode")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -123,25 +124,26 @@ pub fn evaluate(
 
 fn is_final(observation: &Value) -> bool {
     matches!(
-        observation.get("status").and_then(Value::as_str),
+        observation.member("status").and_then(Value::as_str),
         Some("final" | "amended" | "corrected")
     )
 }
 
 /// A score above 0, a quantity above 0, `true`, or a coded value.
 fn shows_symptom(observation: &Value) -> bool {
-    if let Some(n) = observation.get("valueInteger").and_then(Value::as_i64) {
+    if let Some(n) = observation.member("valueInteger").and_then(Value::as_i64) {
         return n > 0;
     }
     if let Some(q) = observation
-        .get("valueQuantity")
-        .and_then(|q| q.get("value"))
+        .member("valueQuantity")
+        .and_then(|q| q.member("value"))
         .and_then(Value::as_f64)
     {
         return q > 0.0;
     }
-    if let Some(b) = observation.get("valueBoolean").and_then(Value::as_bool) {
+    if let Some(b) = observation.member("valueBoolean").and_then(Value::as_bool) {
         return b;
     }
-    observation.get("valueCodeableConcept").is_some() || observation.get("valueString").is_some()
+    observation.member("valueCodeableConcept").is_some()
+        || observation.member("valueString").is_some()
 }

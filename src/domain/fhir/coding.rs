@@ -2,6 +2,7 @@
 //! lists (a trailing `*` matches a code prefix, e.g. every NUCC physician code `20*`).
 
 use super::member::{member, member_str};
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 /// `(system, code)` of every coding in a CodeableConcept.
@@ -35,14 +36,16 @@ pub fn first_code<'a>(concept: &'a Value, system: Option<&str>) -> Option<&'a st
 /// `code display` of the first coding (or the text), for human-readable reasons.
 pub fn label(concept: &Value) -> String {
     let coding = concept
-        .get("coding")
+        .member("coding")
         .and_then(Value::as_array)
         .and_then(|c| c.first());
-    let code = coding.and_then(|c| c.get("code")).and_then(Value::as_str);
+    let code = coding
+        .and_then(|c| c.member("code"))
+        .and_then(Value::as_str);
     let display = coding
-        .and_then(|c| c.get("display"))
+        .and_then(|c| c.member("display"))
         .and_then(Value::as_str)
-        .or_else(|| concept.get("text").and_then(Value::as_str));
+        .or_else(|| concept.member("text").and_then(Value::as_str));
     match (code, display) {
         (Some(c), Some(d)) => format!("{c} {d}"),
         (Some(c), None) => c.to_string(),

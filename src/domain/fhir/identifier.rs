@@ -1,5 +1,6 @@
 //! Business identifiers: extraction from resources and the `identifier` search token.
 
+use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 /// An `identifier` token: `system|value`, `|value` (no system) or `value` (any system).
@@ -40,17 +41,17 @@ pub struct Identifier {
 /// `identifier` is 0..* on most resources and 0..1 on a few (e.g. QuestionnaireResponse).
 pub fn identifiers_of(resource: &Value) -> Vec<Identifier> {
     let one = |v: &Value| {
-        let value = v.get("value").and_then(Value::as_str)?;
+        let value = v.member("value").and_then(Value::as_str)?;
         Some(Identifier {
             system: v
-                .get("system")
+                .member("system")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
             value: value.to_string(),
         })
     };
-    match resource.get("identifier") {
+    match resource.member("identifier") {
         Some(Value::Array(items)) => items.iter().filter_map(one).collect(),
         Some(obj @ Value::Object(_)) => one(obj).into_iter().collect(),
         _ => Vec::new(),

@@ -22,6 +22,17 @@ pub fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     value.as_object().and_then(|obj| field(obj, name))
 }
 
+/// [`member`] as a method, for lookup chains (`resource.member("code")`).
+pub trait Member {
+    fn member(&self, name: &str) -> Option<&Value>;
+}
+
+impl Member for Value {
+    fn member(&self, name: &str) -> Option<&Value> {
+        member(self, name)
+    }
+}
+
 /// `value[name]` as a string.
 pub fn member_str<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
     member(value, name).and_then(Value::as_str)
