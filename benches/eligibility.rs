@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The same allocator as the `hbpc-gateway` binary.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: hbpc_gateway::allocator::Allocator = hbpc_gateway::allocator::Allocator;
 
 fn evidence(file: &str, evaluator: &Evaluator) -> Evidence {
     let text = std::fs::read_to_string(format!("{}/fixtures/{file}", env!("CARGO_MANIFEST_DIR")))

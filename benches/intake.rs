@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// The same allocator as the `hbpc-gateway` binary.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: hbpc_gateway::allocator::Allocator = hbpc_gateway::allocator::Allocator;
 
 /// The service's defaults (`limits.max_json_depth`, `limits.max_elements`).
 const LIMITS: JsonLimits = JsonLimits {

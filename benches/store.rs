@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 /// The same allocator as the `hbpc-gateway` binary.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: hbpc_gateway::allocator::Allocator = hbpc_gateway::allocator::Allocator;
 
 /// Reads go to the real store; `apply` keeps the operations instead of writing them.
 struct Capture {

@@ -3,6 +3,7 @@
 //! Data flows one way: `http` (actix handlers) → `app` (application services)
 //! → `domain` (FHIR model, validation) and `store` (persistence).
 
+pub mod allocator;
 pub mod app;
 pub mod cli;
 pub mod cli_auth;

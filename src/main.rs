@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// mimalloc: the gateway allocates many small JSON nodes per request, where glibc malloc
 /// spent about 40 % of the workflow's instructions (callgrind, docs/performance.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: hbpc_gateway::allocator::Allocator = hbpc_gateway::allocator::Allocator;
 
 /// FHIR R4 gateway for Home Based Palliative Care referrals.
 ///
