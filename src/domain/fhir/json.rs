@@ -3,7 +3,7 @@
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,12 +52,22 @@ pub fn parse_resource(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonErr
 /// Parses any JSON value within `limits`, in one pass: the limits are checked as the tree is
 /// built, not by a separate scan of the bytes.
 pub fn parse_bounded(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonError> {
+    // One UTF-8 check of the whole body, instead of one per string inside the parse.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = position(bytes, e.valid_up_to());
+        JsonError::Syntax {
+            line,
+            column,
+            message: "the body is not valid UTF-8".into(),
+        }
+    })?;
     let budget = Budget {
         limits,
         elements: Cell::new(0),
         exceeded: Cell::new(None),
+        members: RefCell::new(Vec::new()),
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_str(text);
     let parsed = BoundedValue {
         budget: &budget,
         depth: 0,
@@ -81,6 +91,17 @@ pub fn parse_bounded(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonErro
     })
 }
 
+/// Line and column (1-based, in bytes) of `offset`, as serde_json reports them.
+fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, before.len() - line_start + 1)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Exceeded {
     Depth,
@@ -93,6 +114,9 @@ struct Budget {
     limits: JsonLimits,
     elements: Cell<usize>,
     exceeded: Cell<Option<Exceeded>>,
+    /// Members of the objects being read, innermost last: an object is built once its
+    /// members are all read, at its final size, instead of growing (and rehashing) as it goes.
+    members: RefCell<Vec<(String, Value)>>,
 }
 
 impl Budget {
@@ -131,6 +155,31 @@ impl<'de> DeserializeSeed<'de> for BoundedValue<'_> {
 
 /// serde_json's `arbitrary_precision` hands a number over as a one-member map under this key.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl BoundedValue<'_> {
+    /// Reads an object's members onto the budget's member stack. On an error the stack is
+    /// left as it is: the whole parse fails.
+    fn members<'de, A: MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        first: String,
+        depth: usize,
+    ) -> Result<(), A::Error> {
+        let mut key = first;
+        loop {
+            self.budget.element()?;
+            let value = map.next_value_seed(BoundedValue {
+                budget: self.budget,
+                depth,
+            })?;
+            self.budget.members.borrow_mut().push((key, value));
+            match map.next_key::<String>()? {
+                Some(k) => key = k,
+                None => return Ok(()),
+            }
+        }
+    }
+}
 
 impl<'de> Visitor<'de> for BoundedValue<'_> {
     type Value = Value;
@@ -202,20 +251,13 @@ impl<'de> Visitor<'de> for BoundedValue<'_> {
         }
         let depth = self.depth + 1;
         self.budget.enter(depth)?;
-        let mut members = Map::new();
-        let mut key = first;
-        loop {
-            self.budget.element()?;
-            let value = map.next_value_seed(BoundedValue {
-                budget: self.budget,
-                depth,
-            })?;
-            members.insert(key, value);
-            match map.next_key::<String>()? {
-                Some(k) => key = k,
-                None => return Ok(Value::Object(members)),
-            }
-        }
+        let start = self.budget.members.borrow().len();
+        let read = self.members(&mut map, first, depth);
+        let mut stack = self.budget.members.borrow_mut();
+        read?;
+        let mut members = Map::with_capacity(stack.len() - start);
+        members.extend(stack.drain(start..));
+        Ok(Value::Object(members))
     }
 }
 
@@ -284,6 +326,18 @@ mod tests {
         assert!(matches!(err, JsonError::Syntax { line: 2, .. }), "{err:?}");
         let err = parse_resource(br#"{"resourceType":"Patient"} x"#, LIMITS).unwrap_err();
         assert!(matches!(err, JsonError::Syntax { line: 1, .. }), "{err:?}");
+        let err = parse_resource(b"{\n \"resourceType\": \"Pati\xffent\"}", LIMITS).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JsonError::Syntax {
+                    line: 2,
+                    column: 23,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -46,12 +46,39 @@ fn visit(expr: &Expr, at_focus: bool, names: &mut Vec<String>) -> bool {
                 // applied to `$this`: at the focus, it sees the focus as a whole
                 return !at_focus && args.iter().all(|a| visit(a, at_focus, names));
             };
-            visit(target, at_focus, names)
-                && args
+            if !visit(target, at_focus, names) {
+                return false;
+            }
+            // `contained.where(… %resource …)`: the argument runs only for items of a member
+            // of the focus, so only when that member (now recorded) is present
+            let guarded = at_focus && runs_only_on_items(*func) && from_focus_member(target);
+            guarded
+                || args
                     .iter()
                     .enumerate()
                     .all(|(i, a)| visit(a, at_focus && !per_item(*func, i), names))
         }
+    }
+}
+
+/// Whether every argument of `func` is evaluated only once per input item, so never for an
+/// empty input (not `iif`, whose criterion sees even an empty input, nor `aggregate`, whose
+/// initial value is evaluated first).
+fn runs_only_on_items(func: Func) -> bool {
+    matches!(
+        func,
+        Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort
+    )
+}
+
+/// A plain path starting at a member of the focus (`contained`, `component.code`): empty
+/// when that member is absent.
+fn from_focus_member(expr: &Expr) -> bool {
+    match expr {
+        Expr::Ident(name) => !name.starts_with(|c: char| c.is_ascii_uppercase()),
+        Expr::Member(target, _, _) => from_focus_member(target),
+        Expr::Indexer(target, _) => from_focus_member(target),
+        _ => false,
     }
 }
 
@@ -93,6 +120,30 @@ mod tests {
         assert_eq!(
             members("entry.where($this.fullUrl.exists()).count() = 1"),
             Some(vec!["entry".to_string()])
+        );
+    }
+
+    #[test]
+    fn arguments_that_run_only_on_items_of_a_focus_member() {
+        // dom-3 reads %resource, but only for contained resources
+        assert_eq!(
+            members("contained.where(('#'+id in %resource.descendants().reference).not()).empty()"),
+            Some(vec!["contained".to_string()])
+        );
+        assert_eq!(
+            members("value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()"),
+            Some(vec!["value".to_string(), "component".to_string()])
+        );
+        // iif sees an empty input too, and aggregate's start value is read first
+        assert_eq!(
+            members("code.iif(%resource.id.exists(), true, false)"),
+            None
+        );
+        assert_eq!(members("code.aggregate($this, %resource.id)"), None);
+        // a collection that is not a member of the focus
+        assert_eq!(
+            members("('a' | 'b').where(%resource.id.exists()).empty()"),
+            None
         );
     }
 
