@@ -93,6 +93,9 @@ pub struct Node {
     /// conformance check (slice matching) stops at its first error, and most candidates that
     /// do not conform break one of these.
     pub value_checked_first: Vec<usize>,
+    /// `children` with a minimum cardinality, in element order: the only absent members a
+    /// full walk has anything to say about.
+    pub required_children: Vec<usize>,
     pub slice_name: Option<String>,
     pub slicing: Option<Slicing>,
     pub slices: Vec<usize>,
@@ -192,6 +195,12 @@ pub fn compile(sd: &Value, invariants: &mut InvariantCompiler<'_>) -> Result<Typ
         let mut ordered = nodes[idx].children.clone();
         ordered.sort_by_key(|&c| !checks_value(&nodes[c]));
         nodes[idx].value_checked_first = ordered;
+        nodes[idx].required_children = nodes[idx]
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| nodes[c].min > 0)
+            .collect();
         for c in nodes[idx].children.clone() {
             if nodes[c].choice {
                 nodes[idx].choice_children.push(c);
@@ -344,6 +353,7 @@ fn compile_node(
         child_by_name: FastMap::default(),
         choice_children: Vec::new(),
         value_checked_first: Vec::new(),
+        required_children: Vec::new(),
         slice_name: element
             .get("sliceName")
             .and_then(Value::as_str)

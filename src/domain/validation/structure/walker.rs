@@ -242,14 +242,49 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        // a full walk reports in the profile's element order; a conformance check only needs
-        // to know whether there is an error, and finds one sooner among the value checks
-        let order = if self.first_error_only {
-            &cplan.nodes[cnode].value_checked_first
-        } else {
-            children
-        };
-        for &c in order {
+        let parent = &cplan.nodes[cnode];
+        if self.first_error_only {
+            // only whether there is an error matters, found sooner among the value checks
+            for &c in &parent.value_checked_first {
+                if self.stopped {
+                    return;
+                }
+                if !rejected.contains(&c) {
+                    self.child(cplan, c, &found, path);
+                }
+            }
+            return;
+        }
+        // A full walk reports in the profile's element order. Only present and required
+        // children can have anything to report; children are numbered in element order.
+        let mut present: Vec<usize> = found.iter().map(|f| f.child).collect();
+        present.sort_unstable();
+        present.dedup();
+        let (mut p, mut r) = (
+            present.iter().peekable(),
+            parent.required_children.iter().peekable(),
+        );
+        loop {
+            let c = match (p.peek(), r.peek()) {
+                (Some(&&a), Some(&&b)) if a == b => {
+                    p.next();
+                    r.next();
+                    a
+                }
+                (Some(&&a), Some(&&b)) if a < b => {
+                    p.next();
+                    a
+                }
+                (_, Some(&&b)) => {
+                    r.next();
+                    b
+                }
+                (Some(&&a), None) => {
+                    p.next();
+                    a
+                }
+                (None, None) => return,
+            };
             if self.stopped {
                 return;
             }
