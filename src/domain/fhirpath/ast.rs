@@ -83,4 +83,7 @@ pub(crate) enum Expr {
     Type(TypeSpec),
     Is(Box<Expr>, TypeSpec),
     As(Box<Expr>, TypeSpec),
+    /// A part of a per-item argument that does not depend on the item (`%resource.type =
+    /// 'batch'` inside `entry.all(…)`): evaluated once per evaluation (see `hoist`).
+    Fixed(Box<Expr>),
 }

@@ -9,6 +9,7 @@ use super::navigation;
 use super::operators;
 use super::value::{Item, Node};
 use serde_json::Value;
+use std::cell::RefCell;
 
 /// The iteration variables of the innermost `where`/`select`/… (`$this`, `$index`, `$total`).
 #[derive(Clone, Copy)]
@@ -22,6 +23,8 @@ pub(crate) struct Evaluator<'a> {
     pub model: &'static Model,
     pub root: &'a Value,
     pub focus: &'a Value,
+    /// Results of `Expr::Fixed` parts in this evaluation, by the part's address.
+    pub fixed: RefCell<Vec<(*const Expr, Collection<'a>)>>,
 }
 
 pub(crate) type Collection<'a> = Vec<Item<'a>>;
@@ -232,6 +235,15 @@ impl<'a> Evaluator<'a> {
                     .collect())
             }
             Expr::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, env),
+            Expr::Fixed(inner) => {
+                let key: *const Expr = inner.as_ref();
+                if let Some((_, known)) = self.fixed.borrow().iter().find(|(k, _)| *k == key) {
+                    return Ok(known.clone());
+                }
+                let result = self.eval(inner, env)?;
+                self.fixed.borrow_mut().push((key, result.clone()));
+                Ok(result)
+            }
         }
     }
 

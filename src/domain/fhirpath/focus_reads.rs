@@ -36,7 +36,7 @@ fn visit(expr: &Expr, at_focus: bool, names: &mut Vec<String>) -> bool {
         Expr::Member(target, _, _) | Expr::Is(target, _) | Expr::As(target, _) => {
             visit(target, at_focus, names)
         }
-        Expr::Negate(inner) => visit(inner, at_focus, names),
+        Expr::Negate(inner) | Expr::Fixed(inner) => visit(inner, at_focus, names),
         Expr::Indexer(target, index) => {
             visit(target, at_focus, names) && visit(index, at_focus, names)
         }
@@ -56,7 +56,7 @@ fn visit(expr: &Expr, at_focus: bool, names: &mut Vec<String>) -> bool {
                 || args
                     .iter()
                     .enumerate()
-                    .all(|(i, a)| visit(a, at_focus && !per_item(*func, i), names))
+                    .all(|(i, a)| visit(a, at_focus && !func.arg_per_item(i), names))
         }
     }
 }
@@ -78,17 +78,6 @@ fn from_focus_member(expr: &Expr) -> bool {
         Expr::Ident(name) => !name.starts_with(|c: char| c.is_ascii_uppercase()),
         Expr::Member(target, _, _) => from_focus_member(target),
         Expr::Indexer(target, _) => from_focus_member(target),
-        _ => false,
-    }
-}
-
-/// Whether argument `i` of `func` is evaluated with `$this` = each input item (or, for
-/// `iif`, the input), rather than against the caller's focus.
-fn per_item(func: Func, i: usize) -> bool {
-    match func {
-        Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort => true,
-        Func::Aggregate => i == 0,
-        Func::Iif => true,
         _ => false,
     }
 }

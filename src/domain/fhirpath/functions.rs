@@ -129,6 +129,21 @@ fn math<'a>(input: &[Item<'a>], f: impl Fn(f64) -> f64) -> Result<Collection<'a>
     one(Decimal::from_f64(f(d.to_f64())).map(Item::Dec))
 }
 
+impl Func {
+    /// Whether argument `i` is evaluated with `$this` = each input item (or, for `iif`, the
+    /// input), rather than against the caller's `$this`.
+    pub fn arg_per_item(self, i: usize) -> bool {
+        match self {
+            Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort => {
+                true
+            }
+            Func::Aggregate => i == 0,
+            Func::Iif => true,
+            _ => false,
+        }
+    }
+}
+
 pub(crate) fn call<'a, 'e>(
     ev: &Evaluator<'a>,
     func: Func,

@@ -14,6 +14,7 @@ mod error;
 mod eval;
 mod focus_reads;
 mod functions;
+mod hoist;
 mod lexer;
 mod model;
 mod navigation;
@@ -33,6 +34,7 @@ pub use value::FhirPathValue;
 use ast::Expr;
 use eval::{resource_node, to_bool, Env, Evaluator};
 use model::Model;
+use std::cell::RefCell;
 use value::Item;
 
 /// Compiles expressions. Cheap to create; the R4 type model is loaded once per process.
@@ -56,7 +58,7 @@ impl FhirPathEngine {
 
     pub fn compile(&self, expression: &str) -> Result<CompiledPath, FhirPathError> {
         Ok(CompiledPath {
-            expr: parser::parse(expression)?,
+            expr: hoist::hoist(parser::parse(expression)?),
             model: self.model,
         })
     }
@@ -80,6 +82,7 @@ impl CompiledPath {
             model: self.model,
             root,
             focus,
+            fixed: RefCell::default(),
         };
         let ty = match focus_type {
             // An element path names backbone types the model knows by another name.
