@@ -5,7 +5,6 @@
 //! members that most resources do not have.
 
 use super::ast::Expr;
-use super::functions::Func;
 
 /// The member names through which `expr` reads its focus, or None when it may read the focus
 /// some other way (`$this`, `%context`, `%resource`, a function applied to the focus, a type
@@ -51,7 +50,7 @@ fn visit(expr: &Expr, at_focus: bool, names: &mut Vec<String>) -> bool {
             }
             // `contained.where(… %resource …)`: the argument runs only for items of a member
             // of the focus, so only when that member (now recorded) is present
-            let guarded = at_focus && runs_only_on_items(*func) && from_focus_member(target);
+            let guarded = at_focus && func.runs_only_on_items() && from_focus_member(target);
             guarded
                 || args
                     .iter()
@@ -59,16 +58,6 @@ fn visit(expr: &Expr, at_focus: bool, names: &mut Vec<String>) -> bool {
                     .all(|(i, a)| visit(a, at_focus && !func.arg_per_item(i), names))
         }
     }
-}
-
-/// Whether every argument of `func` is evaluated only once per input item, so never for an
-/// empty input (not `iif`, whose criterion sees even an empty input, nor `aggregate`, whose
-/// initial value is evaluated first).
-fn runs_only_on_items(func: Func) -> bool {
-    matches!(
-        func,
-        Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort
-    )
 }
 
 /// A plain path starting at a member of the focus (`contained`, `component.code`): empty

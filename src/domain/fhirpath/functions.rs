@@ -130,17 +130,19 @@ fn math<'a>(input: &[Item<'a>], f: impl Fn(f64) -> f64) -> Result<Collection<'a>
 }
 
 impl Func {
+    /// Whether every argument is evaluated once per input item, so never for an empty input.
+    pub fn runs_only_on_items(self) -> bool {
+        matches!(
+            self,
+            Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort
+        )
+    }
+
     /// Whether argument `i` is evaluated with `$this` = each input item (or, for `iif`, the
-    /// input), rather than against the caller's `$this`.
+    /// input, even when it is empty), rather than against the caller's `$this`; `aggregate`
+    /// evaluates its initial value first, against the caller's.
     pub fn arg_per_item(self, i: usize) -> bool {
-        match self {
-            Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat | Func::Sort => {
-                true
-            }
-            Func::Aggregate => i == 0,
-            Func::Iif => true,
-            _ => false,
-        }
+        self.runs_only_on_items() || self == Func::Iif || (self == Func::Aggregate && i == 0)
     }
 }
 

@@ -243,48 +243,25 @@ impl<'a> Walk<'a> {
             }
         }
         let parent = &cplan.nodes[cnode];
-        if self.first_error_only {
-            // only whether there is an error matters, found sooner among the value checks
-            for &c in &parent.value_checked_first {
-                if self.stopped {
-                    return;
-                }
-                if !rejected.contains(&c) {
-                    self.child(cplan, c, &found, path);
-                }
-            }
-            return;
-        }
-        // A full walk reports in the profile's element order. Only present and required
-        // children can have anything to report; children are numbered in element order.
-        let mut present: Vec<usize> = found.iter().map(|f| f.child).collect();
-        present.sort_unstable();
-        present.dedup();
-        let (mut p, mut r) = (
-            present.iter().peekable(),
-            parent.required_children.iter().peekable(),
-        );
-        loop {
-            let c = match (p.peek(), r.peek()) {
-                (Some(&&a), Some(&&b)) if a == b => {
-                    p.next();
-                    r.next();
-                    a
-                }
-                (Some(&&a), Some(&&b)) if a < b => {
-                    p.next();
-                    a
-                }
-                (_, Some(&&b)) => {
-                    r.next();
-                    b
-                }
-                (Some(&&a), None) => {
-                    p.next();
-                    a
-                }
-                (None, None) => return,
-            };
+        // A conformance check only needs to know whether there is an error, found sooner among
+        // the value checks. A full walk reports in the profile's element order, and only
+        // present and required children have anything to report (children are numbered in
+        // element order).
+        let present_or_required: Vec<usize>;
+        let order: &[usize] = if self.first_error_only {
+            &parent.value_checked_first
+        } else {
+            let mut visit: Vec<usize> = found
+                .iter()
+                .map(|f| f.child)
+                .chain(parent.required_children.iter().copied())
+                .collect();
+            visit.sort_unstable();
+            visit.dedup();
+            present_or_required = visit;
+            &present_or_required
+        };
+        for &c in order {
             if self.stopped {
                 return;
             }
