@@ -16,6 +16,7 @@ mod focus_reads;
 mod functions;
 mod hoist;
 mod lexer;
+mod member_chain;
 mod model;
 mod navigation;
 mod operators;
@@ -27,6 +28,7 @@ mod value;
 
 pub use decimal::Decimal;
 pub use error::FhirPathError;
+pub use member_chain::MemberChain;
 pub use quantity::Quantity;
 pub use temporal::{DateTime, Time};
 pub use value::FhirPathValue;
@@ -129,6 +131,12 @@ impl CompiledPath {
     /// type (see `focus_reads`).
     pub fn focus_members(&self) -> Option<Vec<String>> {
         focus_reads::focus_members(&self.expr)
+    }
+
+    /// The expression as a [`MemberChain`], when it is a plain `Type.a.b` path the model types
+    /// at every step: the same results, found without the evaluator.
+    pub fn member_chain(&self) -> Option<MemberChain> {
+        MemberChain::compile(self.model, &self.expr)
     }
 
     /// Invariant semantics: true when the result is `true`, or empty; Err on evaluation errors.

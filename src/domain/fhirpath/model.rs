@@ -158,6 +158,11 @@ impl Model {
         self.types.get(ty).is_some_and(|t| !t.elements.is_empty())
     }
 
+    /// A concrete resource type (`Patient`; not `Resource` or `DomainResource`).
+    pub fn is_resource(&self, ty: &str) -> bool {
+        self.resources.contains(ty)
+    }
+
     pub fn is_known_type(&self, ty: &str) -> bool {
         self.types.contains_key(ty)
             || self.resources.contains(ty)

@@ -46,25 +46,37 @@ impl SearchIndexer for Registry {
     fn index_rows(&self, resource_type: &str, resource: &Value) -> Vec<IndexRow> {
         let mut rows = Vec::new();
         for def in self.params(resource_type) {
-            // An evaluation error (unexpected data shape) leaves that parameter unindexed for
-            // this resource rather than failing a valid write.
-            let Ok(values) = def.path.evaluate(resource, resource) else {
-                continue;
-            };
             let before = rows.len();
-            for v in &values {
-                extract(def.kind, v, &mut |value| {
-                    rows.push(IndexRow {
-                        param: def.code.clone(),
-                        value,
-                    })
-                });
+            let mut push = |value| {
+                rows.push(IndexRow {
+                    param: def.code.clone(),
+                    value,
+                })
+            };
+            match &def.chain {
+                Some(path) => path.chain.for_each(resource, |ty, node| {
+                    if path.keeps(node) {
+                        extract_node(def.kind, ty, node, &mut push)
+                    }
+                }),
+                None => {
+                    // An evaluation error (unexpected data shape) leaves that parameter
+                    // unindexed for this resource rather than failing a valid write.
+                    let Ok(values) = def.path.evaluate(resource, resource) else {
+                        continue;
+                    };
+                    for v in &values {
+                        extract(def.kind, v, &mut push);
+                    }
+                }
             }
-            let mut added: Vec<IndexRow> = rows.drain(before..).collect();
-            added.dedup();
-            for row in added {
-                if !rows[before..].contains(&row) {
-                    rows.push(row);
+            // One row per distinct value of the parameter, the first in document order.
+            let mut i = before + 1;
+            while i < rows.len() {
+                if rows[before..i].contains(&rows[i]) {
+                    rows.remove(i);
+                } else {
+                    i += 1;
                 }
             }
         }
@@ -85,25 +97,24 @@ fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
 }
 
 fn extract(kind: ParamType, value: &FhirPathValue, emit: &mut dyn FnMut(IndexValue)) {
-    let (type_name, node) = match value {
-        FhirPathValue::Node { type_name, value } => (type_name.as_str(), value),
-        FhirPathValue::Boolean(b) if kind == ParamType::Token => {
-            return emit(IndexValue::Token {
-                system: String::new(),
-                code: b.to_string(),
-            })
-        }
+    match value {
+        FhirPathValue::Node { type_name, value } => extract_node(kind, type_name, value, emit),
+        FhirPathValue::Boolean(b) if kind == ParamType::Token => emit(IndexValue::Token {
+            system: String::new(),
+            code: b.to_string(),
+        }),
         FhirPathValue::Date(_) | FhirPathValue::DateTime(_) if kind == ParamType::Date => {
             if let Some(r) = date_range::parse(&value.to_text()) {
                 emit(IndexValue::Date(r));
             }
-            return;
         }
-        FhirPathValue::String(s) => {
-            return emit_text(kind, s, emit);
-        }
-        _ => return,
-    };
+        FhirPathValue::String(s) => emit_text(kind, s, emit),
+        _ => {}
+    }
+}
+
+/// The rows of one node of the resource, by the parameter's type and the node's FHIR type.
+fn extract_node(kind: ParamType, type_name: &str, node: &Value, emit: &mut dyn FnMut(IndexValue)) {
     match kind {
         ParamType::Token => match type_name {
             "CodeableConcept" => {

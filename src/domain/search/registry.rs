@@ -4,8 +4,9 @@
 //! engine. Search, index extraction and the CapabilityStatement all read this one registry.
 
 use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
-use crate::domain::fhirpath::{CompiledPath, FhirPathEngine};
+use crate::domain::fhirpath::{CompiledPath, FhirPathEngine, MemberChain};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -81,6 +82,45 @@ pub struct ParamDef {
     /// Reference targets that are stored types.
     pub targets: Vec<String>,
     pub(crate) path: CompiledPath,
+    /// `path` as a plain member chain, when it is one (most are): walked without the evaluator.
+    pub(crate) chain: Option<ChainPath>,
+}
+
+/// A parameter expression that a [`MemberChain`] walks: `Type.a.b`, or
+/// `Type.a.where(resolve() is Target)`, which keeps the references to `Target`.
+#[derive(Debug, Clone)]
+pub(crate) struct ChainPath {
+    pub chain: MemberChain,
+    /// `Target/` and `/Target/`: the rewritten `resolve() is Target` (see [`without_resolve`]).
+    reference_to: Option<(String, String)>,
+}
+
+impl ChainPath {
+    fn of(engine: &FhirPathEngine, expression: &str) -> Option<Self> {
+        let (path, target) = match expression
+            .strip_suffix(')')
+            .and_then(|e| e.rsplit_once(".where(resolve() is "))
+        {
+            Some((path, target)) if target.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                (path, Some(target))
+            }
+            _ => (expression, None),
+        };
+        Some(Self {
+            chain: engine.compile(path).ok()?.member_chain()?,
+            reference_to: target.map(|t| (format!("{t}/"), format!("/{t}/"))),
+        })
+    }
+
+    /// Whether a found node passes the `resolve() is Target` filter.
+    pub fn keeps(&self, node: &Value) -> bool {
+        let Some((prefix, infix)) = &self.reference_to else {
+            return true;
+        };
+        node.get("reference")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r.starts_with(prefix.as_str()) || r.contains(infix.as_str()))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -127,19 +167,23 @@ impl Registry {
                 continue;
             };
             match engine.compile(&without_resolve(&p.expression)) {
-                Ok(path) => registry
-                    .by_type
-                    .entry(p.resource_type.clone())
-                    .or_default()
-                    .push(ParamDef {
-                        resource_type: p.resource_type,
-                        code: p.code,
-                        url: p.url,
-                        kind,
-                        expression: p.expression,
-                        targets: p.target,
-                        path,
-                    }),
+                Ok(path) => {
+                    let chain = ChainPath::of(&engine, &p.expression);
+                    registry
+                        .by_type
+                        .entry(p.resource_type.clone())
+                        .or_default()
+                        .push(ParamDef {
+                            resource_type: p.resource_type,
+                            code: p.code,
+                            url: p.url,
+                            kind,
+                            expression: p.expression,
+                            targets: p.target,
+                            path,
+                            chain,
+                        });
+                }
                 Err(e) => registry
                     .skipped
                     .push((p.resource_type, p.code, e.to_string())),
@@ -201,6 +245,7 @@ pub fn registry() -> &'static Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fhirpath::FhirPathValue;
 
     #[test]
     fn vendored_definitions_compile() {
@@ -233,6 +278,89 @@ mod tests {
         assert!(r
             .revincludes("CarePlan")
             .contains(&"Provenance:target".to_string()));
+    }
+
+    /// Every resource in `fixtures/` (Bundle entries included) and, when the test script has
+    /// fetched them (`HBPC_TEST_R4_EXAMPLES`), the official R4 examples of the stored types.
+    fn sample_resources() -> Vec<Value> {
+        fn collect(v: Value, out: &mut Vec<Value>) {
+            if let Some(entries) = v.get("entry").and_then(Value::as_array) {
+                for r in entries.iter().filter_map(|e| e.get("resource")) {
+                    collect(r.clone(), out);
+                }
+            }
+            if v.get("resourceType").is_some() {
+                out.push(v);
+            }
+        }
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+            &mut paths,
+        );
+        if let Ok(dir) = std::env::var("HBPC_TEST_R4_EXAMPLES") {
+            let mut examples = Vec::new();
+            files(std::path::Path::new(&dir), &mut examples);
+            paths.extend(examples.into_iter().filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.split('-').next())
+                    .is_some_and(|ty| REFERRAL_RESOURCE_TYPES.contains(&ty))
+            }));
+        }
+        let mut out = Vec::new();
+        for path in paths {
+            if let Ok(v) = serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+            {
+                collect(v, &mut out);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn member_chains_find_what_the_evaluator_finds() {
+        let r = registry();
+        let chained = r.by_type.values().flatten().filter(|p| p.chain.is_some());
+        assert!(chained.count() > 300, "most parameters are plain paths");
+        let mut compared = 0;
+        for resource in sample_resources() {
+            let ty = resource["resourceType"].as_str().unwrap_or_default();
+            for def in r.params(ty) {
+                let Some(chain) = &def.chain else { continue };
+                let mut walked = Vec::new();
+                chain.chain.for_each(&resource, |t, v| {
+                    if chain.keeps(v) {
+                        walked.push((t.to_string(), v.clone()))
+                    }
+                });
+                let evaluated: Vec<_> = def
+                    .path
+                    .evaluate(&resource, &resource)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        FhirPathValue::Node { type_name, value } if !value.is_null() => {
+                            Some((type_name, value))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(walked, evaluated, "{ty}.{} ({})", def.code, def.expression);
+                compared += usize::from(!walked.is_empty());
+            }
+        }
+        assert!(compared > 100, "only {compared} non-empty comparisons");
     }
 
     #[test]
