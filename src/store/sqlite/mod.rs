@@ -148,9 +148,10 @@ impl ResourceStore for SqliteStore {
             .send(writer::Work::Resources(writer::Job { ops, reply }))
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        response
+        let (result, _ops) = response
             .await
-            .map_err(|_| StoreError::Unavailable("the writer dropped the request".into()))?
+            .map_err(|_| StoreError::Unavailable("the writer dropped the request".into()))?;
+        result
     }
 
     async fn find_by_identifier(

@@ -14,9 +14,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// Carries out `ops` in order. The operations are borrowed, and changed in place (matched
+/// conditional creates redirect references, `meta` is stamped): the caller keeps them and
+/// frees their JSON on its own thread, not on the single writer.
 pub fn apply_ops(
     conn: &Connection,
-    ops: Vec<WriteOp>,
+    ops: &mut [WriteOp],
     now_ms: i64,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     // First resolve every conditional create, so that references to a matched
@@ -33,24 +36,24 @@ pub fn apply_ops(
             _ => Resolution::Proceed,
         });
     }
-    let aliases = write_rules::aliases(&ops, &resolutions);
+    let aliases = write_rules::aliases(ops, &resolutions);
 
     let last_updated = instant::fhir_instant(now_ms);
+    let stamp = Stamp {
+        now_ms,
+        last_updated: &last_updated,
+    };
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut matched = Vec::new();
-    for (index, (mut op, resolution)) in ops.into_iter().zip(resolutions).enumerate() {
+    for (index, (op, resolution)) in ops.iter_mut().zip(resolutions).enumerate() {
         if !aliases.is_empty() {
             if let Some(resource) = op.resource_mut() {
                 reference::rewrite(resource, &aliases);
             }
         }
-        let stamp = Stamp {
-            now_ms,
-            last_updated: &last_updated,
-        };
         let outcome = match (op, resolution) {
             (WriteOp::Create { resource_type, .. }, Resolution::Existing(existing)) => {
-                matched.push((index, resource_type, existing));
+                matched.push((index, resource_type.as_str(), existing));
                 None
             }
             (
@@ -62,7 +65,7 @@ pub fn apply_ops(
                 },
                 Resolution::Proceed,
             ) => {
-                if queries::current_version(conn, &resource_type, &id)?.is_some() {
+                if queries::current_version(conn, resource_type, id)?.is_some() {
                     return Err(StoreError::Op {
                         index,
                         failure: OpFailure::AlreadyExists,
@@ -74,8 +77,8 @@ pub fn apply_ops(
                 };
                 Some(WriteOutcome::Created(write_version(
                     conn,
-                    &resource_type,
-                    &id,
+                    resource_type,
+                    id,
                     version,
                     &stamp,
                     resource,
@@ -90,33 +93,33 @@ pub fn apply_ops(
                 },
                 _,
             ) => {
-                let current = queries::current_version(conn, &resource_type, &id)?;
+                let current = queries::current_version(conn, resource_type, id)?;
                 let live = current.filter(|(_, deleted)| !deleted).map(|(v, _)| v);
-                write_rules::check_if_match(index, if_match, live)?;
+                write_rules::check_if_match(index, *if_match, live)?;
                 let next = current.map_or(1, |(v, _)| v + 1);
                 let version = Version {
                     id: next,
                     claimed: false,
                 };
-                let stored = write_version(conn, &resource_type, &id, version, &stamp, resource)?;
+                let stored = write_version(conn, resource_type, id, version, &stamp, resource)?;
                 Some(match live {
                     Some(_) => WriteOutcome::Updated(stored),
                     None => WriteOutcome::Created(stored),
                 })
             }
-            (WriteOp::EnqueueDelivery(mut request), _) => {
+            (WriteOp::EnqueueDelivery(request), _) => {
                 request.redirect(&aliases);
                 Some(WriteOutcome::DeliveryEnqueued {
-                    delivery_id: super::outbox::enqueue(conn, request, now_ms)?,
+                    delivery_id: super::outbox::enqueue(conn, request.clone(), now_ms)?,
                 })
             }
             (WriteOp::Delete { resource_type, id }, _) => Some(
-                match queries::current_version(conn, &resource_type, &id)?
+                match queries::current_version(conn, resource_type, id)?
                     .filter(|(_, deleted)| !deleted)
                 {
                     None => WriteOutcome::Deleted { version_id: None },
                     Some((v, _)) => {
-                        write_tombstone(conn, &resource_type, &id, v + 1, now_ms)?;
+                        write_tombstone(conn, resource_type, id, v + 1, now_ms)?;
                         WriteOutcome::Deleted {
                             version_id: Some(v + 1),
                         }
@@ -127,7 +130,7 @@ pub fn apply_ops(
         outcomes.push(outcome);
     }
     for (index, resource_type, existing) in matched {
-        let found = queries::current(conn, &resource_type, &existing)?
+        let found = queries::current(conn, resource_type, &existing)?
             .filter(|c| !c.deleted)
             .ok_or_else(|| {
                 StoreError::Backend(format!("matched {resource_type}/{existing} vanished"))
@@ -193,12 +196,12 @@ fn write_version(
     id: &str,
     version: Version,
     stamp: &Stamp<'_>,
-    mut resource: Value,
+    resource: &mut Value,
 ) -> Result<StoredResource, StoreError> {
     let version_id = version.id;
-    meta::stamp(&mut resource, id, version_id, stamp.last_updated);
+    meta::stamp(resource, id, version_id, stamp.last_updated);
     // Straight into a byte buffer: `Display` goes through `fmt::Write` piece by piece.
-    let body = serde_json::to_string(&resource)
+    let body = serde_json::to_string(&*resource)
         .map_err(|e| StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}")))?;
     conn.prepare_cached(
         "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
@@ -206,8 +209,8 @@ fn write_version(
     )?
     .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
     set_current(conn, resource_type, id, version_id)?;
-    reindex_identifiers(conn, resource_type, id, &resource, version)?;
-    super::search::reindex(conn, resource_type, id, &resource, version.is_first())?;
+    reindex_identifiers(conn, resource_type, id, resource, version)?;
+    super::search::reindex(conn, resource_type, id, resource, version.is_first())?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),

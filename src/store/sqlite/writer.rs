@@ -10,7 +10,9 @@ use crate::store::{StoreError, WriteOp, WriteOutcome};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-pub type Reply = oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>;
+/// The outcome, and the job's operations handed back: their JSON trees are freed by the
+/// requesting thread instead of the single writer (freeing them was an eighth of its time).
+pub type Reply = oneshot::Sender<(Result<Vec<WriteOutcome>, StoreError>, Vec<WriteOp>)>;
 
 pub struct Job {
     pub ops: Vec<WriteOp>,
@@ -87,9 +89,7 @@ impl Done {
 
 fn run_work(conn: &Connection, work: &mut Work, now_ms: i64) -> Done {
     match work {
-        Work::Resources(job) => {
-            Done::Resources(apply_ops(conn, std::mem::take(&mut job.ops), now_ms))
-        }
+        Work::Resources(job) => Done::Resources(apply_ops(conn, &mut job.ops, now_ms)),
         Work::Side(job) => Done::Side(job.run(conn).map_err(StoreError::from)),
     }
 }
@@ -121,7 +121,7 @@ fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
             for (work, result) in batch.drain(..).zip(results) {
                 match (work, result) {
                     (Work::Resources(job), Done::Resources(r)) => {
-                        let _ = job.reply.send(r);
+                        let _ = job.reply.send((r, job.ops));
                     }
                     (Work::Side(job), Done::Side(r)) => job.finish(r),
                     // results are pushed in batch order, one per work item
@@ -135,7 +135,7 @@ fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
                 let failed = StoreError::Unavailable(format!("commit failed: {e}"));
                 match work {
                     Work::Resources(job) => {
-                        let _ = job.reply.send(Err(failed));
+                        let _ = job.reply.send((Err(failed), job.ops));
                     }
                     Work::Side(job) => job.finish(Err(failed)),
                 }
