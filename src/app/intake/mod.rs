@@ -119,8 +119,7 @@ impl Intake {
 /// Adds line and column to the issues (a second scan, only when there are issues).
 pub(crate) fn locate(body: &[u8], resource: &Value, outcome: &mut Outcome) {
     let root = resource_type_of(resource).unwrap_or("Resource");
-    json_position::annotate(body, root, &mut outcome.base);
-    json_position::annotate(body, root, &mut outcome.profile);
+    json_position::annotate_each(body, root, &mut [&mut outcome.base, &mut outcome.profile]);
 }
 
 /// Base R4 errors are a bad request (400); profile errors an unprocessable referral (422).
