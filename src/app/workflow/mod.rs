@@ -130,8 +130,24 @@ impl Workflow {
         loop {
             attempt += 1;
             let extra = self.plan_writes(&ops, message_source, submitter).await?;
-            let concurrent = !extra.is_empty();
-            let mut all = ops.clone();
+            // Only a workflow write conditioned on a version (a re-evaluated referral's Task)
+            // can conflict with a concurrent one and be planned again: the request's own
+            // writes are copied for that case only.
+            let may_retry = attempt < CONFLICT_RETRIES
+                && extra.iter().any(|op| {
+                    matches!(
+                        op,
+                        WriteOp::Update {
+                            if_match: Some(_),
+                            ..
+                        }
+                    )
+                });
+            let mut all = if may_retry {
+                ops.clone()
+            } else {
+                std::mem::take(&mut ops)
+            };
             all.extend(extra);
             self.mark_delivery_pending(&mut all);
             match self.store.apply(all).await {
@@ -142,7 +158,7 @@ impl Workflow {
                 Err(StoreError::Op {
                     index,
                     failure: OpFailure::VersionConflict { .. },
-                }) if index >= base && concurrent && attempt < CONFLICT_RETRIES => {
+                }) if index >= base && may_retry => {
                     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
                     let pause = 2 * attempt as u64 + jitter;
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
@@ -335,7 +351,13 @@ impl Workflow {
             // the same referral with the same evidence: nothing new to record
             return Ok(Vec::new());
         }
-        let mut ops = writes(&evaluation, &prior);
+        let g = &evaluation.generated;
+        let task_id = g.task["id"].as_str().unwrap_or_default();
+        let keys = crate::app::delivery::delivered_keys(g.resources());
+        let delivery = self
+            .delivery_op(&g.task, at_hand, task_id, keys, message_source)
+            .await?;
+        let mut ops = writes(evaluation, &prior);
         // The first evaluation records who submitted the referral; later ones keep it.
         let recorded = prior.task.as_ref().and_then(submitter_of).or(submitter);
         for op in &mut ops {
@@ -350,13 +372,7 @@ impl Workflow {
                 }
             }
         }
-        let g = &evaluation.generated;
-        let task_id = g.task["id"].as_str().unwrap_or_default();
-        let keys = crate::app::delivery::delivered_keys(g.resources());
-        ops.extend(
-            self.delivery_op(&g.task, at_hand, task_id, keys, message_source)
-                .await?,
-        );
+        ops.extend(delivery);
         Ok(ops)
     }
 
@@ -522,9 +538,10 @@ async fn read_prior(
     })
 }
 
-/// The writes of an evaluation; the plan is rewritten only when it changed.
-pub fn writes(evaluation: &Evaluation, prior: &Prior) -> Vec<WriteOp> {
-    let g = &evaluation.generated;
+/// The writes of an evaluation, which it moves into them; the plan is rewritten only when it
+/// changed.
+pub fn writes(evaluation: Evaluation, prior: &Prior) -> Vec<WriteOp> {
+    let g = evaluation.generated;
     let mut ops = Vec::new();
     let task_version = prior
         .task
@@ -532,33 +549,37 @@ pub fn writes(evaluation: &Evaluation, prior: &Prior) -> Vec<WriteOp> {
         .and_then(|t| t.pointer("/meta/versionId"))
         .and_then(Value::as_str)
         .and_then(|v| v.parse().ok());
-    ops.push(update(&g.task, task_version));
+    ops.push(update(g.task, task_version));
     let changed = |new: &Value, old: Option<&Value>| old.is_none_or(|old| !same_content(new, old));
-    if let Some(plan) = &g.care_plan {
-        if changed(plan, prior.care_plan.as_ref()) {
+    if let Some(plan) = g.care_plan {
+        if changed(&plan, prior.care_plan.as_ref()) {
             ops.push(update(plan, None));
         }
     }
-    if let Some(team) = &g.care_team {
-        if changed(team, prior.care_team.as_ref()) {
+    if let Some(team) = g.care_team {
+        if changed(&team, prior.care_team.as_ref()) {
             ops.push(update(team, None));
         }
     }
-    for goal in &g.goals {
+    for goal in g.goals {
         ops.push(update(goal, None));
     }
-    ops.push(update(&g.provenance, None));
+    ops.push(update(g.provenance, None));
     ops
 }
 
-fn update(resource: &Value, if_match: Option<u64>) -> WriteOp {
-    WriteOp::Update {
-        resource_type: resource["resourceType"]
-            .as_str()
+fn update(resource: Value, if_match: Option<u64>) -> WriteOp {
+    let text = |key: &str| {
+        resource
+            .get(key)
+            .and_then(Value::as_str)
             .unwrap_or_default()
-            .to_string(),
-        id: resource["id"].as_str().unwrap_or_default().to_string(),
-        resource: resource.clone(),
+            .to_string()
+    };
+    WriteOp::Update {
+        resource_type: text("resourceType"),
+        id: text("id"),
+        resource,
         if_match,
     }
 }
@@ -571,13 +592,13 @@ fn same_content(a: &Value, b: &Value) -> bool {
 fn same_except(a: &Value, b: &Value, ignored: &[&str]) -> bool {
     match (a.as_object(), b.as_object()) {
         (Some(a), Some(b)) => {
-            let strip = |m: &serde_json::Map<String, Value>| {
-                m.iter()
-                    .filter(|(k, _)| !ignored.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<std::collections::BTreeMap<_, _>>()
+            let kept = |m: &'_ serde_json::Map<String, Value>| {
+                m.keys().filter(|k| !ignored.contains(&k.as_str())).count()
             };
-            strip(a) == strip(b)
+            kept(a) == kept(b)
+                && a.iter()
+                    .filter(|(k, _)| !ignored.contains(&k.as_str()))
+                    .all(|(k, v)| b.get(k) == Some(v))
         }
         _ => false,
     }
