@@ -75,7 +75,7 @@ fn write_entry(
                 }
             }
             out.push_str(",\"response\":");
-            out.push_str(&response.to_string());
+            push_json(out, &response);
             out.push('}');
         }
         EntryOutcome::Deleted(version) => {
@@ -83,7 +83,7 @@ fn write_entry(
             if let Some(v) = version {
                 response["etag"] = json!(etag(*v));
             }
-            out.push_str(&json!({ "response": response }).to_string());
+            push_json(out, &json!({ "response": response }));
         }
         EntryOutcome::Failed(error) => {
             let status = status_of(error);
@@ -92,7 +92,14 @@ fn write_entry(
                 "status": format!("{} {reason}", status.as_u16()),
                 "outcome": operation_outcome(&error.issues()),
             });
-            out.push_str(&json!({ "response": response }).to_string());
+            push_json(out, &json!({ "response": response }));
         }
     }
+}
+
+/// `value` as JSON text; serde's writer is much cheaper than `Display` (which goes through
+/// `fmt::Write` piece by piece).
+fn push_json(out: &mut String, value: &Value) {
+    // Serialising a `Value` cannot fail.
+    out.push_str(&serde_json::to_string(value).unwrap_or_default());
 }

@@ -1,6 +1,7 @@
 //! OperationOutcome issues: the one error vocabulary of the gateway.
 
-use serde_json::{json, Value};
+use super::json_build::{object, string};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -153,26 +154,35 @@ impl Issue {
     }
 
     pub fn to_json(&self) -> Value {
-        let mut issue = json!({
-            "severity": self.severity.code(),
-            "code": self.code.code(),
-            "details": { "text": self.text },
-        });
-        if let Some(d) = &self.diagnostics {
-            issue["diagnostics"] = json!(d);
-        }
-        if !self.expression.is_empty() {
-            issue["expression"] = json!(self.expression);
-        }
-        issue
+        object([
+            ("severity", string(self.severity.code())),
+            ("code", string(self.code.code())),
+            ("details", object([("text", string(self.text.as_str()))])),
+            (
+                "diagnostics",
+                self.diagnostics.as_deref().map_or(Value::Null, string),
+            ),
+            (
+                "expression",
+                if self.expression.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Array(self.expression.iter().map(|e| string(e.as_str())).collect())
+                },
+            ),
+        ])
     }
 }
 
+/// Built member by member: `json!` would copy every issue through the serializer again.
 pub fn operation_outcome(issues: &[Issue]) -> Value {
-    json!({
-        "resourceType": "OperationOutcome",
-        "issue": issues.iter().map(Issue::to_json).collect::<Vec<_>>(),
-    })
+    object([
+        ("resourceType", string("OperationOutcome")),
+        (
+            "issue",
+            Value::Array(issues.iter().map(Issue::to_json).collect()),
+        ),
+    ])
 }
 
 #[cfg(test)]
