@@ -7,4 +7,5 @@ pub mod fast_hash;
 pub mod fhir;
 pub mod fhirpath;
 pub mod search;
+pub mod text;
 pub mod validation;

@@ -2,7 +2,7 @@
 
 use super::rules::{WorkflowRules, REFERRAL_VALUE_SET};
 use crate::domain::care_planning::{self, Generated, PlanInput, Prior, ReferralIdentity};
-use crate::domain::eligibility::{self, Determination, Evidence, Terminology};
+use crate::domain::eligibility::{self, Determination, Evidence, Scope, Terminology};
 use crate::domain::fhir::coding::codings;
 use crate::domain::validation::structure::is_ancillary_order;
 use serde_json::Value;
@@ -43,11 +43,13 @@ impl Evaluator {
     }
 
     pub fn evaluate(&self, evidence: &Evidence, prior: &Prior, now: &str) -> Evaluation {
-        let identity = ReferralIdentity::of(evidence.referral());
+        // the referral and its patient, read once for the criteria and the plan
+        let scope = Scope::new(evidence);
+        let identity = ReferralIdentity::of(scope.referral());
         let determination =
-            eligibility::evaluate(evidence, &self.rules.eligibility, self.terminology.as_ref());
+            eligibility::evaluate_in(&scope, &self.rules.eligibility, self.terminology.as_ref());
         let generated = care_planning::generate(&PlanInput {
-            evidence,
+            evidence: &scope,
             determination: &determination,
             identity: &identity,
             program: &self.rules.program,

@@ -4,8 +4,9 @@ use super::narrative::care_plan_div;
 use super::services::PlannedService;
 use super::PlanInput;
 use crate::domain::fhir::date::{date_text, day_number, Edge};
-use crate::domain::fhir::json_build::{reference, string, Shape};
+use crate::domain::fhir::json_build::{reference, reference_to, string, Shape};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -46,11 +47,22 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| Fragments {
         "careTeam",
         "goal",
         "activity",
+        "period",
+        "addresses",
     ]),
     text: Shape::new(["status", "div"]),
     supporting_info: Shape::new(["reference", "display"]),
     activity: Shape::new(["detail"]),
-    detail: Shape::new(["kind", "code", "status", "description", "performer"]),
+    detail: Shape::new([
+        "kind",
+        "code",
+        "status",
+        "description",
+        "performer",
+        // for a symptom
+        "reasonCode",
+        "reasonReference",
+    ]),
     period: Shape::new(["start"]),
 });
 
@@ -77,25 +89,32 @@ pub fn generate(
     let activities: Vec<Value> = services
         .iter()
         .map(|planned| {
-            let mut detail = f.detail.with([
+            let (description, reason_code, reason_reference) = match &planned.symptom {
+                Some(symptom) => {
+                    let label = super::narrative::concept_label(&symptom.code);
+                    (
+                        string(concat(["Evaluate and manage ", &label, "."])),
+                        Value::Array(vec![symptom.code.clone()]),
+                        symptom.source.as_ref().map_or(Value::Null, |source| {
+                            Value::Array(vec![reference(source.as_str())])
+                        }),
+                    )
+                }
+                None => (
+                    string(planned.service.description()),
+                    Value::Null,
+                    Value::Null,
+                ),
+            };
+            let detail = f.detail.with([
                 string("ServiceRequest"),
                 planned.service.concept(),
                 string(activity_status),
-                string(planned.service.description()),
+                description,
                 Value::Array(vec![input.program.role_ref(planned.service.role())]),
+                reason_code,
+                reason_reference,
             ]);
-            if let Some(symptom) = &planned.symptom {
-                let label = super::narrative::concept_label(&symptom.code);
-                let mut description = String::with_capacity(22 + label.len());
-                description.push_str("Evaluate and manage ");
-                description.push_str(&label);
-                description.push('.');
-                detail["description"] = Value::String(description);
-                detail["reasonCode"] = Value::Array(vec![symptom.code.clone()]);
-                if let Some(source) = &symptom.source {
-                    detail["reasonReference"] = Value::Array(vec![reference(source.as_str())]);
-                }
-            }
             f.activity.with([detail])
         })
         .collect();
@@ -103,12 +122,17 @@ pub fn generate(
         .into_iter()
         .map(reference)
         .collect();
+    let addresses = if addresses.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(addresses)
+    };
     let goal_refs: Vec<Value> = goals
         .iter()
         .filter_map(|g| g.member("id").and_then(Value::as_str))
-        .map(|id| reference(format!("Goal/{id}")))
+        .map(|id| reference_to("Goal", id))
         .collect();
-    let mut plan = f.plan.with([
+    f.plan.with([
         string("CarePlan"),
         string(input.identity.id("CarePlan")),
         f.meta.clone(),
@@ -131,20 +155,15 @@ pub fn generate(
         string("Home Based Palliative Care plan"),
         referral.member("subject").cloned().unwrap_or(Value::Null),
         input.program.organization_ref(),
-        Value::Array(vec![reference(format!(
-            "CareTeam/{}",
-            input.identity.id("CareTeam")
-        ))]),
+        Value::Array(vec![reference_to(
+            "CareTeam",
+            &input.identity.id("CareTeam"),
+        )]),
         Value::Array(goal_refs),
         Value::Array(activities),
-    ]);
-    if let Some(start) = start {
-        plan["period"] = f.period.with([string(start)]);
-    }
-    if !addresses.is_empty() {
-        plan["addresses"] = Value::Array(addresses);
-    }
-    plan
+        start.map_or(Value::Null, |start| f.period.with([string(start)])),
+        addresses,
+    ])
 }
 
 /// The referral's reasons that are Conditions, then any other advanced-illness Condition.

@@ -3,7 +3,7 @@
 
 use super::services::{PlannedService, Role};
 use super::PlanInput;
-use crate::domain::eligibility::{managing_physician, reference_keys, Evidence};
+use crate::domain::eligibility::{managing_physician, refers_to, Scope};
 use crate::domain::fhir::date::{date_text, day_number, Edge};
 use crate::domain::fhir::json_build::{reference, string, Shape};
 use crate::domain::fhir::member::Member;
@@ -50,6 +50,7 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| Fragments {
         "subject",
         "participant",
         "managingOrganization",
+        "period",
     ]),
     period: Shape::new(["start"]),
 });
@@ -98,7 +99,11 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
         );
     }
     let referral = ev.referral();
-    let mut team = f.team.with([
+    let start = referral
+        .member("authoredOn")
+        .and_then(Value::as_str)
+        .and_then(|d| day_number(d, Edge::Start));
+    f.team.with([
         string("CareTeam"),
         string(input.identity.id("CareTeam")),
         f.meta.clone(),
@@ -109,19 +114,14 @@ pub fn generate(input: &PlanInput, services: &[PlannedService], status: &str) ->
         referral.member("subject").cloned().unwrap_or(Value::Null),
         Value::Array(participants),
         Value::Array(vec![input.program.organization_ref()]),
-    ]);
-    if let Some(start) = referral
-        .member("authoredOn")
-        .and_then(Value::as_str)
-        .and_then(|d| day_number(d, Edge::Start))
-    {
-        team["period"] = f.period.with_nulls([string(date_text(start))]);
-    }
-    team
+        start.map_or(Value::Null, |start| {
+            f.period.with_nulls([string(date_text(start))])
+        }),
+    ])
 }
 
 /// A physician participant, with their own NUCC code as the role when they carry one.
-fn physician(ev: &Evidence, key: &str, label: &str) -> Value {
+fn physician(ev: &Scope, key: &str, label: &str) -> Value {
     let resource = ev.get(key);
     let practitioner = resource
         .and_then(|r| r.member("practitioner"))
@@ -178,7 +178,7 @@ fn qualification_nucc(practitioner: &Value) -> Option<(String, Option<String>)> 
 }
 
 /// Whether two Practitioner(Role)s are the same person.
-fn same_person(ev: &Evidence, a: &str, b: Option<&str>) -> bool {
+fn same_person(ev: &Scope, a: &str, b: Option<&str>) -> bool {
     let person = |key: &str| -> Option<String> {
         if key.starts_with("Practitioner/") {
             return Some(key.to_string());
@@ -198,13 +198,17 @@ fn same_person(ev: &Evidence, a: &str, b: Option<&str>) -> bool {
 fn consenting_caregivers(input: &PlanInput) -> Vec<String> {
     let ev = input.evidence;
     let caregivers = crate::domain::eligibility::caregivers(ev, input.eligibility);
-    let consenting: Vec<String> = ev
+    let active: Vec<&Value> = ev
         .of_type("Consent")
-        .filter(|(_, c)| c.member("status").and_then(Value::as_str) == Some("active"))
-        .flat_map(|(_, c)| reference_keys(c, "performer"))
+        .map(|(_, c)| c)
+        .filter(|c| c.member("status").and_then(Value::as_str) == Some("active"))
         .collect();
     caregivers
         .into_iter()
-        .filter(|c| consenting.contains(c))
+        .filter(|c| {
+            active
+                .iter()
+                .any(|consent| refers_to(consent, "performer", c))
+        })
         .collect()
 }

@@ -13,6 +13,8 @@ struct Fragments {
     comfort: Value,
     symptom_control: Value,
     goal: Shape,
+    /// A goal with `addresses`.
+    addressing_goal: Shape,
 }
 
 static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
@@ -34,6 +36,16 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
             "description",
             "subject",
             "expressedBy",
+        ]),
+        addressing_goal: Shape::new([
+            "resourceType",
+            "id",
+            "identifier",
+            "lifecycleStatus",
+            "description",
+            "subject",
+            "expressedBy",
+            "addresses",
         ]),
     }
 });
@@ -61,8 +73,8 @@ pub fn generate(input: &PlanInput, plan_status: &str, services: &[PlannedService
         .map(reference)
         .collect();
     // `subject` stays even when null, as it always has
-    let goal = |kind: &str, description: &Value, subject: Value| {
-        f.goal.with_nulls([
+    let fields = |kind: &str, description: &Value, subject: Value| {
+        [
             string("Goal"),
             string(input.identity.id(kind)),
             Value::Array(vec![input.identity.identifier(kind)]),
@@ -70,12 +82,26 @@ pub fn generate(input: &PlanInput, plan_status: &str, services: &[PlannedService
             description.clone(),
             subject,
             input.program.organization_ref(),
+        ]
+    };
+    let comfort = f
+        .goal
+        .with_nulls(fields("Goal-comfort", &f.comfort, subject.clone()));
+    let control = fields("Goal-symptom-control", &f.symptom_control, subject);
+    let control = if symptoms.is_empty() {
+        f.goal.with_nulls(control)
+    } else {
+        let [rt, id, identifier, lifecycle, description, subject, expressed_by] = control;
+        f.addressing_goal.with_nulls([
+            rt,
+            id,
+            identifier,
+            lifecycle,
+            description,
+            subject,
+            expressed_by,
+            Value::Array(symptoms),
         ])
     };
-    let comfort = goal("Goal-comfort", &f.comfort, subject.clone());
-    let mut control = goal("Goal-symptom-control", &f.symptom_control, subject);
-    if !symptoms.is_empty() {
-        control["addresses"] = Value::Array(symptoms);
-    }
     vec![comfort, control]
 }

@@ -90,7 +90,9 @@ impl ReferralIdentity {
         static SHAPE: LazyLock<Shape> = LazyLock::new(|| Shape::new(["system", "value"]));
         let mut system = String::with_capacity(GENERATED_SYSTEM_BASE.len() + kind.len());
         system.push_str(GENERATED_SYSTEM_BASE);
-        system.push_str(&kind.to_ascii_lowercase());
+        system.push_str(kind);
+        // the kind in lower case, in place
+        system[GENERATED_SYSTEM_BASE.len()..].make_ascii_lowercase();
         SHAPE.with([string(system), string(self.id(kind))])
     }
 }

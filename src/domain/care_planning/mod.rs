@@ -20,9 +20,7 @@ pub use narrative::concept_label as symptom_label;
 pub use program::Program;
 pub use services::{PlannedService, Role, Service};
 
-use crate::domain::eligibility::{
-    Decision, Determination, EligibilityRules, Evidence, Terminology,
-};
+use crate::domain::eligibility::{Decision, Determination, EligibilityRules, Scope, Terminology};
 use crate::domain::fhir::coding::CodeList;
 use serde_json::Value;
 
@@ -47,7 +45,8 @@ pub struct Prior {
 }
 
 pub struct PlanInput<'a> {
-    pub evidence: &'a Evidence,
+    /// The evaluation's view of the evidence.
+    pub evidence: &'a Scope<'a>,
     pub determination: &'a Determination,
     pub identity: &'a ReferralIdentity,
     pub program: &'a Program,

@@ -46,7 +46,9 @@ pub fn concept_label(concept: &Value) -> String {
 /// Appends `text` with `&`, `<` and `>` escaped.
 fn escape_into(out: &mut String, text: &str) {
     let mut rest = text;
-    while let Some(at) = rest.find(['&', '<', '>']) {
+    // a byte scan: the markup characters are ASCII, and `find` with a char set goes through the
+    // general pattern searcher
+    while let Some(at) = rest.bytes().position(|b| matches!(b, b'&' | b'<' | b'>')) {
         out.push_str(&rest[..at]);
         out.push_str(match rest.as_bytes()[at] {
             b'&' => "&amp;",

@@ -2,7 +2,7 @@
 //! referral.
 
 use super::{Generated, PlanInput};
-use crate::domain::fhir::json_build::{reference, string, Shape};
+use crate::domain::fhir::json_build::{reference, reference_to, string, Shape};
 use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -49,7 +49,7 @@ pub fn generate(input: &PlanInput, generated: &Generated) -> Value {
         .filter_map(|r| {
             let rt = r.member("resourceType")?.as_str()?;
             let id = r.member("id")?.as_str()?;
-            (rt != "Provenance").then(|| reference(format!("{rt}/{id}")))
+            (rt != "Provenance").then(|| reference_to(rt, id))
         })
         .collect();
     let activity = if input.prior.task.is_some() {

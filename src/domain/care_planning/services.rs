@@ -1,7 +1,7 @@
 //! The program's types of care, the roles that deliver them, and which a patient gets.
 
 use super::PlanInput;
-use crate::domain::eligibility::Evidence;
+use crate::domain::eligibility::{refers_to, Scope};
 use crate::domain::fhir::coding::CodeList;
 use crate::domain::fhir::json_build::{object, string};
 use crate::domain::fhir::member::Member;
@@ -251,7 +251,7 @@ pub fn plan(input: &PlanInput) -> Vec<PlannedService> {
 }
 
 /// A personal-care need among the patient's active Conditions or the referral's reasons.
-fn needs_personal_care(ev: &Evidence, codes: &CodeList) -> bool {
+fn needs_personal_care(ev: &Scope, codes: &CodeList) -> bool {
     let condition = ev.of_type("Condition").any(|(_, c)| {
         ev.about_patient(c, "subject")
             && c.member("code")
@@ -266,7 +266,7 @@ fn needs_personal_care(ev: &Evidence, codes: &CodeList) -> bool {
 }
 
 /// Ordered by the referral's `orderDetail`, or by another active order based on the referral.
-fn ordered(ev: &Evidence, orders: &CodeList) -> bool {
+fn ordered(ev: &Scope, orders: &CodeList) -> bool {
     if orders.matches_any(ev.referral(), "orderDetail") {
         return true;
     }
@@ -278,9 +278,7 @@ fn ordered(ev: &Evidence, orders: &CodeList) -> bool {
                 Some("active" | "draft")
             )
             && sr.member("code").is_some_and(|c| orders.matches_concept(c))
-            && crate::domain::eligibility::reference_keys(sr, "basedOn")
-                .iter()
-                .any(|k| k == referral)
+            && refers_to(sr, "basedOn", referral)
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::PlanInput;
 use crate::domain::eligibility::{Criterion, Decision, Verdict};
-use crate::domain::fhir::json_build::{object, reference, string, Shape};
+use crate::domain::fhir::json_build::{object, reference, reference_to, string, Shape};
 use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -113,6 +113,9 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
             "owner",
             "input",
             "output",
+            // when rejected or on hold, and when the referral has one
+            "statusReason",
+            "priority",
         ]),
         status_reason: Shape::new(["text"]),
         criterion_codes: Criterion::ALL
@@ -187,7 +190,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         ] {
             output.push(f.typed_reference.with([
                 parameter_type.clone(),
-                reference(format!("{kind}/{}", input.identity.id(kind))),
+                reference_to(kind, &input.identity.id(kind)),
             ]));
         }
     }
@@ -198,7 +201,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         })
         .collect();
 
-    let mut task = f.task.with([
+    f.task.with([
         string("Task"),
         string(input.identity.id("Task")),
         f.meta.clone(),
@@ -217,35 +220,30 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         input.program.organization_ref(),
         Value::Array(input_refs),
         Value::Array(output),
-    ]);
-    if let Some(reason) = status_reason(input) {
-        task["statusReason"] = f.status_reason.with([string(reason)]);
-    }
-    if let Some(priority) = referral.member("priority") {
-        task["priority"] = priority.clone();
-    }
-    task
+        status_reason(input).map_or(Value::Null, |reason| f.status_reason.with([string(reason)])),
+        referral.member("priority").cloned().unwrap_or(Value::Null),
+    ])
 }
 
 /// Why the Task is rejected or on hold, naming the criteria.
 fn status_reason(input: &PlanInput) -> Option<String> {
     let d = input.determination;
-    let list = |verdict| {
-        d.with(verdict)
-            .map(|f| format!("{} ({})", f.criterion.display(), f.reason))
-            .collect::<Vec<_>>()
+    let (mut text, verdict) = match d.decision() {
+        Decision::Ineligible => (String::from("Not eligible: "), Verdict::NotMet),
+        Decision::Pending => (String::from("Waiting for evidence: "), Verdict::Unknown),
+        Decision::Eligible => return None,
     };
-    match d.decision() {
-        Decision::Ineligible => Some(format!(
-            "Not eligible: {}",
-            list(Verdict::NotMet).join("; ")
-        )),
-        Decision::Pending => Some(format!(
-            "Waiting for evidence: {}",
-            list(Verdict::Unknown).join("; ")
-        )),
-        Decision::Eligible => None,
+    // `display (reason)` of each, `; ` between
+    for (i, finding) in d.with(verdict).enumerate() {
+        if i > 0 {
+            text.push_str("; ");
+        }
+        text.push_str(finding.criterion.display());
+        text.push_str(" (");
+        text.push_str(&finding.reason);
+        text.push(')');
     }
+    Some(text)
 }
 
 /// Every evidence resource considered, referral first (a later evaluation starts from these).

@@ -1,14 +1,15 @@
 //! "Diagnosed with a progressive and advanced medical condition": an active, confirmed
 //! Condition coded from the advanced-illness ValueSet.
 
-use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
+use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
 use crate::domain::fhir::coding::{codings, first_code, label};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(clinicalStatus.coding.code in ('active' | 'recurrence' | 'relapse') and verificationStatus.coding.code = 'confirmed' and code.memberOf(%advancedIllnessValueSet))";
 
-pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -> Finding {
+pub fn evaluate(ev: &Scope, rules: &EligibilityRules, tx: &dyn Terminology) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::AdvancedIllness,
@@ -45,7 +46,12 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
         let diagnosis = condition.member("code").map(label).unwrap_or_default();
         return finding(
             Verdict::Met,
-            format!("{key} ({diagnosis}) is an active, confirmed advanced-illness diagnosis"),
+            concat([
+                key,
+                " (",
+                &diagnosis,
+                ") is an active, confirmed advanced-illness diagnosis",
+            ]),
             vec![key.to_string()],
         );
     }

@@ -1,11 +1,12 @@
 //! "Desire to receive this care at home" and "You and your caregivers are willing
 //! participants", both read from the participation Consent.
 
-use super::evidence::reference_keys;
-use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use super::evidence::refers_to;
+use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::coding::CodeList;
 use crate::domain::fhir::date::{day_number, Edge};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::Value;
 
 const HOME_EXPRESSION: &str = "Consent.where(status = 'active' and provision.type = 'permit').provision.code.where(memberOf(%homeCareCodes)) and Consent.provision.descendants().where(type = 'deny' and code.memberOf(%homeCareCodes)).empty()";
@@ -13,8 +14,9 @@ const WILLING_EXPRESSION: &str = "Consent.where(status = 'active' and provision.
 
 /// Consents about the referral's patient, the most recent (`dateTime`) first: a later consent
 /// replaces an earlier one.
-fn consents(ev: &Evidence) -> Vec<(&str, &Value)> {
+pub(super) fn consents<'a>(ev: &Scope<'a>) -> Vec<(&'a str, &'a Value)> {
     let mut all: Vec<(&str, &Value)> = ev
+        .evidence()
         .of_type("Consent")
         .filter(|(_, c)| ev.about_patient(c, "patient"))
         .collect();
@@ -58,7 +60,8 @@ fn provision_covers(provision: &Value, kind: &str, codes: &CodeList) -> bool {
             .any(|nested| provision_covers(nested, kind, codes))
 }
 
-pub fn wants_home_care(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+/// `consents`: as [`consents`] gives them.
+pub(super) fn wants_home_care(rules: &EligibilityRules, consents: &[(&str, &Value)]) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::WantsHomeCare,
@@ -68,7 +71,7 @@ pub fn wants_home_care(ev: &Evidence, rules: &EligibilityRules) -> Finding {
             HOME_EXPRESSION,
         )
     };
-    let Some((key, consent)) = consents(ev).into_iter().next() else {
+    let Some(&(key, consent)) = consents.first() else {
         return finding(
             Verdict::Unknown,
             "no participation Consent was sent or referenced".into(),
@@ -80,7 +83,7 @@ pub fn wants_home_care(ev: &Evidence, rules: &EligibilityRules) -> Finding {
     if provision_covers(provision, "deny", &rules.home_care_codes) {
         return finding(
             Verdict::NotMet,
-            format!("{key} declines care at home"),
+            concat([key, " declines care at home"]),
             evidence,
         );
     }
@@ -92,25 +95,33 @@ pub fn wants_home_care(ev: &Evidence, rules: &EligibilityRules) -> Finding {
     if matches!(status, "rejected" | "inactive") && home {
         return finding(
             Verdict::NotMet,
-            format!("{key} for care at home is {status}"),
+            concat([key, " for care at home is ", status]),
             evidence,
         );
     }
     if is_active_permit(consent) && home {
         return finding(
             Verdict::Met,
-            format!("{key} permits care at home"),
+            concat([key, " permits care at home"]),
             evidence,
         );
     }
     finding(
         Verdict::Unknown,
-        format!("{key} does not say where care is given (no home-care code in provision.code)"),
+        concat([
+            key,
+            " does not say where care is given (no home-care code in provision.code)",
+        ]),
         evidence,
     )
 }
 
-pub fn willing_participants(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+/// `consents`: as [`consents`] gives them.
+pub(super) fn willing_participants(
+    ev: &Scope,
+    rules: &EligibilityRules,
+    consents: &[(&str, &Value)],
+) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::WillingParticipants,
@@ -120,8 +131,7 @@ pub fn willing_participants(ev: &Evidence, rules: &EligibilityRules) -> Finding 
             WILLING_EXPRESSION,
         )
     };
-    let all = consents(ev);
-    let Some((latest_key, latest)) = all.first().copied() else {
+    let Some(&(latest_key, latest)) = consents.first() else {
         return finding(
             Verdict::Unknown,
             "no participation Consent was sent or referenced".into(),
@@ -142,32 +152,39 @@ pub fn willing_participants(ev: &Evidence, rules: &EligibilityRules) -> Finding 
             .unwrap_or("");
         return finding(
             Verdict::NotMet,
-            format!(
-                "{latest_key} is not an active consent to the palliative plan (status '{status}')"
-            ),
+            concat([
+                latest_key,
+                " is not an active consent to the palliative plan (status '",
+                status,
+                "')",
+            ]),
             vec![latest_key.to_string()],
         );
     }
-    // everyone who has consented to the plan, in any active consent
-    let consenting: Vec<String> = all
+    // everyone who has consented to the plan is a performer of one of these
+    let consenting: Vec<&Value> = consents
         .iter()
         .filter(|(_, c)| covers_plan(c))
-        .flat_map(|(_, c)| performers(c))
+        .map(|(_, c)| *c)
         .collect();
     if ev
         .patient_key()
-        .is_some_and(|p| !performers(latest).contains(&p))
+        .is_some_and(|p| !refers_to(latest, "performer", p))
     {
         return finding(
             Verdict::NotMet,
-            format!("the patient is not a performer of {latest_key}"),
+            concat(["the patient is not a performer of ", latest_key]),
             vec![latest_key.to_string()],
         );
     }
     let caregivers = caregivers(ev, rules);
     let missing: Vec<&String> = caregivers
         .iter()
-        .filter(|c| !consenting.contains(c))
+        .filter(|c| {
+            !consenting
+                .iter()
+                .any(|consent| refers_to(consent, "performer", c))
+        })
         .collect();
     let mut evidence = vec![latest_key.to_string()];
     if !missing.is_empty() {
@@ -182,20 +199,19 @@ pub fn willing_participants(ev: &Evidence, rules: &EligibilityRules) -> Finding 
     evidence.extend(caregivers.iter().cloned());
     finding(
         Verdict::Met,
-        format!(
-            "the patient and {} caregiver(s) consent to the palliative plan ({latest_key})",
-            caregivers.len()
-        ),
+        concat([
+            "the patient and ",
+            &caregivers.len().to_string(),
+            " caregiver(s) consent to the palliative plan (",
+            latest_key,
+            ")",
+        ]),
         evidence,
     )
 }
 
-fn performers(consent: &Value) -> Vec<String> {
-    reference_keys(consent, "performer")
-}
-
 /// `RelatedPerson/id` of the patient's caregivers in the evidence.
-pub fn caregivers(ev: &Evidence, rules: &EligibilityRules) -> Vec<String> {
+pub fn caregivers(ev: &Scope, rules: &EligibilityRules) -> Vec<String> {
     ev.of_type("RelatedPerson")
         .filter(|(_, r)| ev.about_patient(r, "patient"))
         .filter(|(_, r)| {

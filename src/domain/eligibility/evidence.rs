@@ -109,23 +109,7 @@ impl Evidence {
 
     /// Whether a resource is about the referral's patient (when it says).
     pub fn about_patient(&self, resource: &Value, element: &str) -> bool {
-        fn literal<'v>(r: &'v Value, element: &str) -> Option<&'v str> {
-            member_str(member(r, element)?, "reference")
-        }
-        let (Some(patient), Some(other)) = (
-            literal(self.referral(), "subject"),
-            literal(resource, element),
-        ) else {
-            return true;
-        };
-        // the same text is the same patient, or unreadable (which also counts as about them)
-        if patient == other {
-            return true;
-        }
-        match (reference_parts(patient), reference_parts(other)) {
-            (Some(p), Some(o)) => p == o,
-            _ => true,
-        }
+        PatientReference::covers(PatientReference::of(self.referral()), resource, element)
     }
 
     /// The entry a literal reference with parts `(rt, id)` points to; a relative reference is
@@ -140,6 +124,44 @@ impl Evidence {
     }
 }
 
+/// The referral's `subject.reference`: its text, and `(Type, id)` when readable.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PatientReference<'a> {
+    literal: &'a str,
+    pub(super) parts: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> PatientReference<'a> {
+    pub(super) fn of(referral: &'a Value) -> Option<Self> {
+        let literal = literal(referral, "subject")?;
+        Some(Self {
+            literal,
+            parts: reference_parts(literal),
+        })
+    }
+
+    /// Whether `resource`'s `element` names the patient `patient` (or either is unreadable,
+    /// which also counts as about them).
+    pub(super) fn covers(patient: Option<Self>, resource: &Value, element: &str) -> bool {
+        let (Some(patient), Some(other)) = (patient, literal(resource, element)) else {
+            return true;
+        };
+        // the same text is the same patient
+        if patient.literal == other {
+            return true;
+        }
+        match (patient.parts, reference_parts(other)) {
+            (Some(p), Some(o)) => p == o,
+            _ => true,
+        }
+    }
+}
+
+/// `element.reference` of a resource.
+fn literal<'v>(resource: &'v Value, element: &str) -> Option<&'v str> {
+    member_str(member(resource, element)?, "reference")
+}
+
 /// Whether `key` (`Type/id`) is of `resource_type`.
 fn is_of_type(key: &str, resource_type: &str) -> bool {
     key.len() > resource_type.len()
@@ -147,14 +169,30 @@ fn is_of_type(key: &str, resource_type: &str) -> bool {
         && key.starts_with(resource_type)
 }
 
-/// The References in an element that may repeat.
+/// The References in an element that may repeat (borrowed in place: no list is built).
 pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item = &'a Value> {
-    let items: Vec<&Value> = match member(resource, element) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(item @ Value::Object(_)) => vec![item],
-        _ => Vec::new(),
-    };
-    items.into_iter()
+    match member(resource, element) {
+        Some(Value::Array(items)) => items.iter(),
+        Some(item @ Value::Object(_)) => std::slice::from_ref(item).iter(),
+        _ => [].iter(),
+    }
+}
+
+/// Whether a literal reference in `element` (that may repeat) points to `key` (`Type/id`), as
+/// [`reference_keys`] would list it, without building the keys.
+pub fn refers_to(resource: &Value, element: &str, key: &str) -> bool {
+    references(resource, element)
+        .filter_map(|r| member_str(r, "reference"))
+        .filter_map(reference_parts)
+        .any(|(rt, id)| is_type_and_id(key, rt, id))
+}
+
+/// Whether `key` is `{rt}/{id}`.
+fn is_type_and_id(key: &str, rt: &str, id: &str) -> bool {
+    key.len() == rt.len() + 1 + id.len()
+        && key.as_bytes()[rt.len()] == b'/'
+        && key.starts_with(rt)
+        && key.ends_with(id)
 }
 
 /// `Type/id` of each literal reference in an element that may repeat.
@@ -179,7 +217,7 @@ pub fn effective_start(observation: &Value) -> Option<&str> {
 pub fn resource_key(resource: &Value) -> Option<String> {
     let rt = resource.member("resourceType").and_then(Value::as_str)?;
     let id = resource.member("id").and_then(Value::as_str)?;
-    Some(format!("{rt}/{id}"))
+    Some(type_and_id(rt, id))
 }
 
 /// `Type/id` of a literal reference, relative or absolute, without its `_history` part.
@@ -189,7 +227,7 @@ pub fn reference_key(reference: &str) -> Option<String> {
 }
 
 /// `Type/id`, allocated once at its final size.
-fn type_and_id(rt: &str, id: &str) -> String {
+pub(super) fn type_and_id(rt: &str, id: &str) -> String {
     let mut key = String::with_capacity(rt.len() + 1 + id.len());
     key.push_str(rt);
     key.push('/');
@@ -206,11 +244,16 @@ fn reference_parts(reference: &str) -> Option<(&str, &str)> {
     if reference.as_bytes().contains(&b'_') {
         return versioned_reference_parts(reference);
     }
-    let last = reference.rfind('/')?;
+    // a byte loop: references are short, and `rfind` goes through the general pattern searcher
+    let last = last_slash(reference.as_bytes())?;
     let (head, id) = (&reference[..last], &reference[last + 1..]);
-    let rt = head.rfind('/').map_or(head, |i| &head[i + 1..]);
+    let rt = last_slash(head.as_bytes()).map_or(head, |i| &head[i + 1..]);
     (!id.is_empty() && rt.as_bytes().first().is_some_and(u8::is_ascii_uppercase))
         .then_some((rt, id))
+}
+
+fn last_slash(text: &[u8]) -> Option<usize> {
+    text.iter().rposition(|&b| b == b'/')
 }
 
 /// [`reference_parts`] for a reference that may carry `/_history/{version}`.
@@ -271,6 +314,31 @@ mod tests {
         assert!(!is_of_type("PatientX/1", "Patient"));
         assert!(!is_of_type("Patient", "Patient"));
         assert!(!is_of_type("Pat/1", "Patient"));
+    }
+
+    #[test]
+    fn refers_to_what_reference_keys_lists() {
+        let consent = json!({"performer": [{"reference": "Patient/p"},
+            {"reference": "https://x.org/fhir/RelatedPerson/r/_history/2"}, {"display": "x"}]});
+        for key in [
+            "Patient/p",
+            "RelatedPerson/r",
+            "Patient/q",
+            "Patient/pp",
+            "Patientp",
+            "P/p",
+        ] {
+            assert_eq!(
+                refers_to(&consent, "performer", key),
+                super::reference_keys(&consent, "performer")
+                    .iter()
+                    .any(|k| k == key),
+                "{key}"
+            );
+        }
+        let single = json!({"performer": {"reference": "Patient/p"}});
+        assert!(refers_to(&single, "performer", "Patient/p"));
+        assert!(!refers_to(&json!({}), "performer", "Patient/p"));
     }
 
     #[test]

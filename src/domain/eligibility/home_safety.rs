@@ -2,14 +2,15 @@
 //! assessment's coded result.
 
 use super::evidence::effective_start;
-use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::date::{day_number, Edge};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Observation.where(code.memberOf(%homeSafetyCodes) and status in ('final' | 'amended' | 'corrected')).value.ofType(CodeableConcept)";
 
-pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(Criterion::HomeSafe, verdict, reason, evidence, EXPRESSION)
     };
@@ -56,8 +57,8 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
     });
     if let Some((key, _, verdict)) = decided.first() {
         let reason = match verdict {
-            Verdict::NotMet => format!("{key} found the home unsafe for in-home services"),
-            _ => format!("{key} found the home safe for in-home services"),
+            Verdict::NotMet => concat([key, " found the home unsafe for in-home services"]),
+            _ => concat([key, " found the home safe for in-home services"]),
         };
         return finding(*verdict, reason, vec![key.to_string()]);
     }

@@ -3,16 +3,17 @@
 
 use super::evidence::effective_start;
 use super::evidence::references;
-use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::date::{day_number, Edge};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Observation.where(code.memberOf(%homeboundCodes) and status in ('final' | 'amended' | 'corrected') and (value.empty() or value = true) and performer.resolve().is(physician) and effective >= ServiceRequest.authoredOn - %homeboundLookbackDays days)";
 /// The certification may follow the referral by up to this many days (the face-to-face window).
 const AFTER_REFERRAL_DAYS: i64 = 30;
 
-pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::HomeboundCertified,
@@ -54,11 +55,11 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
             Ok(()) => {
                 return finding(
                     Verdict::Met,
-                    format!("{key} certifies the patient homebound"),
+                    concat([key, " certifies the patient homebound"]),
                     vec![key.to_string()],
                 )
             }
-            Err(problem) => problems.push(format!("{key} {problem}")),
+            Err(problem) => problems.push(concat([key, " ", &problem])),
         }
     }
     finding(
@@ -69,7 +70,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
 }
 
 fn check(
-    ev: &Evidence,
+    ev: &Scope,
     rules: &EligibilityRules,
     obs: &Value,
     referral_day: Option<i64>,

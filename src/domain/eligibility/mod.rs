@@ -9,13 +9,15 @@ mod homebound;
 mod physician;
 mod plan_member;
 mod rules;
+mod scope;
 mod service_area;
 mod symptoms;
 
 pub use consent::caregivers;
-pub use evidence::{reference_key, reference_keys, Evidence};
+pub use evidence::{reference_key, reference_keys, refers_to, Evidence};
 pub use physician::managing_physician;
 pub use rules::{EligibilityRules, Terminology};
+pub use scope::Scope;
 pub use symptoms::{symptoms, Symptom};
 
 /// The program's eligibility list, in its order. Codes are CodeSystem hbpc-eligibility-criterion.
@@ -200,18 +202,29 @@ pub fn evaluate(
     rules: &EligibilityRules,
     terminology: &dyn Terminology,
 ) -> Determination {
-    let symptoms = symptoms::symptoms(evidence, rules, terminology);
+    evaluate_in(&Scope::new(evidence), rules, terminology)
+}
+
+/// [`evaluate`] in an evaluation's view of the evidence.
+pub fn evaluate_in(
+    ev: &Scope,
+    rules: &EligibilityRules,
+    terminology: &dyn Terminology,
+) -> Determination {
+    let symptoms = symptoms::symptoms(ev, rules, terminology);
+    // both consent criteria read the same Consents, latest first
+    let consents = consent::consents(ev);
     let findings = vec![
-        plan_member::evaluate(evidence, rules),
-        advanced_illness::evaluate(evidence, rules, terminology),
-        symptoms::evaluate(evidence, rules, terminology, &symptoms),
-        consent::wants_home_care(evidence, rules),
-        consent::willing_participants(evidence, rules),
-        homebound::evaluate(evidence, rules),
-        service_area::evaluate(evidence, rules),
-        home_safety::evaluate(evidence, rules),
-        physician::physician_referral(evidence, rules),
-        physician::plan_physician_directs(evidence, rules),
+        plan_member::evaluate(ev, rules),
+        advanced_illness::evaluate(ev, rules, terminology),
+        symptoms::evaluate(ev, rules, terminology, &symptoms),
+        consent::wants_home_care(rules, &consents),
+        consent::willing_participants(ev, rules, &consents),
+        homebound::evaluate(ev, rules),
+        service_area::evaluate(ev, rules),
+        home_safety::evaluate(ev, rules),
+        physician::physician_referral(ev, rules),
+        physician::plan_physician_directs(ev, rules),
     ];
     Determination { findings, symptoms }
 }

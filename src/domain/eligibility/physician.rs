@@ -1,9 +1,11 @@
 //! "Your physician has referred you" and "All of your medical care is received under the
 //! direction of a plan physician".
 
-use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use super::evidence::references;
+use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::identifier::identifiers_of;
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::Value;
 
 const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
@@ -11,7 +13,7 @@ const REFERRAL_EXPRESSION: &str = "ServiceRequest.requester.resolve().select(qua
 const PLAN_EXPRESSION: &str = "(ServiceRequest.performer.resolve().ofType(Practitioner | PractitionerRole) | ServiceRequest.requester.resolve()).first().where(identifier.where(system = 'http://hl7.org/fhir/sid/us-npi').value in %planPhysicianNpis or organization.resolve().identifier in %planOrganizations)";
 
 /// Whether the Practitioner or PractitionerRole at `key` is a physician; `None` when unreadable.
-fn is_physician(ev: &Evidence, rules: &EligibilityRules, key: &str, resource: &Value) -> bool {
+fn is_physician(ev: &Scope, rules: &EligibilityRules, key: &str, resource: &Value) -> bool {
     let qualified = |practitioner: &Value| {
         practitioner
             .member("qualification")
@@ -32,22 +34,22 @@ fn is_physician(ev: &Evidence, rules: &EligibilityRules, key: &str, resource: &V
 }
 
 /// The resolved requester.
-fn requester(ev: &Evidence) -> Option<(&str, &Value)> {
+fn requester<'a>(ev: &Scope<'a>) -> Option<(&'a str, &'a Value)> {
     ev.referral()
         .member("requester")
-        .and_then(|r| ev.resolve(r))
+        .and_then(|r| ev.evidence().resolve(r))
 }
 
 /// The physician directing care: the referral's performer when it is a person, else the requester.
-pub fn managing_physician(ev: &Evidence) -> Option<(&str, &Value)> {
-    ev.resolve_all(ev.referral(), "performer")
-        .into_iter()
+pub fn managing_physician<'a>(ev: &Scope<'a>) -> Option<(&'a str, &'a Value)> {
+    references(ev.referral(), "performer")
+        .filter_map(|r| ev.evidence().resolve(r))
         .find(|(k, _)| k.starts_with("Practitioner/") || k.starts_with("PractitionerRole/"))
         .or_else(|| requester(ev))
         .filter(|(k, _)| k.starts_with("Practitioner/") || k.starts_with("PractitionerRole/"))
 }
 
-pub fn physician_referral(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+pub fn physician_referral(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::PhysicianReferral,
@@ -65,18 +67,22 @@ pub fn physician_referral(ev: &Evidence, rules: &EligibilityRules) -> Finding {
         ),
         Some((key, r)) if is_physician(ev, rules, key, r) => finding(
             Verdict::Met,
-            format!("the requester {key} is a physician"),
+            concat(["the requester ", key, " is a physician"]),
             vec![key.to_string()],
         ),
         Some((key, _)) => finding(
             Verdict::NotMet,
-            format!("the requester {key} has no physician qualification or role"),
+            concat([
+                "the requester ",
+                key,
+                " has no physician qualification or role",
+            ]),
             vec![key.to_string()],
         ),
     }
 }
 
-pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+pub fn plan_physician_directs(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::PlanPhysicianDirects,
@@ -96,7 +102,7 @@ pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Findin
     if !is_physician(ev, rules, key, physician) {
         return finding(
             Verdict::NotMet,
-            format!("the managing clinician {key} is not a physician"),
+            concat(["the managing clinician ", key, " is not a physician"]),
             vec![key.to_string()],
         );
     }
@@ -126,19 +132,23 @@ pub fn plan_physician_directs(ev: &Evidence, rules: &EligibilityRules) -> Findin
         };
         finding(
             Verdict::Met,
-            format!("the managing physician {key} {how}"),
+            concat(["the managing physician ", key, " ", how]),
             evidence,
         )
     } else {
         finding(
             Verdict::NotMet,
-            format!("the managing physician {key} is neither on the plan-physician list nor with a plan organisation"),
+            concat([
+                "the managing physician ",
+                key,
+                " is neither on the plan-physician list nor with a plan organisation",
+            ]),
             evidence,
         )
     }
 }
 
 /// Whether the Practitioner(Role) at `key` is a physician (for care-team roles).
-pub fn physician_key_qualifies(ev: &Evidence, rules: &EligibilityRules, key: &str) -> bool {
+pub fn physician_key_qualifies(ev: &Scope, rules: &EligibilityRules, key: &str) -> bool {
     ev.get(key).is_some_and(|r| is_physician(ev, rules, key, r))
 }

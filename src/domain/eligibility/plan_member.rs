@@ -1,15 +1,16 @@
 //! "You're a plan member": an active Coverage from the plan covering the referral date.
 
 use super::evidence::references;
-use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::coding::first_code;
 use crate::domain::fhir::date::{day_number, Edge};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "ServiceRequest.insurance.resolve().where(status = 'active' and identifier.type.coding.code = 'MB' and payor.resolve().identifier in %planOrganizations and period covers ServiceRequest.authoredOn)";
 
-pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(Criterion::PlanMember, verdict, reason, evidence, EXPRESSION)
     };
@@ -38,11 +39,14 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
                 evidence.extend(payor);
                 return finding(
                     Verdict::Met,
-                    format!("{key} is an active plan membership covering the referral date"),
+                    concat([
+                        key,
+                        " is an active plan membership covering the referral date",
+                    ]),
                     evidence,
                 );
             }
-            Err(problem) => problems.push(format!("{key} {problem}")),
+            Err(problem) => problems.push(concat([key, " ", &problem])),
         }
     }
     finding(
@@ -54,7 +58,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
 
 /// The payor's key when the coverage qualifies, else why not.
 fn check(
-    ev: &Evidence,
+    ev: &Scope,
     rules: &EligibilityRules,
     coverage: &Value,
     referral_day: Option<i64>,

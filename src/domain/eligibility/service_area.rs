@@ -1,13 +1,13 @@
 //! "The home where you get the care is in the service area": the patient's home address
 //! against the configured ZIP codes, ZIP-3 prefixes and counties.
 
-use super::{Criterion, EligibilityRules, Evidence, Finding, Verdict};
+use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Patient.address.where(use = 'home' or use.empty()).first().select(postalCode.substring(0, 5) in %zipCodes or postalCode.substring(0, 3) in %zip3 or district in %counties)";
 
-pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
+pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::ServiceArea,
@@ -24,6 +24,7 @@ pub fn evaluate(ev: &Evidence, rules: &EligibilityRules) -> Finding {
             vec![],
         );
     };
+    let key = key.to_string();
     let Some(address) = ev.get(&key).and_then(home_address) else {
         return finding(
             Verdict::Unknown,

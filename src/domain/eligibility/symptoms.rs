@@ -2,7 +2,7 @@
 //! infections)": an active symptom Condition, a symptom score above 0, or a coded reason.
 
 use super::advanced_illness::{in_value_set, is_active};
-use super::{Criterion, EligibilityRules, Evidence, Finding, Terminology, Verdict};
+use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
 use crate::domain::fhir::coding::{codings, label};
 use crate::domain::fhir::member::Member;
 use serde_json::Value;
@@ -19,7 +19,7 @@ pub struct Symptom {
 }
 
 /// Active symptoms, one per code (first seen wins), in evidence order.
-pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -> Vec<Symptom> {
+pub fn symptoms(ev: &Scope, rules: &EligibilityRules, tx: &dyn Terminology) -> Vec<Symptom> {
     let mut found: Vec<Symptom> = Vec::new();
     let mut push = |source: Option<String>, code: &Value| {
         let first = codings(code).next();
@@ -68,7 +68,7 @@ pub fn symptoms(ev: &Evidence, rules: &EligibilityRules, tx: &dyn Terminology) -
 
 /// `active`: what [`symptoms`] found.
 pub fn evaluate(
-    ev: &Evidence,
+    ev: &Scope,
     rules: &EligibilityRules,
     tx: &dyn Terminology,
     active: &[Symptom],
@@ -84,18 +84,7 @@ pub fn evaluate(
     };
     if !active.is_empty() {
         let keys: Vec<String> = active.iter().filter_map(|s| s.source.clone()).collect();
-        return finding(
-            Verdict::Met,
-            format!(
-                "symptoms need management: {}",
-                active
-                    .iter()
-                    .map(|s| label(&s.code))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            keys,
-        );
+        return finding(Verdict::Met, needing_management(active), keys);
     }
     // Symptom evidence that does not show a current symptom decides "not met".
     let inactive: Vec<String> = ev
@@ -120,6 +109,18 @@ pub fn evaluate(
             inactive,
         )
     }
+}
+
+/// `symptoms need management: ` and each symptom's label, `; ` between.
+fn needing_management(active: &[Symptom]) -> String {
+    let mut reason = String::from("symptoms need management: ");
+    for (i, symptom) in active.iter().enumerate() {
+        if i > 0 {
+            reason.push_str("; ");
+        }
+        reason.push_str(&label(&symptom.code));
+    }
+    reason
 }
 
 fn is_final(observation: &Value) -> bool {

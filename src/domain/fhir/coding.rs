@@ -17,12 +17,13 @@ pub fn codings(concept: &Value) -> impl Iterator<Item = (Option<&str>, &str)> {
         })
 }
 
-/// Every CodeableConcept of an element that may repeat.
-pub fn concepts<'a>(resource: &'a Value, element: &str) -> Vec<&'a Value> {
+/// Every CodeableConcept of an element that may repeat, borrowed in place (no list is built:
+/// eligibility and planning match a few dozen elements per referral).
+pub fn concepts<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item = &'a Value> {
     match member(resource, element) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(item @ Value::Object(_)) => vec![item],
-        _ => Vec::new(),
+        Some(Value::Array(items)) => items.iter(),
+        Some(item @ Value::Object(_)) => std::slice::from_ref(item).iter(),
+        _ => [].iter(),
     }
 }
 
@@ -47,7 +48,7 @@ pub fn label(concept: &Value) -> String {
         .and_then(Value::as_str)
         .or_else(|| concept.member("text").and_then(Value::as_str));
     match (code, display) {
-        (Some(c), Some(d)) => format!("{c} {d}"),
+        (Some(c), Some(d)) => crate::domain::text::concat([c, " ", d]),
         (Some(c), None) => c.to_string(),
         (None, Some(d)) => d.to_string(),
         (None, None) => "uncoded".to_string(),
@@ -113,9 +114,7 @@ impl CodeList {
 
     /// Whether any of the CodeableConcepts in `element` is on the list.
     pub fn matches_any(&self, resource: &Value, element: &str) -> bool {
-        concepts(resource, element)
-            .into_iter()
-            .any(|c| self.matches_concept(c))
+        concepts(resource, element).any(|c| self.matches_concept(c))
     }
 }
 
