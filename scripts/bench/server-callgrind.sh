@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Instructions the whole server spends per referral Bundle, over every thread (HTTP workers,
+# the SQLite writer, the audit queue): the release binary runs under callgrind on a fresh
+# SQLite store and receives N sequential POSTs of fixtures/referral-transaction.json, each
+# with its own placer and MRN identifiers as scripts/load/post-referral.lua sends them.
+# Counting starts after two warm-up Bundles. On 2 cores this total bounds ingest throughput;
+# it is repeatable where wall time is not.
+#
+# Usage: scripts/bench/server-callgrind.sh [N=30]
+#   KEEP_PROFILE=FILE  keep the callgrind profile (callgrind_annotate --inclusive=yes FILE)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n="${1:-30}"
+port="${PROFILE_PORT:-18111}"
+command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
+cargo build --release --locked --bin hbpc-gateway
+out="$(mktemp -d)"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$out"
+}
+trap cleanup EXIT
+
+HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" ./target/release/hbpc-gateway serve \
+  >"$out/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+
+post() { # $1 = tag for the identifiers
+  sed -e "s/REF-2026-000417/REF-P$1/g" -e "s/MRN-448210/MRN-P$1/g" fixtures/referral-transaction.json |
+    curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/fhir" \
+      -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' --data-binary @-
+}
+post warm-1
+post warm-2
+callgrind_control -z "$pid" >/dev/null
+for i in $(seq 1 "$n"); do post "$i"; done
+sleep 1 # the audit records of the last requests are committed just after their responses
+callgrind_control -d "$pid" >/dev/null
+profile=$(ls "$out"/cg.* | head -1)
+total=$(callgrind_annotate "$profile" 2>/dev/null | grep -m1 'PROGRAM TOTALS' | awk '{print $1}' | tr -d ,)
+echo "instructions for $n referral Bundles: $total"
+echo "per referral Bundle: $((total / n))"
+part() { # $1 = label, $2 = function (inclusive)
+  local v
+  v=$(callgrind_annotate --inclusive=yes "$profile" 2>/dev/null | grep -F -m1 "???:$2 [" | awk '{print $1}' | tr -d ,)
+  echo "  $1: $(( ${v:-0} / n ))"
+}
+part "request handling (every handler runs inside the auth guard)" 'hbpc_gateway::http::auth::guard::guard::{{closure}}'
+part "SQLite writer commits" 'hbpc_gateway::store::sqlite::writer::commit_batch'
+if [ -n "${KEEP_PROFILE:-}" ]; then cp "$profile" "$KEEP_PROFILE"; echo "profile: $KEEP_PROFILE"; fi
