@@ -35,17 +35,19 @@ post() { # $1 = tag for the identifiers
 }
 post warm-1
 post warm-2
-callgrind_control -z "$pid" >/dev/null
+callgrind_control -z "$pid" >/dev/null 2>&1
 for i in $(seq 1 "$n"); do post "$i"; done
 sleep 1 # the audit records of the last requests are committed just after their responses
-callgrind_control -d "$pid" >/dev/null
+callgrind_control -d "$pid" >/dev/null 2>&1
 profile=$(ls "$out"/cg.* | head -1)
-total=$(callgrind_annotate "$profile" 2>/dev/null | grep -m1 'PROGRAM TOTALS' | awk '{print $1}' | tr -d ,)
+# awk reads to the end: a grep -m1 would close the pipe early and fail it (pipefail)
+total=$(callgrind_annotate "$profile" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n {gsub(",", "", $1); print $1; n = 1}')
 echo "instructions for $n referral Bundles: $total"
 echo "per referral Bundle: $((total / n))"
 part() { # $1 = label, $2 = function (inclusive)
   local v
-  v=$(callgrind_annotate --inclusive=yes "$profile" 2>/dev/null | grep -F -m1 "???:$2 [" | awk '{print $1}' | tr -d ,)
+  v=$(callgrind_annotate --inclusive=yes "$profile" 2>/dev/null |
+    awk -v f="???:$2 [" 'index($0, f) && !n {gsub(",", "", $1); print $1; n = 1}')
   echo "  $1: $(( ${v:-0} / n ))"
 }
 part "request handling (every handler runs inside the auth guard)" 'hbpc_gateway::http::auth::guard::guard::{{closure}}'
