@@ -8,6 +8,16 @@ use crate::domain::fhir::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
+const GOAL_KEYS: [&str; 7] = [
+    "resourceType",
+    "id",
+    "identifier",
+    "lifecycleStatus",
+    "description",
+    "subject",
+    "expressedBy",
+];
+
 /// What every plan's goals repeat, built once.
 struct Fragments {
     comfort: Value,
@@ -28,25 +38,8 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
             "symptom-control",
             "Symptoms controlled to the patient's satisfaction",
         ),
-        goal: Shape::new([
-            "resourceType",
-            "id",
-            "identifier",
-            "lifecycleStatus",
-            "description",
-            "subject",
-            "expressedBy",
-        ]),
-        addressing_goal: Shape::new([
-            "resourceType",
-            "id",
-            "identifier",
-            "lifecycleStatus",
-            "description",
-            "subject",
-            "expressedBy",
-            "addresses",
-        ]),
+        goal: Shape::new(GOAL_KEYS),
+        addressing_goal: Shape::new(GOAL_KEYS).and("addresses"),
     }
 });
 

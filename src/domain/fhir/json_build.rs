@@ -47,6 +47,12 @@ impl Shape {
         Self(map)
     }
 
+    /// The shape with one more key, last.
+    pub fn and(mut self, key: &str) -> Self {
+        self.0.insert(key.to_string(), Value::Null);
+        self
+    }
+
     /// The object with `values` in key order; `Null` values are left out (as [`object`] does).
     pub fn with<const N: usize>(&self, values: [Value; N]) -> Value {
         let mut map = self.filled(values);
