@@ -96,20 +96,24 @@ pub(crate) struct ChainPath {
 }
 
 impl ChainPath {
-    fn of(engine: &FhirPathEngine, expression: &str) -> Option<Self> {
-        let (path, target) = match expression
+    /// `compiled` is `expression` as the registry compiled it; a plain chain is taken from it,
+    /// and only the path before a `resolve()` filter is compiled again.
+    fn of(engine: &FhirPathEngine, expression: &str, compiled: &CompiledPath) -> Option<Self> {
+        match expression
             .strip_suffix(')')
             .and_then(|e| e.rsplit_once(".where(resolve() is "))
         {
             Some((path, target)) if target.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                (path, Some(target))
+                Some(Self {
+                    chain: engine.compile(path).ok()?.member_chain()?,
+                    reference_to: Some((format!("{target}/"), format!("/{target}/"))),
+                })
             }
-            _ => (expression, None),
-        };
-        Some(Self {
-            chain: engine.compile(path).ok()?.member_chain()?,
-            reference_to: target.map(|t| (format!("{t}/"), format!("/{t}/"))),
-        })
+            _ => Some(Self {
+                chain: compiled.member_chain()?,
+                reference_to: None,
+            }),
+        }
     }
 
     /// Whether a found node passes the `resolve() is Target` filter.
@@ -168,7 +172,7 @@ impl Registry {
             };
             match engine.compile(&without_resolve(&p.expression)) {
                 Ok(path) => {
-                    let chain = ChainPath::of(&engine, &p.expression);
+                    let chain = ChainPath::of(&engine, &p.expression, &path);
                     registry
                         .by_type
                         .entry(p.resource_type.clone())
