@@ -569,10 +569,8 @@ pub fn writes(evaluation: Evaluation, prior: &Prior) -> Vec<WriteOp> {
 }
 
 fn update(resource: Value, if_match: Option<u64>) -> WriteOp {
-    let text = |key: &str| {
-        resource
-            .get(key)
-            .and_then(Value::as_str)
+    let text = |key| {
+        crate::domain::fhir::member::member_str(&resource, key)
             .unwrap_or_default()
             .to_string()
     };
