@@ -8,11 +8,11 @@ use crate::domain::fhir::bundle::{entry_requests, kind_of, BundleKind, EntryRequ
 use crate::domain::fhir::json::{parse_resource, resource_type_of};
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::reference;
+use crate::domain::fhir::server_id::new_server_id;
 use crate::store::{WriteOp, WriteOutcome};
 use futures_util::future::join_all;
 use serde_json::Value;
 use std::collections::HashMap;
-use uuid::Uuid;
 
 pub struct BundleOutcome {
     pub kind: BundleKind,
@@ -109,7 +109,7 @@ impl Intake {
         let ids: Vec<String> = entries
             .iter()
             .map(|e| match e.method {
-                Method::Post => Uuid::new_v4().to_string(),
+                Method::Post => new_server_id(),
                 Method::Put | Method::Delete => e.id.clone().unwrap_or_default(),
             })
             .collect();
@@ -218,7 +218,7 @@ impl Intake {
                         return EntryOutcome::Failed(AppError::Invalid(issues));
                     }
                     let id = match entry.method {
-                        Method::Post => Uuid::new_v4().to_string(),
+                        Method::Post => new_server_id(),
                         _ => entry.id.clone().unwrap_or_default(),
                     };
                     let op = match to_op(entry, id) {

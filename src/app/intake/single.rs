@@ -5,8 +5,8 @@ use crate::app::conditional::parse_if_none_exist;
 use crate::app::AppError;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::domain::fhir::resource_type::is_valid_id;
+use crate::domain::fhir::server_id::new_server_id;
 use crate::store::{StoredResource, WriteOp, WriteOutcome};
-use uuid::Uuid;
 
 /// A write that went through, with the validation warnings that did not stop it.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl Intake {
         let (resource, warnings) = self.parse_valid(body, resource_type)?;
         let op = WriteOp::Create {
             resource_type: resource_type.to_string(),
-            id: Uuid::new_v4().to_string(),
+            id: new_server_id(),
             resource,
             if_none_exist,
         };

@@ -14,6 +14,7 @@ pub mod meta;
 pub mod operation_outcome;
 pub mod reference;
 pub mod resource_type;
+pub mod server_id;
 
 /// The FHIR version this gateway speaks.
 pub const FHIR_VERSION: &str = "4.0.1";
