@@ -37,9 +37,9 @@ post() { # $1 = tag for the identifiers
     curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/fhir" \
       -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' --data-binary @-
 }
-# The warm-ups pass the 1,000-page autocheckpoint, so the next commit starts the log afresh;
-# a reader that begins after it holds a snapshot inside the log, and the log cannot restart
-# under it while the N Bundles are posted.
+# A reader that begins while the log holds pages not yet checkpointed keeps its snapshot in
+# the log, which then cannot start again under it while the N Bundles are posted (if the last
+# warm-up ended with a checkpoint, the first Bundle starts the log afresh; both are handled).
 if [ "$preload" -gt 0 ]; then
   command -v wrk >/dev/null || { echo "wrk is needed for the preload: apt-get install -y wrk" >&2; exit 1; }
   wrk -t1 -c8 -d"${preload}s" -s scripts/load/post-referral.lua "http://127.0.0.1:$port/fhir" | grep -E "requests in"
