@@ -28,15 +28,12 @@ HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlit
 pid=$!
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 
-post() { # $1 = tag for the identifiers
-  sed -e "s/REF-2026-000417/REF-P$1/g" -e "s/MRN-448210/MRN-P$1/g" fixtures/referral-transaction.json |
-    curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/fhir" \
-      -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' --data-binary @-
-}
-post warm-1
-post warm-2
+# shellcheck source=post-referral.sh
+source scripts/bench/post-referral.sh
+post Pwarm-1
+post Pwarm-2
 callgrind_control -z "$pid" >/dev/null 2>&1
-for i in $(seq 1 "$n"); do post "$i"; done
+for i in $(seq 1 "$n"); do post "P$i"; done
 sleep 1 # the audit records of the last requests are committed just after their responses
 callgrind_control -d "$pid" >/dev/null 2>&1
 profile=$(ls "$out"/cg.* | head -1)

@@ -32,11 +32,8 @@ HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlit
   ./target/release/hbpc-gateway serve >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-post() { # $1 = tag for the identifiers
-  sed -e "s/REF-2026-000417/REF-W$1/g" -e "s/MRN-448210/MRN-W$1/g" fixtures/referral-transaction.json |
-    curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/fhir" \
-      -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' --data-binary @-
-}
+# shellcheck source=post-referral.sh
+source scripts/bench/post-referral.sh
 # A reader that begins while the log holds pages not yet checkpointed keeps its snapshot in
 # the log, which then cannot start again under it while the N Bundles are posted (if the last
 # warm-up ended with a checkpoint, the first Bundle starts the log afresh; both are handled).
@@ -44,7 +41,7 @@ if [ "$preload" -gt 0 ]; then
   command -v wrk >/dev/null || { echo "wrk is needed for the preload: apt-get install -y wrk" >&2; exit 1; }
   wrk -t1 -c8 -d"${preload}s" -s scripts/load/post-referral.lua "http://127.0.0.1:$port/fhir" | grep -E "requests in"
 fi
-for i in 1 2 3 4; do post "warm-$i"; done
+for i in 1 2 3 4; do post "Wwarm-$i"; done
 python3 - "$out/hbpc.sqlite" "$out/ready" <<'PY' &
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -55,7 +52,7 @@ time.sleep(600)
 PY
 holder=$!
 for _ in $(seq 1 100); do [ -s "$out/ready" ] && break; sleep 0.1; done
-for i in $(seq 1 "$n"); do post "$i"; done
+for i in $(seq 1 "$n"); do post "W$i"; done
 mkdir "$out/copy" && cp "$out"/hbpc.sqlite "$out"/hbpc.sqlite-wal "$out/copy/"
 python3 - "$out/copy/hbpc.sqlite" "$n" <<'PY'
 import collections, sqlite3, struct, sys
