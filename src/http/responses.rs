@@ -1,6 +1,7 @@
 //! FHIR response shapes: content type, version headers, Prefer handling.
 
 use super::prefer::ReturnPreference;
+use crate::app::intake::{Accepted, Written};
 use crate::domain::fhir::instant::http_date;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue};
 use crate::store::StoredResource;
@@ -57,6 +58,26 @@ pub fn resource_response(
                 )
         }
     }
+}
+
+/// The answer to a create or update intake accepted: 201 for a new resource, 200 for an update
+/// or a conditional create that matched; the version's Location either way.
+pub fn accepted_response(
+    accepted: &Accepted,
+    base: &str,
+    preference: ReturnPreference,
+) -> HttpResponse {
+    let (status, stored) = match &accepted.written {
+        Written::Created(s) => (StatusCode::CREATED, s),
+        Written::Updated(s) | Written::Existing(s) => (StatusCode::OK, s),
+    };
+    resource_response(
+        status,
+        stored,
+        Some(version_location(base, stored)),
+        preference,
+        &accepted.warnings,
+    )
 }
 
 pub fn version_location(base: &str, stored: &StoredResource) -> String {

@@ -1,11 +1,10 @@
 use crate::app::conditional::parse_etag_version;
-use crate::app::intake::Written;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
-use crate::http::responses::{etag, fhir_json, resource_response, version_location};
+use crate::http::responses::{accepted_response, etag, fhir_json, resource_response};
 use crate::http::{ApiError, AppState};
 use crate::store::StoredResource;
 use actix_web::http::{header, StatusCode};
@@ -112,22 +111,7 @@ pub async fn update(
         .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);
-    Ok(match &accepted.written {
-        Written::Created(s) => resource_response(
-            StatusCode::CREATED,
-            s,
-            Some(version_location(&base, s)),
-            preference,
-            &accepted.warnings,
-        ),
-        Written::Updated(s) | Written::Existing(s) => resource_response(
-            StatusCode::OK,
-            s,
-            Some(version_location(&base, s)),
-            preference,
-            &accepted.warnings,
-        ),
-    })
+    Ok(accepted_response(&accepted, &base, preference))
 }
 
 /// `DELETE /fhir/{type}/{id}`: 200 with an OperationOutcome, also when nothing was there.

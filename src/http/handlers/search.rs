@@ -5,7 +5,6 @@ use crate::app::conditional::parse_etag_version;
 use crate::app::conditional_write::{
     conditional_delete as delete_matching, conditional_update as update_matching,
 };
-use crate::app::intake::Written;
 use crate::domain::auth::scope::Interaction;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::domain::search::parse::Handling;
@@ -13,7 +12,7 @@ use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
-use crate::http::responses::{etag, fhir_json, resource_response, version_location};
+use crate::http::responses::{accepted_response, etag, fhir_json};
 use crate::http::search_bundle;
 use crate::http::{ApiError, AppState};
 use actix_web::http::{header, StatusCode};
@@ -207,17 +206,7 @@ pub async fn conditional_update(
     )
     .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
-    let (status, stored) = match &accepted.written {
-        Written::Created(s) => (StatusCode::CREATED, s),
-        Written::Updated(s) | Written::Existing(s) => (StatusCode::OK, s),
-    };
-    Ok(resource_response(
-        status,
-        stored,
-        Some(version_location(&base, stored)),
-        preference,
-        &accepted.warnings,
-    ))
+    Ok(accepted_response(&accepted, &base, preference))
 }
 
 /// `DELETE /fhir/{type}?criteria`

@@ -1,9 +1,7 @@
-use crate::app::intake::Written;
 use crate::http::body::fhir_json_body;
 use crate::http::prefer::{return_preference, ReturnPreference};
-use crate::http::responses::{resource_response, version_location};
+use crate::http::responses::accepted_response;
 use crate::http::{ApiError, AppState};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// `POST /fhir/{type}`, optionally conditional with `If-None-Exist`.
@@ -24,20 +22,5 @@ pub async fn create(
         .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);
-    Ok(match &accepted.written {
-        Written::Created(s) => resource_response(
-            StatusCode::CREATED,
-            s,
-            Some(version_location(&base, s)),
-            preference,
-            &accepted.warnings,
-        ),
-        Written::Existing(s) | Written::Updated(s) => resource_response(
-            StatusCode::OK,
-            s,
-            Some(version_location(&base, s)),
-            preference,
-            &accepted.warnings,
-        ),
-    })
+    Ok(accepted_response(&accepted, &base, preference))
 }
