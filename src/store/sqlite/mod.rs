@@ -55,26 +55,14 @@ impl SqliteStore {
         })
     }
 
-    async fn read_with<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || readers.with(f))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
-            .map_err(StoreError::from)
-    }
-}
-
-impl SqliteStore {
     /// Up to `limit` stored versions after `after` (type, id, version), in key order.
     pub async fn export_versions(
         &self,
         after: Option<(String, String, u64)>,
         limit: usize,
     ) -> Result<Vec<StoredResource>, StoreError> {
-        self.read_with(move |c| queries::versions_after(c, after.as_ref(), limit))
+        self.readers
+            .read(move |c| queries::versions_after(c, after.as_ref(), limit))
             .await
     }
 }
@@ -138,7 +126,9 @@ impl ResourceStore for SqliteStore {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         let (rt, id) = (resource_type.to_string(), id.to_string());
-        self.read_with(move |c| queries::current(c, &rt, &id)).await
+        self.readers
+            .read(move |c| queries::current(c, &rt, &id))
+            .await
     }
 
     async fn vread(
@@ -148,7 +138,8 @@ impl ResourceStore for SqliteStore {
         version_id: u64,
     ) -> Result<Option<StoredResource>, StoreError> {
         let (rt, id) = (resource_type.to_string(), id.to_string());
-        self.read_with(move |c| queries::version(c, &rt, &id, version_id))
+        self.readers
+            .read(move |c| queries::version(c, &rt, &id, version_id))
             .await
     }
 
@@ -170,7 +161,8 @@ impl ResourceStore for SqliteStore {
         token: &IdentifierToken,
     ) -> Result<Vec<String>, StoreError> {
         let (rt, token) = (resource_type.to_string(), token.clone());
-        self.read_with(move |c| queries::ids_by_identifier(c, &rt, &token, 1000))
+        self.readers
+            .read(move |c| queries::ids_by_identifier(c, &rt, &token, 1000))
             .await
     }
 
@@ -183,22 +175,23 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
-        self.read_with(|c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM resource_version),
+        self.readers
+            .read(|c| {
+                c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM resource_version),
                         (SELECT COUNT(*) FROM resource_current c JOIN resource_version v
                             ON v.resource_type = c.resource_type AND v.id = c.id
                            AND v.version_id = c.version_id WHERE v.deleted = 0)",
-                [],
-                |r| {
-                    Ok(StoreStats {
-                        versions: r.get::<_, i64>(0)? as u64,
-                        live_resources: r.get::<_, i64>(1)? as u64,
-                    })
-                },
-            )
-        })
-        .await
+                    [],
+                    |r| {
+                        Ok(StoreStats {
+                            versions: r.get::<_, i64>(0)? as u64,
+                            live_resources: r.get::<_, i64>(1)? as u64,
+                        })
+                    },
+                )
+            })
+            .await
     }
 
     fn outbox(&self) -> Option<Arc<dyn crate::store::outbox::DeliveryOutbox>> {
@@ -209,12 +202,13 @@ impl ResourceStore for SqliteStore {
         if self.jobs.is_closed() {
             return Err(StoreError::Unavailable("the writer has stopped".into()));
         }
-        self.read_with(|c| {
-            c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| {
-                r.get::<_, i64>(0)
+        self.readers
+            .read(|c| {
+                c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| {
+                    r.get::<_, i64>(0)
+                })
             })
-        })
-        .await
-        .map(|_| ())
+            .await
+            .map(|_| ())
     }
 }

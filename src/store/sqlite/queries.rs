@@ -18,6 +18,20 @@ fn stored(resource_type: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<Stor
     })
 }
 
+/// A row of `resource_type, id, version_id, last_updated_ms, deleted, body`, the columns every
+/// query over whole versions selects, in this order.
+pub fn version_row(row: &Row<'_>) -> rusqlite::Result<StoredResource> {
+    let body: Option<String> = row.get(5)?;
+    Ok(StoredResource {
+        resource_type: row.get(0)?,
+        id: row.get(1)?,
+        version_id: row.get::<_, i64>(2)? as u64,
+        last_updated_ms: row.get(3)?,
+        deleted: row.get::<_, i64>(4)? != 0,
+        body: body.map(Arc::from),
+    })
+}
+
 pub fn current(
     conn: &Connection,
     resource_type: &str,
@@ -110,16 +124,6 @@ pub fn versions_after(
           WHERE (resource_type, id, version_id) > (?1, ?2, ?3)
           ORDER BY resource_type, id, version_id LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![rt, id, v as i64, limit as i64], |r| {
-        let body: Option<String> = r.get(5)?;
-        Ok(StoredResource {
-            resource_type: r.get(0)?,
-            id: r.get(1)?,
-            version_id: r.get::<_, i64>(2)? as u64,
-            last_updated_ms: r.get(3)?,
-            deleted: r.get::<_, i64>(4)? != 0,
-            body: body.map(Arc::from),
-        })
-    })?;
+    let rows = stmt.query_map(params![rt, id, v as i64, limit as i64], version_row)?;
     rows.collect()
 }

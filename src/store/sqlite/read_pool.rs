@@ -1,8 +1,9 @@
 //! A small pool of read-only SQLite connections; WAL lets them read while the writer commits.
 
+use crate::store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Address space, not memory: the OS pages the file in on demand.
 const MMAP_BYTES: i64 = 4 << 30;
@@ -34,6 +35,18 @@ impl ReadPool {
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         super::audit_file::attach(&conn, &self.path)?;
         Ok(conn)
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool.
+    pub async fn read<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            .map_err(StoreError::from)
     }
 
     /// Runs `f` on an idle connection (opening one if none is idle), then returns it to the pool.

@@ -1,6 +1,7 @@
 //! SQLite side of search: keeping `search_index` in step with writes, and running the
 //! shared search SQL on the read pool.
 
+use super::queries::version_row;
 use super::SqliteStore;
 use crate::store::search::columns::columns;
 use crate::store::search::{indexer, Arg, Sql, SqlRunner};
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params, params_from_iter, Connection, ToSql};
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 impl ToSql for Arg {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -115,37 +116,29 @@ fn query<T: Send + 'static>(
 #[async_trait]
 impl SqlRunner for SqliteStore {
     async fn keys(&self, sql: Sql) -> Result<Vec<(String, i64)>, StoreError> {
-        self.read_with(move |c| query(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
+        self.readers
+            .read(move |c| query(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
             .await
     }
 
     async fn count(&self, sql: Sql) -> Result<i64, StoreError> {
-        self.read_with(move |c| {
-            c.prepare_cached(&sql.text)?
-                .query_row(params_from_iter(sql.args.iter()), |r| r.get(0))
-        })
-        .await
+        self.readers
+            .read(move |c| {
+                c.prepare_cached(&sql.text)?
+                    .query_row(params_from_iter(sql.args.iter()), |r| r.get(0))
+            })
+            .await
     }
 
     async fn pairs(&self, sql: Sql) -> Result<Vec<(String, String)>, StoreError> {
-        self.read_with(move |c| query(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
+        self.readers
+            .read(move |c| query(c, &sql, |r| Ok((r.get(0)?, r.get(1)?))))
             .await
     }
 
     async fn versions(&self, sql: Sql) -> Result<Vec<StoredResource>, StoreError> {
-        self.read_with(move |c| {
-            query(c, &sql, |r| {
-                let body: Option<String> = r.get(5)?;
-                Ok(StoredResource {
-                    resource_type: r.get(0)?,
-                    id: r.get(1)?,
-                    version_id: r.get::<_, i64>(2)? as u64,
-                    last_updated_ms: r.get(3)?,
-                    deleted: r.get::<_, i64>(4)? != 0,
-                    body: body.map(Arc::from),
-                })
-            })
-        })
-        .await
+        self.readers
+            .read(move |c| query(c, &sql, version_row))
+            .await
     }
 }

@@ -105,17 +105,6 @@ impl SqliteSecurity {
             .await
             .map_err(|_| StoreError::Unavailable("the writer dropped the request".into()))?
     }
-
-    async fn read_with<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || readers.with(f))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
-            .map_err(StoreError::from)
-    }
 }
 
 #[async_trait]
@@ -150,38 +139,40 @@ impl SecurityStore for SqliteSecurity {
 
     async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {
         let id = id.to_string();
-        self.read_with(move |c| {
-            c.prepare_cached("SELECT body FROM audit.audit_event WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()
-        })
-        .await
+        self.readers
+            .read(move |c| {
+                c.prepare_cached("SELECT body FROM audit.audit_event WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))
+                    .optional()
+            })
+            .await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<String>, StoreError> {
         let f = filter.clone();
-        self.read_with(move |c| {
-            // NULL parameters switch a condition off.
-            let mut stmt = c.prepare_cached(
-                "SELECT body FROM audit.audit_event
+        self.readers
+            .read(move |c| {
+                // NULL parameters switch a condition off.
+                let mut stmt = c.prepare_cached(
+                    "SELECT body FROM audit.audit_event
                  WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR subtype = ?2)
                    AND (?3 IS NULL OR outcome = ?3) AND (?4 IS NULL OR entity_type = ?4)
                    AND (?5 IS NULL OR recorded_ms >= ?5)
                  ORDER BY seq DESC LIMIT ?6",
-            )?;
-            let rows = stmt.query_map(
-                params![
-                    f.client_id,
-                    f.subtype,
-                    f.outcome,
-                    f.entity_type,
-                    f.since_ms,
-                    f.limit as i64
-                ],
-                |r| r.get::<_, String>(0),
-            )?;
-            rows.collect()
-        })
-        .await
+                )?;
+                let rows = stmt.query_map(
+                    params![
+                        f.client_id,
+                        f.subtype,
+                        f.outcome,
+                        f.entity_type,
+                        f.since_ms,
+                        f.limit as i64
+                    ],
+                    |r| r.get::<_, String>(0),
+                )?;
+                rows.collect()
+            })
+            .await
     }
 }
