@@ -7,6 +7,7 @@ pub mod bundle_response;
 pub mod capability;
 pub mod error_response;
 pub mod handlers;
+pub mod if_match;
 pub mod media_type;
 pub mod prefer;
 pub mod request_log;

@@ -2,6 +2,7 @@ use crate::app::conditional::parse_etag_version;
 use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
+use crate::http::if_match::if_match_version;
 use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
 use crate::http::responses::{accepted_response, etag, fhir_json, resource_response};
@@ -79,20 +80,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     require_json_body(&req)?;
     require_json_response(&req)?;
-    let if_match = match req
-        .headers()
-        .get(header::IF_MATCH)
-        .map(|v| v.to_str().unwrap_or_default())
-    {
-        None => None,
-        Some(v) => Some(parse_etag_version(v).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                IssueType::Invalid,
-                format!("If-Match '{v}' is not a version ETag such as W/\"1\""),
-            )
-        })?),
-    };
+    let if_match = if_match_version(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let (resource_type, id) = path.into_inner();
     if if_match.is_none()

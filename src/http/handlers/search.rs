@@ -1,7 +1,6 @@
 //! Search (`GET /fhir/{type}`, `POST /fhir/{type}/_search`), history (`_history` at three
 //! levels) and conditional update/delete (`PUT`/`DELETE /fhir/{type}?criteria`).
 
-use crate::app::conditional::parse_etag_version;
 use crate::app::conditional_write::{
     conditional_delete as delete_matching, conditional_update as update_matching,
 };
@@ -10,6 +9,7 @@ use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType
 use crate::domain::search::parse::Handling;
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
+use crate::http::if_match::if_match_version;
 use crate::http::media_type::{require_json_body, require_json_response};
 use crate::http::prefer::{return_preference, ReturnPreference};
 use crate::http::responses::{accepted_response, etag, fhir_json};
@@ -178,19 +178,7 @@ pub async fn conditional_update(
 ) -> Result<HttpResponse, ApiError> {
     require_json_body(&req)?;
     require_json_response(&req)?;
-    let if_match = match req.headers().get(header::IF_MATCH) {
-        None => None,
-        Some(v) => {
-            let v = v.to_str().unwrap_or_default();
-            Some(parse_etag_version(v).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    IssueType::Invalid,
-                    format!("If-Match '{v}' is not a version ETag such as W/\"1\""),
-                )
-            })?)
-        }
-    };
+    let if_match = if_match_version(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let params = pairs(req.query_string().as_bytes());
     let base = state.base_url(&req);

@@ -1,0 +1,22 @@
+//! The `If-Match` header of updates: the version the client expects to replace.
+
+use crate::app::conditional::parse_etag_version;
+use crate::domain::fhir::operation_outcome::IssueType;
+use crate::http::ApiError;
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpRequest;
+
+/// The version `If-Match` names, if the header is there; 400 when it is not a version ETag.
+pub fn if_match_version(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let v = value.to_str().unwrap_or_default();
+    parse_etag_version(v).map(Some).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueType::Invalid,
+            format!("If-Match '{v}' is not a version ETag such as W/\"1\""),
+        )
+    })
+}
