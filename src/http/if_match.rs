@@ -20,3 +20,25 @@ pub fn if_match_version(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn names_the_version_or_refuses_what_is_not_a_version_etag() {
+        let none = TestRequest::default().to_http_request();
+        assert_eq!(if_match_version(&none).map_err(|e| e.status), Ok(None));
+        let weak = TestRequest::default()
+            .insert_header((header::IF_MATCH, "W/\"3\""))
+            .to_http_request();
+        assert_eq!(if_match_version(&weak).map_err(|e| e.status), Ok(Some(3)));
+        let bad = TestRequest::default()
+            .insert_header((header::IF_MATCH, "*"))
+            .to_http_request();
+        let err = if_match_version(&bad).expect_err("not a version");
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(err.issues[0].code, IssueType::Invalid);
+    }
+}
