@@ -1,8 +1,9 @@
 //! The single SQLite writer thread with group commit.
 //!
 //! Jobs that arrive while a commit is in progress are committed together: one fsync
-//! serves many requests. Each job runs in its own savepoint, so a failing job is rolled
-//! back alone. A job's reply is sent only after COMMIT returned: an acknowledged write is durable.
+//! serves many requests. A failing job is rolled back alone: the batch first runs without
+//! savepoints, and only if a job fails is it rolled back and run again with each job in its own
+//! savepoint. A job's reply is sent only after COMMIT returned: an acknowledged write is durable.
 
 use super::operations::apply_ops;
 use crate::domain::fhir::instant::now_millis;
@@ -97,15 +98,30 @@ fn run_work(conn: &Connection, work: &mut Work, now_ms: i64) -> Done {
 fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
     let mut results = Vec::with_capacity(batch.len());
     let committed = (|| -> rusqlite::Result<()> {
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let [work] = batch.as_mut_slice() {
-            // A job alone needs no savepoint (each one copies every page it changes into the
-            // sub-journal): if it fails, the whole transaction is rolled back instead.
+        // Jobs seldom fail (intake validated them), and a savepoint copies every page its job
+        // changes into the sub-journal: so the batch runs without them first. A job alone that
+        // fails is rolled back with the transaction; in a larger batch a failure rolls the
+        // whole batch back, and it runs again below, each job in its own savepoint.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for work in batch.iter_mut() {
             let result = run_work(&tx, work, now_ms);
             let ok = result.succeeded();
             results.push(result);
-            return if ok { tx.commit() } else { tx.rollback() };
+            if !ok {
+                break;
+            }
         }
+        if results.iter().all(Done::succeeded) {
+            return tx.commit();
+        }
+        tx.rollback()?;
+        if batch.len() == 1 {
+            return Ok(());
+        }
+        // Jobs may run again: `apply_ops` re-stamps and re-resolves what it changed in its
+        // operations, and side jobs set their state in `run`.
+        results.clear();
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for work in batch.iter_mut() {
             let sp = tx.savepoint()?;
             let result = run_work(&sp, work, now_ms);
@@ -141,5 +157,80 @@ fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fhir::identifier::IdentifierToken;
+    use serde_json::json;
+
+    fn create(id: &str, mrn: Option<&str>) -> WriteOp {
+        WriteOp::Create {
+            resource_type: "Patient".into(),
+            id: id.into(),
+            resource: json!({"resourceType": "Patient",
+                "identifier": [{"system": "urn:mrn", "value": mrn.unwrap_or(id)}]}),
+            if_none_exist: mrn.and_then(|m| IdentifierToken::parse(&format!("urn:mrn|{m}"))),
+        }
+    }
+
+    type Receiver = oneshot::Receiver<(Result<Vec<WriteOutcome>, StoreError>, Vec<WriteOp>)>;
+
+    fn job(ops: Vec<WriteOp>) -> (Work, Receiver) {
+        let (reply, rx) = oneshot::channel();
+        (Work::Resources(Job { ops, reply }), rx)
+    }
+
+    fn outcome(rx: &mut Receiver) -> Result<Vec<WriteOutcome>, StoreError> {
+        rx.try_recv().expect("answered").0
+    }
+
+    fn stored_ids(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT id FROM resource_current ORDER BY id")
+            .expect("query");
+        let ids = stmt.query_map([], |r| r.get(0)).expect("rows");
+        ids.collect::<rusqlite::Result<_>>().expect("ids")
+    }
+
+    #[test]
+    fn a_failing_job_is_rolled_back_alone_and_the_batch_is_the_same_as_one_by_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = super::super::open_writer(&dir.path().join("w.sqlite"), 1000).expect("open");
+        let (first, mut first_rx) = job(vec![create("a", Some("m1"))]);
+        // updating a version that does not exist fails the job
+        let (failing, mut failing_rx) = job(vec![
+            create("b", None),
+            WriteOp::Update {
+                resource_type: "Patient".into(),
+                id: "nobody".into(),
+                resource: json!({"resourceType": "Patient"}),
+                if_match: Some(7),
+            },
+        ]);
+        // matches what the first job created, after the failure rolled the batch back
+        let (matching, mut matching_rx) = job(vec![create("c", Some("m1"))]);
+        let mut batch = vec![first, failing, matching];
+        commit_jobs(&mut conn, &mut batch, 1_000);
+
+        assert!(
+            matches!(outcome(&mut first_rx).as_deref(), Ok([WriteOutcome::Created(s)]) if s.id == "a")
+        );
+        assert!(outcome(&mut failing_rx).is_err());
+        assert!(
+            matches!(outcome(&mut matching_rx).as_deref(), Ok([WriteOutcome::Matched(s)]) if s.id == "a")
+        );
+        // nothing of the failing job (not even its successful first operation) was stored
+        assert_eq!(stored_ids(&conn), vec!["a".to_string()]);
+
+        // a batch where every job succeeds commits without the second pass
+        let (x, mut x_rx) = job(vec![create("x", None)]);
+        let (y, mut y_rx) = job(vec![create("y", None)]);
+        let mut batch = vec![x, y];
+        commit_jobs(&mut conn, &mut batch, 2_000);
+        assert!(outcome(&mut x_rx).is_ok() && outcome(&mut y_rx).is_ok());
+        assert_eq!(stored_ids(&conn), vec!["a", "x", "y"]);
     }
 }
