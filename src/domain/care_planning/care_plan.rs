@@ -171,7 +171,6 @@ fn addressed_conditions(input: &PlanInput) -> Vec<String> {
     let ev = input.evidence;
     let mut keys: Vec<String> = ev
         .resolve_all(ev.referral(), "reasonReference")
-        .into_iter()
         .map(|(k, _)| k.to_string())
         .filter(|k| k.starts_with("Condition/"))
         .collect();

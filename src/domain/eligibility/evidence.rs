@@ -2,7 +2,7 @@
 //! resources sent with it, and evidence recorded by earlier evaluations.
 
 use crate::domain::fhir::identifier::identifiers_of;
-use crate::domain::fhir::member::{member, member_str, Member};
+use crate::domain::fhir::member::{member, member_str, repeated, Member};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -92,10 +92,8 @@ impl Evidence {
         &'a self,
         resource: &'a Value,
         element: &str,
-    ) -> Vec<(&'a str, &'a Value)> {
-        references(resource, element)
-            .filter_map(|r| self.resolve(r))
-            .collect()
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> {
+        references(resource, element).filter_map(|r| self.resolve(r))
     }
 
     /// The patient the referral is about, as `Patient/id`.
@@ -169,13 +167,9 @@ fn is_of_type(key: &str, resource_type: &str) -> bool {
         && key.starts_with(resource_type)
 }
 
-/// The References in an element that may repeat (borrowed in place: no list is built).
+/// The References in an element that may repeat.
 pub fn references<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item = &'a Value> {
-    match member(resource, element) {
-        Some(Value::Array(items)) => items.iter(),
-        Some(item @ Value::Object(_)) => std::slice::from_ref(item).iter(),
-        _ => [].iter(),
-    }
+    repeated(resource, element)
 }
 
 /// Whether a literal reference in `element` (that may repeat) points to `key` (`Type/id`), as

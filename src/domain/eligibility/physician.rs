@@ -1,7 +1,6 @@
 //! "Your physician has referred you" and "All of your medical care is received under the
 //! direction of a plan physician".
 
-use super::evidence::references;
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use crate::domain::fhir::identifier::identifiers_of;
 use crate::domain::fhir::member::Member;
@@ -42,8 +41,8 @@ fn requester<'a>(ev: &Scope<'a>) -> Option<(&'a str, &'a Value)> {
 
 /// The physician directing care: the referral's performer when it is a person, else the requester.
 pub fn managing_physician<'a>(ev: &Scope<'a>) -> Option<(&'a str, &'a Value)> {
-    references(ev.referral(), "performer")
-        .filter_map(|r| ev.evidence().resolve(r))
+    ev.evidence()
+        .resolve_all(ev.referral(), "performer")
         .find(|(k, _)| k.starts_with("Practitioner/") || k.starts_with("PractitionerRole/"))
         .or_else(|| requester(ev))
         .filter(|(k, _)| k.starts_with("Practitioner/") || k.starts_with("PractitionerRole/"))

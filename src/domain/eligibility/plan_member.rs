@@ -21,7 +21,6 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
         .and_then(|d| day_number(d, Edge::Start));
     let coverages: Vec<(&str, &Value)> = ev
         .resolve_all(ev.referral(), "insurance")
-        .into_iter()
         .filter(|(k, _)| k.starts_with("Coverage/"))
         .collect();
     if coverages.is_empty() {

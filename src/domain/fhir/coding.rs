@@ -1,7 +1,7 @@
 //! Reading codes out of CodeableConcepts, and matching them against configured `system|code`
 //! lists (a trailing `*` matches a code prefix, e.g. every NUCC physician code `20*`).
 
-use super::member::{member, member_str};
+use super::member::{member, member_str, repeated};
 use crate::domain::fhir::member::Member;
 use serde_json::Value;
 
@@ -17,14 +17,9 @@ pub fn codings(concept: &Value) -> impl Iterator<Item = (Option<&str>, &str)> {
         })
 }
 
-/// Every CodeableConcept of an element that may repeat, borrowed in place (no list is built:
-/// eligibility and planning match a few dozen elements per referral).
+/// Every CodeableConcept of an element that may repeat.
 pub fn concepts<'a>(resource: &'a Value, element: &str) -> impl Iterator<Item = &'a Value> {
-    match member(resource, element) {
-        Some(Value::Array(items)) => items.iter(),
-        Some(item @ Value::Object(_)) => std::slice::from_ref(item).iter(),
-        _ => [].iter(),
-    }
+    repeated(resource, element)
 }
 
 /// The first code of a CodeableConcept's codings in `system` (or any system).

@@ -33,6 +33,16 @@ impl Member for Value {
     }
 }
 
+/// The items of `value[name]`, an element that may repeat: an array's items, or the one object
+/// (borrowed in place: no list is built).
+pub fn repeated<'a>(value: &'a Value, name: &str) -> std::slice::Iter<'a, Value> {
+    match member(value, name) {
+        Some(Value::Array(items)) => items.iter(),
+        Some(item @ Value::Object(_)) => std::slice::from_ref(item).iter(),
+        _ => [].iter(),
+    }
+}
+
 /// `value[name]` as a string.
 pub fn member_str<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
     member(value, name).and_then(Value::as_str)
