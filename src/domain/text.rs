@@ -11,9 +11,34 @@ pub fn concat<const N: usize>(parts: [&str; N]) -> String {
     text
 }
 
+/// Appends each of `items`, written by `write`, with `separator` between them.
+pub fn push_separated<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    separator: &str,
+    mut write: impl FnMut(&mut String, T),
+) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        write(out, item);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separates_items_only_between() {
+        let mut text = String::from("list: ");
+        push_separated(&mut text, ["a", "b", "c"], "; ", |t, s| t.push_str(s));
+        assert_eq!(text, "list: a; b; c");
+        let mut empty = String::new();
+        push_separated(&mut empty, Vec::<&str>::new(), "; ", |t, s| t.push_str(s));
+        assert_eq!(empty, "");
+    }
 
     #[test]
     fn joins_in_order_at_size() {

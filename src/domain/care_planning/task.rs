@@ -5,6 +5,7 @@ use super::PlanInput;
 use crate::domain::eligibility::{Criterion, Decision, Verdict};
 use crate::domain::fhir::json_build::{object, reference, reference_to, string, Shape};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::push_separated;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -233,16 +234,13 @@ fn status_reason(input: &PlanInput) -> Option<String> {
         Decision::Pending => (String::from("Waiting for evidence: "), Verdict::Unknown),
         Decision::Eligible => return None,
     };
-    // `display (reason)` of each, `; ` between
-    for (i, finding) in d.with(verdict).enumerate() {
-        if i > 0 {
-            text.push_str("; ");
-        }
+    // `display (reason)` of each
+    push_separated(&mut text, d.with(verdict), "; ", |text, finding| {
         text.push_str(finding.criterion.display());
         text.push_str(" (");
         text.push_str(&finding.reason);
         text.push(')');
-    }
+    });
     Some(text)
 }
 

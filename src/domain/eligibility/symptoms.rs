@@ -5,6 +5,7 @@ use super::advanced_illness::{in_value_set, is_active};
 use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
 use crate::domain::fhir::coding::{codings, label};
 use crate::domain::fhir::member::Member;
+use crate::domain::text::push_separated;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(code.memberOf(%symptomValueSet) and clinicalStatus.coding.code = 'active') | Observation.where(code.memberOf(%symptomObservationValueSet) and status in ('final' | 'amended' | 'corrected') and value > 0) | ServiceRequest.reasonCode.where(memberOf(%symptomValueSet))";
@@ -114,12 +115,9 @@ pub fn evaluate(
 /// `symptoms need management: ` and each symptom's label, `; ` between.
 fn needing_management(active: &[Symptom]) -> String {
     let mut reason = String::from("symptoms need management: ");
-    for (i, symptom) in active.iter().enumerate() {
-        if i > 0 {
-            reason.push_str("; ");
-        }
-        reason.push_str(&label(&symptom.code));
-    }
+    push_separated(&mut reason, active, "; ", |reason, symptom| {
+        reason.push_str(&label(&symptom.code))
+    });
     reason
 }
 
