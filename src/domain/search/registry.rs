@@ -3,6 +3,7 @@
 //! `scripts/profiles/vendor_search_params.py`), each expression compiled once by our FHIRPath
 //! engine. Search, index extraction and the CapabilityStatement all read this one registry.
 
+use crate::domain::fhir::member::member_str;
 use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
 use crate::domain::fhirpath::{CompiledPath, FhirPathEngine, MemberChain};
 use serde::Deserialize;
@@ -121,8 +122,7 @@ impl ChainPath {
         let Some((prefix, infix)) = &self.reference_to else {
             return true;
         };
-        node.get("reference")
-            .and_then(Value::as_str)
+        member_str(node, "reference")
             .is_some_and(|r| r.starts_with(prefix.as_str()) || r.contains(infix.as_str()))
     }
 }
