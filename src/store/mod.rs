@@ -8,6 +8,7 @@ pub mod error;
 pub mod migrate;
 pub mod outbox;
 pub mod postgres;
+pub mod prepared_write;
 pub mod resource;
 pub mod search;
 pub mod security;

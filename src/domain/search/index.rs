@@ -36,16 +36,35 @@ pub struct IndexRow {
     pub value: IndexValue,
 }
 
-/// Computes a resource's index rows. The store calls it inside the write transaction, after
-/// ids, references and `meta` are final.
+/// The parameters whose values the store sets as it commits: the resource's `id` and
+/// `meta.lastUpdated`. Every other parameter's rows can be computed before the commit.
+pub const STAMPED_PARAMS: [&str; 2] = ["_id", "_lastUpdated"];
+
+/// Computes a resource's index rows, on the resource as stored: ids, references and `meta`
+/// final.
 pub trait SearchIndexer: Send + Sync {
-    fn index_rows(&self, resource_type: &str, resource: &Value) -> Vec<IndexRow>;
+    /// The rows of the parameters for which `keep(code)` holds.
+    fn index_rows_where(
+        &self,
+        resource_type: &str,
+        resource: &Value,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Vec<IndexRow>;
+
+    fn index_rows(&self, resource_type: &str, resource: &Value) -> Vec<IndexRow> {
+        self.index_rows_where(resource_type, resource, &|_| true)
+    }
 }
 
 impl SearchIndexer for Registry {
-    fn index_rows(&self, resource_type: &str, resource: &Value) -> Vec<IndexRow> {
+    fn index_rows_where(
+        &self,
+        resource_type: &str,
+        resource: &Value,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Vec<IndexRow> {
         let mut rows = Vec::new();
-        for def in self.params(resource_type) {
+        for def in self.params(resource_type).iter().filter(|d| keep(&d.code)) {
             let before = rows.len();
             let mut push = |value| {
                 rows.push(IndexRow {

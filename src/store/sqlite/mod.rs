@@ -11,7 +11,8 @@ mod search;
 mod security;
 mod writer;
 
-use super::search::{exec, Dialect, SearchResult};
+use super::prepared_write::PreparedWrite;
+use super::search::{exec, indexer, Dialect, SearchResult};
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;
 use crate::domain::fhir::identifier::IdentifierToken;
@@ -145,8 +146,17 @@ impl ResourceStore for SqliteStore {
 
     async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         let (reply, response) = oneshot::channel();
+        // Index rows and JSON parts here, on the request's thread: the writer is serial.
+        let prepared = ops
+            .iter()
+            .map(|op| PreparedWrite::of(op, indexer()))
+            .collect();
         self.jobs
-            .send(writer::Work::Resources(writer::Job { ops, reply }))
+            .send(writer::Work::Resources(writer::Job {
+                ops,
+                prepared,
+                reply,
+            }))
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
         let (result, _ops) = response

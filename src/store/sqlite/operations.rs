@@ -8,6 +8,7 @@
 use super::queries;
 use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
 use crate::domain::fhir::{instant, meta, reference};
+use crate::store::prepared_write::PreparedWrite;
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -17,9 +18,14 @@ use std::sync::Arc;
 /// Carries out `ops` in order. The operations are borrowed, and changed in place (matched
 /// conditional creates redirect references, `meta` is stamped): the caller keeps them and
 /// frees their JSON on its own thread, not on the single writer.
+///
+/// `prepared` holds, per operation, what the request's thread computed of it. It describes the
+/// resource as sent, so it is dropped when a matched conditional create redirects one of the
+/// resource's references.
 pub fn apply_ops(
     conn: &Connection,
     ops: &mut [WriteOp],
+    prepared: &mut [Option<PreparedWrite>],
     now_ms: i64,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     // First resolve every conditional create, so that references to a matched
@@ -48,9 +54,15 @@ pub fn apply_ops(
     for (index, (op, resolution)) in ops.iter_mut().zip(resolutions).enumerate() {
         if !aliases.is_empty() {
             if let Some(resource) = op.resource_mut() {
-                reference::rewrite(resource, &aliases);
+                if reference::rewrite(resource, &aliases) > 0 {
+                    // For good: a rerun of the batch finds the resource already redirected.
+                    if let Some(p) = prepared.get_mut(index) {
+                        *p = None;
+                    }
+                }
             }
         }
+        let prepared = prepared.get(index).and_then(Option::as_ref);
         let outcome = match (op, resolution) {
             (WriteOp::Create { resource_type, .. }, Resolution::Existing(existing)) => {
                 matched.push((index, resource_type.as_str(), existing));
@@ -82,6 +94,7 @@ pub fn apply_ops(
                     version,
                     &stamp,
                     resource,
+                    prepared,
                 )?))
             }
             (
@@ -101,7 +114,8 @@ pub fn apply_ops(
                     id: next,
                     claimed: false,
                 };
-                let stored = write_version(conn, resource_type, id, version, &stamp, resource)?;
+                let stored =
+                    write_version(conn, resource_type, id, version, &stamp, resource, prepared)?;
                 Some(match live {
                     Some(_) => WriteOutcome::Updated(stored),
                     None => WriteOutcome::Created(stored),
@@ -190,6 +204,7 @@ impl Version {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_version(
     conn: &Connection,
     resource_type: &str,
@@ -197,12 +212,17 @@ fn write_version(
     version: Version,
     stamp: &Stamp<'_>,
     resource: &mut Value,
+    prepared: Option<&PreparedWrite>,
 ) -> Result<StoredResource, StoreError> {
     let version_id = version.id;
     meta::stamp(resource, id, version_id, stamp.last_updated);
-    // Straight into a byte buffer: `Display` goes through `fmt::Write` piece by piece.
-    let body = serde_json::to_string(&*resource)
-        .map_err(|e| StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}")))?;
+    let body = match prepared.and_then(|p| p.body(id, version_id, stamp.last_updated)) {
+        Some(body) => body,
+        // Straight into a byte buffer: `Display` goes through `fmt::Write` piece by piece.
+        None => serde_json::to_string(&*resource).map_err(|e| {
+            StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}"))
+        })?,
+    };
     conn.prepare_cached(
         "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
@@ -210,7 +230,17 @@ fn write_version(
     .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
     set_current(conn, resource_type, id, version_id)?;
     reindex_identifiers(conn, resource_type, id, resource, version)?;
-    super::search::reindex(conn, resource_type, id, resource, version.is_first())?;
+    match prepared {
+        Some(p) => super::search::reindex_prepared(
+            conn,
+            resource_type,
+            id,
+            resource,
+            &p.rows,
+            version.is_first(),
+        )?,
+        None => super::search::reindex(conn, resource_type, id, resource, version.is_first())?,
+    }
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),

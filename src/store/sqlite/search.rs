@@ -3,6 +3,7 @@
 
 use super::queries::version_row;
 use super::SqliteStore;
+use crate::domain::search::index::{IndexRow, STAMPED_PARAMS};
 use crate::store::search::columns::columns;
 use crate::store::search::{indexer, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
@@ -30,12 +31,44 @@ pub fn reindex(
     resource: &Value,
     fresh: bool,
 ) -> rusqlite::Result<()> {
+    let rows = indexer().index_rows(resource_type, resource);
+    replace_rows(conn, resource_type, id, rows.iter(), fresh)
+}
+
+/// As `reindex`, with the rows of every parameter but the stamped ones computed before the
+/// commit (`PreparedWrite`): only `_id` and `_lastUpdated` are extracted here.
+pub fn reindex_prepared(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    resource: &Value,
+    prepared: &[IndexRow],
+    fresh: bool,
+) -> rusqlite::Result<()> {
+    let stamped =
+        indexer().index_rows_where(resource_type, resource, &|c| STAMPED_PARAMS.contains(&c));
+    replace_rows(
+        conn,
+        resource_type,
+        id,
+        stamped.iter().chain(prepared),
+        fresh,
+    )
+}
+
+fn replace_rows<'a>(
+    conn: &Connection,
+    resource_type: &str,
+    id: &str,
+    rows: impl Iterator<Item = &'a IndexRow>,
+    fresh: bool,
+) -> rusqlite::Result<()> {
     if !fresh {
         unindex(conn, resource_type, id)?;
     }
-    let rows = indexer().index_rows(resource_type, resource);
+    let rows: Vec<&IndexRow> = rows.collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let columns: Vec<_> = chunk.iter().map(columns).collect();
+        let columns: Vec<_> = chunk.iter().map(|r| columns(r)).collect();
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 + 6 * chunk.len());
         args.push(&resource_type);
         args.push(&id);

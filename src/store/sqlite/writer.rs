@@ -7,6 +7,7 @@
 
 use super::operations::apply_ops;
 use crate::domain::fhir::instant::now_millis;
+use crate::store::prepared_write::PreparedWrite;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
@@ -17,6 +18,8 @@ pub type Reply = oneshot::Sender<(Result<Vec<WriteOutcome>, StoreError>, Vec<Wri
 
 pub struct Job {
     pub ops: Vec<WriteOp>,
+    /// One per operation: what the request's thread computed of it (`PreparedWrite::of`).
+    pub prepared: Vec<Option<PreparedWrite>>,
     pub reply: Reply,
 }
 
@@ -90,7 +93,9 @@ impl Done {
 
 fn run_work(conn: &Connection, work: &mut Work, now_ms: i64) -> Done {
     match work {
-        Work::Resources(job) => Done::Resources(apply_ops(conn, &mut job.ops, now_ms)),
+        Work::Resources(job) => {
+            Done::Resources(apply_ops(conn, &mut job.ops, &mut job.prepared, now_ms))
+        }
         Work::Side(job) => Done::Side(job.run(conn).map_err(StoreError::from)),
     }
 }
@@ -180,7 +185,18 @@ mod tests {
 
     fn job(ops: Vec<WriteOp>) -> (Work, Receiver) {
         let (reply, rx) = oneshot::channel();
-        (Work::Resources(Job { ops, reply }), rx)
+        let prepared = ops
+            .iter()
+            .map(|op| PreparedWrite::of(op, crate::store::search::indexer()))
+            .collect();
+        (
+            Work::Resources(Job {
+                ops,
+                prepared,
+                reply,
+            }),
+            rx,
+        )
     }
 
     fn outcome(rx: &mut Receiver) -> Result<Vec<WriteOutcome>, StoreError> {
