@@ -126,10 +126,8 @@ impl ResourceStore for SqliteStore {
         resource_type: &str,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let (rt, id) = (resource_type.to_string(), id.to_string());
         self.readers
-            .read(move |c| queries::current(c, &rt, &id))
-            .await
+            .read_by_key(|c| queries::current(c, resource_type, id))
     }
 
     async fn vread(
@@ -138,10 +136,8 @@ impl ResourceStore for SqliteStore {
         id: &str,
         version_id: u64,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let (rt, id) = (resource_type.to_string(), id.to_string());
         self.readers
-            .read(move |c| queries::version(c, &rt, &id, version_id))
-            .await
+            .read_by_key(|c| queries::version(c, resource_type, id, version_id))
     }
 
     async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {

@@ -49,6 +49,16 @@ impl ReadPool {
             .map_err(StoreError::from)
     }
 
+    /// Runs `f` on the calling thread, for a lookup by primary key of a few pages: handing it
+    /// to the blocking pool and back cost more than the lookup (reads by id +13–17 %,
+    /// docs/performance.md). Anything that may scan, such as a search, goes through `read`.
+    pub fn read_by_key<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R>,
+    ) -> Result<R, StoreError> {
+        self.with(f).map_err(StoreError::from)
+    }
+
     /// Runs `f` on an idle connection (opening one if none is idle), then returns it to the pool.
     pub fn with<R>(
         &self,
