@@ -11,8 +11,7 @@ mod search;
 mod security;
 mod writer;
 
-use super::prepared_write::PreparedWrite;
-use super::search::{exec, indexer, Dialect, SearchResult};
+use super::search::{exec, Dialect, SearchResult};
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;
 use crate::domain::fhir::identifier::IdentifierToken;
@@ -142,17 +141,8 @@ impl ResourceStore for SqliteStore {
 
     async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         let (reply, response) = oneshot::channel();
-        // Index rows and JSON parts here, on the request's thread: the writer is serial.
-        let prepared = ops
-            .iter()
-            .map(|op| PreparedWrite::of(op, indexer()))
-            .collect();
         self.jobs
-            .send(writer::Work::Resources(writer::Job {
-                ops,
-                prepared,
-                reply,
-            }))
+            .send(writer::Work::Resources(writer::Job::new(ops, reply)))
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
         let (result, _ops) = response

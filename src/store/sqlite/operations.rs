@@ -230,17 +230,14 @@ fn write_version(
     .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
     set_current(conn, resource_type, id, version_id)?;
     reindex_identifiers(conn, resource_type, id, resource, version)?;
-    match prepared {
-        Some(p) => super::search::reindex_prepared(
-            conn,
-            resource_type,
-            id,
-            resource,
-            &p.rows,
-            version.is_first(),
-        )?,
-        None => super::search::reindex(conn, resource_type, id, resource, version.is_first())?,
-    }
+    super::search::reindex(
+        conn,
+        resource_type,
+        id,
+        resource,
+        prepared.map(|p| p.rows.as_slice()),
+        version.is_first(),
+    )?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),

@@ -22,51 +22,33 @@ impl ToSql for Arg {
     }
 }
 
-/// Replaces the index rows of a resource with those of its new current version. `fresh`: the
+/// Replaces the index rows of a resource with those of its new current version. `prepared`:
+/// the rows of every parameter but the stamped ones, computed before the commit
+/// (`PreparedWrite`), so that only `_id` and `_lastUpdated` are extracted here. `fresh`: the
 /// resource has no earlier version, so it has no rows to remove.
 pub fn reindex(
     conn: &Connection,
     resource_type: &str,
     id: &str,
     resource: &Value,
-    fresh: bool,
-) -> rusqlite::Result<()> {
-    let rows = indexer().index_rows(resource_type, resource);
-    replace_rows(conn, resource_type, id, rows.iter(), fresh)
-}
-
-/// As `reindex`, with the rows of every parameter but the stamped ones computed before the
-/// commit (`PreparedWrite`): only `_id` and `_lastUpdated` are extracted here.
-pub fn reindex_prepared(
-    conn: &Connection,
-    resource_type: &str,
-    id: &str,
-    resource: &Value,
-    prepared: &[IndexRow],
-    fresh: bool,
-) -> rusqlite::Result<()> {
-    let stamped =
-        indexer().index_rows_where(resource_type, resource, &|c| STAMPED_PARAMS.contains(&c));
-    replace_rows(
-        conn,
-        resource_type,
-        id,
-        stamped.iter().chain(prepared),
-        fresh,
-    )
-}
-
-fn replace_rows<'a>(
-    conn: &Connection,
-    resource_type: &str,
-    id: &str,
-    rows: impl Iterator<Item = &'a IndexRow>,
+    prepared: Option<&[IndexRow]>,
     fresh: bool,
 ) -> rusqlite::Result<()> {
     if !fresh {
         unindex(conn, resource_type, id)?;
     }
-    let rows: Vec<&IndexRow> = rows.collect();
+    let extracted;
+    let rows: Vec<&IndexRow> = match prepared {
+        Some(prepared) => {
+            extracted = indexer()
+                .index_rows_where(resource_type, resource, &|c| STAMPED_PARAMS.contains(&c));
+            extracted.iter().chain(prepared).collect()
+        }
+        None => {
+            extracted = indexer().index_rows(resource_type, resource);
+            extracted.iter().collect()
+        }
+    };
     for chunk in rows.chunks(INSERT_CHUNK) {
         let columns: Vec<_> = chunk.iter().map(|r| columns(r)).collect();
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 + 6 * chunk.len());
@@ -128,7 +110,7 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
         .collect::<rusqlite::Result<_>>()?;
     for (rt, id, body) in &live {
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
-            reindex(&tx, rt, id, &resource, false)?;
+            reindex(&tx, rt, id, &resource, None, false)?;
         }
     }
     tx.execute("DELETE FROM search_reindex_pending", [])?;

@@ -17,10 +17,25 @@ use tokio::sync::{mpsc, oneshot};
 pub type Reply = oneshot::Sender<(Result<Vec<WriteOutcome>, StoreError>, Vec<WriteOp>)>;
 
 pub struct Job {
-    pub ops: Vec<WriteOp>,
+    ops: Vec<WriteOp>,
     /// One per operation: what the request's thread computed of it (`PreparedWrite::of`).
-    pub prepared: Vec<Option<PreparedWrite>>,
-    pub reply: Reply,
+    prepared: Vec<Option<PreparedWrite>>,
+    reply: Reply,
+}
+
+impl Job {
+    /// Prepares the operations here, on the request's thread: the writer is serial.
+    pub fn new(ops: Vec<WriteOp>, reply: Reply) -> Self {
+        let prepared = ops
+            .iter()
+            .map(|op| PreparedWrite::of(op, crate::store::search::indexer()))
+            .collect();
+        Self {
+            ops,
+            prepared,
+            reply,
+        }
+    }
 }
 
 /// Work of other store modules (the security store) committed in the same group commit.
@@ -185,18 +200,7 @@ mod tests {
 
     fn job(ops: Vec<WriteOp>) -> (Work, Receiver) {
         let (reply, rx) = oneshot::channel();
-        let prepared = ops
-            .iter()
-            .map(|op| PreparedWrite::of(op, crate::store::search::indexer()))
-            .collect();
-        (
-            Work::Resources(Job {
-                ops,
-                prepared,
-                reply,
-            }),
-            rx,
-        )
+        (Work::Resources(Job::new(ops, reply)), rx)
     }
 
     fn outcome(rx: &mut Receiver) -> Result<Vec<WriteOutcome>, StoreError> {
