@@ -68,6 +68,11 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Inspect the audit trail's quarantine: records the store refused, with the error.
+    Audit {
+        #[command(subcommand)]
+        command: cli::audit::AuditCommand,
+    },
     /// Inspect and re-queue upstream deliveries (the outbox) on the configured database.
     Deliveries {
         #[command(subcommand)]
@@ -167,6 +172,13 @@ fn main() -> ExitCode {
                 })
                 .context("migrate failed")
         }
+        Command::Audit { command } => actix_web::rt::System::new()
+            .block_on(cli::audit::run(
+                &settings,
+                command,
+                &mut std::io::stdout().lock(),
+            ))
+            .context("audit failed"),
         Command::Deliveries { command } => actix_web::rt::System::new()
             .block_on(deliveries_cli::run(
                 &settings,

@@ -10,7 +10,7 @@ use hbpc_gateway::app::auth::token_service::TokenService;
 use hbpc_gateway::config::{AuthSettings, ClientSettings};
 use hbpc_gateway::domain::auth::jwt_parts::{peek_claims, read_header};
 use hbpc_gateway::domain::auth::scope::{Grant, ScopeSet};
-use hbpc_gateway::store::security::{AuditFilter, AuditRow, SecurityStore};
+use hbpc_gateway::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SecurityStore};
 use hbpc_gateway::store::StoreError;
 use proptest::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -28,6 +28,15 @@ impl SecurityStore for MemoryStore {
     }
     async fn append_audit(&self, _: Vec<AuditRow>) -> Result<(), StoreError> {
         Ok(())
+    }
+    async fn quarantine_audit(&self, _: Vec<QuarantinedAudit>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn quarantined_audit(
+        &self,
+        _: usize,
+    ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
+        Ok((0, Vec::new()))
     }
     async fn audit_event(&self, _: &str) -> Result<Option<String>, StoreError> {
         Ok(None)

@@ -177,8 +177,21 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     if let Some(audit) = audit {
         // Read records queued by the last requests.
         let wait = std::time::Duration::from_secs(shutdown.max(1));
-        if tokio::time::timeout(wait, audit.flush()).await.is_err() {
-            tracing::error!("audit records still queued at shutdown could not be stored");
+        let flushed = tokio::time::timeout(wait, audit.flush()).await.is_ok();
+        let stats = audit.stats();
+        if flushed && stats.unsettled == 0 {
+            tracing::info!(
+                quarantined = stats.quarantined,
+                "audit trail: every record stored ({} quarantined since start)",
+                stats.quarantined
+            );
+        } else {
+            tracing::error!(
+                unstored = stats.unsettled,
+                quarantined = stats.quarantined,
+                "audit trail: {} records could not be stored before shutdown",
+                stats.unsettled
+            );
         }
     }
     if let Some(worker) = delivery_worker {

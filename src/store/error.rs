@@ -19,10 +19,8 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store error: {0}")]
     Backend(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
-    }
+    /// The database refused the data itself (an invalid byte, a constraint, a value too large):
+    /// running the same statement again fails the same way, so it must not be retried.
+    #[error("the store refused the data: {0}")]
+    Rejected(String),
 }

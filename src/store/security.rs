@@ -24,6 +24,42 @@ pub struct AuditRow {
     pub fsync: bool,
 }
 
+/// An audit record the store refused for a reason that retrying cannot change (a data error,
+/// not a lost connection). It is kept apart, with the error, for an operator to inspect
+/// (`hbpc-gateway audit quarantine`), instead of holding up every later record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedAudit {
+    pub id: String,
+    pub recorded_ms: i64,
+    pub quarantined_ms: i64,
+    /// Why the store refused the record.
+    pub error: String,
+    /// The whole record (its columns and AuditEvent body) as JSON bytes, kept as bytes so
+    /// that whatever the store refused in it can be stored here.
+    pub record: Vec<u8>,
+}
+
+impl QuarantinedAudit {
+    pub fn of(row: &AuditRow, error: &str, now_ms: i64) -> Self {
+        let record = serde_json::json!({
+            "id": row.id,
+            "recorded_ms": row.recorded_ms,
+            "client_id": row.client_id,
+            "subtype": row.subtype,
+            "outcome": row.outcome,
+            "entity_type": row.entity_type,
+            "body": row.body,
+        });
+        Self {
+            id: row.id.chars().filter(|c| !c.is_control()).collect(),
+            recorded_ms: row.recorded_ms,
+            quarantined_ms: now_ms,
+            error: error.chars().filter(|c| !c.is_control()).collect(),
+            record: serde_json::to_vec(&record).unwrap_or_default(),
+        }
+    }
+}
+
 /// Newest first; every given field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
@@ -50,6 +86,15 @@ pub trait SecurityStore: Send + Sync {
 
     /// Durably appends audit records; an error means they are not stored.
     async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError>;
+
+    /// Keeps records the store refused (`StoreError::Rejected`) apart, durably.
+    async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError>;
+
+    /// Quarantined records, newest first, and how many there are in all.
+    async fn quarantined_audit(
+        &self,
+        limit: usize,
+    ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError>;
 
     async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError>;
 

@@ -306,6 +306,16 @@ async fn a_request_whose_audit_cannot_be_written_fails() {
         let res = http.get(server.url("metadata")).send().await.unwrap();
         assert_eq!(res.status(), 503, "after a failed append, reads wait too");
         assert_outcome(&res.json().await.unwrap(), "transient");
+        let ready = client()
+            .get(format!("http://127.0.0.1:{}/readyz", server.port))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ready.status(),
+            503,
+            "not ready while the trail cannot be written"
+        );
     })
     .await;
 }
@@ -325,5 +335,123 @@ async fn with_committed_read_audits_a_read_whose_audit_cannot_be_written_fails()
             assert_outcome(&res.json().await.unwrap(), "transient");
         },
     )
+    .await;
+}
+
+async fn status_of(url: String) -> u16 {
+    client().get(url).send().await.unwrap().status().as_u16()
+}
+
+fn readyz(server: &TestServer) -> String {
+    format!("http://127.0.0.1:{}/readyz", server.port)
+}
+
+/// Hardening #1: a NUL in the path reached the request's AuditEvent, PostgreSQL refused it,
+/// and the replica answered 503 forever. Client text is now made recordable (U+FFFD), so the
+/// record is stored and the replica keeps serving.
+#[tokio::test]
+async fn a_nul_in_the_url_is_recorded_and_the_replica_keeps_serving() {
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let res = http
+            .get(format!("{}/Pati%00ent", server.base))
+            .header("X-Request-Id", "nul-in-path")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+        let record = wait_for_record_of(&server, None, "nul-in-path").await;
+        let text = record.to_string();
+        assert!(!text.contains("\\u0000"), "{text}");
+        for _ in 0..3 {
+            assert_eq!(status_of(server.url("metadata")).await, 200);
+        }
+        assert_eq!(status_of(readyz(&server)).await, 200);
+    })
+    .await;
+}
+
+/// Makes the store refuse, for good, the audit record of the request with X-Request-Id
+/// `refuse-me` (a constraint error, as a data error would be); every other record is taken.
+async fn refuse_marked_records(database_url: &str) {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        let audit = path.replace(".sqlite", "-audit.sqlite");
+        let conn = rusqlite::Connection::open(&audit).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER refuse_marked BEFORE INSERT ON audit_event
+             WHEN NEW.body LIKE '%refuse-me%'
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
+        )
+        .unwrap();
+    } else {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::raw_sql(
+            "ALTER TABLE audit_event ADD CONSTRAINT refuse_marked CHECK (body NOT LIKE '%refuse-me%')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+}
+
+/// A record the store refuses for a data reason is quarantined with its error: its request
+/// succeeds, later requests are not held up, the replica stays ready, and the CLI lists it.
+#[tokio::test]
+async fn a_record_the_store_refuses_is_quarantined_not_retried_forever() {
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let mut patient = fixture_json("referral-separate/04-patient-patient.json");
+        patient["id"] = "quarantine-1".into();
+        let put = |request_id: &'static str| {
+            http.put(server.url("Patient/quarantine-1"))
+                .header("Content-Type", FHIR_JSON)
+                .header("X-Request-Id", request_id)
+                .body(patient.to_string())
+                .send()
+        };
+        assert_eq!(put("first-write").await.unwrap().status(), 201);
+        refuse_marked_records(&server.database_url).await;
+        let res = put("refuse-me").await.unwrap();
+        assert_eq!(res.status(), 200, "the refused record is kept apart");
+        for _ in 0..3 {
+            assert_eq!(status_of(server.url("metadata")).await, 200);
+        }
+        assert_eq!(put("third-write").await.unwrap().status(), 200);
+        assert_eq!(status_of(readyz(&server)).await, 200);
+
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hbpc-gateway"))
+            .args(["audit", "quarantine", "--json"])
+            .env_remove("HBPC_CONFIG")
+            .env("HBPC_DATABASE_URL", &server.database_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0]["record"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("refuse-me"));
+        assert!(
+            lines[0]["error"].as_str().unwrap().contains("refuse"),
+            "{}",
+            lines[0]
+        );
+        // the records before and after it were stored
+        let events = audit_events(&server, None, "?_count=1000").await;
+        assert!(events.iter().any(|e| has_request_id(e, "first-write")));
+        assert!(events.iter().any(|e| has_request_id(e, "third-write")));
+        assert!(!events.iter().any(|e| has_request_id(e, "refuse-me")));
+    })
     .await;
 }

@@ -38,3 +38,38 @@ async fn sigterm_lets_in_flight_requests_finish() {
         1
     );
 }
+
+/// SIGTERM while the audit trail cannot be written: the process still exits within its grace
+/// period and its log says how many records it could not store.
+#[tokio::test]
+async fn sigterm_during_an_audit_outage_says_how_many_records_were_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let log_s = log.display().to_string();
+    let mut server = TestServer::start_on(
+        Backend::Sqlite,
+        &[
+            ("HBPC_TEST_LOG_FILE", log_s.as_str()),
+            ("HBPC_SERVER_SHUTDOWN_TIMEOUT_SECS", "2"),
+        ],
+    )
+    .await;
+    let audit = server
+        .database_url
+        .trim_start_matches("sqlite://")
+        .replace(".sqlite", "-audit.sqlite");
+    let conn = rusqlite::Connection::open(&audit).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.execute_batch("DROP TABLE audit_event").unwrap();
+    // a read is answered before its record is stored; the record is carried for a retry
+    let res = client().get(server.url("metadata")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("audit trail: 1 records could not be stored before shutdown"),
+        "{text}"
+    );
+}

@@ -6,15 +6,24 @@
 //! leaves. A record of a read is committed just after its response, unless
 //! `security.audit_reads = "committed"`: reads are most of the traffic, and waiting for their
 //! commit costs a round trip through the store per read. The queue is bounded: when the store
-//! falls behind, requests wait for room instead of records being dropped. When an append fails,
-//! the records of answered reads are retried, and every request waits for its own record (and
-//! fails with 503) until the store takes them again.
+//! falls behind, requests wait for room instead of records being dropped.
+//!
+//! Two kinds of failure are told apart:
+//! - the store cannot take records now (a lost connection, a full disk): the records of
+//!   answered reads are retried, every request waits for its own record and fails with 503
+//!   until the store takes them again, and the trail reports itself not writable (`/readyz`);
+//! - the store refuses a record for good (`StoreError::Rejected`, a data error): the batch is
+//!   retried record by record, and each refused record is quarantined with its error (kept,
+//!   counted, listed by `hbpc-gateway audit quarantine`) instead of being retried forever.
+//!   Client-supplied text is made recordable before it gets here (`AuditRecord::recordable`),
+//!   so this is a last line of defence.
 
 use crate::config::AuditReads;
 use crate::domain::auth::audit_event::AuditRecord;
-use crate::store::security::{AuditFilter, AuditRow, SharedSecurityStore};
+use crate::domain::fhir::instant::now_millis;
+use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SharedSecurityStore};
 use crate::store::StoreError;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -28,13 +37,34 @@ const LINGER: Duration = Duration::from_millis(5);
 /// After a failed append the next waits this long for new records (then the last pause).
 const RETRY_PAUSES_MS: [u64; 5] = [20, 50, 100, 250, 1000];
 
+/// What the trail has done, for readiness, metrics and shutdown.
+#[derive(Debug, Default)]
+struct Counters {
+    /// The last append failed and records wait: every request waits for its record's outcome.
+    degraded: AtomicBool,
+    /// Records queued or carried and not yet stored, quarantined or failed back to a request.
+    unsettled: AtomicUsize,
+    /// Records quarantined since start.
+    quarantined: AtomicU64,
+}
+
+/// A snapshot of the trail's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditStats {
+    /// Whether the last append reached the store.
+    pub writable: bool,
+    /// Records accepted by the trail and not yet stored.
+    pub unsettled: usize,
+    /// Records quarantined since start.
+    pub quarantined: u64,
+}
+
 #[derive(Clone)]
 pub struct AuditTrail {
     store: SharedSecurityStore,
     queue: mpsc::Sender<Queued>,
     reads: AuditReads,
-    /// The last append failed: every request waits for its record's outcome.
-    degraded: Arc<AtomicBool>,
+    counters: Arc<Counters>,
 }
 
 enum Queued {
@@ -51,23 +81,45 @@ impl AuditTrail {
     /// trail is dropped.
     pub fn new(store: SharedSecurityStore, reads: AuditReads) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE_CAPACITY);
-        let degraded = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
         tokio::spawn(append_batches(
             store.clone(),
             pending,
-            Arc::clone(&degraded),
+            Arc::clone(&counters),
         ));
         Self {
             store,
             queue,
             reads,
-            degraded,
+            counters,
         }
+    }
+
+    /// Whether records are reaching the store (false while an outage holds them back).
+    pub fn is_writable(&self) -> bool {
+        !self.counters.degraded.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> AuditStats {
+        AuditStats {
+            writable: self.is_writable(),
+            unsettled: self.counters.unsettled.load(Ordering::Relaxed),
+            quarantined: self.counters.quarantined.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Quarantined records, newest first, and how many there are in all.
+    pub async fn quarantined(
+        &self,
+        limit: usize,
+    ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
+        self.store.quarantined_audit(limit).await
     }
 
     /// Queues the record. For a change (and for reads in `committed` mode) it returns once the
     /// record is stored; an error then means it is not stored and the request must fail.
     pub async fn record(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let record = record.recordable();
         let is_read = record.action == "R";
         let row = AuditRow {
             id: record.id.clone(),
@@ -80,19 +132,23 @@ impl AuditTrail {
             // A record of a change is as durable as the change; a read's may skip the fsync.
             fsync: !is_read,
         };
-        let wait = !is_read
-            || self.reads == AuditReads::Committed
-            || self.degraded.load(Ordering::Relaxed);
+        let wait = !is_read || self.reads == AuditReads::Committed || !self.is_writable();
         let (committed, stored) = if wait {
             let (tx, rx) = oneshot::channel();
             (Some(tx), Some(rx))
         } else {
             (None, None)
         };
-        self.queue
+        self.counters.unsettled.fetch_add(1, Ordering::Relaxed);
+        if self
+            .queue
             .send(Queued::Record { row, committed })
             .await
-            .map_err(|_| stopped())?;
+            .is_err()
+        {
+            self.counters.unsettled.fetch_sub(1, Ordering::Relaxed);
+            return Err(stopped());
+        }
         match stored {
             Some(rx) => rx.await.map_err(|_| stopped())?,
             None => Ok(()),
@@ -151,6 +207,79 @@ async fn linger(pending: &mut mpsc::Receiver<Queued>, taken: &mut Vec<Queued>) {
     }
 }
 
+/// What became of one append attempt, row by row.
+#[derive(Debug, Default)]
+struct Attempt {
+    /// Rows the store could not take now (indexes into the attempt), with the error.
+    unstored: Vec<usize>,
+    error: Option<StoreError>,
+    /// Rows refused for good and kept in the quarantine.
+    quarantined: usize,
+}
+
+/// Appends `rows`; when the store refuses the data, finds the refused rows one by one and
+/// quarantines them, so one bad record never holds up the others.
+async fn persist(store: &SharedSecurityStore, rows: &[AuditRow]) -> Attempt {
+    if rows.is_empty() {
+        return Attempt::default();
+    }
+    let first = store.append_audit(rows.to_vec()).await;
+    let refused_whole = match first {
+        Ok(()) => return Attempt::default(),
+        Err(StoreError::Rejected(e)) => e,
+        Err(e) => {
+            return Attempt {
+                unstored: (0..rows.len()).collect(),
+                error: Some(e),
+                quarantined: 0,
+            }
+        }
+    };
+    let mut attempt = Attempt::default();
+    let mut refused: Vec<(usize, String)> = Vec::new();
+    if rows.len() == 1 {
+        refused.push((0, refused_whole));
+    } else {
+        for (i, row) in rows.iter().enumerate() {
+            match store.append_audit(vec![row.clone()]).await {
+                Ok(()) => {}
+                Err(StoreError::Rejected(e)) => refused.push((i, e)),
+                Err(e) => {
+                    attempt.unstored.extend(i..rows.len());
+                    attempt.error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    if refused.is_empty() {
+        return attempt;
+    }
+    let now = now_millis();
+    let kept: Vec<QuarantinedAudit> = refused
+        .iter()
+        .map(|(i, e)| QuarantinedAudit::of(&rows[*i], e, now))
+        .collect();
+    match store.quarantine_audit(kept).await {
+        Ok(()) => {
+            for (i, e) in &refused {
+                tracing::error!(
+                    audit_id = %rows[*i].id,
+                    error = %e,
+                    "audit record refused by the store; quarantined (hbpc-gateway audit quarantine)"
+                );
+            }
+            attempt.quarantined = refused.len();
+        }
+        Err(e) => {
+            attempt.unstored.extend(refused.iter().map(|(i, _)| *i));
+            attempt.unstored.sort_unstable();
+            attempt.error = Some(e);
+        }
+    }
+    attempt
+}
+
 /// The appender: takes what is queued, appends it as one batch, answers the waiting requests.
 /// After a failure the records of answered requests are carried into the next attempts, and
 /// `degraded` makes every request wait for its own record, so a store outage fails requests
@@ -158,7 +287,7 @@ async fn linger(pending: &mut mpsc::Receiver<Queued>, taken: &mut Vec<Queued>) {
 async fn append_batches(
     store: SharedSecurityStore,
     mut pending: mpsc::Receiver<Queued>,
-    degraded: Arc<AtomicBool>,
+    counters: Arc<Counters>,
 ) {
     let mut taken = Vec::with_capacity(MAX_BATCH);
     let mut carried: Vec<AuditRow> = Vec::new();
@@ -185,47 +314,59 @@ async fn append_batches(
         if !open && carried.is_empty() {
             break;
         }
+        // One waiter slot per row: None for the records of answered requests.
         let mut rows = std::mem::take(&mut carried);
-        let mut answered = vec![true; rows.len()];
-        let mut waiting = Vec::new();
+        let mut waiters: Vec<Option<oneshot::Sender<Result<(), StoreError>>>> =
+            (0..rows.len()).map(|_| None).collect();
         for queued in taken.drain(..) {
             match queued {
                 Queued::Record { row, committed } => {
                     rows.push(row);
-                    answered.push(committed.is_none());
-                    waiting.extend(committed);
+                    waiters.push(committed);
                 }
                 Queued::Flush(done) => flushes.push(done),
             }
         }
-        let must_land = answered.iter().any(|a| *a);
-        // Records of answered requests are kept for a retry (a copy of a few KB per batch).
-        let attempt = if must_land {
-            rows.clone()
-        } else {
-            std::mem::take(&mut rows)
-        };
-        let result = if attempt.is_empty() {
-            Ok(())
-        } else {
-            store.append_audit(attempt).await
-        };
-        match &result {
-            Ok(()) => {
-                failures = 0;
-                degraded.store(false, Ordering::Relaxed);
-                for done in flushes.drain(..) {
-                    let _ = done.send(());
+        let attempt = persist(&store, &rows).await;
+        if attempt.quarantined > 0 {
+            counters
+                .quarantined
+                .fetch_add(attempt.quarantined as u64, Ordering::Relaxed);
+        }
+        let mut unstored = attempt.unstored.iter().copied().peekable();
+        let mut settled = 0usize;
+        for (i, (row, waiter)) in rows.into_iter().zip(waiters).enumerate() {
+            let failed = unstored.next_if_eq(&i).is_some();
+            match (failed, waiter) {
+                // An answered request's record is kept for the next attempt.
+                (true, None) => carried.push(row),
+                (true, Some(waiter)) => {
+                    settled += 1;
+                    let e = attempt.error.as_ref().map(ToString::to_string);
+                    let _ = waiter.send(Err(StoreError::Unavailable(e.unwrap_or_default())));
+                }
+                (false, waiter) => {
+                    settled += 1;
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send(Ok(()));
+                    }
                 }
             }
-            Err(e) => {
+        }
+        counters.unsettled.fetch_sub(settled, Ordering::Relaxed);
+        match &attempt.error {
+            None => {
+                failures = 0;
+                counters.degraded.store(false, Ordering::Relaxed);
+                if carried.is_empty() {
+                    for done in flushes.drain(..) {
+                        let _ = done.send(());
+                    }
+                }
+            }
+            Some(e) => {
                 failures += 1;
-                degraded.store(true, Ordering::Relaxed);
-                carried = rows
-                    .into_iter()
-                    .zip(answered)
-                    .filter_map(|(row, answered)| answered.then_some(row))
-                    .collect();
+                counters.degraded.store(true, Ordering::Relaxed);
                 tracing::error!(
                     error = %e,
                     carried = carried.len(),
@@ -233,11 +374,137 @@ async fn append_batches(
                 );
             }
         }
-        for done in waiting {
-            let _ = done.send(match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Unavailable(e.to_string())),
-            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::auth::audit_event::{AuditEntity, AuditKind};
+    use crate::store::security::SecurityStore;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// Refuses (for good) any batch holding a record whose body contains "poison"; fails
+    /// (for now) every append while `down` is set.
+    #[derive(Default)]
+    struct FakeStore {
+        stored: Mutex<Vec<String>>,
+        quarantined: Mutex<Vec<QuarantinedAudit>>,
+        appends: AtomicUsize,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl SecurityStore for FakeStore {
+        async fn claim_jti(&self, _: &str, _: &str, _: i64, _: i64) -> Result<bool, StoreError> {
+            Ok(true)
         }
+        async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+            self.appends.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("connection refused".into()));
+            }
+            if rows.iter().any(|r| r.body.contains("poison")) {
+                return Err(StoreError::Rejected("invalid byte sequence".into()));
+            }
+            let mut stored = self.stored.lock().unwrap();
+            stored.extend(rows.into_iter().map(|r| r.id));
+            Ok(())
+        }
+        async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError> {
+            self.quarantined.lock().unwrap().extend(records);
+            Ok(())
+        }
+        async fn quarantined_audit(
+            &self,
+            _: usize,
+        ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
+            let q = self.quarantined.lock().unwrap().clone();
+            Ok((q.len() as u64, q))
+        }
+        async fn audit_event(&self, _: &str) -> Result<Option<String>, StoreError> {
+            Ok(None)
+        }
+        async fn audit_events(&self, _: &AuditFilter) -> Result<Vec<String>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn write_record(id: &str, request_id: &str) -> AuditRecord {
+        AuditRecord {
+            id: id.into(),
+            recorded_ms: 0,
+            kind: AuditKind::Rest,
+            subtype: "create".into(),
+            action: "C",
+            client_id: "c".into(),
+            address: None,
+            entities: vec![AuditEntity {
+                resource_type: "Patient".into(),
+                id: Some("p".into()),
+                version: None,
+            }],
+            query_names: vec![],
+            operation: None,
+            status: 201,
+            request_id: request_id.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_record_is_quarantined_and_the_others_are_stored() {
+        let store = Arc::new(FakeStore::default());
+        let trail = AuditTrail::new(store.clone(), AuditReads::Queued);
+        let records = [
+            write_record("a", "r1"),
+            write_record("b", "poison"),
+            write_record("c", "r3"),
+        ];
+        let results = futures_util::future::join_all(records.iter().map(|r| trail.record(r))).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        trail.flush().await;
+        let mut stored = store.stored.lock().unwrap().clone();
+        stored.sort();
+        assert_eq!(stored, ["a", "c"]);
+        let quarantined = store.quarantined.lock().unwrap().clone();
+        assert_eq!(quarantined.len(), 1);
+        assert_eq!(quarantined[0].id, "b");
+        assert!(quarantined[0].error.contains("invalid byte"));
+        let stats = trail.stats();
+        assert_eq!(
+            stats,
+            AuditStats {
+                writable: true,
+                unsettled: 0,
+                quarantined: 1
+            }
+        );
+        // no retry loop: later records are stored with one append each
+        let before = store.appends.load(Ordering::SeqCst);
+        trail.record(&write_record("d", "r4")).await.unwrap();
+        assert_eq!(store.appends.load(Ordering::SeqCst), before + 1);
+    }
+
+    #[tokio::test]
+    async fn an_outage_fails_waiting_requests_and_marks_the_trail_not_writable() {
+        let store = Arc::new(FakeStore::default());
+        let trail = AuditTrail::new(store.clone(), AuditReads::Queued);
+        store.down.store(true, Ordering::SeqCst);
+        let failed = trail.record(&write_record("a", "r1")).await;
+        assert!(
+            matches!(failed, Err(StoreError::Unavailable(_))),
+            "{failed:?}"
+        );
+        assert!(!trail.is_writable());
+        assert_eq!(
+            trail.stats().unsettled,
+            0,
+            "the failed request owns its record"
+        );
+        store.down.store(false, Ordering::SeqCst);
+        trail.record(&write_record("b", "r2")).await.unwrap();
+        assert!(trail.is_writable());
+        assert_eq!(store.stored.lock().unwrap().as_slice(), ["b"]);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::domain::fhir::instant::fhir_instant;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// What was audited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,74 @@ pub struct AuditRecord {
     pub request_id: String,
 }
 
+/// Longest text kept in one recorded field; longer client-supplied text is cut.
+const MAX_FIELD_CHARS: usize = 256;
+
+/// Client-supplied text as the audit trail records it: control characters (NUL among them,
+/// which PostgreSQL refuses in text) become U+FFFD and the length is bounded, so nothing a
+/// client sends can make the audit write fail.
+fn recordable(text: &str) -> Cow<'_, str> {
+    let clean = text.chars().all(|c| !c.is_control()) && text.len() <= MAX_FIELD_CHARS;
+    if clean {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .take(MAX_FIELD_CHARS)
+            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+            .collect(),
+    )
+}
+
+fn needs_cleaning(text: &str) -> bool {
+    matches!(recordable(text), Cow::Owned(_))
+}
+
+fn clean(text: &mut String) {
+    if let Cow::Owned(cleaned) = recordable(text) {
+        *text = cleaned;
+    }
+}
+
+impl AuditEntity {
+    fn needs_cleaning(&self) -> bool {
+        needs_cleaning(&self.resource_type)
+            || self.id.as_deref().is_some_and(needs_cleaning)
+            || self.version.as_deref().is_some_and(needs_cleaning)
+    }
+
+    fn clean(&mut self) {
+        clean(&mut self.resource_type);
+        self.id.iter_mut().for_each(clean);
+        self.version.iter_mut().for_each(clean);
+    }
+}
+
 impl AuditRecord {
+    /// The record with every client-supplied field made recordable (see `recordable`);
+    /// borrowed as it is when nothing needs it, which is nearly always.
+    pub fn recordable(&self) -> Cow<'_, AuditRecord> {
+        let dirty = [&self.subtype, &self.client_id, &self.request_id]
+            .into_iter()
+            .chain(&self.address)
+            .chain(&self.operation)
+            .chain(&self.query_names)
+            .any(|t| needs_cleaning(t))
+            || self.entities.iter().any(AuditEntity::needs_cleaning);
+        if !dirty {
+            return Cow::Borrowed(self);
+        }
+        let mut record = self.clone();
+        clean(&mut record.subtype);
+        clean(&mut record.client_id);
+        clean(&mut record.request_id);
+        record.address.iter_mut().for_each(clean);
+        record.operation.iter_mut().for_each(clean);
+        record.query_names.iter_mut().for_each(clean);
+        record.entities.iter_mut().for_each(AuditEntity::clean);
+        Cow::Owned(record)
+    }
+
     /// `0` success, `4` minor failure (the client's), `8` serious failure (ours).
     pub fn outcome(&self) -> &'static str {
         match self.status {
@@ -326,6 +394,47 @@ impl Default for Coding<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            id: "a1".into(),
+            recorded_ms: 0,
+            kind: AuditKind::Rest,
+            subtype: "read".into(),
+            action: "R",
+            client_id: "hie".into(),
+            address: None,
+            entities: vec![AuditEntity {
+                resource_type: "CarePlan".into(),
+                id: Some("cp1".into()),
+                version: None,
+            }],
+            query_names: vec![],
+            operation: None,
+            status: 200,
+            request_id: "r1".into(),
+        }
+    }
+
+    #[test]
+    fn a_clean_record_is_recorded_as_it_is() {
+        let record = record();
+        assert!(matches!(record.recordable(), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn control_characters_are_replaced_and_long_text_is_cut() {
+        let mut record = record();
+        record.entities[0].resource_type = "Pati\0ent".into();
+        record.client_id = "x".repeat(10_000);
+        record.query_names = vec!["a\u{1b}b".into()];
+        let recordable = record.recordable();
+        assert_eq!(recordable.entities[0].resource_type, "Pati\u{FFFD}ent");
+        assert_eq!(recordable.client_id.chars().count(), MAX_FIELD_CHARS);
+        assert_eq!(recordable.query_names[0], "a\u{FFFD}b");
+        let json = recordable.to_json();
+        assert!(!json.contains("\\u0000") && !json.contains('\0'), "{json}");
+    }
 
     #[test]
     fn balp_shape() {

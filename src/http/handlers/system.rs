@@ -20,7 +20,18 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Readiness: the store answers.
+/// Ready when the store answers and the audit trail is being written: a replica that cannot
+/// audit fails its requests, so it should get none.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if let Some(audit) = &state.security.audit {
+        if !audit.is_writable() {
+            tracing::warn!("readiness check failed: the audit trail cannot be written");
+            return HttpResponse::ServiceUnavailable().json(serde_json::json!({
+                "status": "unavailable",
+                "reason": "the audit trail cannot be written"
+            }));
+        }
+    }
     match state.reads.ready().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(e) => {

@@ -140,6 +140,20 @@ CREATE INDEX audit_event_recorded ON audit_event (recorded_ms);
 CREATE INDEX audit_event_client ON audit_event (client_id, seq);
 "#,
     },
+    Migration {
+        version: 5,
+        name: "audit records the store refused, kept apart with their error",
+        sql: r#"
+CREATE TABLE audit_quarantine (
+    seq            BIGSERIAL PRIMARY KEY,
+    id             TEXT   NOT NULL,
+    recorded_ms    BIGINT NOT NULL,
+    quarantined_ms BIGINT NOT NULL,
+    error          TEXT   NOT NULL,
+    record         BYTEA  NOT NULL
+);
+"#,
+    },
 ];
 
 pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {

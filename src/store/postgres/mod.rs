@@ -73,8 +73,19 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 fn backend(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => unavailable(e),
+        sqlx::Error::Database(ref db) if refuses_data(db.code().as_deref()) => {
+            StoreError::Rejected(e.to_string())
+        }
         other => StoreError::Backend(other.to_string()),
     }
+}
+
+/// SQLSTATE classes of data the server refuses whatever the moment: 22 data exception (an
+/// invalid byte such as NUL, a value out of range), 23 integrity constraint, 54 program limit
+/// (an index row too large). Connection, resource and concurrency classes (08, 53, 57, 40)
+/// are worth another try.
+fn refuses_data(sqlstate: Option<&str>) -> bool {
+    matches!(sqlstate.map(|c| c.get(..2)), Some(Some("22" | "23" | "54")))
 }
 
 /// Unique violations (two replicas creating the same new id), serialization failures and
@@ -182,5 +193,21 @@ impl ResourceStore for PostgresStore {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_data;
+
+    #[test]
+    fn data_classes_are_refused_and_connection_classes_are_not() {
+        for refused in ["22021", "22001", "23505", "54000"] {
+            assert!(refuses_data(Some(refused)), "{refused}");
+        }
+        for retried in ["08006", "53300", "57P01", "40001", "XX000"] {
+            assert!(!refuses_data(Some(retried)), "{retried}");
+        }
+        assert!(!refuses_data(None));
     }
 }

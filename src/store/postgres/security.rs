@@ -1,7 +1,7 @@
 //! The security store on PostgreSQL: one `jti` table and one audit table for all replicas.
 
 use super::{backend, unavailable, PostgresStore};
-use crate::store::security::{AuditFilter, AuditRow, SecurityStore};
+use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SecurityStore};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -83,6 +83,56 @@ impl SecurityStore for PostgresSecurity {
         .await
         .map_err(backend)?;
         Ok(())
+    }
+
+    async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for q in records {
+            sqlx::query(
+                "INSERT INTO audit_quarantine (id, recorded_ms, quarantined_ms, error, record)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(q.id)
+            .bind(q.recorded_ms)
+            .bind(q.quarantined_ms)
+            .bind(q.error)
+            .bind(q.record)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn quarantined_audit(
+        &self,
+        limit: usize,
+    ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_quarantine")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        let rows: Vec<(String, i64, i64, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, recorded_ms, quarantined_ms, error, record
+             FROM audit_quarantine ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let records = rows
+            .into_iter()
+            .map(
+                |(id, recorded_ms, quarantined_ms, error, record)| QuarantinedAudit {
+                    id,
+                    recorded_ms,
+                    quarantined_ms,
+                    error,
+                    record,
+                },
+            )
+            .collect();
+        Ok((total as u64, records))
     }
 
     async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {

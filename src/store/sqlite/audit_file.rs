@@ -46,7 +46,15 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
              body        TEXT    NOT NULL
          );
          CREATE INDEX IF NOT EXISTS audit.audit_event_recorded ON audit_event (recorded_ms);
-         CREATE INDEX IF NOT EXISTS audit.audit_event_client ON audit_event (client_id, seq);",
+         CREATE INDEX IF NOT EXISTS audit.audit_event_client ON audit_event (client_id, seq);
+         CREATE TABLE IF NOT EXISTS audit.audit_quarantine (
+             seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+             id             TEXT    NOT NULL,
+             recorded_ms    INTEGER NOT NULL,
+             quarantined_ms INTEGER NOT NULL,
+             error          TEXT    NOT NULL,
+             record         BLOB    NOT NULL
+         );",
     )
 }
 

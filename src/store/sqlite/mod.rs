@@ -2,6 +2,7 @@
 //! thread and a pool of readers.
 
 mod audit_file;
+mod error;
 mod migrations;
 mod operations;
 mod outbox;

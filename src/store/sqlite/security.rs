@@ -5,7 +5,7 @@
 use super::read_pool::ReadPool;
 use super::writer::{SideJob, Work};
 use super::SqliteStore;
-use crate::store::security::{AuditFilter, AuditRow, SecurityStore};
+use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SecurityStore};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -91,6 +91,40 @@ impl SideJob for AppendAudit {
     }
 }
 
+struct QuarantineAudit {
+    records: Vec<QuarantinedAudit>,
+    reply: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+impl SideJob for QuarantineAudit {
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO audit.audit_quarantine (id, recorded_ms, quarantined_ms, error, record)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for q in &self.records {
+            insert.execute(params![
+                q.id,
+                q.recorded_ms,
+                q.quarantined_ms,
+                q.error,
+                q.record
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, result: Result<(), StoreError>) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn needs_fsync(&self) -> bool {
+        true
+    }
+}
+
 impl SqliteSecurity {
     async fn submit<R>(
         &self,
@@ -135,6 +169,43 @@ impl SecurityStore for SqliteSecurity {
             reply: Some(reply),
         };
         self.submit(Box::new(job), response).await
+    }
+
+    async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError> {
+        let (reply, response) = oneshot::channel();
+        let job = QuarantineAudit {
+            records,
+            reply: Some(reply),
+        };
+        self.submit(Box::new(job), response).await
+    }
+
+    async fn quarantined_audit(
+        &self,
+        limit: usize,
+    ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
+        self.readers
+            .read(move |c| {
+                let total: i64 =
+                    c.query_row("SELECT count(*) FROM audit.audit_quarantine", [], |r| {
+                        r.get(0)
+                    })?;
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, recorded_ms, quarantined_ms, error, record
+                     FROM audit.audit_quarantine ORDER BY seq DESC LIMIT ?1",
+                )?;
+                let rows = stmt.query_map([limit as i64], |r| {
+                    Ok(QuarantinedAudit {
+                        id: r.get(0)?,
+                        recorded_ms: r.get(1)?,
+                        quarantined_ms: r.get(2)?,
+                        error: r.get(3)?,
+                        record: r.get(4)?,
+                    })
+                })?;
+                Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>()?))
+            })
+            .await
     }
 
     async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {
