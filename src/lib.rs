@@ -6,9 +6,7 @@
 pub mod allocator;
 pub mod app;
 pub mod cli;
-pub mod cli_auth;
 pub mod config;
-pub mod deliveries_cli;
 pub mod domain;
 pub mod http;
 pub mod store;

@@ -14,6 +14,7 @@ use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariant
 use crate::domain::validation::structure::{LoadOptions, StructureValidator};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 pub struct EvaluateArgs {
@@ -30,6 +31,30 @@ pub enum EvaluateError {
     Input(String),
     #[error(transparent)]
     Rules(#[from] crate::app::workflow::RulesError),
+}
+
+/// The command: exit 0 eligible, 1 not eligible, 3 pending evidence, 2 when it cannot run.
+pub fn run(
+    settings: &Settings,
+    mut ig_dirs: Vec<PathBuf>,
+    format: &str,
+    file: PathBuf,
+) -> ExitCode {
+    ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+    let args = EvaluateArgs {
+        file,
+        ig_dirs,
+        format: super::report_format(format),
+    };
+    match evaluate(&args, settings, &mut std::io::stdout().lock()) {
+        Ok(decisions) if decisions.contains(&Decision::Ineligible) => ExitCode::from(1),
+        Ok(decisions) if decisions.contains(&Decision::Pending) => ExitCode::from(3),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hbpc-gateway: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Prints the report; returns the decisions (one per referral in the file).

@@ -37,7 +37,15 @@ pub enum DeliveriesCliError {
     Refused(String),
 }
 
-pub async fn run(
+/// Runs the command on a runtime of its own, writing to stdout.
+pub fn deliveries(settings: &Settings, command: DeliveriesCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    actix_web::rt::System::new()
+        .block_on(run(settings, command, &mut std::io::stdout().lock()))
+        .context("deliveries failed")
+}
+
+async fn run(
     settings: &Settings,
     command: DeliveriesCommand,
     out: &mut dyn std::io::Write,
