@@ -5,7 +5,7 @@
 //! Consent, Task, CarePlan (active for 4 in 5), CareTeam, Goal, Provenance: 11 resources, plus
 //! 1 Practitioner per 100 referrals and 1 Organization per 1,000.
 //!
-//! Usage: hbpc-search-load DATABASE_URL REFERRALS [REFERRALS_PER_WRITE]
+//! Usage: cargo run --release --example search-load -- DATABASE_URL REFERRALS [REFERRALS_PER_WRITE]
 //! (a developer tool for scripts/load/search.sh, not part of the service)
 
 use hbpc_gateway::config::DatabaseSettings;
@@ -91,7 +91,7 @@ fn referral(i: usize) -> Vec<WriteOp> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(url), Some(n)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: hbpc-search-load DATABASE_URL REFERRALS [REFERRALS_PER_WRITE]");
+        eprintln!("usage: search-load DATABASE_URL REFERRALS [REFERRALS_PER_WRITE]");
         std::process::exit(2);
     };
     let n: usize = n.parse()?;
