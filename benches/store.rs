@@ -15,6 +15,7 @@ use criterion::{BatchSize, Criterion};
 use hbpc_gateway::app::intake::Intake;
 use hbpc_gateway::config::Settings;
 use hbpc_gateway::domain::fhir::identifier::IdentifierToken;
+use hbpc_gateway::domain::guide;
 use hbpc_gateway::domain::search::{HistoryQuery, SearchQuery};
 use hbpc_gateway::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use hbpc_gateway::domain::validation::structure::{
@@ -82,7 +83,7 @@ impl Referrals {
         let structure = Arc::new(
             StructureValidator::load(&LoadOptions {
                 invariants: Some(Arc::new(FhirPathInvariants::new())),
-                ..LoadOptions::default()
+                ..guide::load_options()
             })
             .expect("definitions"),
         );

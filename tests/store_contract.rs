@@ -276,7 +276,7 @@ fn search_query(
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     Parser {
-        registry: hbpc_gateway::domain::search::registry(),
+        registry: hbpc_gateway::domain::guide::resource_types::search_registry(),
         base_url: "http://gw.example/fhir",
         handling: Handling::Strict,
         limits: &limits,

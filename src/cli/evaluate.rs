@@ -67,6 +67,7 @@ pub fn evaluate(
         StructureValidator::load(&LoadOptions {
             ig_dirs: args.ig_dirs.clone(),
             invariants: Some(Arc::new(FhirPathInvariants::new())),
+            ..crate::domain::guide::load_options()
         })
         .map_err(CliError::from)?,
     );

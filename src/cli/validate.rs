@@ -64,6 +64,7 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
     let validator = StructureValidator::load(&LoadOptions {
         ig_dirs: args.ig_dirs.clone(),
         invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
+        ..crate::domain::guide::load_options()
     })?;
     if let Some(p) = args.profiles.iter().find(|p| !validator.knows_profile(p)) {
         return Err(CliError::UnknownProfile(p.clone()));

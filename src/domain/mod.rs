@@ -6,6 +6,7 @@ pub mod eligibility;
 pub mod fast_hash;
 pub mod fhir;
 pub mod fhirpath;
+pub mod guide;
 pub mod search;
 pub mod text;
 pub mod validation;

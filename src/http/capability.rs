@@ -6,7 +6,7 @@ use super::routes::{
 };
 use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::domain::fhir::FHIR_VERSION;
-use crate::domain::search::registry;
+use crate::domain::guide::resource_types::search_registry;
 use serde_json::{json, Value};
 
 /// `supported_profiles`: (resource type, profile URL) of every profile the validator applies.
@@ -38,7 +38,7 @@ pub fn capability_statement(
                     .filter(|(rt, _)| rt == t)
                     .map(|(_, url)| url.as_str())
                     .collect();
-                let search = registry();
+                let search = search_registry();
                 let search_params: Vec<Value> = search
                     .params(t)
                     .iter()

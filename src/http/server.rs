@@ -54,6 +54,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let options = LoadOptions {
         ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),
         invariants: Some(Arc::new(FhirPathInvariants::new())),
+        ..crate::domain::guide::load_options()
     };
     let structure = Arc::new(StructureValidator::load(&options)?);
     tracing::info!(
@@ -71,7 +72,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         settings.validation.default_profiles,
         settings.limits.json(),
     );
-    let search_registry = crate::domain::search::registry();
+    let search_registry = crate::domain::guide::resource_types::search_registry();
     tracing::info!(
         skipped = search_registry.skipped.len(),
         "search parameters compiled"

@@ -16,7 +16,7 @@ use crate::config::LimitSettings;
 use crate::domain::fhir::json::{parse_resource, resource_type_of, JsonLimits};
 use crate::domain::fhir::json_position;
 use crate::domain::fhir::operation_outcome::{Issue, IssueType};
-use crate::domain::fhir::resource_type::is_referral_type;
+use crate::domain::guide::resource_types::is_referral_type;
 use crate::domain::validation::{IntakeValidator, Outcome};
 use crate::store::{SharedStore, WriteOp, WriteOutcome};
 use serde_json::Value;

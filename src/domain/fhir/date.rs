@@ -1,5 +1,5 @@
-//! FHIR `date` / `dateTime` to calendar days, for eligibility look-backs and coverage periods.
-//! Day precision is all the program rules need; a partial date stands for its first or last day.
+//! FHIR `date` / `dateTime` to calendar days, for look-backs and periods counted in days.
+//! A partial date stands for its first or last day.
 
 /// Which end of a partial date (`2026`, `2026-11`) to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Member lookup in a JSON object. serde_json's map (an IndexMap, for `preserve_order`) hashes
 //! every lookup with SipHash; FHIR objects are small, and comparing their few keys (lengths
-//! first) is several times cheaper. Validation and eligibility read thousands per referral.
+//! first) is several times cheaper. Validation reads thousands per Bundle.
 
 use serde_json::{Map, Value};
 

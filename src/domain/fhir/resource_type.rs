@@ -1,32 +1,4 @@
-//! The resource types a referral carries, which the gateway stores.
-
-/// Types accepted by create/read/update/delete: the referral, its supporting resources and
-/// what the workflow generates.
-pub const REFERRAL_RESOURCE_TYPES: &[&str] = &[
-    "ServiceRequest",
-    "Patient",
-    "Practitioner",
-    "PractitionerRole",
-    "Organization",
-    "Coverage",
-    "Condition",
-    "Observation",
-    "Consent",
-    "RelatedPerson",
-    "DocumentReference",
-    "QuestionnaireResponse",
-    // what the referral workflow generates
-    "Task",
-    "CarePlan",
-    "CareTeam",
-    "Goal",
-    "Provenance",
-    "Device",
-];
-
-pub fn is_referral_type(resource_type: &str) -> bool {
-    REFERRAL_RESOURCE_TYPES.contains(&resource_type)
-}
+//! FHIR resource ids.
 
 /// FHIR `id` rule: `[A-Za-z0-9\-\.]{1,64}`.
 pub fn is_valid_id(id: &str) -> bool {

@@ -306,7 +306,7 @@ pub fn parse_reference(reference: &str) -> Option<IndexValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::search::registry;
+    use crate::domain::search::registry::tests::registry;
     use serde_json::json;
 
     fn rows(rt: &str, r: Value) -> Vec<IndexRow> {

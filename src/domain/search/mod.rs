@@ -16,4 +16,4 @@ pub use query::{
     Clause, Criterion, Cursor, DatePrefix, HistoryQuery, Include, Match, SearchQuery, SortKey,
     StringMode,
 };
-pub use registry::{registry, ParamDef, ParamType, Registry};
+pub use registry::{ParamDef, ParamType, Registry};

@@ -507,7 +507,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::search::registry;
+    use crate::domain::search::registry::tests::registry;
 
     fn parse(
         rt: &str,

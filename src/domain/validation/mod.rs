@@ -11,7 +11,8 @@ use serde_json::Value;
 pub struct Outcome {
     /// Base R4 definitions: structure, cardinality, formats, core bindings, Bundle rules.
     pub base: Vec<Issue>,
-    /// Profiles (HBPC or operator rules); run only when the base pass has no errors.
+    /// Profiles (an implementation guide's or operator rules); run only when the base pass has
+    /// no errors.
     pub profile: Vec<Issue>,
 }
 

@@ -12,9 +12,9 @@ use crate::domain::search::SearchIndexer;
 use async_trait::async_trait;
 pub use sql::{Arg, Dialect, Sql};
 
-/// The indexer every store uses: the registry of the vendored R4 SearchParameters.
+/// The indexer every store uses: the registry of the stored types' R4 SearchParameters.
 pub fn indexer() -> &'static dyn SearchIndexer {
-    crate::domain::search::registry()
+    crate::domain::guide::resource_types::search_registry()
 }
 
 /// One page of search results.

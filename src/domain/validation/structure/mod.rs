@@ -1,4 +1,4 @@
-//! The StructureDefinition-driven validator: R4 core definitions and the HBPC profiles,
+//! The StructureDefinition-driven validator: R4 core definitions and the caller's profiles,
 //! compiled once into a plan, then walked over each resource.
 //!
 //! Two passes: the base definitions (structure, R4 rules) and then the profiles the resource
@@ -24,7 +24,7 @@ use super::{IntakeValidator, Outcome};
 use crate::domain::fast_hash::FastMap;
 use crate::domain::fhir::member::{field, member, member_str};
 use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
-use definitions::{Definitions, LoadError};
+use definitions::{Definitions, EmbeddedSource, LoadError};
 use invariants::{CompiledInvariant, InvariantEngine};
 use plan::{TypePlan, CORE_SD};
 use serde_json::Value;
@@ -34,12 +34,23 @@ use std::sync::Arc;
 use value_sets::Expansion;
 use walker::Walk;
 
-/// What to load besides the embedded R4 core and HBPC guide.
+/// What to load besides the embedded R4 core.
 #[derive(Default, Clone)]
 pub struct LoadOptions {
+    /// Conformance resources compiled into the caller (an implementation guide).
+    pub sources: Vec<EmbeddedSource>,
     /// Folders of extra conformance resources (`--ig DIR`).
     pub ig_dirs: Vec<PathBuf>,
     pub invariants: Option<Arc<dyn InvariantEngine>>,
+    /// The profile a resource gets when it declares none ([`Request::default_profiles`]).
+    pub default_profiles: Option<Arc<dyn DefaultProfiles>>,
+}
+
+/// The caller's default-profile policy: which profile a resource that declares none gets,
+/// when a validation asks for defaults (e.g. an implementation guide's profile per type).
+pub trait DefaultProfiles: Send + Sync {
+    /// The canonical URL of the profile for `resource`, of type `resource_type`, if any.
+    fn default_profile(&self, resource_type: &str, resource: &Value) -> Option<&str>;
 }
 
 /// Which profiles a validation applies beyond the base definitions.
@@ -47,7 +58,7 @@ pub struct LoadOptions {
 pub struct Request {
     /// Profiles asked for explicitly (`$validate?profile=`, `--profile`).
     pub profiles: Vec<String>,
-    /// Apply the HBPC default profile of the resource's type when it declares none.
+    /// Apply the default profile ([`DefaultProfiles`]) when the resource declares none.
     pub default_profiles: bool,
 }
 
@@ -63,29 +74,23 @@ pub struct StructureValidator {
     plans: FastMap<String, Arc<TypePlan>>,
     base: FastMap<String, Arc<TypePlan>>,
     expansions: FastMap<String, Expansion>,
-    defaults: HashMap<String, String>,
+    defaults: Option<Arc<dyn DefaultProfiles>>,
     definitions: Definitions,
     stats: InvariantStats,
 }
 
-/// The HBPC profile each referral type gets when it declares none. Condition and Observation
-/// have several HBPC profiles and get theirs through the ServiceRequest's references.
-pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
-    ("ServiceRequest", "hbpc-referral-servicerequest"),
-    ("Coverage", "hbpc-coverage"),
-    ("Consent", "hbpc-participation-consent"),
-    ("Task", "hbpc-referral-task"),
-    ("CarePlan", "hbpc-careplan"),
-    ("CareTeam", "hbpc-careteam"),
-];
-
 impl StructureValidator {
     pub fn load(options: &LoadOptions) -> Result<Self, LoadError> {
-        let mut definitions = Definitions::embedded()?;
+        let mut definitions = Definitions::r4_core()?;
+        for source in &options.sources {
+            definitions.add_source(source)?;
+        }
         for dir in &options.ig_dirs {
             definitions.add_dir(dir)?;
         }
-        Self::compile(definitions, options.invariants.clone())
+        let mut validator = Self::compile(definitions, options.invariants.clone())?;
+        validator.defaults = options.default_profiles.clone();
+        Ok(validator)
     }
 
     pub fn compile(
@@ -138,20 +143,11 @@ impl StructureValidator {
             .map(|b| b.value_set.as_str())
             .collect();
         let expansions = value_sets::expand_all(&definitions, bound);
-        let defaults = DEFAULT_PROFILES
-            .iter()
-            .map(|(t, id)| {
-                (
-                    t.to_string(),
-                    format!("{}/StructureDefinition/{id}", definitions::HBPC_CANONICAL),
-                )
-            })
-            .collect();
         Ok(Self {
             plans,
             base,
             expansions,
-            defaults,
+            defaults: None,
             definitions,
             stats,
         })
@@ -186,7 +182,7 @@ impl StructureValidator {
         self.stats
     }
 
-    /// Our own and operator conformance resources (what the REST API serves).
+    /// The caller's and operator conformance resources (what a server publishes).
     pub fn published(&self) -> &[Value] {
         &self.definitions.published
     }
@@ -313,8 +309,13 @@ impl StructureValidator {
                 chosen.push(p);
             }
         }
-        if declared.is_empty() && request.default_profiles && !is_ancillary_order(resource, rt) {
-            if let Some(p) = self.defaults.get(rt).and_then(|u| self.plan(u)) {
+        if declared.is_empty() && request.default_profiles {
+            if let Some(p) = self
+                .defaults
+                .as_ref()
+                .and_then(|d| d.default_profile(rt, resource))
+                .and_then(|u| self.plan(u))
+            {
                 chosen.push(p);
             }
         }
@@ -330,30 +331,6 @@ impl StructureValidator {
             walk.record_conformance(plan, resource, ok);
         }
         walk.profile = None;
-    }
-}
-
-/// A ServiceRequest based on another ServiceRequest (e.g. therapy ordered with a referral) is
-/// an order placed under the referral, not a referral: it gets no default referral profile.
-pub fn is_ancillary_order(resource: &Value, rt: &str) -> bool {
-    rt == "ServiceRequest"
-        && resource
-            .get("basedOn")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|b| b.get("reference").and_then(Value::as_str))
-            .any(|r| {
-                r.starts_with("ServiceRequest/")
-                    || r.contains("/ServiceRequest/")
-                    || r.starts_with("urn:uuid:")
-            })
-}
-
-impl crate::domain::eligibility::Terminology for StructureValidator {
-    fn in_value_set(&self, value_set: &str, system: Option<&str>, code: &str) -> bool {
-        self.expansion(value_set)
-            .is_some_and(|e| e.contains(system, code) == value_sets::Membership::In)
     }
 }
 

@@ -121,7 +121,7 @@ pub struct TypePlan {
     pub url: String,
     /// The resource or data type it constrains (`ServiceRequest`, `Extension`, `string`).
     pub type_name: String,
-    /// The short name used in messages (`hbpc-coverage`, `ServiceRequest`).
+    /// The short name used in messages (`us-core-patient`, `ServiceRequest`).
     pub label: String,
     pub is_profile: bool,
     pub is_resource: bool,
