@@ -4,12 +4,12 @@
 //! scripts/load/.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use fhir_engine::validation::structure::StructureValidator;
 use hbpc_gateway::app::workflow::{bundle_resources, Evaluator, WorkflowRules};
 use hbpc_gateway::config::Settings;
 use hbpc_gateway::domain::care_planning::Prior;
 use hbpc_gateway::domain::eligibility::Evidence;
 use hbpc_gateway::domain::guide;
-use hbpc_gateway::domain::validation::structure::StructureValidator;
 use serde_json::Value;
 use std::hint::black_box;
 use std::sync::Arc;

@@ -3,12 +3,12 @@
 //! load of the definitions. HTTP and store throughput are measured by scripts/load/.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hbpc_gateway::domain::fhir::json::{parse_resource, JsonLimits};
-use hbpc_gateway::domain::guide;
-use hbpc_gateway::domain::validation::structure::{
+use fhir_engine::json::{parse_resource, JsonLimits};
+use fhir_engine::validation::structure::{
     fhirpath_invariants::FhirPathInvariants, IntakeProfiles, LoadOptions, StructureValidator,
 };
-use hbpc_gateway::domain::validation::IntakeValidator;
+use fhir_engine::validation::IntakeValidator;
+use hbpc_gateway::domain::guide;
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-examples="${HBPC_TEST_R4_EXAMPLES:-$PWD/target/test-data/hl7.fhir.r4.examples/package}"
+examples="${FHIR_R4_EXAMPLES:-$PWD/target/test-data/hl7.fhir.r4.examples/package}"
 if [ ! -f "$examples/package.json" ]; then
   echo "fetching hl7.fhir.r4.examples@4.0.1 (official R4 examples, about 19 MB)"
   mkdir -p target/test-data
@@ -17,11 +17,11 @@ if [ ! -f "$examples/package.json" ]; then
     rm hl7.fhir.r4.examples-4.0.1.tgz
   )
 fi
-export HBPC_TEST_R4_EXAMPLES="$examples"
+export FHIR_R4_EXAMPLES="$examples"
 
 # every API test server logs here; the scan below reads the logs of this run only
 rm -rf target/tmp/server-logs
-cargo test --locked --all-targets "$@"
+cargo test --locked --workspace --all-targets "$@"
 # the PHI scan needs the logs of the whole run, so not after a filtered one
 if [ $# -eq 0 ]; then
   cargo test --locked --test log_scan -- --ignored

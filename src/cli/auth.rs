@@ -6,7 +6,7 @@ use crate::app::auth::gateway_key::{generate_pem, pem_to_der, GatewayKey};
 use crate::config::{validate_clients, ClientSettings, Settings};
 use crate::domain::auth::client_assertion::MAX_LIFETIME_SECS;
 use crate::domain::auth::jwks::parse_jwks;
-use crate::domain::fhir::instant::now_millis;
+use fhir_engine::model::instant::now_millis;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
 use serde_json::json;

@@ -9,9 +9,9 @@ use crate::app::workflow::{
 use crate::config::Settings;
 use crate::domain::care_planning::Service;
 use crate::domain::eligibility::{Decision, Verdict};
-use crate::domain::fhir::json::parse_resource;
-use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use crate::domain::validation::structure::{LoadOptions, StructureValidator};
+use fhir_engine::json::parse_resource;
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,11 +1,11 @@
 //! `hbpc-gateway validate`: the intake validator, offline, over files.
 
 use crate::config::Settings;
-use crate::domain::fhir::json::{parse_resource, JsonLimits};
-use crate::domain::fhir::json_position;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
-use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use crate::domain::validation::structure::{LoadOptions, Request, StructureValidator};
+use fhir_engine::json::position;
+use fhir_engine::json::{parse_resource, JsonLimits};
+use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{LoadOptions, Request, StructureValidator};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -27,7 +27,7 @@ pub struct ValidateArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("cannot load the definitions: {0}")]
-    Load(#[from] crate::domain::validation::structure::definitions::LoadError),
+    Load(#[from] fhir_engine::validation::structure::definitions::LoadError),
     #[error("profile {0} is not known (load its package with --ig DIR)")]
     UnknownProfile(String),
 }
@@ -126,7 +126,7 @@ fn validate_file(
         )];
     }
     let mut issues = validator.validate(&resource, request).all();
-    json_position::annotate(&bytes, rt, &mut issues);
+    position::annotate(&bytes, rt, &mut issues);
     issues
 }
 

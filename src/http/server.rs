@@ -11,12 +11,12 @@ use crate::app::search::Search;
 use crate::app::validation::Validation;
 use crate::app::workflow::{Evaluator, Workflow, WorkflowRules};
 use crate::config::Settings;
-use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use crate::domain::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
-use crate::domain::validation::IntakeValidator;
 use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
+use fhir_engine::validation::IntakeValidator;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -25,7 +25,7 @@ pub enum ServeError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot load the FHIR definitions and profiles: {0}")]
-    Definitions(#[from] crate::domain::validation::structure::definitions::LoadError),
+    Definitions(#[from] fhir_engine::validation::structure::definitions::LoadError),
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]

@@ -5,7 +5,7 @@
 //!   bytes `meta::stamp` and `serde_json::to_string` give, joined instead of serialised whole.
 
 use super::WriteOp;
-use crate::domain::search::index::{IndexRow, SearchIndexer, STAMPED_PARAMS};
+use fhir_engine::search::index::{IndexRow, SearchIndexer, STAMPED_PARAMS};
 use serde_json::{Map, Value};
 
 pub struct PreparedWrite {
@@ -116,8 +116,8 @@ fn member(out: &mut Vec<u8>, key: &str, value: &Value) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fhir::meta;
     use crate::domain::guide::resource_types::search_registry;
+    use fhir_engine::model::meta;
     use serde_json::json;
 
     fn create(resource: Value) -> WriteOp {

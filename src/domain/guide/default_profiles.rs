@@ -2,7 +2,7 @@
 //! declares none (`validation.default_profiles`).
 
 use super::HBPC_CANONICAL;
-use crate::domain::validation::structure::DefaultProfiles;
+use fhir_engine::validation::structure::DefaultProfiles;
 use serde_json::Value;
 use std::collections::HashMap;
 

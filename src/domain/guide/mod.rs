@@ -10,8 +10,8 @@ pub mod resource_types;
 #[cfg(test)]
 mod tests;
 
-use crate::domain::validation::structure::definitions::EmbeddedSource;
-use crate::domain::validation::structure::LoadOptions;
+use fhir_engine::validation::structure::definitions::EmbeddedSource;
+use fhir_engine::validation::structure::LoadOptions;
 use std::sync::Arc;
 
 /// The canonical base of every HBPC artifact.

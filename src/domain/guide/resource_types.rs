@@ -1,7 +1,7 @@
 //! The resource types a referral carries, which the gateway stores, and the search parameter
 //! registry over them.
 
-use crate::domain::search::registry::{Registry, R4_SEARCH_PARAMETERS};
+use fhir_engine::search::registry::{Registry, R4_SEARCH_PARAMETERS};
 use std::sync::OnceLock;
 
 /// Types accepted by create/read/update/delete: the referral, its supporting resources and

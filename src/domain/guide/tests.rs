@@ -3,9 +3,9 @@
 //! One validator is shared, loaded as the gateway loads it (R4 core, the guide and its
 //! default-profile policy), without an invariant engine.
 
-use crate::domain::fhir::operation_outcome::{Issue, Severity};
-use crate::domain::validation::structure::value_sets::Membership;
-use crate::domain::validation::structure::{Request, StructureValidator};
+use fhir_engine::outcome::{Issue, Severity};
+use fhir_engine::validation::structure::value_sets::Membership;
+use fhir_engine::validation::structure::{Request, StructureValidator};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 

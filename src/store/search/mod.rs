@@ -8,8 +8,8 @@ pub mod exec;
 pub mod sql;
 
 use super::{StoreError, StoredResource};
-use crate::domain::search::SearchIndexer;
 use async_trait::async_trait;
+use fhir_engine::search::SearchIndexer;
 pub use sql::{Arg, Dialect, Sql};
 
 /// The indexer every store uses: the registry of the stored types' R4 SearchParameters.
@@ -23,8 +23,8 @@ pub struct SearchResult {
     pub matches: Vec<StoredResource>,
     /// `_include` / `_revinclude` results (search.mode = include), without duplicates.
     pub included: Vec<StoredResource>,
-    pub next: Option<crate::domain::search::Cursor>,
-    pub previous: Option<crate::domain::search::Cursor>,
+    pub next: Option<fhir_engine::search::Cursor>,
+    pub previous: Option<fhir_engine::search::Cursor>,
     pub total: Option<u64>,
 }
 
