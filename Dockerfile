@@ -2,6 +2,7 @@
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
 COPY src ./src
 COPY profiles ./profiles
 COPY benches ./benches

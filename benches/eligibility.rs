@@ -4,11 +4,12 @@
 //! scripts/load/.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use fhir_engine::validation::structure::StructureValidator;
 use hbpc_gateway::app::workflow::{bundle_resources, Evaluator, WorkflowRules};
 use hbpc_gateway::config::Settings;
 use hbpc_gateway::domain::care_planning::Prior;
 use hbpc_gateway::domain::eligibility::Evidence;
-use hbpc_gateway::domain::validation::structure::{LoadOptions, StructureValidator};
+use hbpc_gateway::domain::guide;
 use serde_json::Value;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ fn evidence(file: &str, evaluator: &Evaluator) -> Evidence {
 }
 
 fn eligibility(c: &mut Criterion) {
-    let validator = Arc::new(StructureValidator::load(&LoadOptions::default()).expect("load"));
+    let validator = Arc::new(StructureValidator::load(&guide::load_options()).expect("load"));
     let settings = Settings::default();
     let rules = WorkflowRules::from_settings(
         &settings.program,

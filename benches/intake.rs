@@ -3,11 +3,12 @@
 //! load of the definitions. HTTP and store throughput are measured by scripts/load/.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hbpc_gateway::domain::fhir::json::{parse_resource, JsonLimits};
-use hbpc_gateway::domain::validation::structure::{
+use fhir_engine::json::{parse_resource, JsonLimits};
+use fhir_engine::validation::structure::{
     fhirpath_invariants::FhirPathInvariants, IntakeProfiles, LoadOptions, StructureValidator,
 };
-use hbpc_gateway::domain::validation::IntakeValidator;
+use fhir_engine::validation::IntakeValidator;
+use hbpc_gateway::domain::guide;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ fn intake(c: &mut Criterion) {
     // As intake runs it: FHIRPath invariants included.
     let options = LoadOptions {
         invariants: Some(Arc::new(FhirPathInvariants::new())),
-        ..LoadOptions::default()
+        ..guide::load_options()
     };
     let structure = Arc::new(StructureValidator::load(&options).expect("load"));
     let validator = IntakeProfiles {
@@ -72,7 +73,7 @@ fn intake(c: &mut Criterion) {
         b.iter(|| {
             StructureValidator::load(&LoadOptions {
                 invariants: Some(Arc::new(FhirPathInvariants::new())),
-                ..LoadOptions::default()
+                ..guide::load_options()
             })
             .expect("load")
         })
@@ -94,6 +95,7 @@ fn peer_fixture(c: &mut Criterion) {
         StructureValidator::load(&LoadOptions {
             ig_dirs: vec![dir.join("ig")],
             invariants: Some(Arc::new(FhirPathInvariants::new())),
+            ..guide::load_options()
         })
         .expect("load with the peer profile"),
     );

@@ -12,14 +12,13 @@
 
 use async_trait::async_trait;
 use criterion::{BatchSize, Criterion};
+use fhir_engine::model::identifier::IdentifierToken;
+use fhir_engine::search::{HistoryQuery, SearchQuery};
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
 use hbpc_gateway::app::intake::Intake;
 use hbpc_gateway::config::Settings;
-use hbpc_gateway::domain::fhir::identifier::IdentifierToken;
-use hbpc_gateway::domain::search::{HistoryQuery, SearchQuery};
-use hbpc_gateway::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use hbpc_gateway::domain::validation::structure::{
-    IntakeProfiles, LoadOptions, StructureValidator,
-};
+use hbpc_gateway::domain::guide;
 use hbpc_gateway::store::search::SearchResult;
 use hbpc_gateway::store::{
     self, ResourceStore, SharedStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome,
@@ -82,7 +81,7 @@ impl Referrals {
         let structure = Arc::new(
             StructureValidator::load(&LoadOptions {
                 invariants: Some(Arc::new(FhirPathInvariants::new())),
-                ..LoadOptions::default()
+                ..guide::load_options()
             })
             .expect("definitions"),
         );

@@ -1,7 +1,7 @@
 //! The ResourceStore contract, run against every backend: SQLite always, PostgreSQL when
 //! HBPC_TEST_DATABASE_URL is set (each run in a database of its own, dropped afterwards).
 
-use hbpc_gateway::domain::fhir::identifier::IdentifierToken;
+use fhir_engine::model::identifier::IdentifierToken;
 use hbpc_gateway::store::{OpFailure, SharedStore, StoreError, WriteOp, WriteOutcome};
 use serde_json::{json, Value};
 
@@ -261,11 +261,8 @@ async fn concurrent_updates_of_one_version_let_one_writer_win() {
     }
 }
 
-fn search_query(
-    resource_type: &str,
-    params: &[(&str, &str)],
-) -> hbpc_gateway::domain::search::SearchQuery {
-    use hbpc_gateway::domain::search::parse::{Handling, Parser, SearchLimits};
+fn search_query(resource_type: &str, params: &[(&str, &str)]) -> fhir_engine::search::SearchQuery {
+    use fhir_engine::search::parse::{Handling, Parser, SearchLimits};
     let limits = SearchLimits {
         default_count: 50,
         max_count: 100,
@@ -276,7 +273,7 @@ fn search_query(
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     Parser {
-        registry: hbpc_gateway::domain::search::registry(),
+        registry: hbpc_gateway::domain::guide::resource_types::search_registry(),
         base_url: "http://gw.example/fhir",
         handling: Handling::Strict,
         limits: &limits,
@@ -369,7 +366,7 @@ async fn search_index_follows_the_final_stored_resource() {
         .unwrap();
         assert!(found(s, "CarePlan", &[]).await.is_empty(), "{name}");
         let history = s
-            .history(&hbpc_gateway::domain::search::HistoryQuery {
+            .history(&fhir_engine::search::HistoryQuery {
                 resource_type: Some("CarePlan".into()),
                 id: Some("cp1".into()),
                 since_ms: None,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Search benchmark of issue #6 on loopback: loads N referrals' worth of synthetic data
-# (11 resources each, src/bin/hbpc-search-load.rs, straight into the store), then measures with wrk
+# (11 resources each, examples/search-load.rs, straight into the store), then measures with wrk
 #   CarePlan?patient.identifier=…&status=active&_include=CarePlan:care-team   (random patient)
 #   Patient/{id}                                                              (random patient)
 # Starts a release gateway on the loaded store and stops it at the end; everything ends on its own.
@@ -20,7 +20,7 @@ port="${LOAD_PORT:-18190}"
 replicas="${REPLICAS:-1}"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --locked --bin hbpc-gateway --bin hbpc-search-load
+cargo build --release --locked --bin hbpc-gateway --example search-load
 data="${KEEP_DATA:-$(mktemp -d)}"
 mkdir -p "$data"
 pids=()
@@ -51,7 +51,7 @@ fi
 if [ "$fresh" = 1 ]; then
   echo "== loading $referrals referrals into ${database_url%%://*}"
   started=$(date +%s)
-  ./target/release/hbpc-search-load "$database_url" "$referrals"
+  ./target/release/examples/search-load "$database_url" "$referrals"
   echo "load wall time: $(( $(date +%s) - started )) s"
 fi
 if [ -n "$admin_url" ]; then

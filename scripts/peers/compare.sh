@@ -3,12 +3,22 @@
 # JSON Schema, fhir.resources) and ours, on the peers' own ServiceRequest, custom profile and
 # invalid variants, in one session.
 #
+# An optional comparison, run by hand, not part of the test suite: the peers' material is shared
+# material that stays outside the repository (../shared/peers/validators beside the clone, or the
+# folder given as first argument); without it the script says so and stops.
+#
 # Usage: scripts/peers/compare.sh [peers-source-dir] [work-dir]
 # Installs the peers from npm and PyPI into work-dir (default /tmp/hbpc-peers) once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src="${1:-../shared/peers/validators}"
 work="${2:-/tmp/hbpc-peers}"
+
+if [ ! -f "$work/profile-home-palliative-referral.json" ] && [ ! -d "$src" ]; then
+  echo "peer comparison not run: the peers' material is absent ($src)." >&2
+  echo "It is shared material outside the repository; pass its folder as the first argument." >&2
+  exit 2
+fi
 
 if [ ! -f "$work/profile-home-palliative-referral.json" ]; then
   rm -rf "$work" && cp -r "$src" "$work" && chmod -R u+w "$work"

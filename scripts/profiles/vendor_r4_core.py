@@ -3,7 +3,8 @@
 
 Usage: scripts/profiles/vendor_r4_core.py [PACKAGE_DIR]
 PACKAGE_DIR is the unpacked `package/` directory (default: fetched with `npm pack` into
-target/test-data). Writes profiles/r4-core/definitions.json: one minified Bundle holding
+target/test-data). Writes crates/fhir/definitions/r4-core/definitions.json (the FHIR engine's
+data): one minified Bundle holding
   - the base StructureDefinitions (primitive types, data types, resources), the core type
     profiles (SimpleQuantity, MoneyQuantity, ...) and every core extension definition,
     stripped to what validation reads (no narrative, mappings or documentation);
@@ -19,7 +20,7 @@ import sys
 import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "profiles", "r4-core", "definitions.json")
+OUT = os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "definitions.json")
 
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "contentReference",
                 "binding", "constraint", "slicing", "isModifier", "base")

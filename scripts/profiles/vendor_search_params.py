@@ -2,10 +2,11 @@
 """Extracts the R4 SearchParameters of the stored resource types from npm hl7.fhir.r4.examples@4.0.1.
 
 Usage: scripts/profiles/vendor_search_params.py [PACKAGE_DIR]
-PACKAGE_DIR is the unpacked `package/` directory (default: $HBPC_TEST_R4_EXAMPLES, else
+PACKAGE_DIR is the unpacked `package/` directory (default: $FHIR_R4_EXAMPLES, else
 target/test-data/hl7.fhir.r4.examples/package as fetched by vendor_r4_core.py).
 Reads Bundle-searchParams.json (the official R4 search parameter Bundle) and writes
-profiles/r4-core/search-parameters.json: one entry per (resource type, parameter code) with
+crates/fhir/definitions/r4-core/search-parameters.json: one entry per (resource type, parameter
+code) with
   - url, code, type (token, string, reference, date, uri, number, quantity, ...),
   - resourceType and the part of the official FHIRPath expression that applies to that type
     (the shared definitions such as clinical-patient are unions over many types; only the
@@ -19,9 +20,9 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "profiles", "r4-core", "search-parameters.json")
+OUT = os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "search-parameters.json")
 
-# Keep in step with src/domain/fhir/resource_type.rs (REFERRAL_RESOURCE_TYPES).
+# Keep in step with src/domain/guide/resource_types.rs (REFERRAL_RESOURCE_TYPES).
 STORED_TYPES = [
     "ServiceRequest", "Patient", "Practitioner", "PractitionerRole", "Organization", "Coverage",
     "Condition", "Observation", "Consent", "RelatedPerson", "DocumentReference",
@@ -34,7 +35,7 @@ SKIP_CODES = {"_text", "_content", "_query", "_list", "_has", "_type", "_filter"
 def package_dir():
     if len(sys.argv) > 1:
         return sys.argv[1]
-    env = os.environ.get("HBPC_TEST_R4_EXAMPLES")
+    env = os.environ.get("FHIR_R4_EXAMPLES")
     if env:
         return env
     return os.path.join(ROOT, "target", "test-data", "hl7.fhir.r4.examples", "package")

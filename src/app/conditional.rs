@@ -1,7 +1,7 @@
 //! `If-None-Exist` / `entry.request.ifNoneExist`: the search that makes a create conditional.
 
-use crate::domain::fhir::identifier::IdentifierToken;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use fhir_engine::model::identifier::IdentifierToken;
+use fhir_engine::outcome::{Issue, IssueType};
 
 /// Parses `identifier=system|value` (the only criterion supported), URL-decoded.
 pub fn parse_if_none_exist(query: &str) -> Result<IdentifierToken, Issue> {
@@ -81,7 +81,7 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fhir::identifier::SystemMatch;
+    use fhir_engine::model::identifier::SystemMatch;
 
     #[test]
     fn parses_identifier_criterion() {

@@ -5,8 +5,8 @@ use super::conditional::parse_if_none_exist;
 use super::intake::{Accepted, Intake};
 use super::search::Search;
 use super::AppError;
-use crate::domain::fhir::json::parse_resource;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use fhir_engine::json::parse_resource;
+use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::Value;
 
 fn several(resource_type: &str, what: &str) -> AppError {

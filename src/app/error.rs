@@ -1,6 +1,6 @@
-use crate::domain::fhir::json::JsonError;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::store::{OpFailure, StoreError};
+use fhir_engine::json::JsonError;
+use fhir_engine::outcome::{Issue, IssueType};
 use thiserror::Error;
 
 /// What went wrong, with the OperationOutcome issues a client should see.

@@ -2,8 +2,8 @@
 
 use crate::app::intake::check_supported_type;
 use crate::app::AppError;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::store::{SharedStore, StoredResource};
+use fhir_engine::outcome::{Issue, IssueType};
 
 #[derive(Clone)]
 pub struct Reads {

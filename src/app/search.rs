@@ -4,14 +4,15 @@
 use super::intake::check_supported_type;
 use super::AppError;
 use crate::config::SearchSettings;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
-use crate::domain::search::date_range;
-use crate::domain::search::parse::{Handling, Parser, SearchLimits};
-use crate::domain::search::{registry, HistoryQuery, SearchQuery};
+use crate::domain::guide::resource_types::search_registry;
 use crate::store::search::SearchResult;
 use crate::store::{SharedStore, StoredResource};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use fhir_engine::outcome::{Issue, IssueType};
+use fhir_engine::search::date_range;
+use fhir_engine::search::parse::{Handling, Parser, SearchLimits};
+use fhir_engine::search::{HistoryQuery, SearchQuery};
 
 #[derive(Clone)]
 pub struct Search {
@@ -48,7 +49,7 @@ impl Search {
 
     fn parser<'a>(&'a self, base_url: &'a str, handling: Handling) -> Parser<'a> {
         Parser {
-            registry: registry(),
+            registry: search_registry(),
             base_url,
             handling,
             limits: &self.limits,

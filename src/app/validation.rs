@@ -2,10 +2,10 @@
 //! intake, answering with issues instead of storing.
 
 use super::AppError;
-use crate::domain::fhir::json::{parse_resource, resource_type_of, JsonLimits};
-use crate::domain::fhir::json_position;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType, Severity};
-use crate::domain::validation::structure::{Request, StructureValidator};
+use fhir_engine::json::position;
+use fhir_engine::json::{parse_resource, resource_type_of, JsonLimits};
+use fhir_engine::outcome::{Issue, IssueType, Severity};
+use fhir_engine::validation::structure::{Request, StructureValidator};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ impl Validation {
             )
             .all();
         if raw {
-            json_position::annotate(body, &rt, &mut issues);
+            position::annotate(body, &rt, &mut issues);
         }
         if let (Some(id), Some(body_id)) = (call.id, resource.get("id").and_then(Value::as_str)) {
             if id != body_id {

@@ -2,10 +2,10 @@
 //! with their error (see `app::auth::audit_trail`), on the configured database.
 
 use crate::config::Settings;
-use crate::domain::fhir::instant::fhir_instant;
 use crate::store::security;
 use crate::store::StoreError;
 use clap::Subcommand;
+use fhir_engine::model::instant::fhir_instant;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -19,7 +19,14 @@ pub enum AuditCommand {
     },
 }
 
-pub async fn run(
+pub fn audit(settings: &Settings, command: AuditCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    actix_web::rt::System::new()
+        .block_on(run(settings, command, &mut std::io::stdout().lock()))
+        .context("audit failed")
+}
+
+async fn run(
     settings: &Settings,
     command: AuditCommand,
     out: &mut dyn std::io::Write,

@@ -9,11 +9,12 @@ use crate::app::workflow::{
 use crate::config::Settings;
 use crate::domain::care_planning::Service;
 use crate::domain::eligibility::{Decision, Verdict};
-use crate::domain::fhir::json::parse_resource;
-use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use crate::domain::validation::structure::{LoadOptions, StructureValidator};
+use fhir_engine::json::parse_resource;
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 pub struct EvaluateArgs {
@@ -32,6 +33,30 @@ pub enum EvaluateError {
     Rules(#[from] crate::app::workflow::RulesError),
 }
 
+/// The command: exit 0 eligible, 1 not eligible, 3 pending evidence, 2 when it cannot run.
+pub fn run(
+    settings: &Settings,
+    mut ig_dirs: Vec<PathBuf>,
+    format: &str,
+    file: PathBuf,
+) -> ExitCode {
+    ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+    let args = EvaluateArgs {
+        file,
+        ig_dirs,
+        format: super::report_format(format),
+    };
+    match evaluate(&args, settings, &mut std::io::stdout().lock()) {
+        Ok(decisions) if decisions.contains(&Decision::Ineligible) => ExitCode::from(1),
+        Ok(decisions) if decisions.contains(&Decision::Pending) => ExitCode::from(3),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hbpc-gateway: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Prints the report; returns the decisions (one per referral in the file).
 pub fn evaluate(
     args: &EvaluateArgs,
@@ -42,6 +67,7 @@ pub fn evaluate(
         StructureValidator::load(&LoadOptions {
             ig_dirs: args.ig_dirs.clone(),
             invariants: Some(Arc::new(FhirPathInvariants::new())),
+            ..crate::domain::guide::load_options()
         })
         .map_err(CliError::from)?,
     );

@@ -1,11 +1,13 @@
 //! `hbpc-gateway validate`: the intake validator, offline, over files.
 
-use crate::domain::fhir::json::{parse_resource, JsonLimits};
-use crate::domain::fhir::json_position;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
-use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use crate::domain::validation::structure::{LoadOptions, Request, StructureValidator};
+use crate::config::Settings;
+use fhir_engine::json::position;
+use fhir_engine::json::{parse_resource, JsonLimits};
+use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{LoadOptions, Request, StructureValidator};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -25,9 +27,36 @@ pub struct ValidateArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("cannot load the definitions: {0}")]
-    Load(#[from] crate::domain::validation::structure::definitions::LoadError),
+    Load(#[from] fhir_engine::validation::structure::definitions::LoadError),
     #[error("profile {0} is not known (load its package with --ig DIR)")]
     UnknownProfile(String),
+}
+
+/// The command: exit 0 when every file is valid, 1 when any has errors, 2 when it cannot run.
+pub fn run(
+    settings: &Settings,
+    profiles: Vec<String>,
+    mut ig_dirs: Vec<PathBuf>,
+    format: &str,
+    files: Vec<PathBuf>,
+) -> ExitCode {
+    ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+    let args = ValidateArgs {
+        files,
+        profiles,
+        ig_dirs,
+        default_profiles: settings.validation.default_profiles,
+        format: super::report_format(format),
+        json_limits: settings.limits.json(),
+    };
+    match validate(&args, &mut std::io::stdout().lock()) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("hbpc-gateway: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Validates every file, prints the report, and says whether any file had errors.
@@ -35,6 +64,7 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
     let validator = StructureValidator::load(&LoadOptions {
         ig_dirs: args.ig_dirs.clone(),
         invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
+        ..crate::domain::guide::load_options()
     })?;
     if let Some(p) = args.profiles.iter().find(|p| !validator.knows_profile(p)) {
         return Err(CliError::UnknownProfile(p.clone()));
@@ -96,7 +126,7 @@ fn validate_file(
         )];
     }
     let mut issues = validator.validate(&resource, request).all();
-    json_position::annotate(&bytes, rt, &mut issues);
+    position::annotate(&bytes, rt, &mut issues);
     issues
 }
 

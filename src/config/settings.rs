@@ -1,6 +1,6 @@
 use super::workflow_settings::{CarePlanSettings, EligibilitySettings, ProgramSettings};
 use super::ConfigError;
-use crate::domain::fhir::json::JsonLimits;
+use fhir_engine::json::JsonLimits;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -260,7 +260,7 @@ impl Settings {
             ("program.organization_id", &self.program.organization_id),
             ("program.device_id", &self.program.device_id),
         ] {
-            if !crate::domain::fhir::resource_type::is_valid_id(id) {
+            if !fhir_engine::model::id::is_valid_id(id) {
                 return Err(invalid(name, format!("'{id}' is not a valid FHIR id")));
             }
         }

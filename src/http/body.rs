@@ -1,10 +1,10 @@
 //! Reading a request body under the configured size limit.
 
 use super::{ApiError, AppState};
-use crate::domain::fhir::operation_outcome::IssueType;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest};
 use bytes::{Bytes, BytesMut};
+use fhir_engine::outcome::IssueType;
 use futures_util::StreamExt;
 
 fn too_large(limit: usize) -> ApiError {

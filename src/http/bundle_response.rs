@@ -5,8 +5,8 @@ use super::error_response::status_of;
 use super::prefer::ReturnPreference;
 use super::responses::{etag, with_warnings};
 use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue};
+use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::outcome::{operation_outcome, Issue};
 use serde_json::{json, Value};
 
 pub fn bundle_response(

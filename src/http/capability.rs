@@ -4,9 +4,9 @@ use super::routes::{
     conformance_types, resource_types, Interaction, OPERATIONS, SYSTEM_INTERACTIONS,
     SYSTEM_OPERATIONS, TYPE_OPERATIONS,
 };
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
-use crate::domain::fhir::FHIR_VERSION;
-use crate::domain::search::registry;
+use crate::domain::guide::resource_types::search_registry;
+use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::FHIR_VERSION;
 use serde_json::{json, Value};
 
 /// `supported_profiles`: (resource type, profile URL) of every profile the validator applies.
@@ -38,7 +38,7 @@ pub fn capability_statement(
                     .filter(|(rt, _)| rt == t)
                     .map(|(_, url)| url.as_str())
                     .collect();
-                let search = registry();
+                let search = search_registry();
                 let search_params: Vec<Value> = search
                     .params(t)
                     .iter()

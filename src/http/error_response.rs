@@ -2,10 +2,10 @@
 
 use super::responses::fhir_json;
 use crate::app::AppError;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
 use std::fmt;
 
 #[derive(Debug)]

@@ -1,10 +1,10 @@
 //! The `If-Match` header of updates: the version the client expects to replace.
 
 use crate::app::conditional::parse_etag_version;
-use crate::domain::fhir::operation_outcome::IssueType;
 use crate::http::ApiError;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
+use fhir_engine::outcome::IssueType;
 
 /// The version `If-Match` names, if the header is there; 400 when it is not a version ETag.
 pub fn if_match_version(req: &HttpRequest) -> Result<Option<u64>, ApiError> {

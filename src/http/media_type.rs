@@ -4,9 +4,9 @@
 //! is R4's, and every body is still validated against R4 — clients such as fhir-sdk send it.
 
 use super::ApiError;
-use crate::domain::fhir::operation_outcome::IssueType;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
+use fhir_engine::outcome::IssueType;
 
 const ACCEPTED_FHIR_VERSIONS: &[&str] = &["4.0", "4.0.1", "4.3", "4.3.0"];
 

@@ -2,13 +2,13 @@
 
 use super::prefer::ReturnPreference;
 use crate::app::intake::{Accepted, Written};
-use crate::domain::fhir::instant::http_date;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue};
 use crate::store::StoredResource;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use bytes::Bytes;
+use fhir_engine::model::instant::http_date;
+use fhir_engine::outcome::{operation_outcome, Issue};
 
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8; fhirVersion=4.0";
 

@@ -6,7 +6,7 @@ use super::handlers::{
     workflow_operations,
 };
 use crate::app::validation::CONFORMANCE_TYPES;
-use crate::domain::fhir::resource_type::REFERRAL_RESOURCE_TYPES;
+use crate::domain::guide::resource_types::REFERRAL_RESOURCE_TYPES;
 use actix_web::{web, Route};
 use std::collections::BTreeMap;
 

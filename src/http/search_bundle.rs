@@ -3,10 +3,10 @@
 
 use super::responses::etag;
 use crate::app::search::{HistoryPage, SearchPage};
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
-use crate::domain::search::elements::subset;
-use crate::domain::search::Cursor;
 use crate::store::StoredResource;
+use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::search::elements::subset;
+use fhir_engine::search::Cursor;
 use serde_json::{json, Value};
 
 /// `base/Type?a=1&b=2` with `extra` appended; empty params give `base/Type`.

@@ -11,12 +11,12 @@ use crate::app::search::Search;
 use crate::app::validation::Validation;
 use crate::app::workflow::{Evaluator, Workflow, WorkflowRules};
 use crate::config::Settings;
-use crate::domain::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use crate::domain::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
-use crate::domain::validation::IntakeValidator;
 use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
+use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
+use fhir_engine::validation::IntakeValidator;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -25,7 +25,7 @@ pub enum ServeError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot load the FHIR definitions and profiles: {0}")]
-    Definitions(#[from] crate::domain::validation::structure::definitions::LoadError),
+    Definitions(#[from] fhir_engine::validation::structure::definitions::LoadError),
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -54,6 +54,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let options = LoadOptions {
         ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),
         invariants: Some(Arc::new(FhirPathInvariants::new())),
+        ..crate::domain::guide::load_options()
     };
     let structure = Arc::new(StructureValidator::load(&options)?);
     tracing::info!(
@@ -71,7 +72,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         settings.validation.default_profiles,
         settings.limits.json(),
     );
-    let search_registry = crate::domain::search::registry();
+    let search_registry = crate::domain::guide::resource_types::search_registry();
     tracing::info!(
         skipped = search_registry.skipped.len(),
         "search parameters compiled"

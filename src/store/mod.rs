@@ -23,8 +23,8 @@ pub use error::{OpFailure, StoreError};
 pub use resource::StoredResource;
 pub use write_op::{WriteOp, WriteOutcome};
 
-use crate::domain::fhir::identifier::IdentifierToken;
-use crate::domain::search::{HistoryQuery, SearchQuery};
+use fhir_engine::model::identifier::IdentifierToken;
+use fhir_engine::search::{HistoryQuery, SearchQuery};
 
 #[async_trait]
 pub trait ResourceStore: Send + Sync {

@@ -5,7 +5,7 @@
 //!   bytes `meta::stamp` and `serde_json::to_string` give, joined instead of serialised whole.
 
 use super::WriteOp;
-use crate::domain::search::index::{IndexRow, SearchIndexer, STAMPED_PARAMS};
+use fhir_engine::search::index::{IndexRow, SearchIndexer, STAMPED_PARAMS};
 use serde_json::{Map, Value};
 
 pub struct PreparedWrite {
@@ -116,8 +116,8 @@ fn member(out: &mut Vec<u8>, key: &str, value: &Value) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fhir::meta;
-    use crate::domain::search::registry;
+    use crate::domain::guide::resource_types::search_registry;
+    use fhir_engine::model::meta;
     use serde_json::json;
 
     fn create(resource: Value) -> WriteOp {
@@ -137,16 +137,17 @@ mod tests {
             .as_str()
             .unwrap_or("Basic")
             .to_string();
-        let rows = registry().index_rows(&rt, &resource);
+        let rows = search_registry().index_rows(&rt, &resource);
         (resource.to_string(), rows)
     }
 
     fn prepared(resource: &Value, version: u64, at: &str) -> (Option<String>, Vec<IndexRow>) {
-        let p = PreparedWrite::of(&create(resource.clone()), registry()).expect("prepared");
+        let p = PreparedWrite::of(&create(resource.clone()), search_registry()).expect("prepared");
         let rt = resource["resourceType"].as_str().unwrap_or("Basic");
         let mut stamped = resource.clone();
         meta::stamp(&mut stamped, "server-id", version, at);
-        let mut rows = registry().index_rows_where(rt, &stamped, &|c| STAMPED_PARAMS.contains(&c));
+        let mut rows =
+            search_registry().index_rows_where(rt, &stamped, &|c| STAMPED_PARAMS.contains(&c));
         rows.extend(p.rows.iter().cloned());
         (p.body("server-id", version, at), rows)
     }
@@ -205,7 +206,7 @@ mod tests {
         ] {
             let p = PreparedWrite::of(
                 &create(json!({"resourceType": "Patient", "meta": meta})),
-                registry(),
+                search_registry(),
             )
             .expect("prepared");
             assert_eq!(p.body("a", 1, "2026-01-01T00:00:00.000Z"), None);
@@ -214,6 +215,6 @@ mod tests {
             resource_type: "Patient".into(),
             id: "a".into(),
         };
-        assert!(PreparedWrite::of(&delete, registry()).is_none());
+        assert!(PreparedWrite::of(&delete, search_registry()).is_none());
     }
 }

@@ -1,6 +1,6 @@
 use super::delivery_request::DeliveryRequest;
 use super::StoredResource;
-use crate::domain::fhir::identifier::IdentifierToken;
+use fhir_engine::model::identifier::IdentifierToken;
 use serde_json::Value;
 
 /// A write, with ids already assigned by the caller.

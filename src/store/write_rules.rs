@@ -1,7 +1,7 @@
 //! Backend-neutral rules of `ResourceStore::apply`, shared by every store implementation.
 
 use super::{OpFailure, StoreError, WriteOp};
-use crate::domain::fhir::identifier::{IdentifierToken, SystemMatch};
+use fhir_engine::model::identifier::{IdentifierToken, SystemMatch};
 use std::collections::HashMap;
 
 /// How a conditional create resolved.

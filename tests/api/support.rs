@@ -234,8 +234,7 @@ impl TestServer {
     }
 
     pub async fn stored_with_identifier(&self, resource_type: &str, value: &str) -> usize {
-        let token =
-            hbpc_gateway::domain::fhir::identifier::IdentifierToken::parse(value).expect("token");
+        let token = fhir_engine::model::identifier::IdentifierToken::parse(value).expect("token");
         self.store()
             .await
             .find_by_identifier(resource_type, &token)

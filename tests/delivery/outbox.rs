@@ -11,7 +11,7 @@ use serde_json::json;
 use std::collections::HashSet;
 
 fn now() -> i64 {
-    hbpc_gateway::domain::fhir::instant::now_millis()
+    fhir_engine::model::instant::now_millis()
 }
 
 fn delivery() -> Delivery {

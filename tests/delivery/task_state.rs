@@ -3,11 +3,11 @@
 
 use super::fake_ehr::{FakeEhr, Fault};
 use super::harness::*;
+use fhir_engine::model::instant::now_millis;
 use hbpc_gateway::app::delivery::task_sync::{sync_task, TaskSync};
 use hbpc_gateway::app::delivery::Delivery;
 use hbpc_gateway::config::DeliveryMode;
 use hbpc_gateway::domain::care_planning::delivery_output::state_code;
-use hbpc_gateway::domain::fhir::instant::now_millis;
 use hbpc_gateway::store::delivery_request::ResourceKey;
 use hbpc_gateway::store::outbox::Settlement;
 use hbpc_gateway::store::{SharedStore, WriteOp, WriteOutcome};

@@ -20,9 +20,9 @@
 
 use crate::config::AuditReads;
 use crate::domain::auth::audit_event::AuditRecord;
-use crate::domain::fhir::instant::now_millis;
 use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SharedSecurityStore};
 use crate::store::StoreError;
+use fhir_engine::model::instant::now_millis;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

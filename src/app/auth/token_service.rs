@@ -10,8 +10,8 @@ use crate::domain::auth::client_assertion::{self, AssertionClaims, Issuer, ASSER
 use crate::domain::auth::jwks::{candidates, PublicKey};
 use crate::domain::auth::jwt_parts::{peek_claims, read_header, JwtError, SigningAlg};
 use crate::domain::auth::scope::ScopeSet;
-use crate::domain::fhir::instant::now_millis;
 use crate::store::security::SharedSecurityStore;
+use fhir_engine::model::instant::now_millis;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

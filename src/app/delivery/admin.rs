@@ -6,10 +6,10 @@ use super::task_sync;
 use super::worker::{DeliveryWorker, WorkerError, WorkerHandle};
 use crate::app::AppError;
 use crate::config::DeliverySettings;
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::store::outbox::{DeliveryFilter, DeliveryOutbox, DeliveryRecord, DeliveryState};
 use crate::store::{SharedStore, StoreError};
+use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::{json, Value};
 use std::sync::Arc;
 

@@ -15,9 +15,9 @@
 
 use crate::config::DeliveryMode;
 use crate::domain::care_planning::delivery_output;
-use crate::domain::fhir::identifier::{identifiers_of, Identifier};
 use crate::store::delivery_request::ResourceKey;
 use crate::store::{ResourceStore, StoreError};
+use fhir_engine::model::identifier::{identifiers_of, Identifier};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use thiserror::Error;

@@ -10,9 +10,9 @@
 //!   Task version already says `pending`).
 
 use crate::domain::care_planning::delivery_output::{self, DeliveryStatus, UpstreamCopy};
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::store::outbox::{DeliveryFilter, DeliveryOutbox, DeliveryRecord, DeliveryState};
 use crate::store::{OpFailure, ResourceStore, StoreError, WriteOp};
+use fhir_engine::model::instant::{fhir_instant, now_millis};
 use serde_json::Value;
 
 /// Version conflicts tolerated before giving up (each means someone else wrote the Task).

@@ -4,12 +4,12 @@
 use super::{check_supported_type, single::check_id, Intake, Written};
 use crate::app::conditional::{parse_etag_version, parse_if_none_exist};
 use crate::app::AppError;
-use crate::domain::fhir::bundle::{entry_requests, kind_of, BundleKind, EntryRequest, Method};
-use crate::domain::fhir::json::{parse_resource, resource_type_of};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
-use crate::domain::fhir::reference;
-use crate::domain::fhir::server_id::new_server_id;
 use crate::store::{WriteOp, WriteOutcome};
+use fhir_engine::bundle::{entry_requests, kind_of, BundleKind, EntryRequest, Method};
+use fhir_engine::json::{parse_resource, resource_type_of};
+use fhir_engine::model::reference;
+use fhir_engine::model::server_id::new_server_id;
+use fhir_engine::outcome::{Issue, IssueType};
 use futures_util::future::join_all;
 use serde_json::Value;
 use std::collections::HashMap;

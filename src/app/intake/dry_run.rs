@@ -5,8 +5,8 @@ use super::Intake;
 use crate::app::workflow::{bundle_resources, Evaluation};
 use crate::app::AppError;
 use crate::domain::eligibility::Decision;
-use crate::domain::fhir::json::{parse_resource, resource_type_of};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use fhir_engine::json::{parse_resource, resource_type_of};
+use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::{json, Value};
 
 impl Intake {

@@ -4,9 +4,9 @@
 use super::{Intake, Written};
 use crate::app::AppError;
 use crate::domain::care_planning::ReferralIdentity;
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
-use crate::domain::fhir::json::{parse_resource, resource_type_of};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use fhir_engine::json::{parse_resource, resource_type_of};
+use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::{json, Value};
 use uuid::Uuid;
 

@@ -13,12 +13,12 @@ pub use single::{Accepted, Written};
 use super::AppError;
 use crate::app::workflow::Workflow;
 use crate::config::LimitSettings;
-use crate::domain::fhir::json::{parse_resource, resource_type_of, JsonLimits};
-use crate::domain::fhir::json_position;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
-use crate::domain::fhir::resource_type::is_referral_type;
-use crate::domain::validation::{IntakeValidator, Outcome};
+use crate::domain::guide::resource_types::is_referral_type;
 use crate::store::{SharedStore, WriteOp, WriteOutcome};
+use fhir_engine::json::position;
+use fhir_engine::json::{parse_resource, resource_type_of, JsonLimits};
+use fhir_engine::outcome::{Issue, IssueType};
+use fhir_engine::validation::{IntakeValidator, Outcome};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ impl Intake {
 /// Adds line and column to the issues (a second scan, only when there are issues).
 pub(crate) fn locate(body: &[u8], resource: &Value, outcome: &mut Outcome) {
     let root = resource_type_of(resource).unwrap_or("Resource");
-    json_position::annotate_each(body, root, &mut [&mut outcome.base, &mut outcome.profile]);
+    position::annotate_each(body, root, &mut [&mut outcome.base, &mut outcome.profile]);
 }
 
 /// Base R4 errors are a bad request (400); profile errors an unprocessable referral (422).

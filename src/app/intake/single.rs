@@ -3,10 +3,10 @@
 use super::{check_supported_type, Intake};
 use crate::app::conditional::parse_if_none_exist;
 use crate::app::AppError;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
-use crate::domain::fhir::resource_type::is_valid_id;
-use crate::domain::fhir::server_id::new_server_id;
 use crate::store::{StoredResource, WriteOp, WriteOutcome};
+use fhir_engine::model::id::is_valid_id;
+use fhir_engine::model::server_id::new_server_id;
+use fhir_engine::outcome::{Issue, IssueType};
 
 /// A write that went through, with the validation warnings that did not stop it.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! The resources of a submitted Bundle as evidence: each with an id, and references between
 //! entries (fullUrls) rewritten to `Type/id`, as a transaction would store them.
 
-use crate::domain::fhir::reference;
-use crate::domain::fhir::resource_type::is_valid_id;
+use fhir_engine::model::id::is_valid_id;
+use fhir_engine::model::reference;
 use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -3,8 +3,8 @@
 use super::rules::{WorkflowRules, REFERRAL_VALUE_SET};
 use crate::domain::care_planning::{self, Generated, PlanInput, Prior, ReferralIdentity};
 use crate::domain::eligibility::{self, Determination, Evidence, Scope, Terminology};
-use crate::domain::fhir::coding::codings;
-use crate::domain::validation::structure::is_ancillary_order;
+use crate::domain::guide::default_profiles::is_ancillary_order;
+use fhir_engine::model::coding::codings;
 use serde_json::Value;
 use std::sync::Arc;
 

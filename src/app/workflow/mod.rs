@@ -18,9 +18,9 @@ use crate::domain::care_planning::delivery_output::{self, DeliveryStatus};
 use crate::domain::care_planning::submitter::{set_submitter, submitter_of};
 use crate::domain::care_planning::Prior;
 use crate::domain::eligibility::reference_key;
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::store::{OpFailure, SharedStore, StoreError, WriteOp, WriteOutcome};
+use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -570,7 +570,7 @@ pub fn writes(evaluation: Evaluation, prior: &Prior) -> Vec<WriteOp> {
 
 fn update(resource: Value, if_match: Option<u64>) -> WriteOp {
     let text = |key| {
-        crate::domain::fhir::member::member_str(&resource, key)
+        fhir_engine::json::member::member_str(&resource, key)
             .unwrap_or_default()
             .to_string()
     };
@@ -627,7 +627,7 @@ fn redirected(mut resource: Value, redirects: &HashMap<String, String>) -> Value
     if redirects.is_empty() {
         return resource;
     }
-    crate::domain::fhir::reference::rewrite(&mut resource, redirects);
+    fhir_engine::model::reference::rewrite(&mut resource, redirects);
     let rt = resource
         .get("resourceType")
         .and_then(Value::as_str)

@@ -3,7 +3,7 @@
 use crate::config::{CarePlanSettings, EligibilitySettings, ProgramSettings};
 use crate::domain::care_planning::{PlanningRules, Program};
 use crate::domain::eligibility::EligibilityRules;
-use crate::domain::fhir::coding::CodeList;
+use fhir_engine::model::coding::CodeList;
 use thiserror::Error;
 
 /// The referral ValueSet: a ServiceRequest coded from it is an HBPC referral.

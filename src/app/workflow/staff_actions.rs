@@ -3,7 +3,7 @@
 
 use crate::app::AppError;
 use crate::domain::care_planning::{task_state, GENERATED_SYSTEM_BASE};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
+use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::Value;
 
 /// Whether a Task is one of our referral Tasks.

@@ -1,8 +1,8 @@
 //! Which referrals a set of writes asks us to (re)evaluate.
 
 use crate::domain::eligibility::reference_key;
-use crate::domain::fhir::identifier::{IdentifierToken, SystemMatch};
 use crate::store::WriteOp;
+use fhir_engine::model::identifier::{IdentifierToken, SystemMatch};
 use serde_json::Value;
 
 /// A referral named by a write.

@@ -2,7 +2,7 @@
 //! type `rest`, subtype the interaction, agents (the client and us), entities (resources, query),
 //! outcome. Only ids, types and query parameter *names* go in: no names, identifiers or bodies.
 
-use crate::domain::fhir::instant::fhir_instant;
+use fhir_engine::model::instant::fhir_instant;
 use serde::Serialize;
 use std::borrow::Cow;
 

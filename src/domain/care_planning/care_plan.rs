@@ -3,10 +3,10 @@
 use super::narrative::care_plan_div;
 use super::services::PlannedService;
 use super::PlanInput;
-use crate::domain::fhir::date::{date_text, day_number, Edge};
-use crate::domain::fhir::json_build::{reference, reference_to, string, Shape};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::concat;
+use fhir_engine::json::build::{reference, reference_to, string, Shape};
+use fhir_engine::json::member::Member;
+use fhir_engine::model::date::{date_text, day_number, Edge};
+use fhir_engine::text::concat;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -176,7 +176,7 @@ fn addressed_conditions(input: &PlanInput) -> Vec<String> {
         .collect();
     for (key, condition) in ev.of_type("Condition") {
         let advanced = condition.member("code").is_some_and(|code| {
-            crate::domain::fhir::coding::codings(code).any(|(s, c)| {
+            fhir_engine::model::coding::codings(code).any(|(s, c)| {
                 input
                     .terminology
                     .in_value_set(&input.eligibility.advanced_illness_value_set, s, c)

@@ -4,9 +4,9 @@
 use super::services::{PlannedService, Role};
 use super::PlanInput;
 use crate::domain::eligibility::{managing_physician, refers_to, Scope};
-use crate::domain::fhir::date::{date_text, day_number, Edge};
-use crate::domain::fhir::json_build::{reference, string, Shape};
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::build::{reference, string, Shape};
+use fhir_engine::json::member::Member;
+use fhir_engine::model::date::{date_text, day_number, Edge};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 

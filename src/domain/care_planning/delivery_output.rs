@@ -11,7 +11,7 @@
 //! These outputs are bookkeeping of ours: they are not part of the determination, and what is
 //! sent upstream leaves them out.
 
-use crate::domain::fhir::json_build::{object, string};
+use fhir_engine::json::build::{object, string};
 use serde_json::Value;
 
 const PARAMETER_SYSTEM: &str = "http://hbpc.example.org/fhir/CodeSystem/hbpc-task-parameter";

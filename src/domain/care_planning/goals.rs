@@ -3,8 +3,8 @@
 
 use super::services::{PlannedService, SERVICES_SYSTEM};
 use super::PlanInput;
-use crate::domain::fhir::json_build::{reference, string, Shape};
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::build::{reference, string, Shape};
+use fhir_engine::json::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 

@@ -1,9 +1,9 @@
 //! Stable ids and business identifiers for what we generate, derived from the referral's
 //! placer identifier: a resubmission or re-evaluation finds the same resources again.
 
-use crate::domain::fhir::coding::first_code;
-use crate::domain::fhir::json_build::{string, Shape};
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::build::{string, Shape};
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::first_code;
 use serde_json::Value;
 use std::sync::{LazyLock, OnceLock};
 use uuid::Uuid;

@@ -21,7 +21,7 @@ pub use program::Program;
 pub use services::{PlannedService, Role, Service};
 
 use crate::domain::eligibility::{Decision, Determination, EligibilityRules, Scope, Terminology};
-use crate::domain::fhir::coding::CodeList;
+use fhir_engine::model::coding::CodeList;
 use serde_json::Value;
 
 /// Plan-specific inputs to planning (from configuration).

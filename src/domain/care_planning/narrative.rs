@@ -1,8 +1,8 @@
 //! The CarePlan's generated XHTML narrative (US Core: text.status generated).
 
 use super::services::PlannedService;
-use crate::domain::fhir::coding::codings;
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::codings;
 use serde_json::Value;
 
 pub fn care_plan_div(status: &str, services: &[PlannedService], organization: &str) -> String {

@@ -2,8 +2,8 @@
 //! referral.
 
 use super::{Generated, PlanInput};
-use crate::domain::fhir::json_build::{reference, reference_to, string, Shape};
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::build::{reference, reference_to, string, Shape};
+use fhir_engine::json::member::Member;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 

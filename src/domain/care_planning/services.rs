@@ -2,9 +2,9 @@
 
 use super::PlanInput;
 use crate::domain::eligibility::{refers_to, Scope};
-use crate::domain::fhir::coding::CodeList;
-use crate::domain::fhir::json_build::{object, string};
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::build::{object, string};
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::CodeList;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -258,7 +258,7 @@ fn needs_personal_care(ev: &Scope, codes: &CodeList) -> bool {
                 .is_some_and(|code| codes.matches_concept(code))
             && !matches!(
                 c.member("clinicalStatus")
-                    .and_then(|s| crate::domain::fhir::coding::first_code(s, None)),
+                    .and_then(|s| fhir_engine::model::coding::first_code(s, None)),
                 Some("inactive" | "resolved" | "remission")
             )
     });

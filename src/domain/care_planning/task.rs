@@ -3,9 +3,9 @@
 
 use super::PlanInput;
 use crate::domain::eligibility::{Criterion, Decision, Verdict};
-use crate::domain::fhir::json_build::{object, reference, reference_to, string, Shape};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::push_separated;
+use fhir_engine::json::build::{object, reference, reference_to, string, Shape};
+use fhir_engine::json::member::Member;
+use fhir_engine::text::push_separated;
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 

@@ -2,9 +2,9 @@
 //! Condition coded from the advanced-illness ValueSet.
 
 use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
-use crate::domain::fhir::coding::{codings, first_code, label};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::concat;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::{codings, first_code, label};
+use fhir_engine::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(clinicalStatus.coding.code in ('active' | 'recurrence' | 'relapse') and verificationStatus.coding.code = 'confirmed' and code.memberOf(%advancedIllnessValueSet))";

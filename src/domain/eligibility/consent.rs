@@ -3,10 +3,10 @@
 
 use super::evidence::refers_to;
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
-use crate::domain::fhir::coding::CodeList;
-use crate::domain::fhir::date::{day_number, Edge};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::concat;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::CodeList;
+use fhir_engine::model::date::{day_number, Edge};
+use fhir_engine::text::concat;
 use serde_json::Value;
 
 const HOME_EXPRESSION: &str = "Consent.where(status = 'active' and provision.type = 'permit').provision.code.where(memberOf(%homeCareCodes)) and Consent.provision.descendants().where(type = 'deny' and code.memberOf(%homeCareCodes)).empty()";

@@ -1,8 +1,8 @@
 //! The resources a referral is judged on: the referral itself and what it references, other
 //! resources sent with it, and evidence recorded by earlier evaluations.
 
-use crate::domain::fhir::identifier::identifiers_of;
-use crate::domain::fhir::member::{member, member_str, repeated, Member};
+use fhir_engine::json::member::{member, member_str, repeated, Member};
+use fhir_engine::model::identifier::identifiers_of;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

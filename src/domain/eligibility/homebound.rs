@@ -4,9 +4,9 @@
 use super::evidence::effective_start;
 use super::evidence::references;
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
-use crate::domain::fhir::date::{day_number, Edge};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::concat;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::date::{day_number, Edge};
+use fhir_engine::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Observation.where(code.memberOf(%homeboundCodes) and status in ('final' | 'amended' | 'corrected') and (value.empty() or value = true) and performer.resolve().is(physician) and effective >= ServiceRequest.authoredOn - %homeboundLookbackDays days)";

@@ -2,9 +2,9 @@
 //! direction of a plan physician".
 
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
-use crate::domain::fhir::identifier::identifiers_of;
-use crate::domain::fhir::member::Member;
-use crate::domain::text::concat;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::identifier::identifiers_of;
+use fhir_engine::text::concat;
 use serde_json::Value;
 
 const NPI: &str = "http://hl7.org/fhir/sid/us-npi";

@@ -2,10 +2,10 @@
 
 use super::evidence::references;
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
-use crate::domain::fhir::coding::first_code;
-use crate::domain::fhir::date::{day_number, Edge};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::concat;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::first_code;
+use fhir_engine::model::date::{day_number, Edge};
+use fhir_engine::text::concat;
 use serde_json::Value;
 
 const EXPRESSION: &str = "ServiceRequest.insurance.resolve().where(status = 'active' and identifier.type.coding.code = 'MB' and payor.resolve().identifier in %planOrganizations and period covers ServiceRequest.authoredOn)";

@@ -2,7 +2,7 @@
 //! against the configured ZIP codes, ZIP-3 prefixes and counties.
 
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
-use crate::domain::fhir::member::Member;
+use fhir_engine::json::member::Member;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Patient.address.where(use = 'home' or use.empty()).first().select(postalCode.substring(0, 5) in %zipCodes or postalCode.substring(0, 3) in %zip3 or district in %counties)";

@@ -3,9 +3,9 @@
 
 use super::advanced_illness::{in_value_set, is_active};
 use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
-use crate::domain::fhir::coding::{codings, label};
-use crate::domain::fhir::member::Member;
-use crate::domain::text::push_separated;
+use fhir_engine::json::member::Member;
+use fhir_engine::model::coding::{codings, label};
+use fhir_engine::text::push_separated;
 use serde_json::Value;
 
 const EXPRESSION: &str = "Condition.where(code.memberOf(%symptomValueSet) and clinicalStatus.coding.code = 'active') | Observation.where(code.memberOf(%symptomObservationValueSet) and status in ('final' | 'amended' | 'corrected') and value > 0) | ServiceRequest.reasonCode.where(memberOf(%symptomValueSet))";

@@ -1,7 +1,7 @@
 //! Criterion edge cases over hand-built evidence (the fixtures cover the whole referrals).
 
 use super::*;
-use crate::domain::fhir::coding::CodeList;
+use fhir_engine::model::coding::CodeList;
 use serde_json::{json, Value};
 
 struct Codes;

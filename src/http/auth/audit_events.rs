@@ -1,12 +1,12 @@
 //! `GET /fhir/AuditEvent` (search, newest first) and `GET /fhir/AuditEvent/{id}`: the audit
 //! trail, for the admin scope only (checked by the guard like any other read).
 
-use crate::domain::fhir::operation_outcome::IssueType;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use crate::store::security::AuditFilter;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_engine::outcome::IssueType;
 use serde_json::{json, Value};
 
 const DEFAULT_COUNT: usize = 100;

@@ -4,10 +4,10 @@
 use super::guard::{add_audit_detail, principal};
 use crate::domain::auth::audit_event::AuditEntity;
 use crate::domain::auth::scope::Interaction;
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::http::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
+use fhir_engine::outcome::{Issue, IssueType};
 use serde::Deserialize;
 
 /// Only what authorization needs; everything else is skipped unread.

@@ -8,8 +8,6 @@ use crate::app::auth::token_service::BearerError;
 use crate::domain::auth::audit_event::{AuditEntity, AuditKind, AuditRecord};
 use crate::domain::auth::scope::Interaction;
 use crate::domain::auth::token_bucket::Admission;
-use crate::domain::fhir::instant::now_millis;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::http::request_log::RequestId;
 use crate::http::responses::fhir_json;
 use crate::http::AppState;
@@ -19,6 +17,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse};
+use fhir_engine::model::instant::now_millis;
+use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
 use std::sync::Arc;
 
 /// What a handler adds to the audit record (a Bundle's entries, the client of a token request).

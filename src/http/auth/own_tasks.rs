@@ -6,8 +6,8 @@
 use crate::app::auth::principal::Principal;
 use crate::app::AppError;
 use crate::domain::care_planning::submitter::{submitter_of, submitter_token};
-use crate::domain::fhir::operation_outcome::{Issue, IssueType};
 use crate::store::StoredResource;
+use fhir_engine::outcome::{Issue, IssueType};
 
 /// The `_tag` criterion added to a restricted caller's Task search.
 pub fn task_search_tag(caller: &Principal, resource_type: &str) -> Option<String> {

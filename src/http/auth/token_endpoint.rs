@@ -4,11 +4,11 @@
 use super::guard::add_audit_detail;
 use crate::app::auth::token_service::TokenError;
 use crate::domain::auth::jwt_parts::MAX_JWT_BYTES;
-use crate::domain::fhir::operation_outcome::IssueType;
 use crate::http::{ApiError, AppState};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
+use fhir_engine::outcome::IssueType;
 use serde_json::json;
 
 /// The form carries one JWT and a few short fields.

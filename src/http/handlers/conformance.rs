@@ -1,12 +1,12 @@
 //! `GET /fhir/{StructureDefinition|ValueSet|CodeSystem}[?url=]` and `…/{id}`: the HBPC guide
 //! (and operator IGs) as loaded by the validator.
 
-use crate::domain::fhir::instant::{fhir_instant, now_millis};
 use crate::http::media_type::require_json_response;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_engine::model::instant::{fhir_instant, now_millis};
 use serde::Deserialize;
 use serde_json::json;
 

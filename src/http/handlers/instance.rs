@@ -1,5 +1,4 @@
 use crate::app::conditional::parse_etag_version;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::if_match::if_match_version;
@@ -10,6 +9,7 @@ use crate::http::{ApiError, AppState};
 use crate::store::StoredResource;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
 
 fn not_modified(req: &HttpRequest, stored: &StoredResource) -> Option<HttpResponse> {
     let tag = etag(stored.version_id);

@@ -2,12 +2,12 @@
 //! resource is valid or not; 4xx only when validation cannot run (e.g. an unknown profile).
 
 use crate::app::validation::ValidateCall;
-use crate::domain::fhir::operation_outcome::operation_outcome;
 use crate::http::body::fhir_json_body;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_engine::outcome::operation_outcome;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

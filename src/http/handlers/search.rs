@@ -5,8 +5,6 @@ use crate::app::conditional_write::{
     conditional_delete as delete_matching, conditional_update as update_matching,
 };
 use crate::domain::auth::scope::Interaction;
-use crate::domain::fhir::operation_outcome::{operation_outcome, Issue, IssueType};
-use crate::domain::search::parse::Handling;
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::if_match::if_match_version;
@@ -17,6 +15,8 @@ use crate::http::search_bundle;
 use crate::http::{ApiError, AppState};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
+use fhir_engine::search::parse::Handling;
 
 /// Decoded `name=value` pairs of a query string or form body.
 fn pairs(text: &[u8]) -> Vec<(String, String)> {

@@ -1,9 +1,9 @@
-use crate::domain::fhir::operation_outcome::IssueType;
 use crate::http::media_type::require_json_response;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use fhir_engine::outcome::IssueType;
 
 /// `GET /fhir/metadata`
 pub async fn metadata(

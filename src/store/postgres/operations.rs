@@ -5,10 +5,10 @@
 //! `If-Match`, so one writer wins and the other sees the new version.
 
 use super::queries;
-use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
-use crate::domain::fhir::{instant, meta, reference};
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
+use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
+use fhir_engine::model::{instant, meta, reference};
 use serde_json::Value;
 use sqlx::PgConnection;
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! Read queries, usable on the pool or inside a transaction.
 
-use crate::domain::fhir::identifier::IdentifierToken;
 use crate::store::write_rules::search_system;
 use crate::store::StoredResource;
+use fhir_engine::model::identifier::IdentifierToken;
 use sqlx::PgConnection;
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! How an index row is laid out in `search_index`.
 
-use crate::domain::search::{IndexRow, IndexValue};
+use fhir_engine::search::{IndexRow, IndexValue};
 
 /// `sys`, `val`, `raw`, `lo`, `hi`: dates use only lo/hi, everything else lo NULL.
 #[derive(Debug, Clone, PartialEq, Eq)]

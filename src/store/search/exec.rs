@@ -3,8 +3,8 @@
 
 use super::sql::{Builder, Dialect};
 use super::{SearchResult, SqlRunner};
-use crate::domain::search::{Cursor, HistoryQuery, Include, SearchQuery};
 use crate::store::{StoreError, StoredResource};
+use fhir_engine::search::{Cursor, HistoryQuery, Include, SearchQuery};
 use std::collections::{HashMap, HashSet};
 
 /// `_include:iterate` rounds: each round follows the resources the last one added.

@@ -8,13 +8,13 @@ pub mod exec;
 pub mod sql;
 
 use super::{StoreError, StoredResource};
-use crate::domain::search::SearchIndexer;
 use async_trait::async_trait;
+use fhir_engine::search::SearchIndexer;
 pub use sql::{Arg, Dialect, Sql};
 
-/// The indexer every store uses: the registry of the vendored R4 SearchParameters.
+/// The indexer every store uses: the registry of the stored types' R4 SearchParameters.
 pub fn indexer() -> &'static dyn SearchIndexer {
-    crate::domain::search::registry()
+    crate::domain::guide::resource_types::search_registry()
 }
 
 /// One page of search results.
@@ -23,8 +23,8 @@ pub struct SearchResult {
     pub matches: Vec<StoredResource>,
     /// `_include` / `_revinclude` results (search.mode = include), without duplicates.
     pub included: Vec<StoredResource>,
-    pub next: Option<crate::domain::search::Cursor>,
-    pub previous: Option<crate::domain::search::Cursor>,
+    pub next: Option<fhir_engine::search::Cursor>,
+    pub previous: Option<fhir_engine::search::Cursor>,
     pub total: Option<u64>,
 }
 

@@ -2,8 +2,8 @@
 //! lookup on a `search_index` index ((type, param, val, sys) or (type, param, lo, hi)); a
 //! search intersects those id sets, so its cost follows the matches, not the table.
 
-use crate::domain::search::index::parse_reference;
-use crate::domain::search::{
+use fhir_engine::search::index::parse_reference;
+use fhir_engine::search::{
     Clause, Criterion, DatePrefix, HistoryQuery, IndexValue, Match, SearchQuery, SortKey,
     StringMode,
 };
@@ -313,7 +313,7 @@ impl Builder {
             DatePrefix::Eb => format!("hi < {l}"),
             DatePrefix::Ap => {
                 // approximately: within 10 % of the distance to now, at least a day
-                let now = crate::domain::fhir::instant::now_millis();
+                let now = fhir_engine::model::instant::now_millis();
                 let slack = ((now - low).abs() / 10).max(DAY_MS);
                 let al = self.int(low.saturating_sub(slack));
                 let ah = self.int(high.saturating_add(slack));

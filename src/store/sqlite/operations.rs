@@ -6,11 +6,11 @@
 //! rolled back.
 
 use super::queries;
-use crate::domain::fhir::identifier::{identifiers_of, IdentifierToken};
-use crate::domain::fhir::{instant, meta, reference};
 use crate::store::prepared_write::PreparedWrite;
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
+use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
+use fhir_engine::model::{instant, meta, reference};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::sync::Arc;

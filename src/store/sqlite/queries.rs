@@ -1,8 +1,8 @@
 //! Read queries shared by the read pool and the writer.
 
-use crate::domain::fhir::identifier::IdentifierToken;
 use crate::store::write_rules::search_system;
 use crate::store::StoredResource;
+use fhir_engine::model::identifier::IdentifierToken;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::Arc;
 

@@ -3,11 +3,11 @@
 
 use super::queries::version_row;
 use super::SqliteStore;
-use crate::domain::search::index::{IndexRow, STAMPED_PARAMS};
 use crate::store::search::columns::columns;
 use crate::store::search::{indexer, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
+use fhir_engine::search::index::{IndexRow, STAMPED_PARAMS};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params, params_from_iter, Connection, ToSql};
 use serde_json::Value;

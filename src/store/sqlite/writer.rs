@@ -6,9 +6,9 @@
 //! savepoint. A job's reply is sent only after COMMIT returned: an acknowledged write is durable.
 
 use super::operations::apply_ops;
-use crate::domain::fhir::instant::now_millis;
 use crate::store::prepared_write::PreparedWrite;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
+use fhir_engine::model::instant::now_millis;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
@@ -183,7 +183,7 @@ fn commit_jobs(conn: &mut Connection, batch: &mut Vec<Work>, now_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fhir::identifier::IdentifierToken;
+    use fhir_engine::model::identifier::IdentifierToken;
     use serde_json::json;
 
     fn create(id: &str, mrn: Option<&str>) -> WriteOp {

@@ -1,0 +1,204 @@
+//! Reading a transaction or batch Bundle into entry requests.
+
+use crate::json::resource_type_of;
+use crate::outcome::{Issue, IssueType};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleKind {
+    Transaction,
+    Batch,
+}
+
+impl BundleKind {
+    pub fn response_type(self) -> &'static str {
+        match self {
+            BundleKind::Transaction => "transaction-response",
+            BundleKind::Batch => "batch-response",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Post,
+    Put,
+    Delete,
+}
+
+/// One `Bundle.entry`, checked for shape (not yet for content).
+#[derive(Debug, Clone)]
+pub struct EntryRequest {
+    pub index: usize,
+    pub full_url: Option<String>,
+    pub method: Method,
+    pub resource_type: String,
+    /// From the request URL (`Type/id`) for PUT and DELETE.
+    pub id: Option<String>,
+    pub resource: Option<Value>,
+    pub if_none_exist: Option<String>,
+    pub if_match: Option<String>,
+}
+
+pub fn kind_of(bundle: &Value) -> Result<BundleKind, Issue> {
+    match bundle.get("type").and_then(Value::as_str) {
+        Some("transaction") => Ok(BundleKind::Transaction),
+        Some("batch") => Ok(BundleKind::Batch),
+        Some("message") => Err(Issue::error(
+            IssueType::NotSupported,
+            "message Bundles are processed by POST [base]/$process-message, not by POST [base]",
+        )
+        .at("Bundle.type")),
+        Some(other) => Err(Issue::error(
+            IssueType::Value,
+            format!("POST [base] accepts a transaction or batch Bundle, not type '{other}'"),
+        )
+        .at("Bundle.type")),
+        None => Err(Issue::error(IssueType::Required, "Bundle.type is required").at("Bundle.type")),
+    }
+}
+
+/// Splits the Bundle into entry requests; each entry either parses or carries its issue.
+pub fn entry_requests(bundle: &mut Value) -> Vec<Result<EntryRequest, Issue>> {
+    let entries = match bundle.get_mut("entry") {
+        Some(Value::Array(entries)) => std::mem::take(entries),
+        _ => Vec::new(),
+    };
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| entry_request(index, entry))
+        .collect()
+}
+
+fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> {
+    let at = |field: &str| format!("Bundle.entry[{index}].{field}");
+    let request = entry
+        .get("request")
+        .ok_or_else(|| {
+            Issue::error(
+                IssueType::Required,
+                "entry.request is required in a transaction or batch",
+            )
+            .at(at("request"))
+        })?
+        .clone();
+    let text = |field: &str| {
+        request
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let method = match text("method").as_deref() {
+        Some("POST") => Method::Post,
+        Some("PUT") => Method::Put,
+        Some("DELETE") => Method::Delete,
+        Some(m @ ("GET" | "HEAD" | "PATCH")) => {
+            return Err(Issue::error(
+                IssueType::NotSupported,
+                format!("entry.request.method {m} is not supported in a Bundle by this server"),
+            )
+            .at(at("request.method")))
+        }
+        _ => {
+            return Err(Issue::error(
+                IssueType::Required,
+                "entry.request.method is missing or unknown",
+            )
+            .at(at("request.method")))
+        }
+    };
+    let url = text("url").ok_or_else(|| {
+        Issue::error(IssueType::Required, "entry.request.url is required").at(at("request.url"))
+    })?;
+    let path = url.trim_start_matches('/');
+    if path.contains('?') {
+        return Err(Issue::error(
+            IssueType::NotSupported,
+            "conditional update and delete URLs are not supported in a Bundle",
+        )
+        .at(at("request.url")));
+    }
+    let mut parts = path.split('/');
+    let resource_type = parts.next().unwrap_or_default().to_string();
+    let id = parts.next().map(str::to_string);
+    let well_formed = match method {
+        Method::Post => id.is_none(),
+        Method::Put | Method::Delete => {
+            id.as_deref().is_some_and(|i| !i.is_empty()) && parts.next().is_none()
+        }
+    };
+    if resource_type.is_empty() || !well_formed {
+        let expected = if method == Method::Post {
+            "[type]"
+        } else {
+            "[type]/[id]"
+        };
+        return Err(Issue::error(
+            IssueType::Invalid,
+            format!("entry.request.url '{url}' must have the form {expected} for this method"),
+        )
+        .at(at("request.url")));
+    }
+
+    let resource = entry.get_mut("resource").map(Value::take);
+    if method != Method::Delete {
+        let Some(res) = resource.as_ref() else {
+            return Err(Issue::error(
+                IssueType::Required,
+                "entry.resource is required for POST and PUT",
+            )
+            .at(at("resource")));
+        };
+        if resource_type_of(res) != Some(resource_type.as_str()) {
+            return Err(Issue::error(
+                IssueType::Invalid,
+                format!(
+                    "entry.resource is a {} but entry.request.url names {resource_type}",
+                    resource_type_of(res).unwrap_or("(no resourceType)")
+                ),
+            )
+            .at(at("resource.resourceType")));
+        }
+    }
+    Ok(EntryRequest {
+        index,
+        full_url: entry
+            .get("fullUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        method,
+        resource_type,
+        id,
+        resource,
+        if_none_exist: text("ifNoneExist"),
+        if_match: text("ifMatch"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_entries_and_reports_bad_ones() {
+        let mut b = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient"},
+             "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=s|v"}},
+            {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Condition"}},
+            {"request": {"method": "DELETE", "url": "Patient/9"}},
+            {"resource": {"resourceType": "Patient"}},
+        ]});
+        assert_eq!(kind_of(&b).unwrap(), BundleKind::Transaction);
+        let e = entry_requests(&mut b);
+        let first = e[0].as_ref().unwrap();
+        assert_eq!(first.if_none_exist.as_deref(), Some("identifier=s|v"));
+        assert_eq!(
+            e[1].as_ref().unwrap_err().expression,
+            vec!["Bundle.entry[1].resource.resourceType"]
+        );
+        assert_eq!(e[2].as_ref().unwrap().id.as_deref(), Some("9"));
+        assert_eq!(e[3].as_ref().unwrap_err().code, IssueType::Required);
+    }
+}

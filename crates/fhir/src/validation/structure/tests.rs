@@ -1,0 +1,477 @@
+//! Negative tests, one per rule kind, each asserting the exact issue code and expression.
+//! One validator is shared: the R4 core definitions, a few synthetic test profiles, the fake
+//! invariant engine and a default-profile policy of its own. The tests of the gateway's
+//! implementation guide live with it (`src/domain/guide/tests.rs` in the gateway).
+
+use super::definitions::Definitions;
+use super::invariants::fake::FakeEngine;
+use super::value_sets::Membership;
+use super::{DefaultProfiles, Request, StructureValidator};
+use crate::outcome::{Issue, Severity};
+use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
+
+const TEST: &str = "http://example.org/fhir/StructureDefinition/test-";
+
+fn element(id: &str, min: u32, max: &str, extra: Value) -> Value {
+    let mut e =
+        json!({"id": id, "path": id.split(':').next().unwrap_or(id), "min": min, "max": max});
+    let path: String = id
+        .split('.')
+        .map(|p| p.split(':').next().unwrap_or(p))
+        .collect::<Vec<_>>()
+        .join(".");
+    e["path"] = json!(path);
+    if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+        e.extend(extra.clone());
+    }
+    e
+}
+
+/// Patient profiles with a closed, ordered identifier slicing and an invariant.
+fn synthetic() -> Vec<Value> {
+    let sliced = |name: &str, rules: &str, ordered: bool, constraint: Value| {
+        json!({
+            "resourceType": "StructureDefinition", "url": format!("{TEST}{name}"), "id": format!("test-{name}"),
+            "type": "Patient", "kind": "resource", "derivation": "constraint",
+            "snapshot": {"element": [
+                element("Patient", 0, "*", json!({"constraint": constraint})),
+                element("Patient.identifier", 0, "*", json!({"base": {"max": "*"}, "type": [{"code": "Identifier"}],
+                    "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": rules, "ordered": ordered}})),
+                element("Patient.identifier:mrn", 0, "1", json!({"sliceName": "mrn", "base": {"max": "*"}, "type": [{"code": "Identifier"}]})),
+                element("Patient.identifier:mrn.system", 1, "1", json!({"type": [{"code": "uri"}], "fixedUri": "urn:mrn"})),
+                element("Patient.identifier:mrn.value", 1, "1", json!({"type": [{"code": "string"}]})),
+                element("Patient.identifier:ssn", 0, "1", json!({"sliceName": "ssn", "base": {"max": "*"}, "type": [{"code": "Identifier"}]})),
+                element("Patient.identifier:ssn.system", 1, "1", json!({"type": [{"code": "uri"}], "fixedUri": "urn:ssn"})),
+                element("Patient.active", 0, "1", json!({"type": [{"code": "boolean"}]})),
+                element("Patient.gender", 0, "1", json!({"type": [{"code": "code"}],
+                    "binding": {"strength": "preferred", "valueSet": "http://hl7.org/fhir/ValueSet/narrative-status"}})),
+            ]}
+        })
+    };
+    vec![
+        sliced("closed", "closed", true, json!([])),
+        sliced(
+            "invariant",
+            "open",
+            false,
+            json!([
+                {"key": "tst-1", "severity": "error", "human": "a test patient says whether it is active", "expression": "has(active)"},
+                {"key": "tst-2", "severity": "warning", "human": "never holds", "expression": "false"},
+                {"key": "tst-3", "severity": "error", "human": "not understood by the fake engine", "expression": "name.exists()"}
+            ]),
+        ),
+    ]
+}
+
+/// The test policy: a Patient gets the closed test profile, unless it is inactive.
+struct TestDefaults(String);
+
+impl DefaultProfiles for TestDefaults {
+    fn default_profile(&self, resource_type: &str, resource: &Value) -> Option<&str> {
+        (resource_type == "Patient" && resource.get("active") != Some(&json!(false)))
+            .then_some(self.0.as_str())
+    }
+}
+
+fn validator() -> &'static StructureValidator {
+    static V: OnceLock<StructureValidator> = OnceLock::new();
+    V.get_or_init(|| {
+        let mut defs = Definitions::r4_core().expect("R4 core definitions");
+        for sd in synthetic() {
+            defs.add(sd, false);
+        }
+        let mut v = StructureValidator::compile(defs, Some(Arc::new(FakeEngine))).expect("compile");
+        v.defaults = Some(Arc::new(TestDefaults(format!("{TEST}closed"))));
+        v
+    })
+}
+
+fn base(resource: Value) -> Vec<Issue> {
+    validator().validate_base(&resource)
+}
+
+fn profiled(resource: Value, profiles: &[&str]) -> Vec<Issue> {
+    let request = Request {
+        profiles: profiles.iter().map(|p| p.to_string()).collect(),
+        default_profiles: false,
+    };
+    validator().validate(&resource, &request).all()
+}
+
+fn defaulted(resource: Value) -> Vec<Issue> {
+    let request = Request {
+        profiles: Vec::new(),
+        default_profiles: true,
+    };
+    validator().validate(&resource, &request).all()
+}
+
+#[track_caller]
+fn assert_issue(issues: &[Issue], severity: Severity, code: &str, expression: &str) {
+    assert!(
+        issues.iter().any(|i| i.severity == severity
+            && i.code.code() == code
+            && i.expression.iter().any(|e| e == expression)),
+        "expected {severity:?} {code} at {expression}, got {issues:#?}"
+    );
+}
+
+#[track_caller]
+fn assert_clean(issues: &[Issue]) {
+    assert!(!issues.iter().any(Issue::is_error), "{issues:#?}");
+}
+
+use Severity::{Error, Warning};
+
+#[test]
+fn unknown_elements_and_resource_types() {
+    let issues = base(json!({"resourceType": "Patient", "birthdate": "1941-03-14"}));
+    assert_issue(&issues, Error, "structure", "Patient.birthdate");
+    let issues = base(
+        json!({"resourceType": "Patient", "contained": [{"resourceType": "Patientt", "id": "x"}]}),
+    );
+    assert_issue(
+        &issues,
+        Error,
+        "structure",
+        "Patient.contained[0].resourceType",
+    );
+    let issues = base(json!({"resourceType": "Nope"}));
+    assert_issue(&issues, Error, "not-supported", "Nope.resourceType");
+}
+
+#[test]
+fn choice_types() {
+    let issues = base(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1}),
+    );
+    assert_issue(&issues, Error, "structure", "Observation.valueFoo");
+    let issues = base(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueBoolean": true, "valueString": "x"}),
+    );
+    assert_issue(&issues, Error, "structure", "Observation.valueString");
+    let ok = base(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueCodeableConcept": {"text": "y"}}),
+    );
+    assert_clean(&ok);
+}
+
+#[test]
+fn primitive_formats_and_empty_values() {
+    let issues = base(json!({"resourceType": "Patient", "birthDate": "14/03/1941"}));
+    assert_issue(&issues, Error, "value", "Patient.birthDate");
+    let issues = base(json!({"resourceType": "Patient", "active": "true"}));
+    assert_issue(&issues, Error, "value", "Patient.active");
+    let issues = base(json!({"resourceType": "Patient", "id": "not valid!"}));
+    assert_issue(&issues, Error, "value", "Patient.id");
+    let issues = base(json!({"resourceType": "Patient", "gender": ""}));
+    assert_issue(&issues, Error, "value", "Patient.gender");
+    let issues = base(json!({"resourceType": "Patient", "name": []}));
+    assert_issue(&issues, Error, "structure", "Patient.name");
+    let issues = base(json!({"resourceType": "Patient", "maritalStatus": {}}));
+    assert_issue(&issues, Error, "structure", "Patient.maritalStatus");
+}
+
+#[test]
+fn primitive_extensions() {
+    let ok = base(
+        json!({"resourceType": "Patient", "_birthDate": {"extension": [
+        {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime", "valueDateTime": "1941-03-14T06:30:00Z"}]}}),
+    );
+    assert_clean(&ok);
+    let issues = base(json!({"resourceType": "Patient", "_birthDate": "x"}));
+    assert_issue(&issues, Error, "structure", "Patient.birthDate");
+    let issues = base(json!({"resourceType": "Patient", "_birthDate": {"foo": 1}}));
+    assert_issue(&issues, Error, "structure", "Patient.birthDate.foo");
+    // a null in a repeating primitive needs its `_` twin
+    let ok = base(
+        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2"}]}]}),
+    );
+    assert_clean(&ok);
+    let issues = base(json!({"resourceType": "Patient", "name": [{"given": ["A", null]}]}));
+    assert_issue(&issues, Error, "structure", "Patient.name[0].given[1]");
+}
+
+#[test]
+fn cardinality_at_every_depth() {
+    let issues = base(
+        json!({"resourceType": "ServiceRequest", "intent": "order", "subject": {"reference": "Patient/1"}}),
+    );
+    assert_issue(&issues, Error, "required", "ServiceRequest.status");
+    let issues = base(json!({"resourceType": "Coverage", "status": "active",
+        "beneficiary": {"reference": "Patient/1"}, "payor": [{"reference": "Organization/1"}],
+        "class": [{"value": "gold"}]}));
+    assert_issue(&issues, Error, "required", "Coverage.class[0].type");
+    let issues = base(json!({"resourceType": "Patient", "gender": ["female"]}));
+    assert_issue(&issues, Error, "structure", "Patient.gender");
+    let issues = base(json!({"resourceType": "Patient", "name": {"family": "x"}}));
+    assert_issue(&issues, Error, "structure", "Patient.name");
+}
+
+#[test]
+fn bindings_by_strength() {
+    let issues = base(
+        json!({"resourceType": "ServiceRequest", "status": "bogus", "intent": "order", "subject": {"reference": "Patient/1"}}),
+    );
+    assert_issue(&issues, Error, "code-invalid", "ServiceRequest.status");
+    // preferred: information only
+    let issues = profiled(
+        json!({"resourceType": "Patient", "gender": "female"}),
+        &[&format!("{TEST}closed")],
+    );
+    assert_issue(
+        &issues,
+        Severity::Information,
+        "code-invalid",
+        "Patient.gender",
+    );
+    assert_clean(&issues);
+    // example bindings and unknown systems (SNOMED in an open value set) never fail
+    let ok = base(
+        json!({"resourceType": "Condition", "subject": {"reference": "Patient/1"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1234"}]}}),
+    );
+    assert_clean(&ok);
+}
+
+#[test]
+fn value_set_expansion_handles_filters_and_open_systems() {
+    let v = validator();
+    // administrative-gender: an enumerated HL7 code system we hold
+    let gender = v
+        .expansion("http://hl7.org/fhir/ValueSet/administrative-gender")
+        .expect("expanded");
+    assert_eq!(
+        gender.contains(Some("http://hl7.org/fhir/administrative-gender"), "female"),
+        Membership::In
+    );
+    assert_eq!(
+        gender.contains(Some("http://hl7.org/fhir/administrative-gender"), "woman"),
+        Membership::NotIn
+    );
+}
+
+#[test]
+fn slicing_by_pattern_value_and_profile() {
+    // value, closed, ordered
+    let closed = format!("{TEST}closed");
+    let p = json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "1"}, {"system": "urn:other", "value": "2"}]});
+    assert_issue(
+        &profiled(p, &[&closed]),
+        Error,
+        "structure",
+        "Patient.identifier[1]",
+    );
+    let p = json!({"resourceType": "Patient", "identifier": [{"system": "urn:ssn", "value": "2"}, {"system": "urn:mrn", "value": "1"}]});
+    assert_issue(
+        &profiled(p, &[&closed]),
+        Error,
+        "structure",
+        "Patient.identifier[1]",
+    );
+    let p = json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn"}]});
+    assert_issue(
+        &profiled(p, &[&closed]),
+        Error,
+        "required",
+        "Patient.identifier[0].value",
+    );
+    let p = json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "1"}, {"system": "urn:mrn", "value": "2"}]});
+    assert_issue(
+        &profiled(p, &[&closed]),
+        Error,
+        "structure",
+        "Patient.identifier",
+    );
+}
+
+#[test]
+fn default_profiles_come_from_the_callers_policy() {
+    let p =
+        json!({"resourceType": "Patient", "identifier": [{"system": "urn:other", "value": "2"}]});
+    // the policy's profile applies when asked for and none is declared
+    assert_issue(
+        &defaulted(p.clone()),
+        Error,
+        "structure",
+        "Patient.identifier[0]",
+    );
+    assert_clean(&profiled(p.clone(), &[]));
+    // the policy decides per resource
+    let mut inactive = p.clone();
+    inactive["active"] = json!(false);
+    assert_clean(&defaulted(inactive));
+    // a declared profile replaces the default
+    let mut declared = p;
+    declared["meta"] = json!({"profile": [format!("{TEST}invariant")]});
+    assert!(!defaulted(declared)
+        .iter()
+        .any(|i| i.expression.iter().any(|e| e == "Patient.identifier[0]")));
+    // types the policy has no profile for get none
+    assert_clean(&defaulted(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}),
+    ));
+}
+
+#[test]
+fn bundle_rules() {
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111",
+         "resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+        {"fullUrl": "urn:uuid:22222222-2222-4222-8222-222222222222",
+         "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                      "subject": {"reference": "urn:uuid:11111111-1111-4111-8111-111111111111"}},
+         "request": {"method": "POST", "url": "Observation"}}]});
+    assert_clean(&base(transaction.clone()));
+    let mut bundle = transaction.clone();
+    bundle["entry"][1]["fullUrl"] = bundle["entry"][0]["fullUrl"].clone();
+    assert_issue(&base(bundle), Error, "duplicate", "Bundle.entry[1].fullUrl");
+    let mut bundle = transaction;
+    bundle["entry"][1]["resource"]["subject"]["reference"] =
+        json!("urn:uuid:00000000-0000-4000-8000-000000000000");
+    assert_issue(
+        &base(bundle),
+        Error,
+        "not-found",
+        "Bundle.entry[1].resource.subject.reference",
+    );
+    let message = json!({"resourceType": "Bundle", "type": "message", "timestamp": "2026-11-20T09:16:02-08:00",
+        "entry": [{"fullUrl": "urn:uuid:0a6f7c1e-2a43-4a8b-9d0e-1b2c3d4e5f60", "resource": {"resourceType": "Patient"}}]});
+    assert_issue(&base(message), Error, "invariant", "Bundle.entry[0]");
+}
+
+#[test]
+fn contained_and_local_references() {
+    let issues = base(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+        "subject": {"reference": "#p1"}}),
+    );
+    assert_issue(&issues, Error, "not-found", "Observation.subject.reference");
+    let ok = base(
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+        "contained": [{"resourceType": "Patient", "id": "p1"}], "subject": {"reference": "#p1"}}),
+    );
+    assert_clean(&ok);
+}
+
+#[test]
+fn extensions_by_their_definitions() {
+    let issues = base(json!({"resourceType": "Patient", "extension": [
+        {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueString": "Oakland"}]}));
+    assert_issue(
+        &issues,
+        Error,
+        "structure",
+        "Patient.extension[0].valueString",
+    );
+    let issues = base(
+        json!({"resourceType": "Patient", "extension": [{"url": "http://acme.test/x", "valueString": "a"}]}),
+    );
+    assert_issue(&issues, Warning, "extension", "Patient.extension[0]");
+    assert_clean(&issues);
+    let issues = base(
+        json!({"resourceType": "Patient", "modifierExtension": [{"url": "http://acme.test/x", "valueString": "a"}]}),
+    );
+    assert_issue(&issues, Error, "extension", "Patient.modifierExtension[0]");
+    let issues = base(json!({"resourceType": "Patient", "extension": [{"valueString": "a"}]}));
+    assert_issue(&issues, Error, "required", "Patient.extension[0].url");
+}
+
+#[test]
+fn invariants_run_through_the_pluggable_engine() {
+    let profile = format!("{TEST}invariant");
+    let p = json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "1"}]});
+    let issues = profiled(p, &[&profile]);
+    assert_issue(&issues, Error, "invariant", "Patient");
+    assert_issue(&issues, Warning, "invariant", "Patient");
+    assert!(
+        issues.iter().all(|i| !i.text.contains("tst-3")),
+        "uncompiled invariants are skipped"
+    );
+    let p = json!({"resourceType": "Patient", "active": true});
+    let issues = profiled(p, &[&profile]);
+    assert!(
+        !issues.iter().any(|i| i.text.contains("tst-1")),
+        "{issues:#?}"
+    );
+    let stats = validator().invariant_stats();
+    assert!(
+        stats.engine && stats.compiled >= 2 && stats.not_compiled > 100,
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn without_an_engine_invariants_are_skipped() {
+    let mut defs = Definitions::r4_core().expect("R4 core");
+    for sd in synthetic() {
+        defs.add(sd, false);
+    }
+    let v = StructureValidator::compile(defs, None).expect("compile");
+    let request = Request {
+        profiles: vec![format!("{TEST}invariant")],
+        default_profiles: false,
+    };
+    let outcome = v.validate(&json!({"resourceType": "Patient"}), &request);
+    assert!(outcome.all().is_empty(), "{:?}", outcome.all());
+    assert!(!v.invariant_stats().engine);
+}
+
+#[test]
+fn bad_input_never_panics() {
+    for v in [
+        json!(null),
+        json!([]),
+        json!({"resourceType": 5}),
+        json!({"resourceType": "Bundle", "entry": "x"}),
+        json!({"resourceType": "Bundle", "entry": [{"resource": 5}]}),
+        json!({"resourceType": "Patient", "contained": [5]}),
+    ] {
+        let _ = defaulted(v);
+    }
+}
+
+#[test]
+fn the_deepest_accepted_input_fits_a_worker_stack() {
+    // limits.max_json_depth allows up to 120 levels; nest extensions to about that depth
+    let mut ext = json!({"url": "http://acme.test/x", "valueString": "leaf"});
+    for _ in 0..58 {
+        ext = json!({"url": "http://acme.test/x", "extension": [ext]});
+    }
+    let patient = json!({"resourceType": "Patient", "extension": [ext]});
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || defaulted(patient).len())
+        .expect("thread");
+    assert!(handle.join().expect("no stack overflow") > 0);
+}
+
+#[test]
+fn an_invariant_answer_for_absent_members_is_not_reused_when_they_are_present() {
+    let engine = super::fhirpath_invariants::FhirPathInvariants::new();
+    let defs = Definitions::r4_core().expect("R4 core definitions");
+    let v = StructureValidator::compile(defs, Some(Arc::new(engine))).expect("compile");
+    let obs = |extra: Value| {
+        let mut o = json!({"resourceType": "Observation", "status": "final",
+                           "code": {"text": "pain"}});
+        if let (Some(o), Some(extra)) = (o.as_object_mut(), extra.as_object()) {
+            o.extend(extra.clone());
+        }
+        v.validate_base(&o)
+    };
+    let obs_6 = |issues: &[Issue]| issues.iter().any(|i| i.text.starts_with("obs-6"));
+    // neither value nor dataAbsentReason: obs-6 holds (the cached answer)
+    assert!(!obs_6(&obs(json!({}))));
+    // both: obs-6 is broken, whatever was cached
+    let both = obs(json!({"valueString": "x", "dataAbsentReason": {"text": "asked"}}));
+    assert!(obs_6(&both), "{both:#?}");
+    assert_issue(&both, Error, "invariant", "Observation");
+    assert!(!obs_6(&obs(json!({}))));
+    // a primitive's `_value` extension counts as the member
+    let ext = obs(
+        json!({"_valueString": {"extension": [{"url": "http://example.org/x", "valueCode": "y"}]},
+                         "dataAbsentReason": {"text": "asked"}}),
+    );
+    assert!(obs_6(&ext), "{ext:#?}");
+}
