@@ -21,8 +21,15 @@ export HBPC_TEST_R4_EXAMPLES="$examples"
 
 # every API test server logs here; the scan below reads the logs of this run only
 rm -rf target/tmp/server-logs
+# written by the workbench's browser test when it cannot run (no chromium, chromedriver or selenium)
+rm -f target/tmp/not-tested/workbench-browser
 cargo test --locked --all-targets "$@"
 # the PHI scan needs the logs of the whole run, so not after a filtered one
 if [ $# -eq 0 ]; then
   cargo test --locked --test log_scan -- --ignored
+fi
+
+# Tests that could not run on this machine say so on a plain last line.
+if [ -f target/tmp/not-tested/workbench-browser ]; then
+  echo "NOT TESTED: workbench browser test (tests/api/workbench.rs): $(cat target/tmp/not-tested/workbench-browser)"
 fi
