@@ -292,6 +292,11 @@ class Workbench:
         row = self.one('#referral-detail tr.criterion[data-criterion="homebound-certified"]')
         check("Would decide it: the homebound certification" in row.text, f"what would decide it: {row.text}")
         self.shot("05-referral-on-hold")
+        # a taller window for the picture in the docs: the queue, the actions and the checklist
+        self.d.set_window_size(1280, 1400)
+        self.d.execute_script("window.scrollTo(0, 0)")
+        self.shot("00-workbench")
+        self.d.set_window_size(1280, 900)
 
         # the certification arrives from the EHR (fixtures/referrals/missing-homebound-followup.json)
         status, _ = self.api("POST", "/fhir/Observation", self.fixture_bytes("referrals/missing-homebound-followup.json"))

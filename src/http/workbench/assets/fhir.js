@@ -147,7 +147,10 @@ export function location(issue) {
   return null;
 }
 
-/** The criteria as a checklist: result, criterion, reason, evidence, what would decide it. */
+/**
+ * The criteria as a checklist: result, criterion, reason, evidence, what would decide it; the
+ * criteria not met or unknown are summed up above it.
+ */
 export function criteriaTable(det, caption) {
   const rows = det.criteria.map((c) =>
     h(
@@ -177,16 +180,47 @@ export function criteriaTable(det, caption) {
   );
   const counts = { met: 0, "not-met": 0, unknown: 0 };
   det.criteria.forEach((c) => (counts[c.result] = (counts[c.result] || 0) + 1));
+  const open = det.criteria.filter((c) => c.result !== "met");
+  const attention = open.length
+    ? h(
+        "ul",
+        { class: "attention", "aria-label": "Criteria not met or unknown" },
+        open.map((c) =>
+          h(
+            "li",
+            { class: `res-${c.result}` },
+            resultBadge(c.result),
+            " ",
+            h("strong", {}, c.display),
+            `: ${c.reason}`,
+            c.result === "unknown" && det.missing[c.code] ? h("span", { class: "attention-decide" }, ` Would decide it: ${det.missing[c.code]}`) : null,
+          ),
+        ),
+      )
+    : null;
   return h(
-    "table",
-    { class: "criteria" },
-    h("caption", {}, caption || "Eligibility criteria", h("span", { class: "caption-counts" }, ` ${counts.met} met · ${counts["not-met"]} not met · ${counts.unknown} unknown`)),
+    "div",
+    { class: "criteria-block" },
+    attention,
     h(
-      "thead",
-      {},
-      h("tr", {}, h("th", { scope: "col" }, "Result"), h("th", { scope: "col" }, "Criterion"), h("th", { scope: "col" }, "Reason"), h("th", { scope: "col" }, "Evidence used")),
+      "table",
+      { class: "criteria" },
+      h("caption", {}, caption || "Eligibility criteria", h("span", { class: "caption-counts" }, ` ${counts.met} met · ${counts["not-met"]} not met · ${counts.unknown} unknown`)),
+      h(
+        "colgroup",
+        {},
+        h("col", { class: "w-result" }),
+        h("col", { class: "w-criterion" }),
+        h("col", { class: "w-reason" }),
+        h("col", { class: "w-evidence" }),
+      ),
+      h(
+        "thead",
+        {},
+        h("tr", {}, h("th", { scope: "col" }, "Result"), h("th", { scope: "col" }, "Criterion"), h("th", { scope: "col" }, "Reason"), h("th", { scope: "col" }, "Evidence used")),
+      ),
+      h("tbody", {}, rows),
     ),
-    h("tbody", {}, rows),
   );
 }
 
@@ -194,5 +228,5 @@ export function criteriaTable(det, caption) {
 export function shortRef(reference) {
   const [type, id = ""] = reference.split("/");
   const short = /^[0-9a-f]{8}-[0-9a-f-]{27}$/.test(id) ? `${id.slice(0, 8)}…` : id;
-  return h("span", { class: "ref", title: reference }, h("span", { class: "ref-type" }, type), h("code", { class: "ref-id" }, short));
+  return h("span", { class: "ref", title: reference }, h("span", { class: "ref-type" }, type), " ", h("code", { class: "ref-id" }, short));
 }

@@ -236,11 +236,18 @@ export function mountReferrals(toolbar, queuePane, detailPane) {
             { class: "status-line" },
             statusBadge(task.status),
             h("span", {}, conceptText(task.businessStatus)),
+            delivery.state ? h("span", { class: "delivery-summary" }, "To the EHR: ", deliveryBadge(delivery.state)) : null,
             h("span", { class: "muted" }, `Task version ${task.meta?.versionId || "?"}, updated ${when(task.meta?.lastUpdated)}`),
           ),
           task.statusReason?.text ? h("p", { class: "status-reason", id: "status-reason" }, h("strong", {}, "Reason: "), task.statusReason.text) : null,
         ),
         h("section", { "aria-labelledby": "actions-title" }, h("h3", { id: "actions-title" }, "Coordinator actions"), actionsEl),
+        h(
+          "section",
+          { "aria-labelledby": "decision-title" },
+          h("h3", { id: "decision-title" }, "Decision"),
+          det.criteria.length ? criteriaTable(det, "Criteria") : h("p", { class: "muted" }, "No determination on this Task."),
+        ),
         h(
           "section",
           { "aria-labelledby": "delivery-title", class: "delivery" },
@@ -261,12 +268,6 @@ export function mountReferrals(toolbar, queuePane, detailPane) {
               )
             : null,
           deliveriesEl,
-        ),
-        h(
-          "section",
-          { "aria-labelledby": "decision-title" },
-          h("h3", { id: "decision-title" }, "Decision"),
-          det.criteria.length ? criteriaTable(det, "Criteria") : h("p", { class: "muted" }, "No determination on this Task."),
         ),
         h(
           "section",
@@ -318,6 +319,7 @@ export function mountReferrals(toolbar, queuePane, detailPane) {
       h("div", { class: "actions" }, confirm, back),
     );
     back.addEventListener("click", () => renderActions(container, task));
+    reason.addEventListener("input", () => replace(error));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const text = reason.value.trim();
