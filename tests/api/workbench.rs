@@ -322,17 +322,51 @@ async fn dead_deliveries(server: &TestServer) -> Vec<Value> {
     body["deliveries"].as_array().cloned().unwrap_or_default()
 }
 
+/// Whether the browser tests can run; when not, says why (or fails under
+/// `HBPC_REQUIRE_BROWSER=1`) and leaves the marker `scripts/test.sh` reports.
+fn browser_available() -> bool {
+    let Some(why) = browser_missing() else {
+        return true;
+    };
+    if std::env::var("HBPC_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+        panic!("HBPC_REQUIRE_BROWSER=1 but the workbench browser test cannot run: {why}");
+    }
+    eprintln!("SKIPPED (workbench browser): {why}");
+    let marker = not_tested_marker();
+    std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
+    std::fs::write(&marker, why).unwrap();
+    false
+}
+
+/// `python3 tests/workbench/drive.py --base … [args]`, off the runtime's thread (the fake EHR
+/// answers meanwhile); its output is shown with the test's.
+async fn drive(server: &TestServer, args: &[&str]) -> std::process::Output {
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("workbench-screenshots");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workbench/drive.py");
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .args(["--base", &base, "--screenshots"])
+            .arg(&screenshots)
+            .args(&args)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("run python3 tests/workbench/drive.py");
+    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
 #[tokio::test]
 async fn a_real_browser_validates_evaluates_and_works_the_referral_queue() {
-    let marker = not_tested_marker();
-    let _ = std::fs::remove_file(&marker);
-    if let Some(why) = browser_missing() {
-        if std::env::var("HBPC_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!("HBPC_REQUIRE_BROWSER=1 but the workbench browser test cannot run: {why}");
-        }
-        eprintln!("SKIPPED (workbench browser): {why}");
-        std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
-        std::fs::write(&marker, why).unwrap();
+    if !browser_available() {
         return;
     }
     let started = Instant::now();
@@ -358,24 +392,7 @@ async fn a_real_browser_validates_evaluates_and_works_the_referral_queue() {
     // Told otherwise: the EHR is back; the browser re-queues the dead delivery.
     ehr.set_down(false);
 
-    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .join("workbench-screenshots");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workbench/drive.py");
-    let base = format!("http://127.0.0.1:{}", server.port);
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
-            .args(["--base", &base, "--screenshots"])
-            .arg(&screenshots)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("run python3 tests/workbench/drive.py");
-    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    let output = drive(&server, &[]).await;
     assert!(
         output.status.success(),
         "the browser test failed ({}); screenshots in target/workbench-screenshots",
@@ -387,5 +404,23 @@ async fn a_real_browser_validates_evaluates_and_works_the_referral_queue() {
     eprintln!(
         "workbench browser test: {:.1} s in all",
         started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn with_auth_on_the_browser_asks_for_a_token_and_keeps_it_in_memory() {
+    if !browser_available() {
+        return;
+    }
+    let auth = AuthConfig::new("");
+    let env = auth.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = TestServer::start_on(Backend::Sqlite, &env).await;
+    let token = token_for(&server, ENGINEER).await;
+    let output = drive(&server, &["--auth-token", &token]).await;
+    assert!(
+        output.status.success(),
+        "the browser's token flow failed ({}); screenshots in target/workbench-screenshots",
+        output.status
     );
 }

@@ -436,6 +436,44 @@ class Workbench:
         check(not severe, f"console errors (CSP violations show here): {severe}")
         self.ok(f"{len(urls)} URLs requested, none with patient data; storage empty; console clean")
 
+    def token_flow(self, token):
+        """Auth on: the page asks for a token, uses it, and forgets it on reload."""
+        self.step("auth on: the page asks for a bearer token and keeps it in memory only")
+        self.d.get(f"{self.base}/workbench")
+        self.wait(lambda: self.one("#auth-state").text == "Token needed", "the page to ask for a token")
+        self.wait(lambda: "bearer token" in self.one("#banner").text, "the banner asking for a token")
+        check(not self.css('#validate-input select option[value="invalid/malformed-json.json"]'), "no fixtures without a token")
+        self.shot("11-auth-token-needed")
+        self.one("#auth-token").send_keys(token)
+        self.click(self.one("#auth-use"))
+        self.wait(lambda: self.one("#auth-state").text.startswith("Token in use"), "the token to be used")
+        check(self.one("#auth-token").get_attribute("value") == "", "the token field is cleared")
+        self.pick_fixture("validate", "invalid/hbpc-servicerequest-intent-plan.json")
+        self.click(self.one("#validate-run"))
+        self.wait(
+            lambda: any(i.get_attribute("data-expression") == "ServiceRequest.intent" for i in self.css("#validate-result .issue")),
+            "the intent issue, validated with the token",
+        )
+        stored = self.d.execute_script("return [localStorage.length, sessionStorage.length, document.cookie]")
+        check(stored == [0, 0, ""], f"browser storage used: {stored}")
+        self.d.refresh()
+        self.wait(lambda: self.one("#auth-state").text == "Token needed", "a reload to forget the token")
+        self.ok("token asked for, used for the fixtures and $validate, gone after a reload")
+
+    def run_token(self, token):
+        try:
+            self.token_flow(token)
+        except (Failed, WebDriverException) as error:
+            try:
+                self.shot("failure-auth")
+            except WebDriverException:
+                pass
+            print(f"FAILED: {error}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            self.d.quit()
+        return 0
+
     def run(self):
         started = time.time()
         try:
@@ -466,12 +504,15 @@ def main():
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per wait")
+    parser.add_argument("--auth-token", help="auth is on: check only the token flow, with this access token")
     args = parser.parse_args()
     try:
         workbench = Workbench(args)
     except WebDriverException as error:
         print(f"cannot start chromium through chromedriver: {error}", file=sys.stderr)
         return 2
+    if args.auth_token:
+        return workbench.run_token(args.auth_token)
     return workbench.run()
 
 
