@@ -25,7 +25,12 @@ import urllib.request
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        TimeoutException,
+        WebDriverException,
+    )
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -89,9 +94,15 @@ class Workbench:
         print(f"   screenshot: {path}", flush=True)
 
     def wait(self, condition, what, timeout=None):
+        def attempt(_):
+            try:
+                return condition()
+            except (Failed, StaleElementReferenceException, NoSuchElementException):
+                return False  # not there yet, or re-rendered under our feet: look again
+
         try:
-            return WebDriverWait(self.d, timeout or self.timeout, poll_frequency=0.2).until(lambda d: condition())
-        except Exception as error:  # TimeoutException, or a stale element on the last try
+            return WebDriverWait(self.d, timeout or self.timeout, poll_frequency=0.2).until(attempt)
+        except TimeoutException as error:
             raise Failed(f"timed out waiting for {what}") from error
 
     def css(self, selector, root=None):

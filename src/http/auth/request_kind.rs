@@ -73,10 +73,17 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
         _ => {}
     }
     // The workbench (issue #23): its page and assets are public; its fixtures, and anything
-    // else under the prefix, need a token. Decoded, so that no spelling of a path slips by.
-    let decoded = decode(path);
-    if crate::http::workbench::is_workbench_path(&decoded) {
-        return if crate::http::workbench::is_public_path(&decoded) {
+    // else under the prefix, need a token. Decoded, so that no spelling of a path slips by
+    // (only paths with a `%` are decoded: no allocation on the usual request).
+    let decoded;
+    let plain = if path.contains('%') {
+        decoded = decode(path);
+        decoded.as_str()
+    } else {
+        path
+    };
+    if crate::http::workbench::is_workbench_path(plain) {
+        return if crate::http::workbench::is_public_path(plain) {
             RequestKind::Public {
                 subtype: "workbench",
             }

@@ -83,7 +83,8 @@ export function mountReferrals(toolbar, queuePane, detailPane) {
   arrowNavigation(list, ".queue-item");
   replace(queuePane, list);
 
-  async function loadQueue() {
+  /** Loads the queue; the selected referral is shown again (with `message` above it). */
+  async function loadQueue(message) {
     const statuses = FILTERS.find(([value]) => value === filter.value)?.[2] || "";
     const params = new URLSearchParams({ _profile: REFERRAL_TASK_PROFILE, _sort: "-_lastUpdated", _count: String(MAX_QUEUE) });
     params.append("_include", "Task:patient");
@@ -122,10 +123,14 @@ export function mountReferrals(toolbar, queuePane, detailPane) {
     count.textContent = `${items.length} referral${items.length === 1 ? "" : "s"}${more ? ` (the ${MAX_QUEUE} most recent)` : ""}`;
     renderQueue();
     const still = selected && items.find((i) => i.task.id === selected);
-    if (still) showDetail(still);
+    if (still) showDetail(still, message);
     else if (selected) {
       selected = null;
-      replace(detailPane, h("p", { class: "placeholder" }, "Select a referral."));
+      replace(
+        detailPane,
+        message || null,
+        h("p", { class: message ? "muted" : "placeholder" }, message ? "The referral is not in this filter any more; choose “All” to see it." : "Select a referral."),
+      );
     }
     generation += 1;
     list.dataset.generation = String(generation); // tells a watcher (or a test) a load finished
@@ -190,15 +195,8 @@ export function mountReferrals(toolbar, queuePane, detailPane) {
   }
 
   async function reloadOne(taskId, message) {
-    await loadQueue();
-    const item = items.find((i) => i.task.id === taskId);
-    if (item) {
-      selected = taskId;
-      renderQueue();
-      await showDetail(item, message);
-    } else if (message) {
-      replace(detailPane, message, h("p", { class: "muted" }, "The referral is not in this filter any more; choose “All” to see it."));
-    }
+    selected = taskId;
+    await loadQueue(message);
   }
 
   async function showDetail(item, message) {
