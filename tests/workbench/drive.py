@@ -435,7 +435,7 @@ class Workbench:
         self.step("no PHI in URLs, nothing in browser storage, no console errors")
         urls = self.d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         urls.append(self.d.current_url)
-        phi = ["Okafor", "Grace", "MRN", "REF-", "Cole", "1941", "Oakland"]
+        phi = ["Okafor", "Grace", "MRN", "REF-", "Cole", "1941-05-09", "Oakland"]  # none can occur in a hex id
         leaked = [u for u in urls if any(p.lower() in u.lower() for p in phi)]
         check(not leaked, f"URLs carrying patient data: {leaked}")
         check("#" not in self.d.current_url, f"no fragment state: {self.d.current_url}")
