@@ -1,10 +1,12 @@
 # hbpc-gateway: multi-stage build, slim non-root runtime.
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY crates ./crates
 COPY src ./src
 COPY profiles ./profiles
+# embedded in the binary for the workbench (build.rs)
+COPY fixtures ./fixtures
 COPY benches ./benches
 RUN cargo build --release --locked --bin hbpc-gateway
 

@@ -16,6 +16,7 @@ pub mod routes;
 pub mod search_bundle;
 pub mod server;
 pub mod state;
+pub mod workbench;
 
 pub use error_response::ApiError;
 pub use state::AppState;

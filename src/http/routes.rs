@@ -108,6 +108,8 @@ pub fn resource_types() -> &'static [&'static str] {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // security routes (token endpoint, discovery, AuditEvent) before `{type}/{id}`
     super::auth::routes::configure(cfg);
+    // the workbench page (issue #23), outside `/fhir`
+    super::workbench::configure(cfg);
     // operations and conformance resources first: their paths also match `{type}/{id}`
     cfg.service(
         web::resource("/fhir/$process-message")

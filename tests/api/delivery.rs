@@ -6,7 +6,7 @@
 //! (as the workflow does); the last ones post real referrals and let the workflow enqueue them.
 
 #[path = "../delivery/fake_ehr.rs"]
-mod fake_ehr;
+pub(crate) mod fake_ehr; // also the workbench's browser test's upstream
 
 use crate::support::*;
 use fake_ehr::{FakeEhr, Fault};

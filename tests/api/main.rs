@@ -27,3 +27,4 @@ mod security_own_tasks;
 mod shutdown;
 mod transaction;
 mod validate;
+mod workbench;

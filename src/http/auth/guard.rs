@@ -143,6 +143,7 @@ fn needs_token(kind: &RequestKind) -> bool {
             | RequestKind::Operation { .. }
             | RequestKind::Bundle
             | RequestKind::OtherFhir
+            | RequestKind::Authenticated { .. }
     )
 }
 
@@ -381,7 +382,9 @@ fn audit_record(
             detail.subtype.unwrap_or_else(|| "transaction".into()),
             "E",
         ),
-        RequestKind::Public { subtype } => (AuditKind::Rest, subtype.to_string(), "R"),
+        RequestKind::Public { subtype } | RequestKind::Authenticated { subtype } => {
+            (AuditKind::Rest, subtype.to_string(), "R")
+        }
         RequestKind::TokenEndpoint => (AuditKind::Login, "login".to_string(), "E"),
         RequestKind::OtherFhir | RequestKind::Other | RequestKind::Probe => {
             (AuditKind::Rest, "unknown".to_string(), "E")

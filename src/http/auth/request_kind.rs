@@ -11,6 +11,9 @@ pub enum RequestKind {
     Probe,
     /// `GET /fhir/metadata`, `.well-known/smart-configuration`, `/auth/jwks`: no token needed.
     Public { subtype: &'static str },
+    /// Needs a valid token (when auth is on) but no particular scope: the workbench's
+    /// fixtures (`/workbench/fixtures…`, invented data).
+    Authenticated { subtype: &'static str },
     /// `POST /auth/token`.
     TokenEndpoint,
     /// A REST interaction on a resource type (and instance).
@@ -68,6 +71,27 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
             }
         }
         _ => {}
+    }
+    // The workbench (issue #23): its page and assets are public; its fixtures, and anything
+    // else under the prefix, need a token. Decoded, so that no spelling of a path slips by
+    // (only paths with a `%` are decoded: no allocation on the usual request).
+    let decoded;
+    let plain = if path.contains('%') {
+        decoded = decode(path);
+        decoded.as_str()
+    } else {
+        path
+    };
+    if crate::http::workbench::is_workbench_path(plain) {
+        return if crate::http::workbench::is_public_path(plain) {
+            RequestKind::Public {
+                subtype: "workbench",
+            }
+        } else {
+            RequestKind::Authenticated {
+                subtype: "workbench-fixtures",
+            }
+        };
     }
     // Operator endpoints (`/admin/deliveries`, …): an operation of their own, granted by
     // `system/$<name>` (e.g. `system/$deliveries`), never by resource scopes.
@@ -184,6 +208,32 @@ mod tests {
         );
         assert_eq!(k(Method::GET, "/fhir/a/b/c/d/e"), RequestKind::OtherFhir);
         assert_eq!(k(Method::GET, "/"), RequestKind::Other);
+        assert_eq!(
+            k(Method::GET, "/workbench"),
+            RequestKind::Public {
+                subtype: "workbench"
+            }
+        );
+        assert_eq!(
+            k(Method::GET, "/workbench/app.js"),
+            RequestKind::Public {
+                subtype: "workbench"
+            }
+        );
+        for fixtures in [
+            "/workbench/fixtures",
+            "/workbench/fixtures/referrals/eligible-cancer.json",
+            "/workbench/%66ixtures",
+            "/%77orkbench/fixtures/x.json",
+        ] {
+            assert_eq!(
+                k(Method::GET, fixtures),
+                RequestKind::Authenticated {
+                    subtype: "workbench-fixtures"
+                },
+                "{fixtures}"
+            );
+        }
         assert_eq!(decode("%2"), "%2");
         assert_eq!(decode("a%"), "a%");
     }
