@@ -323,13 +323,13 @@ async fn dead_deliveries(server: &TestServer) -> Vec<Value> {
 }
 
 /// Whether the browser tests can run; when not, says why (or fails under
-/// `HBPC_REQUIRE_BROWSER=1`) and leaves the marker `scripts/test.sh` reports.
+/// `HBPC_TEST_REQUIRE_BROWSER=1`) and leaves the marker `scripts/test.sh` reports.
 fn browser_available() -> bool {
     let Some(why) = browser_missing() else {
         return true;
     };
-    if std::env::var("HBPC_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-        panic!("HBPC_REQUIRE_BROWSER=1 but the workbench browser test cannot run: {why}");
+    if std::env::var("HBPC_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+        panic!("HBPC_TEST_REQUIRE_BROWSER=1 but the workbench browser test cannot run: {why}");
     }
     eprintln!("SKIPPED (workbench browser): {why}");
     let marker = not_tested_marker();
