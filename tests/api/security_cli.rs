@@ -192,7 +192,7 @@ async fn tokens_of_an_external_issuer_are_accepted_and_its_keys_rotate() {
             key,
             &json!({"iss": "https://idp.example.org", "sub": "hie-via-idp",
                     "aud": ["https://gw.example.org/fhir"], "exp": now() + 60,
-                    "scope": "system/Patient.rs"}),
+                    "jti": uuid::Uuid::new_v4().to_string(), "scope": "system/Patient.rs"}),
         )
     };
     let read = |token: String| {
@@ -217,7 +217,74 @@ async fn tokens_of_an_external_issuer_are_accepted_and_its_keys_rotate() {
     let wrong = sign(
         "ec384-other.pem",
         &json!({"iss": "https://idp.example.org", "sub": "x", "aud": "https://other",
-                "exp": now() + 60, "scope": "system/Patient.rs"}),
+                "exp": now() + 60, "jti": "j-wrong-aud", "scope": "system/Patient.rs"}),
     );
     assert_eq!(read(wrong).await, 401);
+}
+
+/// Item 8 of #18: time claims are checked, a lifetime longer than ours is capped, and a missing
+/// `exp` or `jti` is named as such rather than reported as a bad signature.
+#[tokio::test]
+async fn external_tokens_are_held_to_their_time_claims_and_our_lifetime() {
+    let config = AuthConfig::new(&format!(
+        "external_issuer = \"https://idp.example.org\"\nexternal_jwks_file = \"{}\"\nexternal_audience = \"https://gw.example.org/fhir\"",
+        key_path("ec384-client.jwks.json")
+    ));
+    let env: Vec<(String, String)> = config.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = TestServer::start_on(Backend::Sqlite, &env).await;
+    let token = |extra: serde_json::Value, drop: &[&str]| {
+        let mut claims = json!({"iss": "https://idp.example.org", "sub": "hie-via-idp",
+            "aud": "https://gw.example.org/fhir", "exp": now() + 60, "iat": now(),
+            "jti": uuid::Uuid::new_v4().to_string(), "scope": "system/Patient.rs"});
+        let map = claims.as_object_mut().unwrap();
+        for (k, v) in extra.as_object().unwrap() {
+            map.insert(k.clone(), v.clone());
+        }
+        for k in drop {
+            map.remove(*k);
+        }
+        sign("ec384-client.pem", &claims)
+    };
+    let read = |token: String| {
+        let url = server.url("Patient/p1");
+        async move {
+            let r = client().get(url).bearer_auth(token).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    // sanity: the base token is accepted (404: no such Patient)
+    assert_eq!(read(token(json!({}), &[])).await.0, 404);
+    // the configured lifetime (300 s by default) caps a day-long exp: issued 10 min ago, it is
+    // expired although exp says tomorrow
+    let (status, body) = read(token(
+        json!({"iat": now() - 600, "exp": now() + 86_400}),
+        &[],
+    ))
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("expired"), "{body}");
+    // issued just now with a day-long exp: accepted, for our lifetime only
+    assert_eq!(
+        read(token(json!({"exp": now() + 86_400}), &[])).await.0,
+        404
+    );
+    for (claim, body_names) in [
+        ("iat", "iat is in the future"),
+        ("nbf", "nbf is in the future"),
+    ] {
+        let (status, body) = read(token(json!({ claim: now() + 120 }), &[])).await;
+        assert_eq!(status, 401, "{claim}: {body}");
+        assert!(body.contains(body_names), "{claim}: {body}");
+    }
+    for missing in ["exp", "jti"] {
+        let (status, body) = read(token(json!({}), &[missing])).await;
+        assert_eq!(status, 401, "{missing}: {body}");
+        assert!(
+            body.contains(&format!("missing field `{missing}`")),
+            "{missing}: {body}"
+        );
+        assert!(!body.contains("signature"), "{missing}: {body}");
+    }
 }

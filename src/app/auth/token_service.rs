@@ -10,6 +10,7 @@ use crate::domain::auth::client_assertion::{self, AssertionClaims, Issuer, ASSER
 use crate::domain::auth::jwks::{candidates, PublicKey};
 use crate::domain::auth::jwt_parts::{peek_claims, read_header, JwtError, SigningAlg};
 use crate::domain::auth::scope::ScopeSet;
+use crate::domain::auth::token_window::{self, TokenTimes, WindowError};
 use crate::store::security::SharedSecurityStore;
 use fhir_engine::model::instant::now_millis;
 use jsonwebtoken::{DecodingKey, Validation};
@@ -82,9 +83,11 @@ struct AccessClaims {
     /// A string, or an array of strings in external tokens.
     aud: serde_json::Value,
     exp: i64,
-    #[serde(default)]
-    iat: i64,
-    #[serde(default)]
+    /// Required in tokens we accept, so that a token cannot claim to be issued later than now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
     jti: String,
     #[serde(default)]
     scope: String,
@@ -163,23 +166,51 @@ fn digest(token: &str) -> [u8; 32] {
     out
 }
 
+/// Why a JWT was not accepted by [`verify`].
+enum Unsigned {
+    /// No candidate key verifies the signature.
+    Signature,
+    /// The signature verifies, but the claims miss a required one or have the wrong type.
+    Claims(String),
+}
+
 /// Verifies the signature with the first matching key, then returns the claims.
 fn verify<T: DeserializeOwned>(
     jwt: &str,
     alg: SigningAlg,
     keys: impl Iterator<Item = DecodingKey>,
-) -> Option<T> {
+) -> Result<T, Unsigned> {
     let mut validation = Validation::new(alg.jsonwebtoken());
     // Time, audience and issuer are checked by us, with precise errors.
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
     for key in keys {
-        if let Ok(data) = jsonwebtoken::decode::<T>(jwt, &key, &validation) {
-            return Some(data.claims);
+        match jsonwebtoken::decode::<T>(jwt, &key, &validation) {
+            Ok(data) => return Ok(data.claims),
+            // the claims are read only once the signature has verified
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::Json(_)) => {
+                return Err(Unsigned::Claims(claims_error(&e.to_string())));
+            }
+            Err(_) => {}
         }
     }
-    None
+    Err(Unsigned::Signature)
+}
+
+/// serde's message without its position ("missing field `exp` at line 1 column 80").
+fn claims_error(serde_message: &str) -> String {
+    let cut = serde_message
+        .find(" at line ")
+        .unwrap_or(serde_message.len());
+    format!("claims: {}", &serde_message[..cut])
+}
+
+fn bearer_error(e: Unsigned) -> Unverified {
+    Unverified::Refused(match e {
+        Unsigned::Signature => BearerError::Invalid("bad signature".into()),
+        Unsigned::Claims(why) => BearerError::Invalid(why),
+    })
 }
 
 fn jwt_error(e: JwtError) -> TokenError {
@@ -259,11 +290,12 @@ impl TokenService {
             header.alg,
             candidates(&keys, &header).map(|k: &PublicKey| k.key.clone()),
         )
-        .ok_or_else(|| {
-            TokenError::InvalidClient(
+        .map_err(|e| match e {
+            Unsigned::Signature => TokenError::InvalidClient(
                 "client_assertion signature does not verify with the client's registered keys"
                     .into(),
-            )
+            ),
+            Unsigned::Claims(why) => TokenError::InvalidClient(format!("client_assertion: {why}")),
         })?;
         let now = now_millis() / 1000;
         client_assertion::check(&claims, &client.client_id, token_url, now)
@@ -298,7 +330,8 @@ impl TokenService {
             sub: client.client_id.clone(),
             aud: serde_json::Value::String(self.issuer.clone()),
             exp: now + self.lifetime_secs as i64,
-            iat: now,
+            iat: Some(now),
+            nbf: None,
             jti: uuid::Uuid::new_v4().to_string(),
             scope: scope.clone(),
             client_id: Some(client.client_id.clone()),
@@ -391,16 +424,15 @@ impl TokenService {
             if iss == self.issuer {
                 let ours = header.alg == SigningAlg::Es384
                     && header.kid.as_deref().is_none_or(|k| k == self.key.kid);
-                let claims = ours
-                    .then(|| {
-                        verify(
-                            token,
-                            header.alg,
-                            std::iter::once(self.key.decoding.clone()),
-                        )
-                    })
-                    .flatten()
-                    .ok_or_else(|| BearerError::Invalid("bad signature".into()))?;
+                if !ours {
+                    return Err(BearerError::Invalid("bad signature".into()).into());
+                }
+                let claims = verify(
+                    token,
+                    header.alg,
+                    std::iter::once(self.key.decoding.clone()),
+                )
+                .map_err(bearer_error)?;
                 (claims, &self.issuer, None)
             } else if let Some(ext) = self.external.as_ref().filter(|e| e.issuer == iss) {
                 if let ExternalKeys::Url(remote) = &ext.keys {
@@ -416,7 +448,7 @@ impl TokenService {
                     header.alg,
                     candidates(&keys, &header).map(|k| k.key.clone()),
                 )
-                .ok_or_else(|| BearerError::Invalid("bad signature".into()))?;
+                .map_err(bearer_error)?;
                 (claims, &ext.audience, generation)
             } else {
                 return Err(BearerError::Invalid("unknown issuer".into()).into());
@@ -429,9 +461,16 @@ impl TokenService {
         if !audience.is_empty() && !aud_ok {
             return Err(BearerError::Invalid("wrong audience".into()).into());
         }
-        if claims.exp <= now {
-            return Err(BearerError::Expired.into());
-        }
+        let times = TokenTimes {
+            exp: claims.exp,
+            iat: claims.iat,
+            nbf: claims.nbf,
+        };
+        let expires_at =
+            token_window::accepted_until(times, now, self.lifetime_secs).map_err(|e| match e {
+                WindowError::Expired => BearerError::Expired,
+                other => BearerError::Invalid(other.to_string()),
+            })?;
         let client_id = claims.client_id.unwrap_or(claims.sub);
         // Our own tokens name a registered client, whose restrictions apply.
         let own_referrals_only = iss == self.issuer
@@ -443,7 +482,7 @@ impl TokenService {
             Principal {
                 client_id,
                 scopes: ScopeSet::parse_lenient(&claims.scope),
-                expires_at: claims.exp,
+                expires_at,
                 authenticated: true,
                 own_referrals_only,
             },
