@@ -3,13 +3,16 @@
 
 Each profile is written as a StructureDefinition with its differential and a snapshot built
 against the vendored R4 base (crates/fhir/definitions/r4-core/definitions.json, see
-vendor_r4_core.py).
+vendor_r4_core.py), with the core `short` and `definition` texts from npm hl7.fhir.r4.examples@4.0.1
+(fetched into target/test-data when absent).
 ValueSets and CodeSystems are written alongside. Python 3 standard library only; rerun after
 editing and commit the JSON: the service loads the JSON, not this script.
 """
 import copy
 import json
 import os
+import subprocess
+import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROFILES = os.path.join(ROOT, "profiles")
@@ -388,8 +391,46 @@ PROFILES_SPEC = [
 def load_base():
     bundle = json.load(open(os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "definitions.json"),
                             encoding="utf-8"))
-    return {e["resource"]["url"]: e["resource"] for e in bundle["entry"]
+    base = {e["resource"]["url"]: e["resource"] for e in bundle["entry"]
             if e["resource"]["resourceType"] == "StructureDefinition"}
+    add_documentation(base)
+    return base
+
+
+def add_documentation(base):
+    """Copies `short`, `definition` and binding descriptions from the R4 package into the base.
+
+    The vendored base keeps only what validation reads, but a served snapshot element must have
+    a definition (sdf-3) and a binding without a value set a description (sdf-10), and readers of the guide want the core text a profile inherits.
+    """
+    package = r4_package()
+    for url, sd in base.items():
+        path = os.path.join(package, f"StructureDefinition-{url.rsplit('/', 1)[-1]}.json")
+        if not os.path.exists(path):
+            continue
+        full = json.load(open(path, encoding="utf-8"))
+        docs = {e["id"]: e for e in full.get("snapshot", {}).get("element", [])}
+        for e in sd.get("snapshot", {}).get("element", []):
+            doc = docs.get(e["id"], {})
+            for k in ("short", "definition"):
+                if k in doc:
+                    e[k] = doc[k]
+            if "binding" in e and "description" in doc.get("binding", {}):
+                e["binding"]["description"] = doc["binding"]["description"]
+            if "definition" not in e:
+                raise SystemExit(f"{url}: element {e['id']} has no definition in the R4 package")
+
+
+def r4_package():
+    """The unpacked npm hl7.fhir.r4.examples@4.0.1 (scripts/test.sh fetches it too)."""
+    cache = os.path.join(ROOT, "target", "test-data", "hl7.fhir.r4.examples")
+    pkg = os.path.join(cache, "package")
+    if not os.path.isdir(pkg):
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run(["npm", "pack", "--silent", "hl7.fhir.r4.examples@4.0.1"], cwd=cache, check=True)
+        with tarfile.open(os.path.join(cache, "hl7.fhir.r4.examples-4.0.1.tgz")) as t:
+            t.extractall(cache)
+    return pkg
 
 
 def type_snapshot(base, code):
@@ -480,9 +521,11 @@ def snapshot(base, spec):
     return elements
 
 
-def differential(spec):
+def differential(spec, snapshot_elements):
+    """The differential in snapshot order, as R4 requires (sdf-8a: the root element first)."""
+    order = {e["id"]: i for i, e in enumerate(snapshot_elements)}
     out = []
-    for eid, diff in spec["diff"]:
+    for eid, diff in sorted(spec["diff"], key=lambda d: order[d[0]]):
         path = ".".join(part.split(":")[0] for part in eid.split("."))
         e = {"id": eid, "path": path}
         e.update(copy.deepcopy(diff))
@@ -491,14 +534,15 @@ def differential(spec):
 
 
 def structure_definition(base, spec):
+    elements = snapshot(base, spec)
     return {
         "resourceType": "StructureDefinition", "id": spec["id"], "url": sd_url(spec["id"]),
         "version": "0.1.0", "name": spec["title"].replace(" ", "").replace("(", "").replace(")", ""),
         "title": spec["title"], "status": "draft", "date": DATE, "publisher": "HBPC program",
         "description": spec["description"], "fhirVersion": "4.0.1", "kind": "resource", "abstract": False,
         "type": spec["type"], "baseDefinition": CORE + spec["type"], "derivation": "constraint",
-        "differential": {"element": differential(spec)},
-        "snapshot": {"element": snapshot(base, spec)},
+        "differential": {"element": differential(spec, elements)},
+        "snapshot": {"element": elements},
     }
 
 

@@ -208,3 +208,48 @@ async fn intake_accepts_warnings_and_returns_them() {
         "{bundle}"
     );
 }
+
+/// Every conformance resource we serve is valid R4 by our own validator: a strict parser that
+/// reads `GET /fhir/StructureDefinition` must not meet an element R4 does not allow.
+#[tokio::test]
+async fn every_served_conformance_resource_is_valid_r4() {
+    let server = TestServer::start().await;
+    let http = client();
+    let mut checked = 0;
+    for kind in ["StructureDefinition", "ValueSet", "CodeSystem"] {
+        let mut next = Some(server.url(&format!("{kind}?_count=100")));
+        while let Some(url) = next.take() {
+            let page: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            assert_eq!(page["type"], "searchset", "{page}");
+            for entry in page["entry"].as_array().into_iter().flatten() {
+                let resource = &entry["resource"];
+                let (status, oo) = post_json(&server, &format!("{kind}/$validate"), resource).await;
+                assert_eq!(status, 200, "{oo}");
+                let errors: Vec<&Value> = oo["issue"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|i| i["severity"] == "error" || i["severity"] == "fatal")
+                    .collect();
+                assert!(
+                    errors.is_empty(),
+                    "served {kind}/{} is not valid R4: {errors:#?}",
+                    resource["id"]
+                );
+                checked += 1;
+            }
+            next = page["link"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["relation"] == "next")
+                .and_then(|l| l["url"].as_str())
+                .map(str::to_owned);
+        }
+    }
+    // 12 StructureDefinitions, 11 ValueSets and 6 CodeSystems in profiles/ today
+    assert!(
+        checked >= 29,
+        "only {checked} conformance resources were served"
+    );
+}
