@@ -11,7 +11,7 @@ mod workflow_settings;
 pub use delivery::{
     AuthKind, DeliveryMode, DeliverySettings, UpstreamAuthSettings, UpstreamSettings,
 };
-pub use search::SearchSettings;
+pub use search::{SearchSettings, UnknownParameters};
 pub use security::{validate_clients, AuditReads, AuthSettings, ClientSettings, SecuritySettings};
 pub use settings::{
     DatabaseSettings, LimitSettings, LogFormat, LogSettings, ServerSettings, Settings,

@@ -1,5 +1,5 @@
-//! `[search]`: page sizes and include limits of FHIR search and history, and whether updates
-//! must carry `If-Match`.
+//! `[search]`: page sizes and include limits of FHIR search and history, what an unknown
+//! search parameter gets, and whether updates must carry `If-Match`.
 
 use super::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,17 @@ pub struct SearchSettings {
     pub max_included: usize,
     /// Refuse `PUT` updates of existing resources that carry no `If-Match` (428).
     pub require_if_match: bool,
+    /// What a search parameter we do not support gets when the request has no
+    /// `Prefer: handling=`: `refuse` (400, as HAPI does; an ignored criterion would widen the
+    /// result) or `ignore` (left out of the `self` link, which shows what was applied).
+    pub unknown_parameters: UnknownParameters,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownParameters {
+    Refuse,
+    Ignore,
 }
 
 impl Default for SearchSettings {
@@ -24,6 +35,7 @@ impl Default for SearchSettings {
             max_count: 1000,
             max_included: 1000,
             require_if_match: false,
+            unknown_parameters: UnknownParameters::Refuse,
         }
     }
 }

@@ -116,8 +116,10 @@ pub fn capability_statement(
             "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value]. \
     Conditional update and delete take any search criteria (PUT/DELETE [type]?criteria). \
     Search: chaining on reference parameters (e.g. CarePlan?patient.identifier=system|value), \
+    reverse chaining (_has:Type:reference:parameter), \
     _include/_revinclude (with :iterate), _count, _sort (_id, _lastUpdated, date parameters), \
-    _summary=count, _total=accurate, _elements; Prefer: handling=strict refuses unknown parameters. \
+    _summary=count, _total=accurate, _elements. Unknown parameters are refused (400) unless \
+    the request says Prefer: handling=lenient. \
     See docs/search.md.",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({ "code": c })).collect::<Vec<_>>(),

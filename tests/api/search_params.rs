@@ -126,22 +126,33 @@ async fn results_parameters_and_strictness() {
         assert_eq!(p["gender"], "female");
         assert!(p.get("name").is_none(), "{p}");
         assert_eq!(p["meta"]["tag"][0]["code"], "SUBSETTED");
-        // unknown parameters: ignored and left out of the self link by default ...
-        let b = search(&server, "Patient?nonsense=1&gender=female").await;
+        // unknown parameters: refused by default, naming the parameter (an ignored
+        // criterion would return more than the client asked for) ...
+        let (status, body) = get_url(&server.url("Patient?nonsense=1&gender=female")).await;
+        assert_eq!(status, 400, "{body}");
+        assert_outcome(&body, "not-supported");
+        assert!(body.to_string().contains("'nonsense'"), "{body}");
+        for risky in [
+            "CarePlan?_text=hospice",
+            "CarePlan?_content=x",
+            "CarePlan?_list=l1",
+        ] {
+            let (status, body) = get_url(&server.url(risky)).await;
+            assert_eq!(status, 400, "{risky}: {body}");
+        }
+        // ... and ignored with Prefer: handling=lenient, the self link showing what applied
+        let res = client()
+            .get(server.url("Patient?nonsense=1&gender=female"))
+            .header("Prefer", "handling=lenient")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let b: serde_json::Value = res.json().await.unwrap();
         assert_eq!(ids(&b, "match"), vec!["Patient/p1"]);
         let self_link = link(&b, "self").unwrap();
         assert!(!self_link.contains("nonsense"), "{self_link}");
         assert!(self_link.contains("gender=female"), "{self_link}");
-        // ... refused with Prefer: handling=strict
-        let res = client()
-            .get(server.url("Patient?nonsense=1&gender=female"))
-            .header("Prefer", "handling=strict")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 400);
-        let body: serde_json::Value = res.json().await.unwrap();
-        assert_outcome(&body, "not-supported");
         // bad values and unsupported modifiers are always refused, with an OperationOutcome
         for bad in [
             "Patient?birthdate=19x0",
@@ -167,6 +178,107 @@ async fn results_parameters_and_strictness() {
         // unsupported types are 404
         let (status, _) = get_url(&server.url("Medication?code=x")).await;
         assert_eq!(status, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_parameters_can_be_ignored_by_setting() {
+    let env: Vec<(&str, &str)> = PLAIN_R4
+        .iter()
+        .copied()
+        .chain([("HBPC_SEARCH_UNKNOWN_PARAMETERS", "ignore")])
+        .collect();
+    on_each_backend(&env, |server| async move {
+        patients(&server).await;
+        expect(&server, "Patient?nonsense=1&gender=female", &["p1"]).await;
+        // Prefer still wins over the setting
+        let res = client()
+            .get(server.url("Patient?nonsense=1"))
+            .header("Prefer", "handling=strict")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    })
+    .await;
+}
+
+/// `_has` (reverse chaining, R4 §3.1.1.5.8): Patients that an Observation with a given code
+/// points at, nested `_has`, combined with other parameters, and refused when malformed.
+#[tokio::test]
+async fn reverse_chaining_with_has() {
+    on_each_backend(PLAIN_R4, |server| async move {
+        patients(&server).await;
+        let obs = |id: &str, patient: &str, code: &str| {
+            json!({"resourceType": "Observation", "id": id, "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": format!("Patient/{patient}")}})
+        };
+        put(&server, obs("o1", "p1", "8867-4")).await;
+        put(&server, obs("o2", "p1", "8867-4")).await;
+        put(&server, obs("o3", "p2", "8867-4")).await;
+        put(&server, obs("o4", "p3", "2339-0")).await;
+        // a panel whose member o4 is p3's
+        put(
+            &server,
+            json!({"resourceType": "Observation", "id": "o5", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]},
+                "subject": {"reference": "Patient/p4"},
+                "hasMember": [{"reference": "Observation/o4"}]}),
+        )
+        .await;
+
+        expect(
+            &server,
+            "Patient?_has:Observation:patient:code=8867-4",
+            &["p1", "p2"],
+        )
+        .await;
+        expect(
+            &server,
+            "Patient?_has:Observation:subject:code=http://loinc.org%7C2339-0",
+            &["p3"],
+        )
+        .await;
+        expect(
+            &server,
+            "Patient?_has:Observation:patient:code=8867-4&gender=male",
+            &["p2"],
+        )
+        .await;
+        expect(
+            &server,
+            "Patient?gender=male,female&_has:Observation:patient:code=2339-0",
+            &[],
+        )
+        .await;
+        // nested: Patients of an Observation that a panel coded 24323-8 has as a member
+        expect(
+            &server,
+            "Patient?_has:Observation:patient:_has:Observation:has-member:code=24323-8",
+            &["p3"],
+        )
+        .await;
+        // each matching Patient once, however many Observations point at it
+        let b = search(
+            &server,
+            "Patient?_has:Observation:patient:code=8867-4&_total=accurate",
+        )
+        .await;
+        assert_eq!(b["total"], 2, "{b}");
+        let self_link = link(&b, "self").unwrap();
+        assert!(self_link.contains("_has"), "{self_link}");
+
+        for bad in [
+            "Patient?_has:Observation:patient=8867-4",
+            "Patient?_has:Observation:encounter:code=8867-4",
+            "Patient?_has:Observation:patient:code:below=8867-4",
+        ] {
+            let (status, body) = get_url(&server.url(bad)).await;
+            assert_eq!(status, 400, "{bad}: {body}");
+            assert_eq!(body["resourceType"], "OperationOutcome", "{bad}");
+        }
     })
     .await;
 }

@@ -4,6 +4,7 @@
 use crate::app::conditional_write::{
     conditional_delete as delete_matching, conditional_update as update_matching,
 };
+use crate::config::UnknownParameters;
 use crate::domain::auth::scope::Interaction;
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
@@ -23,25 +24,28 @@ fn pairs(text: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(text).into_owned().collect()
 }
 
-/// `Prefer: handling=strict|lenient` (lenient by default).
-fn handling(req: &HttpRequest) -> Handling {
-    let strict = req
+/// `Prefer: handling=strict|lenient`; without it, `search.unknown_parameters` decides.
+fn handling(req: &HttpRequest, state: &AppState) -> Handling {
+    let asked = req
         .headers()
         .get_all("prefer")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split([',', ';']))
-        .any(|part| match part.trim().split_once('=') {
-            Some((k, v)) => {
-                k.trim().eq_ignore_ascii_case("handling")
-                    && v.trim().trim_matches('"').eq_ignore_ascii_case("strict")
+        .find_map(|part| {
+            let (k, v) = part.trim().split_once('=')?;
+            if !k.trim().eq_ignore_ascii_case("handling") {
+                return None;
             }
-            None => false,
+            match v.trim().trim_matches('"').to_ascii_lowercase().as_str() {
+                "strict" => Some(Handling::Strict),
+                "lenient" => Some(Handling::Lenient),
+                _ => None,
+            }
         });
-    if strict {
-        Handling::Strict
-    } else {
-        Handling::Lenient
-    }
+    asked.unwrap_or(match state.settings.search.unknown_parameters {
+        UnknownParameters::Refuse => Handling::Strict,
+        UnknownParameters::Ignore => Handling::Lenient,
+    })
 }
 
 async fn run_search(
@@ -59,7 +63,7 @@ async fn run_search(
             resource_type,
             &params,
             own_tag.as_deref(),
-            handling(req),
+            handling(req, state),
             &base,
         )
         .await?;
@@ -126,7 +130,7 @@ async fn run_history(
     let params = pairs(req.query_string().as_bytes());
     let mut page = state
         .search
-        .history(resource_type, id, &params, handling(req))
+        .history(resource_type, id, &params, handling(req, state))
         .await?;
     let caller = crate::http::auth::principal(req);
     own_tasks::visible_history(&caller, resource_type.zip(id), &mut page.versions)?;

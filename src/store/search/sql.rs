@@ -44,7 +44,7 @@ fn selectivity(criteria: &[Criterion]) -> u8 {
     criteria
         .iter()
         .map(|c| match &c.matches {
-            Match::Chain(_) => 0,
+            Match::Chain(_) | Match::Has { .. } => 0,
             Match::Token { .. } if matches!(c.param.as_str(), "_id" | "identifier") => 0,
             Match::Reference { .. } | Match::ReferenceText(_) => 1,
             Match::String {
@@ -210,6 +210,14 @@ impl Builder {
 
     /// `correlated`: a check of the candidate `{d}.id` rather than a list of ids.
     fn criterion_for(&mut self, rt: &str, c: &Criterion, correlated: bool) -> String {
+        if let Match::Has {
+            source_type,
+            reference,
+            inner,
+        } = &c.matches
+        {
+            return self.has(rt, source_type, reference, inner, correlated);
+        }
         let rt_p = self.text(rt);
         let param = self.text(&c.param);
         let head = if correlated {
@@ -281,6 +289,7 @@ impl Builder {
                 let cond = self.date(*prefix, range.low, range.high);
                 format!("lo IS NOT NULL AND {cond}")
             }
+            Match::Has { .. } => unreachable!("_has is answered by Builder::has"),
             Match::Chain(branches) => {
                 let parts: Vec<String> = branches
                     .iter()
@@ -297,6 +306,31 @@ impl Builder {
             }
         };
         format!("{head} AND {tail}")
+    }
+
+    /// `_has`: the ids of `rt` that a matching `source_type` points at through `reference`,
+    /// looked up on the `(type, param, val, sys)` index of the pointing resources' rows.
+    fn has(
+        &mut self,
+        rt: &str,
+        source_type: &str,
+        reference: &str,
+        inner: &Clause,
+        correlated: bool,
+    ) -> String {
+        let source = self.text(source_type);
+        let reference = self.text(reference);
+        let target = self.text(rt);
+        let matching = self.matching(source_type, std::slice::from_ref(inner));
+        let n = self.args.len();
+        let pointing = format!(
+            "search_index WHERE resource_type = {source} AND param = {reference} AND lo IS NULL AND sys = {target} AND id IN (SELECT id FROM ({matching}) AS h{n})"
+        );
+        if correlated {
+            format!("SELECT 1 FROM {pointing} AND val = {{d}}.id")
+        } else {
+            format!("SELECT DISTINCT val AS id FROM {pointing}")
+        }
     }
 
     /// R4 §3.1.1.4.2: the resource's [lo, hi] against the search value's [low, high].

@@ -333,6 +333,9 @@ impl Parser<'_> {
         value: &str,
         depth: usize,
     ) -> Result<Option<Clause>, Issue> {
+        if let Some(spec) = name.strip_prefix("_has:") {
+            return self.has(resource_type, spec, value, depth);
+        }
         // a chain: `param[:Type].rest`
         if let Some((head, rest)) = name.split_once('.') {
             return self.chain(resource_type, head, rest, value, depth);
@@ -458,6 +461,59 @@ impl Parser<'_> {
         }
     }
 
+    /// `_has:Type:reference:parameter` (R4 §3.1.1.5.8), nested `_has` included, within the
+    /// chain depth limit. An unknown `Type`, `reference` or `parameter` is an unknown parameter.
+    fn has(
+        &self,
+        resource_type: &str,
+        spec: &str,
+        value: &str,
+        depth: usize,
+    ) -> Result<Option<Clause>, Issue> {
+        if depth >= MAX_CHAIN_DEPTH {
+            return Err(Issue::error(
+                IssueType::TooCostly,
+                format!("chains and _has are limited to {MAX_CHAIN_DEPTH} levels"),
+            ));
+        }
+        let mut parts = spec.splitn(3, ':');
+        let (Some(source), Some(reference), Some(rest)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid(format!(
+                "_has:{spec} is not of the form _has:Type:reference:parameter"
+            )));
+        };
+        if source.is_empty() || reference.is_empty() || rest.is_empty() {
+            return Err(invalid(format!(
+                "_has:{spec} is not of the form _has:Type:reference:parameter"
+            )));
+        }
+        let Some(def) = self
+            .registry
+            .param(source, reference)
+            .filter(|p| p.kind == ParamType::Reference)
+        else {
+            return Ok(None);
+        };
+        if !def.targets.iter().any(|t| t == resource_type) {
+            return Err(invalid(format!(
+                "_has:{source}:{reference}: {source}'s {reference} cannot point at a {resource_type}"
+            )));
+        }
+        let Some(inner) = self.clause(source, rest, value, depth + 1)? else {
+            return Ok(None);
+        };
+        Ok(Some(Clause::Any(vec![Criterion {
+            param: format!("_has:{source}:{reference}"),
+            matches: Match::Has {
+                source_type: source.to_string(),
+                reference: reference.to_string(),
+                inner: Box::new(inner),
+            },
+        }])))
+    }
+
     fn chain(
         &self,
         resource_type: &str,
@@ -555,6 +611,56 @@ mod tests {
                 code: "x".into()
             }
         );
+    }
+
+    #[test]
+    fn has_is_reverse_chaining_within_the_depth_limit() {
+        let q = parse(
+            "Patient",
+            &[("_has:Observation:patient:code", "http://loinc.org|8867-4")],
+            Handling::Strict,
+        )
+        .unwrap();
+        let Clause::Any(c) = &q.clauses[0] else {
+            panic!()
+        };
+        let Match::Has {
+            source_type,
+            reference,
+            inner,
+        } = &c[0].matches
+        else {
+            panic!("{:?}", c[0].matches)
+        };
+        assert_eq!(
+            (source_type.as_str(), reference.as_str()),
+            ("Observation", "patient")
+        );
+        let Clause::Any(inner) = inner.as_ref() else {
+            panic!()
+        };
+        assert_eq!(inner[0].param, "code");
+        // malformed, wrong target, too deep: refused even when lenient
+        for bad in [
+            "_has:Observation:patient",
+            "_has:Observation:encounter:code",
+            "_has:Observation:patient:_has:Observation:has-member:_has:Observation:has-member:_has:Observation:has-member:code",
+        ] {
+            assert!(parse("Patient", &[(bad, "x")], Handling::Lenient).is_err(), "{bad}");
+        }
+        // an unknown pointing parameter is an unknown parameter
+        assert!(parse(
+            "Patient",
+            &[("_has:Observation:nope:code", "x")],
+            Handling::Strict
+        )
+        .is_err());
+        assert!(parse(
+            "Patient",
+            &[("_has:Observation:nope:code", "x")],
+            Handling::Lenient
+        )
+        .is_ok());
     }
 
     #[test]

@@ -75,6 +75,13 @@ pub enum Match {
     /// `param.chain=value`: the reference points at a resource of one of these types that
     /// matches the inner clause.
     Chain(Vec<(String, Box<Clause>)>),
+    /// `_has:Type:reference:…=value` (reverse chaining): a resource of `source_type` that
+    /// matches `inner` points at this one through its `reference` parameter.
+    Has {
+        source_type: String,
+        reference: String,
+        inner: Box<Clause>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
