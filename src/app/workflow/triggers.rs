@@ -4,6 +4,7 @@ use crate::domain::eligibility::reference_key;
 use crate::store::WriteOp;
 use fhir_engine::model::identifier::{IdentifierToken, SystemMatch};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// A referral named by a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,19 +20,32 @@ pub enum ReferralRef {
 /// Evidence that names the referral it is for (`basedOn`).
 const EVIDENCE_TYPES: [&str; 2] = ["Observation", "QuestionnaireResponse"];
 
-pub fn referrals_named(ops: &[WriteOp], is_referral: impl Fn(&Value) -> bool) -> Vec<ReferralRef> {
+/// `matched`: conditional creates that found a stored resource (`Type/assigned` →
+/// `Type/existing`). They write nothing, so they name no referral; evidence `basedOn` a matched
+/// referral names the stored one.
+pub fn referrals_named(
+    ops: &[WriteOp],
+    matched: &HashMap<String, String>,
+    is_referral: impl Fn(&Value) -> bool,
+) -> Vec<ReferralRef> {
     let mut found: Vec<ReferralRef> = Vec::new();
+    let key_of = |op: &WriteOp| format!("{}/{}", op.resource_type(), op.id());
     let written: Vec<(usize, String)> = ops
         .iter()
         .enumerate()
-        .filter(|(_, op)| op.resource_type() == "ServiceRequest")
-        .map(|(i, op)| (i, format!("ServiceRequest/{}", op.id())))
+        .filter(|(_, op)| {
+            op.resource_type() == "ServiceRequest" && !matched.contains_key(&key_of(op))
+        })
+        .map(|(i, op)| (i, key_of(op)))
         .collect();
     for (i, op) in ops.iter().enumerate() {
         let resource = match op {
             WriteOp::Create { resource, .. } | WriteOp::Update { resource, .. } => resource,
             _ => continue,
         };
+        if matched.contains_key(&key_of(op)) {
+            continue;
+        }
         if op.resource_type() == "ServiceRequest" && is_referral(resource) {
             push(&mut found, ReferralRef::InOps(i));
         }
@@ -50,6 +64,7 @@ pub fn referrals_named(ops: &[WriteOp], is_referral: impl Fn(&Value) -> bool) ->
                 .and_then(reference_key)
                 .filter(|k| k.starts_with("ServiceRequest/"))
             {
+                let key = matched.get(&key).cloned().unwrap_or(key);
                 match written.iter().find(|(_, k)| *k == key) {
                     Some((index, _)) => {
                         if is_referral(ops_resource(&ops[*index])) {
