@@ -8,6 +8,7 @@ mod cli;
 mod conditional_create;
 mod delivery;
 mod dockerfile;
+mod docs_examples;
 mod durability;
 mod errors;
 mod fhir_sdk_client;
