@@ -495,3 +495,66 @@ fn response_message(mut header: Value, task: Option<Value>, base: &str) -> Value
         "entry": entries,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placer_identifier_is_chosen_even_without_system() {
+        let sr = json!({"identifier": [
+            {"system": "urn:other", "value": "O-1"},
+            {"type": {"coding": [{"code": "PLAC"}]}, "value": "EHR-1"}]});
+        assert_eq!(identifier_of(&sr), Some((None, "EHR-1".to_string())));
+        let patient = json!({"identifier": [{"value": "no-system"},
+                                            {"system": "urn:mrn", "value": "M-1"}]});
+        assert_eq!(
+            identifier_of(&patient),
+            Some((Some("urn:mrn".to_string()), "M-1".to_string()))
+        );
+    }
+
+    #[test]
+    fn content_is_compared_without_id_and_meta() {
+        let stored = json!({"resourceType": "ServiceRequest", "id": "a",
+                            "meta": {"versionId": "3"}, "priority": "routine"});
+        let sent = json!({"resourceType": "ServiceRequest", "id": "b", "priority": "routine"});
+        assert!(same_content(&stored, &sent));
+        let changed = json!({"resourceType": "ServiceRequest", "priority": "urgent"});
+        assert!(!same_content(&stored, &changed));
+    }
+
+    #[test]
+    fn every_error_is_relocated_to_the_messages_own_entries() {
+        // the message: header, a Task (not stored), then a Patient: transaction entry 0 is
+        // message entry 2
+        let entries = vec![
+            json!({"resource": {"resourceType": "MessageHeader"}}),
+            json!({"resource": {"resourceType": "Task"}}),
+            json!({"resource": {"resourceType": "Patient"}}),
+        ];
+        let issue = Issue::error(IssueType::Duplicate, "x").at("Bundle.entry[0].resource.id");
+        for error in [
+            AppError::Invalid(vec![issue.clone()]),
+            AppError::PreconditionFailed(issue.clone()),
+            AppError::Conflict(issue.clone()),
+        ] {
+            assert_eq!(
+                relocate(error, &entries).issues()[0].expression,
+                vec!["Bundle.entry[2].resource.id"]
+            );
+        }
+    }
+
+    #[test]
+    fn receipts_are_per_sender() {
+        assert_ne!(
+            receipt_id("https://a", "m-1"),
+            receipt_id("https://b", "m-1")
+        );
+        assert_eq!(
+            receipt_id("https://a", "m-1"),
+            receipt_id("https://a", "m-1")
+        );
+    }
+}

@@ -107,3 +107,58 @@ pub fn identifier_token(system: &str, value: &str) -> IdentifierToken {
         value: value.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create(rt: &str, id: &str, resource: Value) -> WriteOp {
+        WriteOp::Create {
+            resource_type: rt.into(),
+            id: id.into(),
+            resource,
+            if_none_exist: None,
+        }
+    }
+
+    fn referral() -> Value {
+        json!({"resourceType": "ServiceRequest"})
+    }
+
+    #[test]
+    fn a_matched_conditional_create_names_no_referral() {
+        let ops = vec![create("ServiceRequest", "new", referral())];
+        let none = HashMap::new();
+        assert_eq!(
+            referrals_named(&ops, &none, |_| true),
+            vec![ReferralRef::InOps(0)]
+        );
+        let matched = HashMap::from([(
+            "ServiceRequest/new".to_string(),
+            "ServiceRequest/stored".to_string(),
+        )]);
+        assert!(referrals_named(&ops, &matched, |_| true).is_empty());
+    }
+
+    #[test]
+    fn evidence_based_on_a_matched_referral_names_the_stored_one() {
+        let ops = vec![
+            create("ServiceRequest", "new", referral()),
+            create(
+                "Observation",
+                "o",
+                json!({"resourceType": "Observation",
+                       "basedOn": [{"reference": "ServiceRequest/new"}]}),
+            ),
+        ];
+        let matched = HashMap::from([(
+            "ServiceRequest/new".to_string(),
+            "ServiceRequest/stored".to_string(),
+        )]);
+        assert_eq!(
+            referrals_named(&ops, &matched, |_| true),
+            vec![ReferralRef::Stored("ServiceRequest/stored".into())]
+        );
+    }
+}
