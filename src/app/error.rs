@@ -46,6 +46,23 @@ impl AppError {
         }
     }
 
+    /// The same error with each of its issues changed by `f` (e.g. relocated); store
+    /// failures carry none.
+    pub fn map_issues(self, f: impl Fn(Issue) -> Issue) -> Self {
+        match self {
+            AppError::Invalid(issues) => AppError::Invalid(issues.into_iter().map(f).collect()),
+            AppError::Unprocessable(issues) => {
+                AppError::Unprocessable(issues.into_iter().map(f).collect())
+            }
+            AppError::UnsupportedType(i) => AppError::UnsupportedType(f(i)),
+            AppError::NotFound(i) => AppError::NotFound(f(i)),
+            AppError::Gone(i) => AppError::Gone(f(i)),
+            AppError::PreconditionFailed(i) => AppError::PreconditionFailed(f(i)),
+            AppError::Conflict(i) => AppError::Conflict(f(i)),
+            AppError::Store(e) => AppError::Store(e),
+        }
+    }
+
     pub fn invalid(issue: Issue) -> Self {
         AppError::Invalid(vec![issue])
     }

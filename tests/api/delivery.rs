@@ -361,9 +361,27 @@ async fn a_posted_referral_reaches_the_ehr_as_a_conditional_transaction() {
             (1, 1)
         );
 
-        // Resubmitting the same referral re-evaluates it; upstream it updates, never duplicates.
+        // Resubmitting the same referral changes nothing, so nothing is delivered (issue #25)...
         post_referral(&server, 1).await;
+        // ...while a change to the referral re-evaluates it; upstream it updates, never
+        // duplicates.
+        let (_, found) = get_json(
+            &server,
+            "/fhir/ServiceRequest?identifier=http://hospital.example.org/fhir/sid/referral|REF-E2E-001",
+        )
+        .await;
+        let mut referral = found["entry"][0]["resource"].clone();
+        let path = format!("/fhir/ServiceRequest/{}", referral["id"].as_str().unwrap());
+        referral["priority"] = "asap".into();
+        let (status, body, _) =
+            request(&server, reqwest::Method::PUT, &path, Some(&referral), &[]).await;
+        assert_eq!(status, 200, "{body}");
         wait_for(&server, "delivered", 2, Duration::from_secs(30)).await;
+        assert_eq!(
+            deliveries(&server, "limit=100").await.len(),
+            2,
+            "the resubmission delivered nothing"
+        );
         assert_eq!(
             (ehr.stored("CarePlan").len(), ehr.stored("CareTeam").len()),
             (1, 1)

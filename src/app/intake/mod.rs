@@ -30,6 +30,9 @@ pub struct Intake {
     workflow: Option<Workflow>,
     /// The authenticated client sending the writes (recorded on its referrals' Tasks).
     submitter: Option<Arc<str>>,
+    /// On the intake of one `$process-message`: the message's receipt, stored with its writes
+    /// so that a resend is recognised (see `message.rs`).
+    receipt: Option<Arc<WriteOp>>,
 }
 
 impl Intake {
@@ -44,6 +47,7 @@ impl Intake {
             limits,
             workflow: None,
             submitter: None,
+            receipt: None,
         }
     }
 
@@ -60,6 +64,14 @@ impl Intake {
         }
     }
 
+    /// This intake, for the writes of one message, whose `receipt` it stores with them.
+    fn for_message(&self, receipt: WriteOp) -> Self {
+        Self {
+            receipt: Some(Arc::new(receipt)),
+            ..self.clone()
+        }
+    }
+
     /// Referral writes also store the referral's evaluation, in the same transaction.
     pub fn with_workflow(mut self, workflow: Workflow) -> Self {
         self.workflow = Some(workflow);
@@ -69,10 +81,13 @@ impl Intake {
     /// Stores `ops` atomically, with the workflow's writes when there is a workflow.
     async fn apply(
         &self,
-        ops: Vec<WriteOp>,
+        mut ops: Vec<WriteOp>,
         at: impl Fn(usize) -> Option<String>,
         message_source: Option<&str>,
     ) -> Result<Vec<WriteOutcome>, AppError> {
+        if let Some(receipt) = &self.receipt {
+            ops.push(receipt.as_ref().clone());
+        }
         match &self.workflow {
             Some(workflow) => workflow
                 .apply(ops, message_source, self.submitter.as_deref())

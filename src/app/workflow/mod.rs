@@ -15,9 +15,11 @@ pub use rules::{RulesError, WorkflowRules, REFERRAL_VALUE_SET};
 
 use super::AppError;
 use crate::domain::care_planning::delivery_output::{self, DeliveryStatus};
+use crate::domain::care_planning::reevaluation::{self, Reevaluation};
 use crate::domain::care_planning::submitter::{set_submitter, submitter_of};
 use crate::domain::care_planning::Prior;
 use crate::domain::eligibility::reference_key;
+use crate::domain::guide::resource_types::is_referral_type;
 use crate::store::{OpFailure, SharedStore, StoreError, WriteOp, WriteOutcome};
 use fhir_engine::model::instant::{fhir_instant, now_millis};
 use fhir_engine::outcome::{Issue, IssueType};
@@ -215,13 +217,23 @@ impl Workflow {
         submitter: Option<&str>,
     ) -> Result<Vec<WriteOp>, ApplyError> {
         let mut extra = self.staff_actions(ops).await?;
-        let named = referrals_named(ops, |r| self.evaluator.is_referral(r));
-        if named.is_empty() {
+        let no_matches = HashMap::new();
+        if referrals_named(ops, &no_matches, |r| self.evaluator.is_referral(r)).is_empty() {
             return Ok(extra);
         }
+        // A conditional create that matches writes nothing: it neither triggers an evaluation
+        // nor counts as evidence (the stored resource it matched does, when referenced).
         let redirects = self.conditional_matches(ops).await?;
+        let named = referrals_named(ops, &redirects, |r| self.evaluator.is_referral(r));
         let at_hand: Vec<Value> = evidence_loader::written_resources(ops)
             .into_iter()
+            .filter(|r| !redirects.contains_key(&type_and_id(r)))
+            // the referral's types only: a message's receipt is no evidence
+            .filter(|r| {
+                r.get("resourceType")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_referral_type)
+            })
             .map(|r| redirected(r, &redirects))
             .collect();
         let now = fhir_instant(now_millis());
@@ -346,7 +358,20 @@ impl Workflow {
             Some(self.store.as_ref()),
         )
         .await?;
-        let evaluation = self.evaluator.evaluate(&evidence, &prior, now);
+        let mut evaluation = self.evaluator.evaluate(&evidence, &prior, now);
+        if let Some(task) = &prior.task {
+            match reevaluation::judge(task, &evaluation.determination, now) {
+                Reevaluation::Decide => {
+                    reevaluation::keep_staff_status(&mut evaluation.generated.task, task)
+                }
+                Reevaluation::Stands(None) => return Ok(Vec::new()),
+                Reevaluation::Stands(Some(kept)) => {
+                    return self
+                        .standing_decision(kept, task, at_hand, message_source)
+                        .await
+                }
+            }
+        }
         if unchanged(&evaluation, &prior) {
             // the same referral with the same evidence: nothing new to record
             return Ok(Vec::new());
@@ -372,6 +397,31 @@ impl Workflow {
                 }
             }
         }
+        ops.extend(delivery);
+        Ok(ops)
+    }
+
+    /// An accepted referral whose re-evaluation lacked evidence: only its Task changes (what
+    /// is missing), and the EHR is sent that Task.
+    async fn standing_decision(
+        &self,
+        kept: Value,
+        prior_task: &Value,
+        at_hand: &[Value],
+        message_source: Option<&str>,
+    ) -> Result<Vec<WriteOp>, StoreError> {
+        let version = prior_task
+            .pointer("/meta/versionId")
+            .and_then(Value::as_str)
+            .and_then(|v| v.parse().ok());
+        let task_id = kept["id"].as_str().unwrap_or_default().to_string();
+        let keys = vec![crate::store::delivery_request::ResourceKey::new(
+            "Task", &task_id,
+        )];
+        let delivery = self
+            .delivery_op(&kept, at_hand, &task_id, keys, message_source)
+            .await?;
+        let mut ops = vec![update(kept, version)];
         ops.extend(delivery);
         Ok(ops)
     }
@@ -620,6 +670,17 @@ fn unchanged(evaluation: &Evaluation, prior: &Prior) -> bool {
         &["meta", "lastModified"],
     ) && same(g.care_plan.as_ref(), prior.care_plan.as_ref())
         && same(g.care_team.as_ref(), prior.care_team.as_ref())
+}
+
+/// `Type/id` of a resource.
+fn type_and_id(resource: &Value) -> String {
+    let text = |key| {
+        resource
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    format!("{}/{}", text("resourceType"), text("id"))
 }
 
 /// A resource as the store will hold it once conditional creates found their matches.

@@ -49,9 +49,16 @@ impl ReferralIdentity {
             .iter()
             .find(|i| i.member("type").and_then(|t| first_code(t, None)) == Some("PLAC"))
             .or_else(|| identifiers.first());
+        // A placer identifier without a system (as BSeR sends it) is only unique per sender:
+        // it is scoped by the sender recorded in `meta.source` (a message's source endpoint).
+        let sender = referral
+            .member("meta")
+            .and_then(|m| m.member("source"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let key = placer
             .and_then(|i| {
-                let system = i.member("system").and_then(Value::as_str).unwrap_or("");
+                let system = i.member("system").and_then(Value::as_str).unwrap_or(sender);
                 let value = i.member("value").and_then(Value::as_str)?;
                 Some(format!("{system}|{value}"))
             })
@@ -140,6 +147,21 @@ mod tests {
         assert_eq!(
             bare.id("Task"),
             Uuid::new_v5(&NAMESPACE, b"Task|ServiceRequest/9").to_string()
+        );
+    }
+
+    #[test]
+    fn a_placer_identifier_without_system_is_scoped_by_its_sender() {
+        let from = |source: &str| {
+            json!({"id": "1", "meta": {"source": source}, "identifier": [
+                {"type": {"coding": [{"code": "PLAC"}]}, "value": "R-1"}]})
+        };
+        let a = ReferralIdentity::of(&from("https://a.example.org/fhir"));
+        let b = ReferralIdentity::of(&from("https://b.example.org/fhir"));
+        assert_ne!(a.id("Task"), b.id("Task"));
+        assert_eq!(
+            a.id("Task"),
+            ReferralIdentity::of(&from("https://a.example.org/fhir")).id("Task")
         );
     }
 }

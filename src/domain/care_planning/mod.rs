@@ -10,6 +10,7 @@ mod identity;
 mod narrative;
 mod program;
 mod provenance;
+pub mod reevaluation;
 mod services;
 pub mod submitter;
 mod task;

@@ -2,7 +2,7 @@
 //! with the full determination in `output` and the evidence considered in `input`.
 
 use super::PlanInput;
-use crate::domain::eligibility::{Criterion, Decision, Verdict};
+use crate::domain::eligibility::{Criterion, Decision, Determination, Verdict};
 use fhir_engine::json::build::{object, reference, reference_to, string, Shape};
 use fhir_engine::json::member::Member;
 use fhir_engine::text::push_separated;
@@ -172,18 +172,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
     let mut output = vec![f
         .typed_reference
         .with([f.determination_type.clone(), f.determination_ref.clone()])];
-    for finding in determination.with(Verdict::Unknown) {
-        let code = finding.criterion.code();
-        let needed = finding.criterion.evidence_needed();
-        let mut text = String::with_capacity(code.len() + 2 + needed.len());
-        text.push_str(code);
-        text.push_str(": ");
-        text.push_str(needed);
-        output.push(
-            f.typed_string
-                .with([f.missing_type.clone(), Value::String(text)]),
-        );
-    }
+    output.extend(missing_evidence(determination));
     if with_plan {
         for (parameter_type, kind) in [
             (&f.care_plan_type, "CarePlan"),
@@ -224,6 +213,32 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         status_reason(input).map_or(Value::Null, |reason| f.status_reason.with([string(reason)])),
         referral.member("priority").cloned().unwrap_or(Value::Null),
     ])
+}
+
+/// One `missing-evidence` output per criterion the determination could not decide.
+pub fn missing_evidence(determination: &Determination) -> Vec<Value> {
+    let f = &*FRAGMENTS;
+    determination
+        .with(Verdict::Unknown)
+        .map(|finding| {
+            let code = finding.criterion.code();
+            let needed = finding.criterion.evidence_needed();
+            let mut text = String::with_capacity(code.len() + 2 + needed.len());
+            text.push_str(code);
+            text.push_str(": ");
+            text.push_str(needed);
+            f.typed_string
+                .with([f.missing_type.clone(), Value::String(text)])
+        })
+        .collect()
+}
+
+/// Whether a Task output is a `missing-evidence` one.
+pub fn is_missing_evidence(output: &Value) -> bool {
+    output
+        .pointer("/type/coding/0/code")
+        .and_then(Value::as_str)
+        == Some("missing-evidence")
 }
 
 /// Why the Task is rejected or on hold, naming the criteria.
