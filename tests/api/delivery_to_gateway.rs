@@ -240,6 +240,7 @@ async fn drill(backend: Backend, mode: &str) {
         .replace("Walnut Creek", "Los Angeles")
         .into_bytes();
     post_bundle(&sender, resent).await;
+    wait_for(&sender, "delivered", 5, Duration::from_secs(30)).await;
     let ours = sender_task(&sender, 1).await;
     assert_eq!(ours["status"], "cancelled", "{ours}");
     assert_eq!(ours["businessStatus"]["coding"][0]["code"], "6.0");
