@@ -312,3 +312,52 @@ async fn transaction_delivery_to_a_gateway() {
         drill(backend, "transaction").await;
     }
 }
+
+/// What an upstream gateway receives in one transaction: the Task cancelled and its CarePlan
+/// already revoked. The staff action on the Task leaves that plan as sent (it would otherwise
+/// write the plan a second time in the same transaction, against a stale version, and fail).
+#[tokio::test]
+async fn a_task_ended_with_its_plan_in_one_transaction_keeps_the_plan_as_sent() {
+    let server = TestServer::start().await;
+    post_referral(&server, 7).await;
+    let task = sender_task(&server, 7).await;
+    let plan_ref = task["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"]["coding"][0]["code"] == "care-plan")
+        .and_then(|o| o["valueReference"]["reference"].as_str())
+        .expect("an accepted referral has a plan")
+        .to_string();
+    let (_, mut plan) = get_json(&server, &format!("/fhir/{plan_ref}")).await;
+    let mut task = task;
+    task["status"] = json!("cancelled");
+    task["statusReason"] = json!({"text": "the patient moved away"});
+    plan["status"] = json!("revoked");
+    plan["note"] = json!([{"text": "revoked by the sender"}]);
+    let entry = |r: &Value| {
+        let url = format!(
+            "{}/{}",
+            r["resourceType"].as_str().unwrap(),
+            r["id"].as_str().unwrap()
+        );
+        json!({"fullUrl": format!("{}/{url}", server.base), "resource": r,
+               "request": {"method": "PUT", "url": url}})
+    };
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction",
+                        "entry": [entry(&task), entry(&plan)]});
+    let (status, body) = post_json(&server, "/fhir", &bundle).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, stored) = get_json(&server, &format!("/fhir/{plan_ref}")).await;
+    assert_eq!(stored["status"], "revoked");
+    assert_eq!(
+        stored["note"][0]["text"], "revoked by the sender",
+        "{stored}"
+    );
+    let (_, stored_task) = get_json(
+        &server,
+        &format!("/fhir/Task/{}", task["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(stored_task["status"], "cancelled");
+}
