@@ -1,12 +1,14 @@
 //! The route table. Routes are registered from it and the CapabilityStatement is generated
 //! from it, so what we advertise cannot drift from what we serve.
 
+use super::allowed_methods::{self, serve};
 use super::handlers::{
     bundle, conformance, deliveries, instance, operations, search, system, type_level,
     workflow_operations,
 };
 use crate::app::validation::CONFORMANCE_TYPES;
 use crate::domain::guide::resource_types::REFERRAL_RESOURCE_TYPES;
+use actix_web::http::Method;
 use actix_web::{web, Route};
 use std::collections::BTreeMap;
 
@@ -59,16 +61,17 @@ impl Interaction {
         }
     }
 
-    fn route(self) -> Route {
+    /// The method and handler serving it.
+    fn route(self) -> (Method, Route) {
         match self {
-            Interaction::Create => web::post().to(type_level::create),
-            Interaction::Read => web::get().to(instance::read),
-            Interaction::Update => web::put().to(instance::update),
-            Interaction::Delete => web::delete().to(instance::delete),
-            Interaction::Vread => web::get().to(instance::vread),
-            Interaction::SearchType => web::get().to(search::search_type),
-            Interaction::HistoryInstance => web::get().to(search::history_instance),
-            Interaction::HistoryType => web::get().to(search::history_type),
+            Interaction::Create => (Method::POST, web::to(type_level::create)),
+            Interaction::Read => (Method::GET, web::to(instance::read)),
+            Interaction::Update => (Method::PUT, web::to(instance::update)),
+            Interaction::Delete => (Method::DELETE, web::to(instance::delete)),
+            Interaction::Vread => (Method::GET, web::to(instance::vread)),
+            Interaction::SearchType => (Method::GET, web::to(search::search_type)),
+            Interaction::HistoryInstance => (Method::GET, web::to(search::history_instance)),
+            Interaction::HistoryType => (Method::GET, web::to(search::history_type)),
         }
     }
 }
@@ -106,87 +109,74 @@ pub fn resource_types() -> &'static [&'static str] {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    use allowed_methods::{get, post};
     // security routes (token endpoint, discovery, AuditEvent) before `{type}/{id}`
     super::auth::routes::configure(cfg);
     // the workbench page (issue #23), outside `/fhir`
     super::workbench::configure(cfg);
     // operations and conformance resources first: their paths also match `{type}/{id}`
-    cfg.service(
-        web::resource("/fhir/$process-message")
-            .route(web::post().to(workflow_operations::process_message))
-            .default_service(web::to(system::method_not_allowed)),
-    )
-    .service(
-        web::resource("/fhir/ServiceRequest/$evaluate-eligibility")
-            .route(web::post().to(workflow_operations::evaluate_eligibility))
-            .default_service(web::to(system::method_not_allowed)),
-    );
-    cfg.service(
-        web::resource("/fhir/$validate")
-            .route(web::post().to(operations::validate_system))
-            .default_service(web::to(system::method_not_allowed)),
-    )
-    .service(
-        web::resource("/fhir/{type}/$validate")
-            .route(web::post().to(operations::validate_type))
-            .default_service(web::to(system::method_not_allowed)),
-    )
-    .service(
-        web::resource("/fhir/{type}/{id}/$validate")
-            .route(web::post().to(operations::validate_instance))
-            .default_service(web::to(system::method_not_allowed)),
-    );
+    cfg.service(post(
+        web::resource("/fhir/$process-message"),
+        web::to(workflow_operations::process_message),
+    ))
+    .service(post(
+        web::resource("/fhir/ServiceRequest/$evaluate-eligibility"),
+        web::to(workflow_operations::evaluate_eligibility),
+    ));
+    cfg.service(post(
+        web::resource("/fhir/$validate"),
+        web::to(operations::validate_system),
+    ))
+    .service(post(
+        web::resource("/fhir/{type}/$validate"),
+        web::to(operations::validate_type),
+    ))
+    .service(post(
+        web::resource("/fhir/{type}/{id}/$validate"),
+        web::to(operations::validate_instance),
+    ));
     for kind in conformance_types() {
-        cfg.service(
-            web::resource(format!("/fhir/{kind}"))
-                .route(web::get().to(conformance::search))
-                .default_service(web::to(system::method_not_allowed)),
-        )
-        .service(
-            web::resource(format!("/fhir/{kind}/{{id}}"))
-                .route(web::get().to(conformance::read))
-                .default_service(web::to(system::method_not_allowed)),
-        );
+        cfg.service(get(
+            web::resource(format!("/fhir/{kind}")),
+            web::to(conformance::search),
+        ))
+        .service(get(
+            web::resource(format!("/fhir/{kind}/{{id}}")),
+            web::to(conformance::read),
+        ));
     }
     // Operators only (issue #5): the delivery outbox.
-    cfg.service(
-        web::resource("/admin/deliveries")
-            .route(web::get().to(deliveries::list))
-            .default_service(web::to(system::method_not_allowed)),
-    )
-    .service(
-        web::resource("/admin/deliveries/{id}/$retry")
-            .route(web::post().to(deliveries::retry))
-            .default_service(web::to(system::method_not_allowed)),
-    );
-    cfg.service(web::resource("/healthz").route(web::get().to(system::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(system::readyz)))
-        .service(
-            web::resource("/fhir/metadata")
-                .route(web::get().to(system::metadata))
-                .default_service(web::to(system::method_not_allowed)),
-        )
-        .service(
-            web::resource(["/fhir", "/fhir/"])
-                .route(web::post().to(bundle::process))
-                .default_service(web::to(system::method_not_allowed)),
-        )
+    cfg.service(get(
+        web::resource("/admin/deliveries"),
+        web::to(deliveries::list),
+    ))
+    .service(post(
+        web::resource("/admin/deliveries/{id}/$retry"),
+        web::to(deliveries::retry),
+    ));
+    cfg.service(get(web::resource("/healthz"), web::to(system::healthz)))
+        .service(get(web::resource("/readyz"), web::to(system::readyz)))
+        .service(get(
+            web::resource("/fhir/metadata"),
+            web::to(system::metadata),
+        ))
+        .service(post(
+            web::resource(["/fhir", "/fhir/"]),
+            web::to(bundle::process),
+        ))
         // before `{type}/{id}` and `{type}`, whose patterns also match these paths
-        .service(
-            web::resource("/fhir/_history")
-                .route(web::get().to(search::history_system))
-                .default_service(web::to(system::method_not_allowed)),
-        )
-        .service(
-            web::resource("/fhir/{type}/_search")
-                .route(web::post().to(search::search_post))
-                .default_service(web::to(system::method_not_allowed)),
-        )
-        .service(
-            web::resource("/fhir/{type}/_history")
-                .route(web::get().to(search::history_type))
-                .default_service(web::to(system::method_not_allowed)),
-        );
+        .service(get(
+            web::resource("/fhir/_history"),
+            web::to(search::history_system),
+        ))
+        .service(post(
+            web::resource("/fhir/{type}/_search"),
+            web::to(search::search_post),
+        ))
+        .service(get(
+            web::resource("/fhir/{type}/_history"),
+            web::to(search::history_type),
+        ));
     let mut by_path: BTreeMap<&str, Vec<Interaction>> = BTreeMap::new();
     for interaction in Interaction::ALL {
         by_path
@@ -198,15 +188,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         if path == Interaction::HistoryType.path() {
             continue; // registered above, ahead of `{type}/{id}`
         }
-        let mut resource = interactions
-            .into_iter()
-            .fold(web::resource(path), |res, i| res.route(i.route()));
+        let mut routes: Vec<(Method, Route)> =
+            interactions.into_iter().map(Interaction::route).collect();
         if path == Interaction::SearchType.path() {
             // conditional update and delete: `PUT`/`DELETE /fhir/{type}?criteria`
-            resource = resource
-                .route(web::put().to(search::conditional_update))
-                .route(web::delete().to(search::conditional_delete));
+            routes.push((Method::PUT, web::to(search::conditional_update)));
+            routes.push((Method::DELETE, web::to(search::conditional_delete)));
         }
-        cfg.service(resource.default_service(web::to(system::method_not_allowed)));
+        cfg.service(serve(web::resource(path), routes));
     }
 }

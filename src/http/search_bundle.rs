@@ -1,13 +1,14 @@
 //! searchset and history Bundles, written as text so that stored resources are embedded as
-//! stored, without being parsed again (except for `_elements`).
+//! stored, without being parsed again (except for `_elements` and `_summary`).
 
 use super::responses::etag;
 use crate::app::search::{HistoryPage, SearchPage};
 use crate::store::StoredResource;
 use fhir_engine::model::instant::{fhir_instant, now_millis};
-use fhir_engine::search::elements::subset;
+use fhir_engine::search::elements::{subset, ElementDef, Subset};
 use fhir_engine::search::Cursor;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// `base/Type?a=1&b=2` with `extra` appended; empty params give `base/Type`.
 pub fn link_url(
@@ -51,18 +52,25 @@ fn link(relation: &str, url: String) -> Value {
     json!({ "relation": relation, "url": url })
 }
 
-fn body_of(stored: &StoredResource, elements: Option<&[String]>) -> String {
+/// The stored body, reduced by `_elements` or `_summary` when asked.
+fn body_of(stored: &StoredResource, what: Option<Subset<'_>>, defs: &[ElementDef]) -> String {
     let body = stored.body.as_deref().unwrap_or("{}");
-    match elements {
+    match what {
         None => body.to_string(),
-        Some(list) => match serde_json::from_str::<Value>(body) {
-            Ok(v) => subset(&v, list).to_string(),
+        Some(what) => match serde_json::from_str::<Value>(body) {
+            Ok(v) => subset(&v, what, defs).to_string(),
             Err(_) => body.to_string(),
         },
     }
 }
 
-pub fn searchset(page: &SearchPage, base: &str) -> String {
+/// `elements_of` gives a resource type's top-level element definitions (for `_elements` and
+/// `_summary`, whose choice elements are named by their base name).
+pub fn searchset(
+    page: &SearchPage,
+    base: &str,
+    elements_of: &dyn Fn(&str) -> Vec<ElementDef>,
+) -> String {
     let q = &page.query;
     let r = &page.result;
     let cursor_link = |relation: &str, c: &Cursor| {
@@ -88,19 +96,33 @@ pub fn searchset(page: &SearchPage, base: &str) -> String {
     }
     let mut out = head("searchset", r.total, links);
     out.push_str(",\"entry\":[");
+    // `_elements` names elements of the searched type; `_summary` applies to every entry
+    let summary = q.summary.map(Subset::Summary);
+    let matched = q.elements.as_deref().map(Subset::Elements).or(summary);
     let entries = r
         .matches
         .iter()
-        .map(|s| (s, "match", q.elements.as_deref()))
-        .chain(r.included.iter().map(|s| (s, "include", None)));
-    for (i, (stored, mode, elements)) in entries.enumerate() {
+        .map(|s| (s, "match", matched))
+        .chain(r.included.iter().map(|s| (s, "include", summary)));
+    let mut defs: HashMap<&str, Vec<ElementDef>> = HashMap::new();
+    for (i, (stored, mode, what)) in entries.enumerate() {
         if i > 0 {
             out.push(',');
         }
         let full_url = json!(format!("{base}/{}/{}", stored.resource_type, stored.id));
         out.push_str(&format!(
             "{{\"fullUrl\":{full_url},\"resource\":{},\"search\":{{\"mode\":\"{mode}\"}}}}",
-            body_of(stored, elements)
+            body_of(
+                stored,
+                what,
+                match what {
+                    Some(_) => defs
+                        .entry(stored.resource_type.as_str())
+                        .or_insert_with(|| elements_of(&stored.resource_type))
+                        .as_slice(),
+                    None => &[],
+                }
+            )
         ));
     }
     out.push_str("]}");

@@ -137,7 +137,7 @@ fn admin_url(server: &TestServer, path: &str) -> String {
     format!("http://127.0.0.1:{}/admin/{path}", server.port)
 }
 
-async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
     let body: Value = client()
         .get(admin_url(server, &format!("deliveries?{query}")))
         .send()
@@ -150,7 +150,12 @@ async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
 }
 
 /// Waits until `count` deliveries have `status`.
-async fn wait_for(server: &TestServer, status: &str, count: usize, within: Duration) -> Vec<Value> {
+pub(crate) async fn wait_for(
+    server: &TestServer,
+    status: &str,
+    count: usize,
+    within: Duration,
+) -> Vec<Value> {
     let deadline = Instant::now() + within;
     loop {
         let found = deliveries(server, &format!("state={status}&limit=1000")).await;
@@ -284,7 +289,7 @@ async fn nothing_is_lost_or_duplicated_across_kill_9() {
 }
 
 /// The eligible-cancer referral as referral number `n`: its own placer identifier and MRN.
-fn numbered_referral(n: usize) -> Vec<u8> {
+pub(crate) fn numbered_referral(n: usize) -> Vec<u8> {
     String::from_utf8(fixture_bytes("referrals/eligible-cancer.json"))
         .unwrap()
         .replace("REF-2026-000521", &format!("REF-E2E-{n:03}"))
@@ -292,7 +297,7 @@ fn numbered_referral(n: usize) -> Vec<u8> {
         .into_bytes()
 }
 
-async fn post_referral(server: &TestServer, n: usize) {
+pub(crate) async fn post_referral(server: &TestServer, n: usize) {
     let res = client()
         .post(&server.base)
         .header("Content-Type", FHIR_JSON)
@@ -557,7 +562,7 @@ fn shown_state(task: &Value) -> Option<String> {
         })
 }
 
-async fn read_task(server: &TestServer, task: &str) -> Value {
+pub(crate) async fn read_task(server: &TestServer, task: &str) -> Value {
     let (status, body) = get_json(server, &format!("/fhir/{task}")).await;
     assert_eq!(status, 200, "{body}");
     body

@@ -178,9 +178,34 @@ async fn every_error_class_is_an_operation_outcome() {
                 .unwrap();
             assert_eq!(res.status(), 404);
             assert_outcome(&res.json().await.unwrap(), "not-found");
-            let res = http.patch(server.url("Patient/x")).send().await.unwrap();
-            assert_eq!(res.status(), 405);
-            assert_outcome(&res.json().await.unwrap(), "not-supported");
+            // 405 names what the URL serves in `Allow`
+            for (method, path, allow) in [
+                (
+                    reqwest::Method::PATCH,
+                    "/fhir/Patient/x",
+                    "GET, PUT, DELETE",
+                ),
+                (
+                    reqwest::Method::PATCH,
+                    "/fhir/Patient",
+                    "POST, GET, PUT, DELETE",
+                ),
+                (reqwest::Method::DELETE, "/fhir/metadata", "GET"),
+                (reqwest::Method::GET, "/fhir/$process-message", "POST"),
+                (reqwest::Method::PUT, "/fhir/Patient/x/_history", "GET"),
+                (reqwest::Method::POST, "/healthz", "GET"),
+                (reqwest::Method::DELETE, "/admin/deliveries", "GET"),
+            ] {
+                let url = format!("http://127.0.0.1:{}{path}", server.port);
+                let res = http.request(method.clone(), &url).send().await.unwrap();
+                assert_eq!(res.status(), 405, "{method} {path}");
+                assert_eq!(
+                    res.headers().get("allow").and_then(|v| v.to_str().ok()),
+                    Some(allow),
+                    "{method} {path}"
+                );
+                assert_outcome(&res.json().await.unwrap(), "not-supported");
+            }
             let (status, body) = post(
                 &server,
                 "Basic",

@@ -7,6 +7,7 @@ mod audit_trail;
 mod cli;
 mod conditional_create;
 mod delivery;
+mod delivery_to_gateway;
 mod dockerfile;
 mod docs_examples;
 mod durability;

@@ -182,6 +182,66 @@ async fn results_parameters_and_strictness() {
     .await;
 }
 
+/// `_elements` and `_summary` name elements as the definitions do: a choice element by its base
+/// name (`deceased` is `deceasedDateTime` here), mandatory elements always kept.
+#[tokio::test]
+async fn elements_and_summary_know_choice_and_mandatory_elements() {
+    on_each_backend(PLAIN_R4, |server| async move {
+        put(
+            &server,
+            json!({"resourceType": "Patient", "id": "d1", "gender": "male",
+            "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">A patient</div>"},
+            "deceasedDateTime": "2026-01-02", "multipleBirthInteger": 2}),
+        )
+        .await;
+        put(
+            &server,
+            json!({"resourceType": "Observation", "id": "o1", "status": "final",
+            "code": {"text": "weight"}, "subject": {"reference": "Patient/d1"},
+            "valueQuantity": {"value": 70, "unit": "kg"}}),
+        )
+        .await;
+        let resource = |b: &serde_json::Value| b["entry"][0]["resource"].clone();
+
+        let p = resource(&search(&server, "Patient?_id=d1&_elements=deceased").await);
+        assert_eq!(p["deceasedDateTime"], "2026-01-02", "{p}");
+        assert!(p.get("gender").is_none() && p.get("multipleBirthInteger").is_none(), "{p}");
+        assert_eq!(p["meta"]["tag"][0]["code"], "SUBSETTED");
+        // Observation.status and .code are 1..1: kept whatever was asked
+        let o = resource(&search(&server, "Observation?_id=o1&_elements=value").await);
+        assert_eq!(o["valueQuantity"]["value"], 70, "{o}");
+        assert_eq!((&o["status"], &o["code"]["text"]), (&json!("final"), &json!("weight")));
+        assert!(o.get("subject").is_none(), "{o}");
+
+        let p = resource(&search(&server, "Patient?_id=d1&_summary=data").await);
+        assert!(p.get("text").is_none(), "{p}");
+        assert_eq!(p["deceasedDateTime"], "2026-01-02", "{p}");
+        assert_eq!(p["multipleBirthInteger"], 2, "{p}");
+        let p = resource(&search(&server, "Patient?_id=d1&_summary=text").await);
+        assert_eq!(p["text"]["status"], "generated", "{p}");
+        assert!(p.get("deceasedDateTime").is_none() && p.get("gender").is_none(), "{p}");
+        assert_eq!(p["meta"]["tag"][0]["code"], "SUBSETTED");
+        let o = resource(&search(&server, "Observation?_id=o1&_summary=text").await);
+        assert_eq!(o["status"], "final", "{o}");
+        assert!(o.get("valueQuantity").is_none(), "{o}");
+        // included resources are summarised too, and the self link keeps _summary
+        let b = search(
+            &server,
+            "Observation?_id=o1&_include=Observation:subject&_summary=data",
+        )
+        .await;
+        let included = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["search"]["mode"] == "include")
+            .expect("the included Patient");
+        assert!(included["resource"].get("text").is_none(), "{b}");
+        assert!(link(&b, "self").unwrap().contains("_summary=data"), "{b}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn unknown_parameters_can_be_ignored_by_setting() {
     let env: Vec<(&str, &str)> = PLAIN_R4

@@ -6,9 +6,15 @@
 //! `meta.versionId`/`lastUpdated` are dropped: the EHR assigns its own. References:
 //! - to another resource of the same delivery: its `urn:uuid` fullUrl in a transaction, or a
 //!   logical reference by its business identifier in per-resource mode;
-//! - to any other resource of ours (Patient, ServiceRequest, Practitioner…): a logical reference
+//! - to any other resource we hold (Patient, ServiceRequest, Practitioner…): a logical reference
 //!   by that resource's identifier, preferring the EHR's own (non-HBPC) identifier system, since
-//!   our ids mean nothing upstream; left unchanged when the target has no identifier.
+//!   our ids mean nothing upstream;
+//! - to a resource we hold that has no identifier (most Conditions, Observations, Consents):
+//!   `Condition/{our id}` would dangle at the EHR, so the reference is left out. The Reference
+//!   keeps `type` and a `display` (its own, or the target's name or code) when there is one;
+//!   otherwise it is removed, with the element that only carried it (a `Task.input`, a
+//!   Parameters part, a CareTeam participant) and any array it leaves empty;
+//! - to a resource we never held: unchanged (it is the sender's own reference).
 //!
 //! The Task goes without its delivery outputs (`delivery`, `delivery-location`,
 //! `delivery-http-status`): they are our bookkeeping about this very exchange.
@@ -118,7 +124,7 @@ pub async fn collect(
             (o.key.reference(), target)
         })
         .collect();
-    let mut outside: HashMap<String, Option<Value>> = HashMap::new();
+    let mut outside: HashMap<String, Outside> = HashMap::new();
     for item in &mut items {
         let mut refs = Vec::new();
         collect_relative_references(&item.resource, &mut refs);
@@ -127,8 +133,8 @@ pub async fn collect(
                 continue;
             }
             let target = match r.split_once('/') {
-                Some((rt, id)) => logical_for_stored(store, rt, id).await?,
-                None => None,
+                Some((rt, id)) => outside_target(store, rt, id).await?,
+                None => Outside::Unchanged,
             };
             outside.insert(r, target);
         }
@@ -162,14 +168,27 @@ fn logical(resource_type: &str, identifier: &Identifier) -> Value {
     json!({"type": resource_type, "identifier": Value::Object(ident)})
 }
 
+/// How a reference to a resource outside the delivery goes upstream.
+#[derive(Debug, Clone, PartialEq)]
+enum Outside {
+    /// A logical reference (`type`, `identifier`) replacing `reference`.
+    Logical(Value),
+    /// Ours, without an identifier (or deleted): `Type/{our id}` would dangle at the EHR, so
+    /// the Reference says what it was (`type`, and `display` from the target's name or code)
+    /// when it can, and is left out otherwise.
+    Described(Option<String>),
+    /// Not a resource we ever held: the sender's own reference, sent as it came.
+    Unchanged,
+}
+
 /// A logical reference to a resource of ours, by the identifier the EHR is most likely to know.
-async fn logical_for_stored(
+async fn outside_target(
     store: &dyn ResourceStore,
     resource_type: &str,
     id: &str,
-) -> Result<Option<Value>, StoreError> {
+) -> Result<Outside, StoreError> {
     let Some(stored) = store.read(resource_type, id).await? else {
-        return Ok(None);
+        return Ok(Outside::Unchanged);
     };
     let Some(resource) = stored
         .body
@@ -177,14 +196,54 @@ async fn logical_for_stored(
         .filter(|_| !stored.deleted)
         .and_then(|b| serde_json::from_str::<Value>(b).ok())
     else {
-        return Ok(None);
+        return Ok(Outside::Described(None));
     };
     let identifiers = identifiers_of(&resource);
     let best = identifiers
         .iter()
         .find(|i| !i.system.is_empty() && !i.system.starts_with(BUSINESS_ID_PREFIX))
         .or_else(|| identifiers.iter().find(|i| !i.system.is_empty()));
-    Ok(best.map(|i| logical(resource_type, i)))
+    Ok(match best {
+        Some(i) => Outside::Logical(logical(resource_type, i)),
+        None => Outside::Described(display_of(&resource)),
+    })
+}
+
+/// A human-readable name for a resource the EHR cannot look up: its `name` (HumanName text, or
+/// given and family names; or a plain string), else its `code`'s text or first display.
+fn display_of(resource: &Value) -> Option<String> {
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let name = match resource.get("name") {
+        Some(name @ Value::String(_)) => text(Some(name)),
+        Some(Value::Array(names)) => names.first().and_then(|n| {
+            text(n.get("text")).or_else(|| {
+                let parts: Vec<&str> = n
+                    .get("given")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .chain(n.get("family"))
+                    .filter_map(Value::as_str)
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            })
+        }),
+        _ => None,
+    };
+    name.or_else(|| {
+        let code = resource.get("code")?;
+        text(code.get("text")).or_else(|| {
+            code.get("coding")?
+                .as_array()?
+                .iter()
+                .find_map(|c| text(c.get("display")))
+        })
+    })
 }
 
 fn is_relative(reference: &str) -> bool {
@@ -217,35 +276,75 @@ fn collect_relative_references(value: &Value, out: &mut Vec<String>) {
 }
 
 /// Replaces the `reference` of each Reference object found in the maps by the mapped form,
-/// keeping the object's other elements (`display`, extensions…).
+/// keeping the object's other elements (`display`, extensions…). Returns true when `value` must
+/// be removed by its holder: a Reference left out without a display, or an element that only
+/// existed to carry such a value (`valueReference` of a `Task.input`, a Parameters part…).
 fn rewrite_references(
     value: &mut Value,
     within: &HashMap<String, Value>,
-    outside: &HashMap<String, Option<Value>>,
-) {
+    outside: &HashMap<String, Outside>,
+) -> bool {
     match value {
         Value::Object(fields) => {
-            let target = fields
-                .get("reference")
-                .and_then(Value::as_str)
-                .and_then(|r| within.get(r).or_else(|| outside.get(r)?.as_ref()))
-                .cloned();
-            if let Some(Value::Object(replacement)) = target {
-                fields.remove("reference");
-                for (k, v) in replacement {
-                    fields.insert(k, v);
+            if let Some(r) = fields.get("reference").and_then(Value::as_str) {
+                let mapped = within
+                    .get(r)
+                    .map(|v| Outside::Logical(v.clone()))
+                    .or_else(|| outside.get(r).cloned());
+                match mapped {
+                    Some(Outside::Logical(Value::Object(replacement))) => {
+                        fields.remove("reference");
+                        fields.extend(replacement);
+                        return false;
+                    }
+                    Some(Outside::Described(display)) => {
+                        let resource_type = r.split_once('/').map(|(rt, _)| rt.to_string());
+                        fields.remove("reference");
+                        if let Some(display) = display {
+                            fields.entry("display").or_insert(Value::String(display));
+                        }
+                        if !fields.contains_key("display") {
+                            return true;
+                        }
+                        if let Some(rt) = resource_type {
+                            fields.entry("type").or_insert(Value::String(rt));
+                        }
+                        return false;
+                    }
+                    _ => {}
                 }
-                return;
             }
-            for (_, child) in fields.iter_mut() {
-                rewrite_references(child, within, outside);
+            let mut removed = Vec::new();
+            for (key, child) in fields.iter_mut() {
+                let gone = rewrite_references(child, within, outside)
+                    || child.as_array().is_some_and(Vec::is_empty);
+                if gone {
+                    removed.push(key.clone());
+                }
             }
+            let mut lost_point = false;
+            for key in removed {
+                fields.remove(&key);
+                lost_point |= carries_its_holder(&key);
+            }
+            lost_point || fields.is_empty()
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|c| rewrite_references(c, within, outside)),
-        _ => {}
+        Value::Array(items) => {
+            items.retain_mut(|c| !rewrite_references(c, within, outside));
+            false
+        }
+        _ => false,
     }
+}
+
+/// An element without which its holder means nothing: the value[x] (`valueReference`…) of an
+/// input, output, parameter or extension, or the `member` of a CareTeam participant.
+fn carries_its_holder(key: &str) -> bool {
+    key == "member"
+        || key
+            .strip_prefix("value")
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(|c| c.is_ascii_uppercase())
 }
 
 /// Our logical id and version stamps mean nothing upstream.
@@ -288,7 +387,7 @@ mod tests {
         let outside = HashMap::from([
             (
                 "Patient/p".to_string(),
-                Some(logical(
+                Outside::Logical(logical(
                     "Patient",
                     &Identifier {
                         system: "urn:mrn".into(),
@@ -296,7 +395,7 @@ mod tests {
                     },
                 )),
             ),
-            ("ServiceRequest/unknown".to_string(), None),
+            ("ServiceRequest/unknown".to_string(), Outside::Unchanged),
         ]);
         rewrite_references(&mut r, &within, &outside);
         strip_server_fields(&mut r);
@@ -307,6 +406,84 @@ mod tests {
         );
         assert_eq!(r["basedOn"][0]["reference"], "ServiceRequest/unknown");
         assert!(r.get("id").is_none() && r.get("meta").is_none());
+    }
+
+    #[test]
+    fn references_to_our_resources_without_identifier_are_described_or_left_out() {
+        let mut task = json!({
+            "resourceType": "Task",
+            "input": [
+                {"type": {"text": "evidence"}, "valueReference": {"reference": "Condition/c1"}},
+                {"type": {"text": "evidence"}, "valueReference": {"reference": "Patient/p"}}
+            ],
+            "contained": [{"resourceType": "Parameters", "id": "determination", "parameter": [
+                {"name": "criterion", "part": [
+                    {"name": "reason", "valueString": "active and confirmed"},
+                    {"name": "evidence", "valueReference": {"reference": "Condition/c1"}}
+                ]}
+            ]}],
+            "output": [{"type": {"text": "determination"}, "valueReference": {"reference": "#determination"}}]
+        });
+        let mut plan = json!({
+            "resourceType": "CarePlan",
+            "addresses": [{"reference": "Condition/c1"}],
+            "supportingInfo": [{"reference": "Observation/o1", "display": "Housebound"}]
+        });
+        let mut team = json!({
+            "resourceType": "CareTeam",
+            "reasonReference": [{"reference": "Condition/c2"}],
+            "participant": [
+                {"role": [{"text": "caregiver"}], "member": {"reference": "RelatedPerson/r1"}},
+                {"role": [{"text": "caregiver"}], "member": {"reference": "RelatedPerson/r2"}}
+            ]
+        });
+        let outside = HashMap::from([
+            ("Condition/c1".to_string(), Outside::Described(None)),
+            ("Observation/o1".to_string(), Outside::Described(None)),
+            (
+                "Condition/c2".to_string(),
+                Outside::Described(display_of(&json!({"resourceType": "Condition",
+                    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm",
+                                         "code": "C78.01", "display": "Secondary malignant neoplasm of right lung"}]}}))),
+            ),
+            (
+                "RelatedPerson/r1".to_string(),
+                Outside::Described(display_of(&json!({"resourceType": "RelatedPerson",
+                    "name": [{"given": ["Maria"], "family": "Lopez"}]}))),
+            ),
+            ("RelatedPerson/r2".to_string(), Outside::Described(None)),
+            (
+                "Patient/p".to_string(),
+                Outside::Logical(json!({"type": "Patient", "identifier": {"value": "7"}})),
+            ),
+        ]);
+        rewrite_references(&mut task, &HashMap::new(), &outside);
+        rewrite_references(&mut plan, &HashMap::new(), &outside);
+        rewrite_references(&mut team, &HashMap::new(), &outside);
+        assert_eq!(
+            team["reasonReference"][0],
+            json!({"type": "Condition", "display": "Secondary malignant neoplasm of right lung"})
+        );
+        assert_eq!(
+            team["participant"],
+            json!([{"role": [{"text": "caregiver"}],
+                    "member": {"type": "RelatedPerson", "display": "Maria Lopez"}}]),
+            "a participant nobody can name is left out"
+        );
+        assert!(!task.to_string().contains("Condition/"), "{task}");
+        assert_eq!(task["input"].as_array().unwrap().len(), 1, "{task}");
+        assert_eq!(task["input"][0]["valueReference"]["type"], "Patient");
+        let part = &task["contained"][0]["parameter"][0]["part"];
+        assert_eq!(part.as_array().unwrap().len(), 1, "{part}");
+        assert_eq!(
+            task["output"][0]["valueReference"]["reference"],
+            "#determination"
+        );
+        assert!(plan.get("addresses").is_none(), "{plan}");
+        assert_eq!(
+            plan["supportingInfo"][0],
+            json!({"type": "Observation", "display": "Housebound"})
+        );
     }
 
     #[test]

@@ -517,6 +517,14 @@ impl Workflow {
                     "CareTeam" => (team_status, None),
                     _ => continue,
                 };
+                if ops
+                    .iter()
+                    .any(|op| op.resource_type() == rt && op.id() == rid)
+                {
+                    // the same request writes it (e.g. a delivery from the referral's
+                    // evaluator, plan and Task together): it says what the plan is
+                    continue;
+                }
                 let Some(current) = self.store.read(rt, rid).await?.filter(|s| !s.deleted) else {
                     continue;
                 };

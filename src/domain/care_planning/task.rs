@@ -1,7 +1,7 @@
 //! The referral Task (profile hbpc-referral-task, BSeR ReferralTask style): the workflow state,
 //! with the full determination in `output` and the evidence considered in `input`.
 
-use super::PlanInput;
+use super::{task_state, PlanInput};
 use crate::domain::eligibility::{Criterion, Decision, Determination, Verdict};
 use fhir_engine::json::build::{object, reference, reference_to, string, Shape};
 use fhir_engine::json::member::Member;
@@ -28,8 +28,8 @@ fn parameter_type(code: &str, display: &str) -> Value {
 struct Fragments {
     meta: Value,
     code: Value,
-    /// Eligible, ineligible, pending.
-    business_status: [Value; 3],
+    /// Eligible, ineligible, pending, and an accepted referral cancelled.
+    business_status: [Value; 4],
     determination_type: Value,
     determination_ref: Value,
     missing_type: Value,
@@ -83,6 +83,7 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
             business("3.0", "Service Request Accepted"),
             business("4.0", "Service Request Declined"),
             business("2.0", "Service Request Created"),
+            business("6.0", "Service Request Fulfillment Cancelled"),
         ],
         determination_type: parameter_type("determination", "Eligibility determination"),
         determination_ref: object([
@@ -155,10 +156,24 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
     let ev = input.evidence;
     let determination = input.determination;
     let decision = determination.decision();
-    let (status, business) = match decision {
-        Decision::Eligible => ("accepted", 0),
-        Decision::Ineligible => ("rejected", 1),
-        Decision::Pending => ("on-hold", 2),
+    let decided = match decision {
+        Decision::Eligible => "accepted",
+        Decision::Ineligible => "rejected",
+        Decision::Pending => "on-hold",
+    };
+    // The EHR holds a copy of this Task: it moves only as the Task state machine allows.
+    let prior_status = input
+        .prior
+        .task
+        .as_ref()
+        .and_then(|t| t.member("status"))
+        .and_then(Value::as_str);
+    let status = task_state::after_evaluation(prior_status, decided);
+    let business = match (decision, status) {
+        (_, "cancelled") => 3,
+        (Decision::Eligible, _) => 0,
+        (Decision::Ineligible, _) => 1,
+        (Decision::Pending, _) => 2,
     };
     let referral = ev.referral();
     let authored = input
@@ -210,7 +225,8 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         input.program.organization_ref(),
         Value::Array(input_refs),
         Value::Array(output),
-        status_reason(input).map_or(Value::Null, |reason| f.status_reason.with([string(reason)])),
+        status_reason(input, status)
+            .map_or(Value::Null, |reason| f.status_reason.with([string(reason)])),
         referral.member("priority").cloned().unwrap_or(Value::Null),
     ])
 }
@@ -241,10 +257,14 @@ pub fn is_missing_evidence(output: &Value) -> bool {
         == Some("missing-evidence")
 }
 
-/// Why the Task is rejected or on hold, naming the criteria.
-fn status_reason(input: &PlanInput) -> Option<String> {
+/// Why the Task is rejected, cancelled or on hold, naming the criteria.
+fn status_reason(input: &PlanInput, status: &str) -> Option<String> {
     let d = input.determination;
     let (mut text, verdict) = match d.decision() {
+        Decision::Ineligible if status == "cancelled" => (
+            String::from("Accepted earlier, no longer eligible: "),
+            Verdict::NotMet,
+        ),
         Decision::Ineligible => (String::from("Not eligible: "), Verdict::NotMet),
         Decision::Pending => (String::from("Waiting for evidence: "), Verdict::Unknown),
         Decision::Eligible => return None,

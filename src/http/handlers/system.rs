@@ -41,15 +41,6 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        IssueType::NotSupported,
-        format!("{} is not supported on this URL", req.method()),
-    )
-    .error_response()
-}
-
 pub async fn not_found() -> HttpResponse {
     ApiError::new(
         StatusCode::NOT_FOUND,

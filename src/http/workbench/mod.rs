@@ -15,6 +15,7 @@ mod assets;
 mod fixtures;
 mod handlers;
 
+use crate::http::allowed_methods::get;
 use actix_web::web;
 
 /// The workbench's path prefix.
@@ -22,28 +23,23 @@ pub const PREFIX: &str = "/workbench";
 
 /// Registers the workbench's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::to(crate::http::handlers::system::method_not_allowed);
-    cfg.service(
-        web::resource([PREFIX, "/workbench/"])
-            .route(web::get().to(handlers::page))
-            .default_service(not_allowed()),
-    )
+    cfg.service(get(
+        web::resource([PREFIX, "/workbench/"]),
+        web::to(handlers::page),
+    ))
     // before `{asset}`, which also matches `fixtures`
-    .service(
-        web::resource("/workbench/fixtures")
-            .route(web::get().to(handlers::fixture_list))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/workbench/fixtures/{path:.+}")
-            .route(web::get().to(handlers::fixture))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/workbench/{asset}")
-            .route(web::get().to(handlers::asset))
-            .default_service(not_allowed()),
-    );
+    .service(get(
+        web::resource("/workbench/fixtures"),
+        web::to(handlers::fixture_list),
+    ))
+    .service(get(
+        web::resource("/workbench/fixtures/{path:.+}"),
+        web::to(handlers::fixture),
+    ))
+    .service(get(
+        web::resource("/workbench/{asset}"),
+        web::to(handlers::asset),
+    ));
 }
 
 /// Whether a (percent-decoded) path is one of the workbench's public ones: the page and its

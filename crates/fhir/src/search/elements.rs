@@ -1,18 +1,84 @@
-//! `_elements`: only the named top-level elements, plus the mandatory ones, tagged SUBSETTED.
+//! `_elements` and `_summary` (R4 search §3.1.1.5.9–10): a subset of each resource's top-level
+//! elements, tagged `SUBSETTED`. Elements are named as the definitions name them: a choice
+//! element by its base name (`_elements=deceased` keeps `deceasedBoolean` or
+//! `deceasedDateTime`), so the resource type's element definitions are needed.
 
 use serde_json::{json, Map, Value};
 
-pub fn subset(resource: &Value, elements: &[String]) -> Value {
+/// A top-level element of a resource type, as its base StructureDefinition defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementDef {
+    /// The JSON name; for a choice element (`deceased[x]`) the base name (`deceased`).
+    pub name: String,
+    pub choice: bool,
+    /// Minimum cardinality above 0.
+    pub mandatory: bool,
+}
+
+/// The subsets `_summary` asks for that this module makes (`count` and `false` return
+/// resources whole). `true` needs the definitions' `isSummary` flags, which the vendored R4
+/// definitions do not carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    /// `text`, `id`, `meta` and the mandatory elements.
+    Text,
+    /// Everything but `text`.
+    Data,
+}
+
+impl Summary {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "text" => Some(Summary::Text),
+            "data" => Some(Summary::Data),
+            _ => None,
+        }
+    }
+}
+
+/// What to keep of a resource.
+#[derive(Debug, Clone, Copy)]
+pub enum Subset<'a> {
+    /// `_elements`: these elements, plus the mandatory ones.
+    Elements(&'a [String]),
+    Summary(Summary),
+}
+
+/// The definition a JSON member belongs to: `deceasedDateTime` → `deceased[x]`,
+/// `_birthDate` (a primitive's extensions) → `birthDate`.
+fn definition_of<'d>(key: &str, defs: &'d [ElementDef]) -> Option<&'d ElementDef> {
+    let name = key.strip_prefix('_').unwrap_or(key);
+    defs.iter()
+        .find(|d| !d.choice && d.name == name)
+        .or_else(|| {
+            defs.iter().find(|d| {
+                d.choice
+                    && name
+                        .strip_prefix(d.name.as_str())
+                        .and_then(|suffix| suffix.chars().next())
+                        .is_some_and(|c| c.is_ascii_uppercase())
+            })
+        })
+}
+
+/// `resource` reduced to `what`; `defs` are its type's top-level elements (empty when unknown:
+/// then names are matched as written, and nothing counts as mandatory).
+pub fn subset(resource: &Value, what: Subset<'_>, defs: &[ElementDef]) -> Value {
     let Some(fields) = resource.as_object() else {
         return resource.clone();
     };
     let mut out = Map::new();
     for (key, value) in fields {
-        // `_status` (a primitive's extensions) follows `status`
-        let base = key.strip_prefix('_').unwrap_or(key);
-        if matches!(key.as_str(), "resourceType" | "id" | "meta")
-            || elements.iter().any(|e| e == base)
-        {
+        let def = definition_of(key, defs);
+        let name = def.map_or(key.strip_prefix('_').unwrap_or(key), |d| d.name.as_str());
+        let mandatory = def.is_some_and(|d| d.mandatory);
+        let keep = matches!(name, "resourceType" | "id" | "meta")
+            || match what {
+                Subset::Elements(list) => mandatory || list.iter().any(|e| e == name || e == key),
+                Subset::Summary(Summary::Text) => name == "text" || mandatory,
+                Subset::Summary(Summary::Data) => name != "text",
+            };
+        if keep {
             out.insert(key.clone(), value.clone());
         }
     }
@@ -35,14 +101,85 @@ pub fn subset(resource: &Value, elements: &[String]) -> Value {
 mod tests {
     use super::*;
 
+    fn def(name: &str, choice: bool, mandatory: bool) -> ElementDef {
+        ElementDef {
+            name: name.into(),
+            choice,
+            mandatory,
+        }
+    }
+
+    /// Part of R4 Patient (and one mandatory element, as in a profile or a Task).
+    fn patient_defs() -> Vec<ElementDef> {
+        vec![
+            def("id", false, false),
+            def("meta", false, false),
+            def("text", false, false),
+            def("gender", false, false),
+            def("birthDate", false, false),
+            def("deceased", true, false),
+            def("multipleBirth", true, false),
+            def("photo", false, false),
+            def("name", false, true),
+        ]
+    }
+
+    fn patient() -> Value {
+        json!({"resourceType": "Patient", "id": "1", "text": {"status": "generated", "div": "<div/>"},
+               "gender": "male", "_gender": {"id": "x"}, "birthDate": "1950",
+               "deceasedDateTime": "2026-01-02", "multipleBirthInteger": 2,
+               "photo": [{"url": "http://x"}], "name": [{"family": "X"}]})
+    }
+
     #[test]
-    fn keeps_named_and_mandatory() {
-        let r = json!({"resourceType": "Patient", "id": "1", "gender": "male", "_gender": {"id": "x"},
-                       "birthDate": "1950", "name": [{"family": "X"}]});
-        let s = subset(&r, &["gender".to_string()]);
+    fn elements_keep_named_and_mandatory() {
+        let s = subset(
+            &patient(),
+            Subset::Elements(&["gender".to_string()]),
+            &patient_defs(),
+        );
         assert_eq!(s["gender"], "male");
         assert!(s.get("_gender").is_some());
-        assert!(s.get("name").is_none());
+        assert!(s.get("birthDate").is_none() && s.get("deceasedDateTime").is_none());
+        assert_eq!(
+            s["name"][0]["family"], "X",
+            "mandatory elements are always kept"
+        );
+        assert_eq!(s["meta"]["tag"][0]["code"], "SUBSETTED");
+        let s = subset(&patient(), Subset::Elements(&["gender".to_string()]), &[]);
+        assert!(
+            s.get("name").is_none(),
+            "no definitions: nothing is mandatory"
+        );
+    }
+
+    #[test]
+    fn elements_name_choice_elements_by_their_base_name() {
+        let s = subset(
+            &patient(),
+            Subset::Elements(&["deceased".to_string()]),
+            &patient_defs(),
+        );
+        assert_eq!(s["deceasedDateTime"], "2026-01-02");
+        assert!(s.get("multipleBirthInteger").is_none());
+        // `birth` is no element, though `birthDate` starts with it
+        let s = subset(
+            &patient(),
+            Subset::Elements(&["birth".to_string()]),
+            &patient_defs(),
+        );
+        assert!(s.get("birthDate").is_none(), "{s}");
+    }
+
+    #[test]
+    fn summary_text_and_data() {
+        let s = subset(&patient(), Subset::Summary(Summary::Data), &patient_defs());
+        assert!(s.get("text").is_none());
+        assert_eq!(s["multipleBirthInteger"], 2);
+        assert_eq!(s["deceasedDateTime"], "2026-01-02");
+        let s = subset(&patient(), Subset::Summary(Summary::Text), &patient_defs());
+        assert!(s.get("text").is_some() && s.get("name").is_some());
+        assert!(s.get("gender").is_none() && s.get("deceasedDateTime").is_none());
         assert_eq!(s["meta"]["tag"][0]["code"], "SUBSETTED");
     }
 }

@@ -2,6 +2,7 @@
 //! modifiers, prefixes, chains, OR (commas) and AND (repeats), and the result parameters.
 
 use super::date_range;
+use super::elements::Summary;
 use super::normalize::normalize;
 use super::query::*;
 use super::registry::{ParamType, Registry};
@@ -120,6 +121,7 @@ impl Parser<'_> {
             revincludes: Vec::new(),
             max_included: self.limits.max_included,
             elements: None,
+            summary: None,
             link_params: Vec::new(),
         };
         let mut issues = Vec::new();
@@ -190,9 +192,15 @@ impl Parser<'_> {
                         Ok(true)
                     }
                     "false" => Ok(true),
-                    other => self.unknown(format!(
-                        "_summary={other} is not supported (count and false are)"
-                    )),
+                    other => match Summary::parse(other) {
+                        Some(summary) => {
+                            q.summary = Some(summary);
+                            Ok(true)
+                        }
+                        None => self.unknown(format!(
+                            "_summary={other} is not supported (count, text, data and false are)"
+                        )),
+                    },
                 }
             }
             "_elements" => {

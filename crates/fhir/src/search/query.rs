@@ -148,6 +148,8 @@ pub struct SearchQuery {
     pub max_included: usize,
     /// `_elements`, when given.
     pub elements: Option<Vec<String>>,
+    /// `_summary=true|text|data`, when given.
+    pub summary: Option<super::elements::Summary>,
     /// The recognised parameters, normalised, for the `self` and paging links.
     pub link_params: Vec<(String, String)>,
 }

@@ -163,6 +163,25 @@ impl StructureValidator {
         self.base.get(type_name).map(Arc::as_ref)
     }
 
+    /// The top-level elements of a resource type's base definition (for `_elements` and
+    /// `_summary`); empty for a type it does not know.
+    pub fn top_level_elements(&self, type_name: &str) -> Vec<crate::search::elements::ElementDef> {
+        let Some(plan) = self.base(type_name) else {
+            return Vec::new();
+        };
+        plan.root()
+            .children
+            .iter()
+            .filter_map(|&c| plan.node(c))
+            .filter(|n| n.slice_name.is_none())
+            .map(|n| crate::search::elements::ElementDef {
+                name: n.name.clone(),
+                choice: n.choice,
+                mandatory: n.min > 0,
+            })
+            .collect()
+    }
+
     pub fn expansion(&self, value_set: &str) -> Option<&Expansion> {
         self.expansions.get(value_set)
     }
