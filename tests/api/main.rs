@@ -11,6 +11,8 @@ mod dockerfile;
 mod durability;
 mod errors;
 mod fhir_sdk_client;
+mod fuzz;
+mod hardening;
 mod migrate;
 mod referrals;
 mod replicas;
