@@ -25,6 +25,15 @@ pub fn parse_if_none_exist(query: &str) -> Result<IdentifierToken, Issue> {
             ));
         }
         let value = percent_decode(value);
+        if let Some(c) = fhir_engine::json::forbidden_control(&value) {
+            return Err(Issue::error(
+                IssueType::Invalid,
+                format!(
+                    "the identifier criterion holds the control character U+{:04X}",
+                    c as u32
+                ),
+            ));
+        }
         if value.contains(',') {
             return Err(Issue::error(
                 IssueType::NotSupported,

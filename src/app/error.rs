@@ -35,6 +35,9 @@ impl AppError {
             | AppError::PreconditionFailed(i)
             | AppError::Conflict(i) => vec![i.clone()],
             // Backend details stay in the log, not in the response.
+            AppError::Store(StoreError::TooCostly(text)) => {
+                vec![Issue::error(IssueType::TooCostly, text.clone())]
+            }
             AppError::Store(StoreError::Unavailable(_)) => vec![Issue::error(
                 IssueType::Transient,
                 "the data store is temporarily unavailable; retry later",
@@ -107,6 +110,8 @@ impl From<JsonError> for AppError {
         let code = match e {
             JsonError::MissingResourceType => IssueType::Required,
             JsonError::TooManyElements { .. } => IssueType::TooCostly,
+            JsonError::StringTooLong { .. } => IssueType::TooLong,
+            JsonError::ControlCharacter { .. } => IssueType::Invalid,
             _ => IssueType::Structure,
         };
         let issue = Issue::error(code, e.to_string());

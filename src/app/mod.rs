@@ -1,6 +1,7 @@
 //! Application services: what the gateway does with a request, independent of HTTP.
 
 pub mod auth;
+pub mod compute_pool;
 pub mod conditional;
 pub mod conditional_write;
 pub mod delivery;

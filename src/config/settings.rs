@@ -46,6 +46,9 @@ pub struct ServerSettings {
     pub listen: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Threads for CPU-heavy request work (parsing, validation, indexing, evaluation), apart
+    /// from the HTTP workers; 0 means one per core.
+    pub compute_threads: usize,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout_secs: u64,
     /// Public FHIR base URL (e.g. `https://gw.example.org/fhir`); empty derives it from each request.
@@ -65,7 +68,13 @@ pub struct DatabaseSettings {
     pub write_batch_max: usize,
     /// Write requests that may wait for the writer before callers are held back.
     pub write_queue: usize,
+    /// Longest a write waits for room in the SQLite write queue, or any request for a
+    /// PostgreSQL connection, before it is shed with 503 and `Retry-After`.
+    pub queue_wait_ms: u64,
     pub busy_timeout_ms: u64,
+    /// Most search index rows one resource may produce: the write work of a resource that
+    /// repeats an element many times (more gets 400 `too-costly`).
+    pub max_index_rows: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +120,7 @@ impl Default for ServerSettings {
         Self {
             listen: "127.0.0.1:8080".into(),
             workers: 0,
+            compute_threads: 0,
             shutdown_timeout_secs: 30,
             public_base_url: String::new(),
         }
@@ -125,7 +135,9 @@ impl Default for DatabaseSettings {
             read_connections: 8,
             write_batch_max: 256,
             write_queue: 1024,
+            queue_wait_ms: 5000,
             busy_timeout_ms: 5000,
+            max_index_rows: 10_000,
         }
     }
 }
@@ -172,6 +184,12 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         in_range("server.workers", self.server.workers, 0, 256)?;
+        in_range(
+            "server.compute_threads",
+            self.server.compute_threads,
+            0,
+            256,
+        )?;
         let base = &self.server.public_base_url;
         if !(base.is_empty() || base.starts_with("http://") || base.starts_with("https://")) {
             return Err(invalid(
@@ -215,6 +233,18 @@ impl Settings {
             self.database.write_queue,
             1,
             1_000_000,
+        )?;
+        in_range(
+            "database.queue_wait_ms",
+            self.database.queue_wait_ms as usize,
+            10,
+            600_000,
+        )?;
+        in_range(
+            "database.max_index_rows",
+            self.database.max_index_rows,
+            100,
+            10_000_000,
         )?;
         in_range(
             "limits.max_body_bytes",

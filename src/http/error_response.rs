@@ -8,6 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
 use std::fmt;
 
+/// `Retry-After` of a 503: the store sheds load for moments, not minutes.
+const RETRY_AFTER_SECS: &str = "1";
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -35,13 +38,21 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        fhir_json(self.status, operation_outcome(&self.issues).to_string())
+        let mut res = fhir_json(self.status, operation_outcome(&self.issues).to_string());
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // the store was busy or away for a moment (a full write queue, a pool timeout)
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        res
     }
 }
 
 pub fn status_of(error: &AppError) -> StatusCode {
     match error {
-        AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+        AppError::Invalid(_) | AppError::Store(StoreError::TooCostly(_)) => StatusCode::BAD_REQUEST,
         AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::UnsupportedType(_) | AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Gone(_) => StatusCode::GONE,
@@ -54,8 +65,11 @@ pub fn status_of(error: &AppError) -> StatusCode {
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        if let AppError::Store(e) = &error {
-            tracing::error!(error = %e, "store failure");
+        // a too-costly resource is the client's error, not the store's
+        match &error {
+            AppError::Store(StoreError::TooCostly(_)) => {}
+            AppError::Store(e) => tracing::error!(error = %e, "store failure"),
+            _ => {}
         }
         Self {
             status: status_of(&error),

@@ -1,7 +1,9 @@
 //! Building and running the HTTP server.
 
 use super::capability::capability_statement;
+use super::control_characters::reject_control_characters;
 use super::handlers::system;
+use super::protocol_errors::OutcomeOnProtocolErrors;
 use super::request_log::log_request;
 use super::routes;
 use super::state::AppState;
@@ -12,12 +14,17 @@ use crate::app::validation::Validation;
 use crate::app::workflow::{Evaluator, Workflow, WorkflowRules};
 use crate::config::Settings;
 use crate::store;
+use actix_http::HttpService;
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::AppConfig;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::rt::net::TcpStream;
+use actix_web::{web, App};
 use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
 use fhir_engine::validation::IntakeValidator;
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -96,6 +103,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         validation,
         capability: capability.to_string().into(),
         security,
+        compute: crate::app::compute_pool::ComputePool::new(settings.server.compute_threads)?,
         settings: Arc::new(settings),
     })
 }
@@ -151,27 +159,52 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     let delivery_worker = state.deliveries.start_worker(&state.settings.delivery)?;
     let data = web::Data::new(state);
     let audit = data.security.audit.clone();
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(reject_control_characters))
             .wrap(from_fn(crate::http::auth::guard))
             .wrap(from_fn(log_request))
             .configure(routes::configure)
             .default_service(web::to(system::not_found))
-    })
-    .shutdown_timeout(shutdown)
-    // Slow clients: headers within this time, idle keep-alive closed, lingering closes cut.
-    .client_request_timeout(std::time::Duration::from_millis(
-        timeouts.client_request_timeout_ms,
-    ))
-    .client_disconnect_timeout(std::time::Duration::from_secs(5))
-    .keep_alive(std::time::Duration::from_secs(timeouts.keep_alive_secs));
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    let server = server.bind(addr).map_err(|source| ServeError::Bind {
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind {
         addr: addr.to_string(),
         source,
+    })?;
+    // actix-web's HttpServer, built by hand for one difference: each connection is wrapped so
+    // that actix-http's own (bodiless) protocol-error responses carry an OperationOutcome.
+    let mut builder = actix_server::Server::build();
+    let closing = builder.graceful_shutdown_signal();
+    builder = builder.shutdown_timeout(shutdown);
+    if workers > 0 {
+        builder = builder.workers(workers);
+    }
+    let server = builder.listen("hbpc-gateway", listener, move || {
+        let closing = closing.clone();
+        let http = HttpService::build()
+            // keep-alive connections close when shutdown starts
+            .graceful_shutdown_signal(move || {
+                let closing = closing.clone();
+                async move { closing.notified().await }
+            })
+            // Slow clients: headers within this time, idle keep-alive closed, lingering
+            // closes cut.
+            .client_request_timeout(Duration::from_millis(timeouts.client_request_timeout_ms))
+            .client_disconnect_timeout(Duration::from_secs(5))
+            .keep_alive(Duration::from_secs(timeouts.keep_alive_secs))
+            .local_addr(addr)
+            .h1(map_config(
+                app()
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response()),
+                move |_| AppConfig::default(),
+            ));
+        fn_service(|io: TcpStream| {
+            let peer = io.peer_addr().ok();
+            std::future::ready(Ok((OutcomeOnProtocolErrors::new(io), peer)))
+        })
+        .and_then(http)
     })?;
     tracing::info!(%addr, "hbpc-gateway listening");
     server.run().await?;

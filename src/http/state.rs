@@ -22,6 +22,8 @@ pub struct AppState {
     pub capability: Bytes,
     /// Tokens, audit trail, rate limits.
     pub security: Arc<crate::app::auth::Security>,
+    /// Where CPU-heavy request work runs, off the HTTP workers.
+    pub compute: crate::app::compute_pool::ComputePool,
 }
 
 impl AppState {

@@ -17,6 +17,9 @@ pub enum StoreError {
     Op { index: usize, failure: OpFailure },
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A resource would cost more write work than `database.max_index_rows` allows.
+    #[error("too costly: {0}")]
+    TooCostly(String),
     #[error("store error: {0}")]
     Backend(String),
     /// The database refused the data itself (an invalid byte, a constraint, a value too large):

@@ -13,6 +13,8 @@ mod docs_examples;
 mod durability;
 mod errors;
 mod fhir_sdk_client;
+mod fuzz;
+mod hardening;
 mod messages;
 mod migrate;
 mod readme;

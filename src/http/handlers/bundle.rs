@@ -14,7 +14,11 @@ pub async fn process(
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
     crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
-    let outcome = state.intake_for(&req).process_bundle(&body).await?;
+    let intake = state.intake_for(&req);
+    let outcome = state
+        .compute
+        .run(async move { intake.process_bundle(&body).await })
+        .await?;
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
     let json = bundle_response(&outcome, &state.base_url(&req), preference);

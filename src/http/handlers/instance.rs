@@ -93,9 +93,11 @@ pub async fn update(
             format!("updates of {resource_type}/{id} must carry If-Match: W/\"<version>\" (search.require_if_match)"),
         ));
     }
+    let intake = state.intake_for(&req);
+    let (rt, resource_id) = (resource_type.clone(), id.clone());
     let accepted = state
-        .intake_for(&req)
-        .update(&resource_type, &id, &body, if_match)
+        .compute
+        .run(async move { intake.update(&rt, &resource_id, &body, if_match).await })
         .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);

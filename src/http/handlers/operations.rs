@@ -24,12 +24,19 @@ async fn run(
     id: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
-    let call = ValidateCall {
-        resource_type,
-        id,
-        profile: query.profile.as_deref(),
-    };
-    let issues = state.validation.validate(&call, &body)?;
+    let validation = state.validation.clone();
+    let (resource_type, id) = (resource_type.map(str::to_string), id.map(str::to_string));
+    let issues = state
+        .compute
+        .run(async move {
+            let call = ValidateCall {
+                resource_type: resource_type.as_deref(),
+                id: id.as_deref(),
+                profile: query.profile.as_deref(),
+            };
+            validation.validate(&call, &body)
+        })
+        .await?;
     Ok(fhir_json(
         StatusCode::OK,
         operation_outcome(&issues).to_string(),

@@ -188,17 +188,25 @@ pub async fn conditional_update(
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let params = pairs(req.query_string().as_bytes());
     let base = state.base_url(&req);
-    let accepted = update_matching(
-        &state.search,
-        &state.intake_for(&req),
-        &path,
-        &params,
-        req.query_string(),
-        &body,
-        if_match,
-        &base,
-    )
-    .await?;
+    let (search, intake) = (state.search.clone(), state.intake_for(&req));
+    let (resource_type, query) = (path.into_inner(), req.query_string().to_string());
+    let base_url = base.clone();
+    let accepted = state
+        .compute
+        .run(async move {
+            update_matching(
+                &search,
+                &intake,
+                &resource_type,
+                &params,
+                &query,
+                &body,
+                if_match,
+                &base_url,
+            )
+            .await
+        })
+        .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     Ok(accepted_response(&accepted, &base, preference))
 }

@@ -15,10 +15,17 @@ pub async fn create(
     let if_none_exist = req
         .headers()
         .get("if-none-exist")
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let intake = state.intake_for(&req);
+    let resource_type = path.into_inner();
     let accepted = state
-        .intake_for(&req)
-        .create(&path, &body, if_none_exist)
+        .compute
+        .run(async move {
+            intake
+                .create(&resource_type, &body, if_none_exist.as_deref())
+                .await
+        })
         .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     let base = state.base_url(&req);

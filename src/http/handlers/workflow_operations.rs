@@ -14,9 +14,11 @@ pub async fn process_message(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
+    let intake = state.intake_for(&req);
+    let base = state.base_url(&req);
     let outcome = state
-        .intake_for(&req)
-        .process_message(&body, &state.base_url(&req))
+        .compute
+        .run(async move { intake.process_message(&body, &base).await })
         .await?;
     Ok(fhir_json(StatusCode::OK, outcome.response.to_string()))
 }
@@ -29,6 +31,10 @@ pub async fn evaluate_eligibility(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
-    let parameters = state.intake.evaluate_eligibility(&body).await?;
+    let intake = state.intake.clone();
+    let parameters = state
+        .compute
+        .run(async move { intake.evaluate_eligibility(&body).await })
+        .await?;
     Ok(fhir_json(StatusCode::OK, parameters.to_string()))
 }

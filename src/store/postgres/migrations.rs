@@ -154,6 +154,25 @@ CREATE TABLE audit_quarantine (
 );
 "#,
     },
+    Migration {
+        version: 6,
+        name: "bounded index keys: long values store and stay searchable",
+        sql: r#"
+-- A B-tree entry holds at most about 2.7 KB; clinical text (an Observation.valueString),
+-- a long identifier or system can be longer. The value indexes hold the first 200 characters
+-- (at most 800 bytes each); queries compare that prefix, then the whole value
+-- (store/search/sql.rs, PG_KEY_CHARS). The claim key is unique on hashes of its values.
+DROP INDEX search_index_value;
+CREATE INDEX search_index_value
+    ON search_index (resource_type, param, left(val, 200), left(sys, 200)) WHERE lo IS NULL;
+DROP INDEX resource_identifier_lookup;
+CREATE INDEX resource_identifier_lookup
+    ON resource_identifier (resource_type, left(value, 200), left(system, 200));
+ALTER TABLE conditional_create_claim DROP CONSTRAINT conditional_create_claim_pkey;
+CREATE UNIQUE INDEX conditional_create_claim_key
+    ON conditional_create_claim (resource_type, md5(system), md5(value));
+"#,
+    },
 ];
 
 pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {

@@ -24,6 +24,7 @@ const MAX_ATTEMPTS: usize = 5;
 
 pub struct PostgresStore {
     pool: PgPool,
+    max_index_rows: usize,
     outbox: std::sync::Arc<outbox::PostgresOutbox>,
 }
 
@@ -31,7 +32,8 @@ impl PostgresStore {
     pub async fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(settings.pool_size)
-            .acquire_timeout(Duration::from_millis(settings.busy_timeout_ms))
+            // load shedding: a request waits this long for a connection, then gets 503
+            .acquire_timeout(Duration::from_millis(settings.queue_wait_ms))
             .connect(url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
@@ -50,7 +52,11 @@ impl PostgresStore {
             );
         }
         let outbox = std::sync::Arc::new(outbox::PostgresOutbox::new(pool.clone()));
-        Ok(Self { pool, outbox })
+        Ok(Self {
+            pool,
+            max_index_rows: settings.max_index_rows,
+            outbox,
+        })
     }
 }
 
@@ -128,7 +134,9 @@ impl ResourceStore for PostgresStore {
         let mut attempt = 1;
         loop {
             let mut tx = self.pool.begin().await.map_err(unavailable)?;
-            let result = operations::apply_ops(&mut tx, ops.clone(), now_millis()).await;
+            let result =
+                operations::apply_ops(&mut tx, ops.clone(), now_millis(), self.max_index_rows)
+                    .await;
             let error = match result {
                 Ok(outcomes) => match tx.commit().await {
                     Ok(()) => return Ok(outcomes),

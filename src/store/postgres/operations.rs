@@ -5,6 +5,7 @@
 //! `If-Match`, so one writer wins and the other sees the new version.
 
 use super::queries;
+use crate::store::search::{check_index_rows, indexer};
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
 use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
@@ -13,10 +14,12 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use std::sync::Arc;
 
+/// `max_index_rows`: the write work bound of one resource (`database.max_index_rows`).
 pub async fn apply_ops(
     conn: &mut PgConnection,
     ops: Vec<WriteOp>,
     now_ms: i64,
+    max_index_rows: usize,
 ) -> Result<Vec<WriteOutcome>, OpsError> {
     let mut resolutions = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
@@ -72,6 +75,7 @@ pub async fn apply_ops(
                     now_ms,
                     &last_updated,
                     resource,
+                    max_index_rows,
                 )
                 .await?;
                 Some(WriteOutcome::Created(stored))
@@ -97,6 +101,7 @@ pub async fn apply_ops(
                     now_ms,
                     &last_updated,
                     resource,
+                    max_index_rows,
                 )
                 .await?;
                 Some(match live {
@@ -186,7 +191,9 @@ async fn resolve_conditional(
         return Ok(Resolution::Proceed);
     }
     let holder: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM conditional_create_claim WHERE resource_type = $1 AND system = $2 AND value = $3",
+        "SELECT id FROM conditional_create_claim
+          WHERE resource_type = $1 AND md5(system) = md5($2) AND md5(value) = md5($3)
+            AND system = $2 AND value = $3",
     )
     .bind(resource_type)
     .bind(system)
@@ -204,8 +211,11 @@ async fn write_version(
     now_ms: i64,
     last_updated: &str,
     mut resource: Value,
+    max_index_rows: usize,
 ) -> Result<StoredResource, OpsError> {
     meta::stamp(&mut resource, id, version_id, last_updated);
+    let rows = indexer().index_rows(resource_type, &resource);
+    check_index_rows(resource_type, rows.len(), max_index_rows)?;
     let body = resource.to_string();
     sqlx::query(
         "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
@@ -220,7 +230,7 @@ async fn write_version(
     .await?;
     set_current(conn, resource_type, id, version_id).await?;
     reindex_identifiers(conn, resource_type, id, &resource).await?;
-    super::search::reindex(conn, resource_type, id, &resource).await?;
+    super::search::reindex_rows(conn, resource_type, id, &rows).await?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),

@@ -93,12 +93,14 @@ pub async fn ids_by_identifier(
     token: &IdentifierToken,
     limit: usize,
 ) -> Result<Vec<String>, sqlx::Error> {
-    // Two shapes so that a generic plan still uses the (resource_type, value, system) index.
+    // Two shapes so that a generic plan still uses the (resource_type, value, system) index,
+    // which holds 200-character prefixes (migration 6).
     let mut ids: Vec<String> = match search_system(token) {
         Some(system) => {
             sqlx::query_scalar(
                 "SELECT id FROM resource_identifier
-                  WHERE resource_type = $1 AND value = $2 AND system = $3",
+                  WHERE resource_type = $1 AND left(value, 200) = left($2, 200) AND value = $2
+                    AND left(system, 200) = left($3, 200) AND system = $3",
             )
             .bind(resource_type)
             .bind(&token.value)
@@ -108,7 +110,8 @@ pub async fn ids_by_identifier(
         }
         None => {
             sqlx::query_scalar(
-                "SELECT id FROM resource_identifier WHERE resource_type = $1 AND value = $2",
+                "SELECT id FROM resource_identifier
+                  WHERE resource_type = $1 AND left(value, 200) = left($2, 200) AND value = $2",
             )
             .bind(resource_type)
             .bind(&token.value)

@@ -6,6 +6,7 @@ use crate::store::search::columns::columns;
 use crate::store::search::{indexer, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
+use fhir_engine::search::IndexRow;
 use serde_json::Value;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -19,14 +20,24 @@ pub async fn reindex(
     id: &str,
     resource: &Value,
 ) -> Result<(), sqlx::Error> {
-    unindex(conn, resource_type, id).await?;
     let rows = indexer().index_rows(resource_type, resource);
+    reindex_rows(conn, resource_type, id, &rows).await
+}
+
+/// [`reindex`] with the rows already computed.
+pub async fn reindex_rows(
+    conn: &mut PgConnection,
+    resource_type: &str,
+    id: &str,
+    rows: &[IndexRow],
+) -> Result<(), sqlx::Error> {
+    unindex(conn, resource_type, id).await?;
     if rows.is_empty() {
         return Ok(());
     }
     let (mut param, mut sys, mut val, mut raw, mut lo, mut hi) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for row in &rows {
+    for row in rows {
         let c = columns(row);
         param.push(c.param);
         sys.push(c.sys);

@@ -17,6 +17,18 @@ pub fn indexer() -> &'static dyn SearchIndexer {
     crate::domain::guide::resource_types::search_registry()
 }
 
+/// The write work bound (`database.max_index_rows`): a resource's index rows, checked
+/// before any of them is written.
+pub fn check_index_rows(resource_type: &str, rows: usize, max: usize) -> Result<(), StoreError> {
+    if rows <= max {
+        return Ok(());
+    }
+    Err(StoreError::TooCostly(format!(
+        "the {resource_type} would be indexed under {rows} search values; a resource may have \
+         at most {max} (database.max_index_rows): it repeats elements too many times"
+    )))
+}
+
 /// One page of search results.
 #[derive(Debug, Clone, Default)]
 pub struct SearchResult {

@@ -35,6 +35,11 @@ pub struct Builder {
     args: Vec<Arg>,
 }
 
+/// Characters of `val` and `sys` that PostgreSQL's value index holds (`left(val, 200)`, as
+/// created by its migration 6): a B-tree entry holds at most about 2.7 KB, and clinical text
+/// is longer. Queries there compare the indexed prefix, then the whole value.
+pub const PG_KEY_CHARS: usize = 200;
+
 /// Sorts after every other text in byte order: the upper end of a prefix range.
 const TEXT_MAX: char = '\u{10FFFF}';
 const DAY_MS: i64 = 86_400_000;
@@ -112,6 +117,39 @@ impl Builder {
         match self.dialect {
             Dialect::Sqlite => " INDEXED BY search_index_owner",
             Dialect::Postgres => "",
+        }
+    }
+
+    /// `column = p`, on PostgreSQL through the prefix its index holds.
+    fn eq(&self, column: &str, p: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("{column} = {p}"),
+            Dialect::Postgres => {
+                format!(
+                    "left({column}, {PG_KEY_CHARS}) = left({p}, {PG_KEY_CHARS}) AND {column} = {p}"
+                )
+            }
+        }
+    }
+
+    /// The `val` expression to match resource ids against: ids have at most 64 characters,
+    /// so on PostgreSQL the indexed prefix equals an id exactly when the value does.
+    fn id_key(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "val".into(),
+            Dialect::Postgres => format!("left(val, {PG_KEY_CHARS})"),
+        }
+    }
+
+    /// `low <= val < high`; truncating both sides keeps the order, so on PostgreSQL the
+    /// indexed prefix bounds the range before the whole value decides.
+    fn range(&self, low: &str, high: &str) -> String {
+        let exact = format!("val >= {low} AND val < {high}");
+        match self.dialect {
+            Dialect::Sqlite => exact,
+            Dialect::Postgres => format!(
+                "left(val, {PG_KEY_CHARS}) >= left({low}, {PG_KEY_CHARS}) AND left(val, {PG_KEY_CHARS}) <= left({high}, {PG_KEY_CHARS}) AND {exact}"
+            ),
         }
     }
 
@@ -231,24 +269,26 @@ impl Builder {
         let tail = match &c.matches {
             Match::Token { system, code } => {
                 let code = self.text(code);
+                let val = self.eq("val", &code);
                 match system {
                     Some(s) => {
                         let s = self.text(s);
-                        format!("lo IS NULL AND val = {code} AND sys = {s}")
+                        let sys = self.eq("sys", &s);
+                        format!("lo IS NULL AND {val} AND {sys}")
                     }
-                    None => format!("lo IS NULL AND val = {code}"),
+                    None => format!("lo IS NULL AND {val}"),
                 }
             }
             Match::String { normalized, mode } => match mode {
                 StringMode::Prefix => {
                     let low = self.text(normalized);
                     let high = self.text(&format!("{normalized}{TEXT_MAX}"));
-                    format!("lo IS NULL AND val >= {low} AND val < {high}")
+                    format!("lo IS NULL AND {}", self.range(&low, &high))
                 }
                 StringMode::Exact(raw) => {
                     let val = self.text(normalized);
                     let raw = self.text(raw);
-                    format!("lo IS NULL AND val = {val} AND raw = {raw}")
+                    format!("lo IS NULL AND {} AND raw = {raw}", self.eq("val", &val))
                 }
                 StringMode::Contains => {
                     let escaped = normalized
@@ -261,12 +301,13 @@ impl Builder {
             },
             Match::Reference { target_type, id } => {
                 let id = self.text(id);
+                let val = self.eq("val", &id);
                 match target_type {
                     Some(t) => {
                         let t = self.text(t);
-                        format!("lo IS NULL AND val = {id} AND sys = {t}")
+                        format!("lo IS NULL AND {val} AND {}", self.eq("sys", &t))
                     }
-                    None => format!("lo IS NULL AND val = {id}"),
+                    None => format!("lo IS NULL AND {val}"),
                 }
             }
             Match::ReferenceText(text) => match parse_reference(text) {
@@ -274,16 +315,16 @@ impl Builder {
                 Some(IndexValue::Reference { target_id, .. }) if !target_id.is_empty() => {
                     let id = self.text(&target_id);
                     let raw = self.text(text);
-                    format!("lo IS NULL AND val = {id} AND raw = {raw}")
+                    format!("lo IS NULL AND {} AND raw = {raw}", self.eq("val", &id))
                 }
                 _ => {
                     let val = self.text(text);
-                    format!("lo IS NULL AND val = {val}")
+                    format!("lo IS NULL AND {}", self.eq("val", &val))
                 }
             },
             Match::Uri(u) => {
                 let u = self.text(u);
-                format!("lo IS NULL AND val = {u}")
+                format!("lo IS NULL AND {}", self.eq("val", &u))
             }
             Match::Date { prefix, range } => {
                 let cond = self.date(*prefix, range.low, range.high);
@@ -297,7 +338,9 @@ impl Builder {
                         let t = self.text(target);
                         let inner = self.matching(target, std::slice::from_ref(clause));
                         format!(
-                            "(sys = {t} AND val IN (SELECT id FROM ({inner}) AS h{}))",
+                            "({} AND {} IN (SELECT id FROM ({inner}) AS h{}))",
+                            self.eq("sys", &t),
+                            self.id_key(),
                             self.args.len()
                         )
                     })
@@ -461,7 +504,9 @@ impl Builder {
         let list: Vec<String> = target_ids.iter().map(|id| self.text(id)).collect();
         format!(
             "SELECT DISTINCT resource_type, id FROM search_index \
-              WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND sys = {target} AND val IN ({})",
+              WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND {} AND {} IN ({})",
+            self.eq("sys", &target),
+            self.id_key(),
             list.join(", ")
         )
     }

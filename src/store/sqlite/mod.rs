@@ -27,6 +27,9 @@ use tokio::sync::{mpsc, oneshot};
 
 pub struct SqliteStore {
     jobs: mpsc::Sender<writer::Work>,
+    /// Longest a write waits for room in the queue before it is shed (503).
+    queue_wait: std::time::Duration,
+    max_index_rows: usize,
     readers: Arc<ReadPool>,
     outbox: Arc<outbox::SqliteOutbox>,
 }
@@ -51,6 +54,8 @@ impl SqliteStore {
         let outbox = Arc::new(outbox::SqliteOutbox::open(&path, busy_ms)?);
         Ok(Self {
             jobs: tx,
+            queue_wait: std::time::Duration::from_millis(settings.queue_wait_ms),
+            max_index_rows: settings.max_index_rows,
             readers: Arc::new(ReadPool::new(path, settings.read_connections)),
             outbox,
         })
@@ -142,10 +147,25 @@ impl ResourceStore for SqliteStore {
 
     async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         let (reply, response) = oneshot::channel();
-        self.jobs
-            .send(writer::Work::Resources(writer::Job::new(ops, reply)))
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        let job = writer::Job::new(ops, reply);
+        job.check_index_rows(self.max_index_rows)?;
+        // Load shedding: a queue full for longer than `queue_wait` answers 503 instead of
+        // holding the caller (and its memory) without bound.
+        match tokio::time::timeout(
+            self.queue_wait,
+            self.jobs.send(writer::Work::Resources(job)),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(StoreError::Unavailable("the writer has stopped".into())),
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "the write queue stayed full for {} ms",
+                    self.queue_wait.as_millis()
+                )))
+            }
+        }
         let (result, _ops) = response
             .await
             .map_err(|_| StoreError::Unavailable("the writer dropped the request".into()))?;

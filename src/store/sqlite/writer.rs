@@ -38,6 +38,18 @@ impl Job {
     }
 }
 
+impl Job {
+    /// The write work bound, on the rows computed for each resource.
+    pub fn check_index_rows(&self, max: usize) -> Result<(), StoreError> {
+        for (op, prepared) in self.ops.iter().zip(&self.prepared) {
+            if let Some(p) = prepared {
+                crate::store::search::check_index_rows(op.resource_type(), p.rows.len(), max)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Work of other store modules (the security store) committed in the same group commit.
 pub trait SideJob: Send {
     /// Runs inside the job's savepoint; an error rolls back this job alone.

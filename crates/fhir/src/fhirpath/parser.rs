@@ -154,6 +154,8 @@ impl Parser {
     }
 
     fn unary(&mut self, nesting: usize) -> Result<Parsed, FhirPathError> {
+        // `- - - …` recurses here before any tree is built: bound it as nesting
+        self.check_depth(nesting)?;
         match self.peek() {
             Tok::Op("-") => {
                 self.pos += 1;

@@ -94,6 +94,11 @@ fn errors_are_errors_not_panics() {
         engine.compile(&long_chain),
         Err(FhirPathError::TooDeep(_))
     ));
+    let negated = "-".repeat(10_000) + "1";
+    assert!(matches!(
+        engine.compile(&negated),
+        Err(FhirPathError::TooDeep(_))
+    ));
     let sum = "1".to_string() + &" + 1".repeat(10_000);
     assert!(matches!(
         engine.compile(&sum),

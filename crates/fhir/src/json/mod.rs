@@ -6,6 +6,7 @@ pub mod member;
 pub mod position;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -28,6 +29,31 @@ pub enum JsonError {
     },
     #[error("the body has more than {limit} JSON elements")]
     TooManyElements { limit: usize },
+    /// FHIR R4 §2.6.2 (JSON): an object never repeats a property name.
+    #[error(
+        "the property '{key}' appears twice in the object ending at line {line}, column {column}"
+    )]
+    DuplicateKey {
+        key: String,
+        line: usize,
+        column: usize,
+    },
+    /// FHIR R4 `string`: no code points below U+0020 other than tab, CR and LF.
+    #[error("a string holds the control character U+{code:04X}, which FHIR strings must not contain (line {line}, column {column})")]
+    ControlCharacter {
+        code: u32,
+        line: usize,
+        column: usize,
+    },
+    /// FHIR R4 `string`: at most 1 MB.
+    #[error(
+        "a string is longer than the FHIR limit of {limit} bytes (line {line}, column {column})"
+    )]
+    StringTooLong {
+        limit: usize,
+        line: usize,
+        column: usize,
+    },
     #[error("the body must be a JSON object (a FHIR resource)")]
     NotAnObject,
     #[error("the resource has no `resourceType` string")]
@@ -41,6 +67,15 @@ pub enum JsonError {
 pub struct JsonLimits {
     pub max_depth: usize,
     pub max_elements: usize,
+}
+
+/// The longest FHIR string, in bytes (R4 `string`: "SHALL NOT exceed 1 MB").
+pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+
+/// The first character FHIR forbids in a string: below U+0020, other than tab, LF and CR.
+pub fn forbidden_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 /// Parses a resource: depth- and size-bounded, syntax-checked, an object with a `resourceType`.
@@ -69,6 +104,7 @@ pub fn parse_bounded(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonErro
         limits,
         elements: Cell::new(0),
         exceeded: Cell::new(None),
+        duplicate: RefCell::new(None),
         members: RefCell::new(Vec::new()),
     };
     let mut de = serde_json::Deserializer::from_str(text);
@@ -86,6 +122,21 @@ pub fn parse_bounded(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonErro
         },
         Some(Exceeded::Elements) => JsonError::TooManyElements {
             limit: limits.max_elements,
+        },
+        Some(Exceeded::Duplicate) => JsonError::DuplicateKey {
+            key: budget.duplicate.take().unwrap_or_default(),
+            line: e.line(),
+            column: e.column(),
+        },
+        Some(Exceeded::Control(code)) => JsonError::ControlCharacter {
+            code,
+            line: e.line(),
+            column: e.column(),
+        },
+        Some(Exceeded::LongString) => JsonError::StringTooLong {
+            limit: MAX_STRING_BYTES,
+            line: e.line(),
+            column: e.column(),
         },
         None => JsonError::Syntax {
             line: e.line(),
@@ -110,6 +161,9 @@ fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
 enum Exceeded {
     Depth,
     Elements,
+    Duplicate,
+    Control(u32),
+    LongString,
 }
 
 /// The limits and what has been spent of them; `exceeded` tells a limit error from a syntax
@@ -118,6 +172,8 @@ struct Budget {
     limits: JsonLimits,
     elements: Cell<usize>,
     exceeded: Cell<Option<Exceeded>>,
+    /// The repeated key, when `exceeded` is `Duplicate`.
+    duplicate: RefCell<Option<String>>,
     /// Members of the objects being read, innermost last: an object is built once its
     /// members are all read, at its final size, instead of growing (and rehashing) as it goes.
     members: RefCell<Vec<(String, Value)>>,
@@ -130,6 +186,19 @@ impl Budget {
         if n > self.limits.max_elements {
             self.exceeded.set(Some(Exceeded::Elements));
             return Err(E::custom("too many JSON values"));
+        }
+        Ok(())
+    }
+
+    /// A string (value or key) as FHIR allows it: at most 1 MB, no control characters.
+    fn string<E: de::Error>(&self, text: &str) -> Result<(), E> {
+        if text.len() > MAX_STRING_BYTES {
+            self.exceeded.set(Some(Exceeded::LongString));
+            return Err(E::custom("string too long"));
+        }
+        if let Some(c) = forbidden_control(text) {
+            self.exceeded.set(Some(Exceeded::Control(c as u32)));
+            return Err(E::custom("control character in a string"));
         }
         Ok(())
     }
@@ -178,7 +247,10 @@ impl BoundedValue<'_> {
             })?;
             self.budget.members.borrow_mut().push((key, value));
             match map.next_key::<String>()? {
-                Some(k) => key = k,
+                Some(k) => {
+                    self.budget.string(&k)?;
+                    key = k;
+                }
                 None => return Ok(()),
             }
         }
@@ -210,11 +282,13 @@ impl<'de> Visitor<'de> for BoundedValue<'_> {
             .ok_or_else(|| E::custom("a number must be finite"))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.budget.string(v)?;
         Ok(Value::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.budget.string(&v)?;
         Ok(Value::String(v))
     }
 
@@ -248,11 +322,13 @@ impl<'de> Visitor<'de> for BoundedValue<'_> {
         };
         if first == NUMBER_TOKEN {
             let text: String = map.next_value()?;
+            self.budget.string(&text)?;
             return text
                 .parse::<serde_json::Number>()
                 .map(Value::Number)
                 .map_err(de::Error::custom);
         }
+        self.budget.string(&first)?;
         let depth = self.depth + 1;
         self.budget.enter(depth)?;
         let start = self.budget.members.borrow().len();
@@ -260,7 +336,18 @@ impl<'de> Visitor<'de> for BoundedValue<'_> {
         let mut stack = self.budget.members.borrow_mut();
         read?;
         let mut members = Map::with_capacity(stack.len() - start);
-        members.extend(stack.drain(start..));
+        for (key, value) in stack.drain(start..) {
+            match members.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(slot) => {
+                    *self.budget.duplicate.borrow_mut() = Some(slot.key().clone());
+                    self.budget.exceeded.set(Some(Exceeded::Duplicate));
+                    return Err(de::Error::custom("duplicate property"));
+                }
+            }
+        }
         Ok(Value::Object(members))
     }
 }
@@ -374,5 +461,83 @@ mod tests {
             parse_resource(br#"{"resourceType":3}"#, LIMITS),
             Err(JsonError::MissingResourceType)
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_their_name() {
+        let err = parse_resource(
+            br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#,
+            LIMITS,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, JsonError::DuplicateKey { key, line: 1, .. } if key == "gender"),
+            "{err:?}"
+        );
+        let err = parse_resource(
+            br#"{"resourceType":"Patient","resourceType":"Patient"}"#,
+            LIMITS,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, JsonError::DuplicateKey { key, .. } if key == "resourceType"),
+            "{err:?}"
+        );
+        // nested, and the same name in sibling objects is fine
+        assert!(parse_bounded(
+            br#"{"a":[{"b":1},{"b":2}],"c":{"b":{"d":1,"d":2}}}"#,
+            LIMITS
+        )
+        .is_err());
+        assert!(parse_bounded(br#"{"a":[{"b":1},{"b":2}],"c":{"b":1}}"#, LIMITS).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_values_and_keys() {
+        for body in [
+            r#"{"resourceType":"Patient","id":"a\u0000b"}"#,
+            r#"{"resourceType":"Patient","name":[{"family":"x\u001fy"}]}"#,
+            "{\"resourceType\":\"Patient\",\"gen\\u0001der\":\"male\"}",
+            r#"{"resourceType":"Pati\u0000ent"}"#,
+        ] {
+            let err = parse_resource(body.as_bytes(), LIMITS).unwrap_err();
+            assert!(
+                matches!(err, JsonError::ControlCharacter { .. }),
+                "{body}: {err:?}"
+            );
+        }
+        let err =
+            parse_resource(br#"{"resourceType":"Patient","id":"a\u0000"}"#, LIMITS).unwrap_err();
+        assert!(matches!(
+            err,
+            JsonError::ControlCharacter {
+                code: 0,
+                line: 1,
+                ..
+            }
+        ));
+        // tab, CR and LF are allowed
+        let ok = r#"{"resourceType":"Patient","text":{"div":"a\tb\r\nc"}}"#;
+        assert!(parse_resource(ok.as_bytes(), LIMITS).is_ok());
+    }
+
+    #[test]
+    fn strings_over_one_megabyte_are_refused() {
+        let at_limit = format!(
+            r#"{{"resourceType":"Patient","id":"{}"}}"#,
+            "a".repeat(MAX_STRING_BYTES)
+        );
+        assert!(parse_resource(at_limit.as_bytes(), LIMITS).is_ok());
+        let over = format!(
+            r#"{{"resourceType":"Patient","name":[{{"family":"{}"}}]}}"#,
+            "é".repeat(MAX_STRING_BYTES / 2 + 1)
+        );
+        assert!(matches!(
+            parse_resource(over.as_bytes(), LIMITS),
+            Err(JsonError::StringTooLong {
+                limit: MAX_STRING_BYTES,
+                ..
+            })
+        ));
     }
 }

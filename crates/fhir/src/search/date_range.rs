@@ -3,7 +3,7 @@
 //! the R4 prefix rules compare.
 
 /// An inclusive range of epoch milliseconds (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DateRange {
     pub low: i64,
     pub high: i64,

@@ -6,8 +6,9 @@ use super::normalize::normalize;
 use super::registry::{ParamType, Registry};
 use crate::fhirpath::FhirPathValue;
 use serde_json::Value;
+use std::collections::HashSet;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IndexValue {
     /// A code, Coding, CodeableConcept coding, Identifier or ContactPoint; `system` is empty
     /// when there is none.
@@ -89,18 +90,29 @@ impl SearchIndexer for Registry {
                     }
                 }
             }
-            // One row per distinct value of the parameter, the first in document order.
-            let mut i = before + 1;
-            while i < rows.len() {
-                if rows[before..i].contains(&rows[i]) {
-                    rows.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
+            dedup_tail(&mut rows, before);
         }
         rows
     }
+}
+
+/// One row per distinct value of a parameter (`rows[from..]`), the first in document order.
+/// Linear: a resource may repeat an element tens of thousands of times. SipHash (not the Fx
+/// hasher of `fast_hash`): the values come from requests.
+fn dedup_tail(rows: &mut Vec<IndexRow>, from: usize) {
+    if rows.len() - from < 2 {
+        return;
+    }
+    let tail = rows.split_off(from);
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(tail.len());
+        tail.iter().map(|row| seen.insert(&row.value)).collect()
+    };
+    rows.extend(
+        tail.into_iter()
+            .zip(keep)
+            .filter_map(|(row, keep)| keep.then_some(row)),
+    );
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -394,5 +406,19 @@ mod tests {
             json!({"resourceType": "CarePlan", "subject": {"reference": "Group/g"}}),
         );
         assert!(values(&g, "patient").is_empty());
+    }
+
+    #[test]
+    fn repeated_values_index_once_in_document_order() {
+        let names: Vec<Value> = (0..3000)
+            .map(|i| json!({"family": format!("F{}", i % 7), "given": ["G", format!("H{i}")]}))
+            .collect();
+        let r = rows("Patient", json!({"resourceType": "Patient", "name": names}));
+        let family = values(&r, "family");
+        assert_eq!(family.len(), 7);
+        assert!(matches!(&family[0], IndexValue::String { exact, .. } if exact == "F0"));
+        assert!(matches!(&family[6], IndexValue::String { exact, .. } if exact == "F6"));
+        // "G" once, and 3000 distinct H…
+        assert_eq!(values(&r, "given").len(), 3001);
     }
 }

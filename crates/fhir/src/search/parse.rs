@@ -132,6 +132,20 @@ impl Parser<'_> {
             )]);
         }
         for (name, value) in params {
+            // FHIR strings hold no control characters, and PostgreSQL text holds no NUL
+            if let Some(c) = crate::json::forbidden_control(name)
+                .or_else(|| crate::json::forbidden_control(value))
+            {
+                issues.push(Issue::error(
+                    IssueType::Invalid,
+                    format!(
+                        "search parameter '{}' holds the control character U+{:04X}",
+                        name.escape_default(),
+                        c as u32
+                    ),
+                ));
+                continue;
+            }
             match self.parameter(&mut q, name, value) {
                 Ok(true) => q.link_params.push((name.clone(), value.clone())),
                 Ok(false) => {}
