@@ -4,7 +4,9 @@
 use super::error_response::status_of;
 use super::prefer::ReturnPreference;
 use super::responses::{etag, with_warnings};
+use super::search_bundle::searchset;
 use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
+use crate::store::StoredResource;
 use fhir_engine::model::instant::{fhir_instant, now_millis};
 use fhir_engine::outcome::{operation_outcome, Issue};
 use serde_json::{json, Value};
@@ -85,6 +87,31 @@ fn write_entry(
             }
             push_json(out, &json!({ "response": response }));
         }
+        EntryOutcome::Read(stored) => {
+            out.push_str("{\"fullUrl\":");
+            push_json(
+                out,
+                &Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id)),
+            );
+            if let Some(body) = stored.body.as_deref() {
+                out.push_str(",\"resource\":");
+                out.push_str(body);
+            }
+            out.push_str(",\"response\":");
+            push_json(out, &read_response("200 OK", stored));
+            out.push('}');
+        }
+        EntryOutcome::NotModified(stored) => {
+            push_json(
+                out,
+                &json!({ "response": read_response("304 Not Modified", stored) }),
+            );
+        }
+        EntryOutcome::Searched(page) => {
+            out.push_str("{\"resource\":");
+            out.push_str(&searchset(page, base));
+            out.push_str(",\"response\":{\"status\":\"200 OK\"}}");
+        }
         EntryOutcome::Failed(error) => {
             let status = status_of(error);
             let reason = status.canonical_reason().unwrap_or_default();
@@ -95,6 +122,14 @@ fn write_entry(
             push_json(out, &json!({ "response": response }));
         }
     }
+}
+
+fn read_response(status: &str, stored: &StoredResource) -> Value {
+    json!({
+        "status": status,
+        "etag": etag(stored.version_id),
+        "lastModified": fhir_instant(stored.last_updated_ms),
+    })
 }
 
 /// `value` as JSON text; serde's writer is much cheaper than `Display` (which goes through

@@ -107,6 +107,7 @@ impl Intake {
             .transaction(
                 transaction,
                 header.pointer("/source/endpoint").and_then(Value::as_str),
+                base,
             )
             .await
             .map_err(|e| relocate(e, &entries))?;

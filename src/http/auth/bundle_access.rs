@@ -105,7 +105,17 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
     for (i, entry) in bundle.entry.iter().enumerate() {
         let allowed = match entry_access(entry) {
             EntryAccess::Rest(interaction, t, id) => {
-                let ok = caller.scopes.permits(interaction, &t);
+                // A client that sees only its own Tasks reads with GET /fhir/…, where its
+                // filter applies (searches' _include and _revinclude included).
+                let reads = matches!(
+                    interaction,
+                    Interaction::Read
+                        | Interaction::Vread
+                        | Interaction::Search
+                        | Interaction::History
+                );
+                let ok = caller.scopes.permits(interaction, &t)
+                    && !(reads && caller.restricted_to().is_some());
                 if entities.len() < 100 {
                     entities.push(AuditEntity {
                         resource_type: t,

@@ -14,9 +14,10 @@ pub async fn process(
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
     crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
-    let outcome = state.intake_for(&req).process_bundle(&body).await?;
+    let base = state.base_url(&req);
+    let outcome = state.intake_for(&req).process_bundle(&body, &base).await?;
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
-    let json = bundle_response(&outcome, &state.base_url(&req), preference);
+    let json = bundle_response(&outcome, &base, preference);
     Ok(fhir_json(StatusCode::OK, json))
 }
