@@ -238,9 +238,9 @@ mod tests {
         let search = e[5].as_ref().unwrap();
         assert_eq!(search.method, Method::Get);
         assert_eq!(search.if_none_match.as_deref(), Some("W/\"1\""));
-        for bad in 6..=8 {
+        for (bad, entry) in e.iter().enumerate().skip(6) {
             assert_eq!(
-                e[bad].as_ref().unwrap_err().expression,
+                entry.as_ref().unwrap_err().expression,
                 vec![format!("Bundle.entry[{bad}].request.url")]
             );
         }

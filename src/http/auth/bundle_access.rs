@@ -103,6 +103,7 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
     let mut entities = Vec::new();
     let mut denied = Vec::new();
     for (i, entry) in bundle.entry.iter().enumerate() {
+        let mut reason = "the token's scopes do not allow this entry's interaction";
         let allowed = match entry_access(entry) {
             EntryAccess::Rest(interaction, t, id) => {
                 // A client that sees only its own Tasks reads with GET /fhir/…, where its
@@ -114,8 +115,11 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
                         | Interaction::Search
                         | Interaction::History
                 );
-                let ok = caller.scopes.permits(interaction, &t)
-                    && !(reads && caller.restricted_to().is_some());
+                let restricted_read = reads && caller.restricted_to().is_some();
+                if restricted_read {
+                    reason = "this client sees only its own Tasks: it reads with GET /fhir/..., not with GET entries of a Bundle";
+                }
+                let ok = caller.scopes.permits(interaction, &t) && !restricted_read;
                 if entities.len() < 100 {
                     entities.push(AuditEntity {
                         resource_type: t,
@@ -131,11 +135,7 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
         };
         if !allowed {
             denied.push(
-                Issue::error(
-                    IssueType::Forbidden,
-                    "the token's scopes do not allow this entry's interaction",
-                )
-                .at(format!("Bundle.entry[{i}].request")),
+                Issue::error(IssueType::Forbidden, reason).at(format!("Bundle.entry[{i}].request")),
             );
         }
     }
