@@ -19,7 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// The entries' fullUrls, keyed for resolution.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FullUrls {
     /// Version-less fullUrl → the positions of the entries that have it (several only in a
     /// Bundle holding several versions of one resource).
