@@ -215,6 +215,12 @@ async fn batch_entries_resolve_alone_and_run_in_processing_order() {
             {"request": {"method": "GET", "url": "Patient/unknown-id"}},
             {"resource": observation("b-4", "Patient?identifier=urn:mrn|NONE"),
              "request": {"method": "POST", "url": "Observation"}},
+            // a conditional update that matches nothing creates; a conditional delete that
+            // matches nothing does nothing
+            {"resource": {"resourceType": "Patient", "id": "ignored",
+                          "identifier": [{"system": "urn:mrn", "value": "B-9"}]},
+             "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|B-9"}},
+            {"request": {"method": "DELETE", "url": "Observation?identifier=urn:obs|none"}},
         ]});
         let (status, response) = post_bundle(&server, &bundle).await;
         assert_eq!(status, 200, "{response}");
@@ -228,7 +234,9 @@ async fn batch_entries_resolve_alone_and_run_in_processing_order() {
                 "201 Created",
                 "201 Created",
                 "404 Not Found",
-                "412 Precondition Failed"
+                "412 Precondition Failed",
+                "201 Created",
+                "204 No Content"
             ],
             "{response}"
         );
@@ -243,6 +251,8 @@ async fn batch_entries_resolve_alone_and_run_in_processing_order() {
             ["Bundle.entry[3].resource.subject.reference"]
         );
         assert_eq!(entries[5]["resource"]["subject"]["reference"], "Patient/b-3");
+        assert_ne!(entries[8]["resource"]["id"], "ignored", "R4: a create");
+        assert_eq!(server.stored_with_identifier("Patient", "B-9").await, 1);
     })
     .await;
 }

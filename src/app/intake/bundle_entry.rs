@@ -117,12 +117,7 @@ impl Intake {
                 .at(at(entry.index, "resource.id")),
             )),
             (_, [id]) => Ok(Target::Id(id.clone())),
-            // no match, an id in the body: update as create, at that id
-            (Method::Put, []) if body_id.is_some() => {
-                let id = body_id.unwrap_or_default().to_string();
-                check_id(&id).map_err(|e| e.located(&at(entry.index, "resource.id")))?;
-                Ok(Target::Id(id))
-            }
+            // R4: no match is a create (a body id is replaced, as in POST)
             (Method::Put, []) => Ok(Target::Create {
                 id: new_server_id(),
                 claim: parse_if_none_exist(criteria).ok(),
