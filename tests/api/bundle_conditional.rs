@@ -87,6 +87,7 @@ async fn transaction_resolves_full_urls_conditional_urls_and_references_then_rea
             {"request": {"method": "GET", "url": format!("Patient/{known}"),
                          "ifNoneMatch": "W/\"1\""}},
             {"request": {"method": "GET", "url": format!("RelatedPerson/{rp}")}},
+            {"request": {"method": "GET", "url": format!("RelatedPerson/{rp}/_history/1")}},
         ]});
         let (status, response) = post_bundle(&server, &bundle).await;
         assert_eq!(status, 200, "{response}");
@@ -100,6 +101,7 @@ async fn transaction_resolves_full_urls_conditional_urls_and_references_then_rea
                 "200 OK",
                 "204 No Content",
                 "304 Not Modified",
+                "200 OK",
                 "200 OK"
             ],
             "{response}"
@@ -145,6 +147,12 @@ async fn transaction_resolves_full_urls_conditional_urls_and_references_then_rea
         assert_eq!(entries[6]["response"]["etag"], "W/\"1\"");
         assert_eq!(entries[7]["resource"]["meta"]["versionId"], "2");
         assert_eq!(entries[7]["response"]["etag"], "W/\"2\"");
+        // a vread: the version before the conditional update
+        assert_eq!(entries[8]["resource"]["meta"]["versionId"], "1");
+        assert_eq!(
+            entries[8]["resource"]["telecom"][0]["value"], "555-0100",
+            "{response}"
+        );
     })
     .await;
 }

@@ -51,6 +51,8 @@ pub struct EntryRequest {
     pub resource_type: String,
     /// From the request URL (`Type/id`) for PUT, DELETE and a GET read.
     pub id: Option<String>,
+    /// A GET vread's version (`Type/id/_history/vid`).
+    pub version: Option<String>,
     /// The query of the request URL (`Type?criteria`): the criteria of a conditional update
     /// or delete, or a GET's search parameters.
     pub criteria: Option<String>,
@@ -140,14 +142,23 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
     let mut parts = path.split('/');
     let resource_type = parts.next().unwrap_or_default().to_string();
     let id = parts.next().map(str::to_string);
-    let has_id = id.as_deref().is_some_and(|i| !i.is_empty()) && parts.next().is_none();
+    // GET [type]/[id]/_history/[vid]: a vread
+    let version = match (method, parts.next(), parts.next()) {
+        (Method::Get, Some("_history"), Some(v)) if !v.is_empty() => Some(v.to_string()),
+        (_, None, _) => None,
+        // anything else after the id: not a form this method takes
+        _ => Some(String::new()),
+    };
+    let has_id = id.as_deref().is_some_and(|i| !i.is_empty())
+        && version.as_deref() != Some("")
+        && parts.next().is_none();
     let conditional = criteria.as_deref().is_some_and(|c| !c.is_empty());
     // POST [type]; PUT and DELETE [type]/[id] or [type]?criteria; GET [type]/[id] or
     // [type]?params
     let well_formed = match method {
         Method::Post => id.is_none() && criteria.is_none(),
         Method::Put | Method::Delete => {
-            (has_id && criteria.is_none()) || (id.is_none() && conditional)
+            (has_id && version.is_none() && criteria.is_none()) || (id.is_none() && conditional)
         }
         Method::Get => (has_id && criteria.is_none()) || id.is_none(),
     };
@@ -155,7 +166,7 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
         let expected = match method {
             Method::Post => "[type]",
             Method::Put | Method::Delete => "[type]/[id] or [type]?[criteria]",
-            Method::Get => "[type]/[id] or [type]?[parameters]",
+            Method::Get => "[type]/[id], [type]/[id]/_history/[vid] or [type]?[parameters]",
         };
         return Err(Issue::error(
             IssueType::Invalid,
@@ -193,6 +204,7 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
         method,
         resource_type,
         id,
+        version,
         criteria,
         resource,
         if_none_exist: text("ifNoneExist"),
@@ -221,6 +233,9 @@ mod tests {
             {"request": {"method": "PUT", "url": "Patient?"}, "resource": {"resourceType": "Patient"}},
             {"request": {"method": "POST", "url": "Patient?identifier=s|v"}, "resource": {"resourceType": "Patient"}},
             {"request": {"method": "GET", "url": "Patient/1?x=1"}},
+            {"request": {"method": "DELETE", "url": "Patient/1/_history/2"}},
+            {"request": {"method": "GET", "url": "Patient/1/_history"}},
+            {"request": {"method": "GET", "url": "Patient/1/_history/2"}},
         ]});
         assert_eq!(kind_of(&b).unwrap(), BundleKind::Transaction);
         let e = entry_requests(&mut b);
@@ -238,7 +253,12 @@ mod tests {
         let search = e[5].as_ref().unwrap();
         assert_eq!(search.method, Method::Get);
         assert_eq!(search.if_none_match.as_deref(), Some("W/\"1\""));
-        for (bad, entry) in e.iter().enumerate().skip(6) {
+        let vread = e[11].as_ref().unwrap();
+        assert_eq!(
+            (vread.id.as_deref(), vread.version.as_deref()),
+            (Some("1"), Some("2"))
+        );
+        for (bad, entry) in e.iter().enumerate().skip(6).take(5) {
             assert_eq!(
                 entry.as_ref().unwrap_err().expression,
                 vec![format!("Bundle.entry[{bad}].request.url")]

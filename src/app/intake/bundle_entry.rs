@@ -178,7 +178,7 @@ impl Intake {
         Ok(())
     }
 
-    /// A GET entry: a read (with `ifNoneMatch` / `ifModifiedSince`) or a search.
+    /// A GET entry: a read or vread (with `ifNoneMatch` / `ifModifiedSince`) or a search.
     pub(super) async fn get_entry(&self, entry: &EntryRequest, base_url: &str) -> EntryOutcome {
         let url_at = at(entry.index, "request.url");
         let Some(id) = &entry.id else {
@@ -198,24 +198,29 @@ impl Intake {
                 Err(e) => EntryOutcome::Failed(e.located(&url_at)),
             };
         };
-        let stored = match self.store.read(&entry.resource_type, id).await {
+        let rt = &entry.resource_type;
+        let read = match entry.version.as_deref() {
+            None => self.store.read(rt, id).await,
+            // a version that is not a number names no version
+            Some(v) => match v.parse::<u64>() {
+                Ok(v) => self.store.vread(rt, id, v).await,
+                Err(_) => Ok(None),
+            },
+        };
+        let what = match entry.version.as_deref() {
+            None => format!("{rt}/{id}"),
+            Some(v) => format!("version {v} of {rt}/{id}"),
+        };
+        let stored = match read {
             Err(e) => return EntryOutcome::Failed(AppError::Store(e)),
             Ok(None) => {
                 return EntryOutcome::Failed(AppError::NotFound(
-                    Issue::error(
-                        IssueType::NotFound,
-                        format!("{}/{id} is not known", entry.resource_type),
-                    )
-                    .at(url_at),
+                    Issue::error(IssueType::NotFound, format!("{what} is not known")).at(url_at),
                 ))
             }
             Ok(Some(s)) if s.deleted => {
                 return EntryOutcome::Failed(AppError::Gone(
-                    Issue::error(
-                        IssueType::Deleted,
-                        format!("{}/{id} has been deleted", entry.resource_type),
-                    )
-                    .at(url_at),
+                    Issue::error(IssueType::Deleted, format!("{what} is a deletion")).at(url_at),
                 ))
             }
             Ok(Some(s)) => s,
