@@ -9,7 +9,7 @@
 
 use criterion::{BenchmarkId, Criterion};
 use fhir_engine::search::SearchIndexer;
-use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
+use fhir_engine::validation::structure::{IntakeProfiles, StructureValidator};
 use hbpc_gateway::app::intake::Intake;
 use hbpc_gateway::config::Settings;
 use hbpc_gateway::domain::guide;
@@ -63,7 +63,8 @@ fn intake(store: SharedStore) -> Intake {
         validator: structure,
         default_profiles: false,
     });
-    Intake::new(store, validator, settings.limits.clone())
+    let search = hbpc_gateway::app::search::Search::new(store.clone(), &settings.search);
+    Intake::new(store, search, validator, settings.limits.clone())
 }
 
 fn create(c: &mut Criterion) {

@@ -96,8 +96,9 @@ impl Referrals {
             validator: structure,
             default_profiles: settings.validation.default_profiles,
         });
+        let search = hbpc_gateway::app::search::Search::new(shared.clone(), &settings.search);
         let intake =
-            Intake::new(shared, validator, settings.limits.clone()).with_workflow(workflow);
+            Intake::new(shared, search, validator, settings.limits.clone()).with_workflow(workflow);
         let path = format!(
             "{}/fixtures/referral-transaction.json",
             env!("CARGO_MANIFEST_DIR")
@@ -118,7 +119,10 @@ impl Referrals {
             .template
             .replace("REF-2026-000417", &format!("REF-{tag}"))
             .replace("MRN-448210", &format!("MRN-{tag}"));
-        let _ = self.intake.process_bundle(body.as_bytes()).await;
+        let _ = self
+            .intake
+            .process_bundle(body.as_bytes(), "http://bench.example/fhir")
+            .await;
         self.capture
             .ops
             .lock()

@@ -83,13 +83,27 @@ async fn versions_reads_and_tombstones() {
 
         let v1 = s.vread("Patient", "p1", 1).await.unwrap().unwrap();
         assert!(v1.body.unwrap().contains("\"active\":true"));
-        let out = s
-            .apply(vec![WriteOp::Delete {
-                resource_type: "Patient".into(),
-                id: "p1".into(),
-            }])
-            .await
-            .unwrap();
+        let delete = |m| WriteOp::Delete {
+            resource_type: "Patient".into(),
+            id: "p1".into(),
+            if_match: m,
+        };
+        // a stale If-Match deletes nothing
+        let err = s.apply(vec![delete(Some(1))]).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Op {
+                    failure: OpFailure::VersionConflict {
+                        expected: 1,
+                        current: Some(2)
+                    },
+                    ..
+                }
+            ),
+            "{name}: {err:?}"
+        );
+        let out = s.apply(vec![delete(Some(2))]).await.unwrap();
         assert!(
             matches!(
                 out[0],
@@ -361,6 +375,7 @@ async fn search_index_follows_the_final_stored_resource() {
         s.apply(vec![WriteOp::Delete {
             resource_type: "CarePlan".into(),
             id: "cp1".into(),
+            if_match: None,
         }])
         .await
         .unwrap();

@@ -1,4 +1,6 @@
 //! `If-None-Exist` / `entry.request.ifNoneExist`: the search that makes a create conditional.
+//! `POST [type]?criteria` is read the same way (R4 defines only the header; clients such as
+//! fhirpy's `get_or_create()` send the query).
 
 use fhir_engine::model::identifier::IdentifierToken;
 use fhir_engine::outcome::{Issue, IssueType};
@@ -55,6 +57,44 @@ pub fn parse_if_none_exist(query: &str) -> Result<IdentifierToken, Issue> {
     })
 }
 
+/// Parameters of a create's query string that are not criteria.
+const FORMAT_PARAMS: [&str; 2] = ["_format", "_pretty"];
+
+/// The conditional create criteria of `POST [type]?query` with `If-None-Exist: header`: the
+/// query's criteria, the header's, or both when they say the same; 400 when they disagree.
+pub fn create_criteria(query: &str, header: Option<&str>) -> Result<Option<String>, Issue> {
+    let criteria: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .filter(|(name, _)| !FORMAT_PARAMS.contains(&name.as_str()))
+        .collect();
+    let from_query = (!criteria.is_empty()).then(|| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&criteria)
+            .finish()
+    });
+    match (from_query, header) {
+        (None, header) => Ok(header.map(str::to_string)),
+        (Some(q), None) => Ok(Some(q)),
+        (Some(q), Some(h)) => {
+            let mut a = criteria;
+            let mut b: Vec<(String, String)> =
+                form_urlencoded::parse(h.trim().trim_start_matches('?').as_bytes())
+                    .into_owned()
+                    .collect();
+            a.sort();
+            b.sort();
+            if a == b {
+                Ok(Some(q))
+            } else {
+                Err(Issue::error(
+                    IssueType::Invalid,
+                    "the query of POST [type]?criteria and the If-None-Exist header name different conditional create criteria",
+                ))
+            }
+        }
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
@@ -104,6 +144,38 @@ mod tests {
         assert!(parse_if_none_exist("identifier=a&identifier=b").is_err());
         assert!(parse_if_none_exist("").is_err());
         assert_eq!(parse_if_none_exist("identifier=%zz").unwrap().value, "%zz");
+    }
+
+    #[test]
+    fn the_query_of_a_create_is_its_criteria_unless_the_header_disagrees() {
+        assert_eq!(create_criteria("", None).unwrap(), None);
+        assert_eq!(
+            create_criteria("_format=json", Some("identifier=a|1"))
+                .unwrap()
+                .as_deref(),
+            Some("identifier=a|1")
+        );
+        assert_eq!(
+            create_criteria("identifier=a%7C1&_pretty=true", None)
+                .unwrap()
+                .as_deref(),
+            Some("identifier=a%7C1")
+        );
+        // the same criteria, encoded differently
+        assert!(create_criteria("identifier=a%7C1", Some("?identifier=a|1"))
+            .unwrap()
+            .is_some());
+        assert!(create_criteria("identifier=a%7C1", Some("identifier=a|2")).is_err());
+        assert_eq!(
+            parse_if_none_exist(
+                &create_criteria("identifier=http%3A%2F%2Fx%7C1", None)
+                    .unwrap()
+                    .unwrap()
+            )
+            .unwrap()
+            .value,
+            "1"
+        );
     }
 }
 

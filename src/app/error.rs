@@ -70,6 +70,30 @@ impl AppError {
         AppError::Invalid(vec![issue])
     }
 
+    /// Locates at `at` the issues that name no element yet (for example a search's, when the
+    /// search came from a Bundle entry).
+    pub fn located(self, at: &str) -> Self {
+        let fix = |issue: Issue| {
+            if issue.expression.is_empty() {
+                issue.at(at)
+            } else {
+                issue
+            }
+        };
+        match self {
+            AppError::Invalid(issues) => AppError::Invalid(issues.into_iter().map(fix).collect()),
+            AppError::Unprocessable(issues) => {
+                AppError::Unprocessable(issues.into_iter().map(fix).collect())
+            }
+            AppError::UnsupportedType(i) => AppError::UnsupportedType(fix(i)),
+            AppError::NotFound(i) => AppError::NotFound(fix(i)),
+            AppError::Gone(i) => AppError::Gone(fix(i)),
+            AppError::PreconditionFailed(i) => AppError::PreconditionFailed(fix(i)),
+            AppError::Conflict(i) => AppError::Conflict(fix(i)),
+            AppError::Store(e) => AppError::Store(e),
+        }
+    }
+
     /// Maps a store failure of operation `index` to a client error located at `at`.
     pub fn from_store(error: StoreError, at: impl Fn(usize) -> Option<String>) -> Self {
         match error {

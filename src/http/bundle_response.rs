@@ -4,15 +4,20 @@
 use super::error_response::status_of;
 use super::prefer::ReturnPreference;
 use super::responses::{etag, with_warnings};
+use super::search_bundle::searchset;
 use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
+use crate::store::StoredResource;
 use fhir_engine::model::instant::{fhir_instant, now_millis};
 use fhir_engine::outcome::{operation_outcome, Issue};
+use fhir_engine::search::elements::ElementDef;
 use serde_json::{json, Value};
 
+/// `elements_of` as for `searchset`: for the `_elements`/`_summary` of GET search entries.
 pub fn bundle_response(
     outcome: &BundleOutcome,
     base: &str,
     preference: ReturnPreference,
+    elements_of: &dyn Fn(&str) -> Vec<ElementDef>,
 ) -> String {
     let mut out = String::with_capacity(256 + outcome.entries.len() * 256);
     let head = json!({
@@ -29,7 +34,7 @@ pub fn bundle_response(
             out.push(',');
         }
         let warnings = outcome.warnings.get(&i).map_or(&[][..], Vec::as_slice);
-        write_entry(&mut out, entry, base, preference, warnings);
+        write_entry(&mut out, entry, base, preference, warnings, elements_of);
     }
     out.push_str("]}");
     out
@@ -41,6 +46,7 @@ fn write_entry(
     base: &str,
     preference: ReturnPreference,
     warnings: &[Issue],
+    elements_of: &dyn Fn(&str) -> Vec<ElementDef>,
 ) {
     match entry {
         EntryOutcome::Written(written) => {
@@ -85,6 +91,31 @@ fn write_entry(
             }
             push_json(out, &json!({ "response": response }));
         }
+        EntryOutcome::Read(stored) => {
+            out.push_str("{\"fullUrl\":");
+            push_json(
+                out,
+                &Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id)),
+            );
+            if let Some(body) = stored.body.as_deref() {
+                out.push_str(",\"resource\":");
+                out.push_str(body);
+            }
+            out.push_str(",\"response\":");
+            push_json(out, &read_response("200 OK", stored));
+            out.push('}');
+        }
+        EntryOutcome::NotModified(stored) => {
+            push_json(
+                out,
+                &json!({ "response": read_response("304 Not Modified", stored) }),
+            );
+        }
+        EntryOutcome::Searched(page) => {
+            out.push_str("{\"resource\":");
+            out.push_str(&searchset(page, base, elements_of));
+            out.push_str(",\"response\":{\"status\":\"200 OK\"}}");
+        }
         EntryOutcome::Failed(error) => {
             let status = status_of(error);
             let reason = status.canonical_reason().unwrap_or_default();
@@ -95,6 +126,14 @@ fn write_entry(
             push_json(out, &json!({ "response": response }));
         }
     }
+}
+
+fn read_response(status: &str, stored: &StoredResource) -> Value {
+    json!({
+        "status": status,
+        "etag": etag(stored.version_id),
+        "lastModified": fhir_instant(stored.last_updated_ms),
+    })
 }
 
 /// `value` as JSON text; serde's writer is much cheaper than `Display` (which goes through

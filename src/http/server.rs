@@ -94,11 +94,17 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
             }),
     );
     let workflow = workflow(&settings, &structure_for_workflow, store.clone())?;
+    let search = Search::new(store.clone(), &settings.search);
     Ok(AppState {
-        intake: Intake::new(store.clone(), validator, settings.limits.clone())
-            .with_workflow(workflow),
+        intake: Intake::new(
+            store.clone(),
+            search.clone(),
+            validator,
+            settings.limits.clone(),
+        )
+        .with_workflow(workflow),
         deliveries: crate::app::delivery::admin::DeliveryAdmin::new(&store),
-        search: Search::new(store.clone(), &settings.search),
+        search,
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),

@@ -214,6 +214,7 @@ mod tests {
         let delete = WriteOp::Delete {
             resource_type: "Patient".into(),
             id: "a".into(),
+            if_match: None,
         };
         assert!(PreparedWrite::of(&delete, search_registry()).is_none());
     }

@@ -23,6 +23,8 @@ pub enum WriteOp {
     Delete {
         resource_type: String,
         id: String,
+        /// `If-Match` / `entry.request.ifMatch`: the version that must be current.
+        if_match: Option<u64>,
     },
     /// Records an outbox entry in the same transaction (issue #5). It writes no resource.
     EnqueueDelivery(DeliveryRequest),

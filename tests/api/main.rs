@@ -4,6 +4,7 @@ mod security_support;
 mod support;
 
 mod audit_trail;
+mod bundle_conditional;
 mod cli;
 mod conditional_create;
 mod delivery;

@@ -553,3 +553,81 @@ async fn a_draft_plan_waits_for_evidence_when_configured() {
     )
     .await;
 }
+
+/// A BSeR-shaped message: absolute fullUrls (`http://ehr.example.org/fhir/Type/id`) and
+/// relative references between its entries. Each reference is stored pointing at the entry
+/// it names (R4 "Resolving references in Bundles"), so the criteria are decided from the
+/// message's evidence (step 1 of `fixtures/bser/referral-message.expected.json`).
+#[tokio::test]
+async fn a_bser_message_is_stored_with_its_references_resolved_and_evaluated() {
+    on_each_backend(&[], |server| async move {
+        let message = fixture_json("bser/referral-message.json");
+        let expected = fixture_json("bser/referral-message.expected.json");
+        let step = &expected["steps"][0];
+        let referral = referral_in(&message).expect("a referral");
+        let (status, response) = post_json(&server, "/fhir/$process-message", &message).await;
+        assert_eq!(
+            status,
+            step["status"].as_u64().unwrap() as u16,
+            "{response}"
+        );
+
+        let task = task_of(&server, &referral).await;
+        let view = read_task(&task);
+        assert_eq!(view.status, step["task"]["status"], "{task}");
+        assert_eq!(view.business_status, step["task"]["businessStatus"]);
+        let want: BTreeMap<String, String> =
+            serde_json::from_value(step["criteria"].clone()).unwrap();
+        assert_eq!(view.criteria, want, "criteria");
+        assert!(view.missing.is_empty(), "{:?}", view.missing);
+        let (_, plan) = get_json(&server, &format!("/fhir/{}", view.care_plan.unwrap())).await;
+        let want: Vec<String> =
+            serde_json::from_value(step["carePlan"]["activities"].clone()).unwrap();
+        assert_eq!(activities(&plan), want);
+
+        // Every reference of the stored referral names a resource stored here: the one the
+        // message's entry with that fullUrl carried.
+        let focus = task["focus"]["reference"].as_str().unwrap();
+        let (_, stored) = get_json(&server, &format!("/fhir/{focus}")).await;
+        let as_list = |v: &Value| match v {
+            Value::Array(items) => items.clone(),
+            single => vec![single.clone()],
+        };
+        let entry_named = |r: &str| {
+            message["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["fullUrl"] == format!("http://ehr.example.org/fhir/{r}"))
+                .map(|e| e["resource"].clone())
+                .expect("the message names its entries by relative references")
+        };
+        let mut checked = 0;
+        for element in [
+            "subject",
+            "requester",
+            "insurance",
+            "supportingInfo",
+            "reasonReference",
+        ] {
+            let sent = as_list(&referral[element]);
+            let kept = as_list(&stored[element]);
+            assert_eq!(sent.len(), kept.len(), "{element}");
+            for (sent, kept) in sent.iter().zip(&kept) {
+                let r = kept["reference"].as_str().expect("a literal reference");
+                let (status, target) = get_json(&server, &format!("/fhir/{r}")).await;
+                assert_eq!(status, 200, "{element} -> {r} dangles");
+                let carried = entry_named(sent["reference"].as_str().unwrap());
+                assert_eq!(target["resourceType"], carried["resourceType"], "{element}");
+                for key in ["identifier", "code", "category", "scope"] {
+                    if !carried[key].is_null() {
+                        assert_eq!(target[key], carried[key], "{element} -> {r}: {key}");
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 7, "{checked} references checked");
+    })
+    .await;
+}

@@ -183,6 +183,33 @@ async fn each_ehr_sees_its_own_tasks_only() {
             assert_eq!(ids(&type_history, "Task", None), [own.as_str()]);
         }
 
+        // GET entries of a Bundle would bypass the filter: refused; staff may use them
+        let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+            {"request": {"method": "GET", "url": format!("Task/{task_b}")}},
+            {"request": {"method": "GET", "url": "ServiceRequest?_revinclude=Task:focus"}},
+        ]});
+        for (token, status) in [(&a, 403), (&staff, 200)] {
+            let res = client()
+                .post(server.url(""))
+                .bearer_auth(token)
+                .header("Content-Type", FHIR_JSON)
+                .body(batch.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), status);
+            let body: Value = res.json().await.unwrap();
+            if status == 403 {
+                assert_outcome(&body, "forbidden");
+            } else {
+                assert_eq!(
+                    body["entry"][0]["resource"]["id"],
+                    task_b.as_str(),
+                    "{body}"
+                );
+            }
+        }
+
         // a staff update keeps the submitter, whatever tag the body carries
         let mut edited = stored_a.clone();
         edited["note"] = json!([{"text": "called the caregiver"}]);

@@ -1,4 +1,7 @@
-//! Reading a transaction or batch Bundle into entry requests.
+//! Reading a transaction or batch Bundle into entry requests; [`references`]: resolving
+//! references between a Bundle's entries.
+
+pub mod references;
 
 use crate::json::resource_type_of;
 use crate::outcome::{Issue, IssueType};
@@ -21,9 +24,22 @@ impl BundleKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    Get,
     Post,
     Put,
     Delete,
+}
+
+impl Method {
+    /// R4 transaction processing order: DELETE, POST, PUT (and PATCH), then GET.
+    pub fn processing_rank(self) -> u8 {
+        match self {
+            Method::Delete => 0,
+            Method::Post => 1,
+            Method::Put => 2,
+            Method::Get => 3,
+        }
+    }
 }
 
 /// One `Bundle.entry`, checked for shape (not yet for content).
@@ -33,11 +49,18 @@ pub struct EntryRequest {
     pub full_url: Option<String>,
     pub method: Method,
     pub resource_type: String,
-    /// From the request URL (`Type/id`) for PUT and DELETE.
+    /// From the request URL (`Type/id`) for PUT, DELETE and a GET read.
     pub id: Option<String>,
+    /// A GET vread's version (`Type/id/_history/vid`).
+    pub version: Option<String>,
+    /// The query of the request URL (`Type?criteria`): the criteria of a conditional update
+    /// or delete, or a GET's search parameters.
+    pub criteria: Option<String>,
     pub resource: Option<Value>,
     pub if_none_exist: Option<String>,
     pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
 }
 
 pub fn kind_of(bundle: &Value) -> Result<BundleKind, Issue> {
@@ -90,10 +113,11 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
             .map(str::to_string)
     };
     let method = match text("method").as_deref() {
+        Some("GET") => Method::Get,
         Some("POST") => Method::Post,
         Some("PUT") => Method::Put,
         Some("DELETE") => Method::Delete,
-        Some(m @ ("GET" | "HEAD" | "PATCH")) => {
+        Some(m @ ("HEAD" | "PATCH")) => {
             return Err(Issue::error(
                 IssueType::NotSupported,
                 format!("entry.request.method {m} is not supported in a Bundle by this server"),
@@ -111,28 +135,38 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
     let url = text("url").ok_or_else(|| {
         Issue::error(IssueType::Required, "entry.request.url is required").at(at("request.url"))
     })?;
-    let path = url.trim_start_matches('/');
-    if path.contains('?') {
-        return Err(Issue::error(
-            IssueType::NotSupported,
-            "conditional update and delete URLs are not supported in a Bundle",
-        )
-        .at(at("request.url")));
-    }
+    let (path, criteria) = match url.trim_start_matches('/').split_once('?') {
+        Some((path, query)) => (path, Some(query.to_string())),
+        None => (url.trim_start_matches('/'), None),
+    };
     let mut parts = path.split('/');
     let resource_type = parts.next().unwrap_or_default().to_string();
     let id = parts.next().map(str::to_string);
+    // GET [type]/[id]/_history/[vid]: a vread
+    let version = match (method, parts.next(), parts.next()) {
+        (Method::Get, Some("_history"), Some(v)) if !v.is_empty() => Some(v.to_string()),
+        (_, None, _) => None,
+        // anything else after the id: not a form this method takes
+        _ => Some(String::new()),
+    };
+    let has_id = id.as_deref().is_some_and(|i| !i.is_empty())
+        && version.as_deref() != Some("")
+        && parts.next().is_none();
+    let conditional = criteria.as_deref().is_some_and(|c| !c.is_empty());
+    // POST [type]; PUT and DELETE [type]/[id] or [type]?criteria; GET [type]/[id] or
+    // [type]?params
     let well_formed = match method {
-        Method::Post => id.is_none(),
+        Method::Post => id.is_none() && criteria.is_none(),
         Method::Put | Method::Delete => {
-            id.as_deref().is_some_and(|i| !i.is_empty()) && parts.next().is_none()
+            (has_id && version.is_none() && criteria.is_none()) || (id.is_none() && conditional)
         }
+        Method::Get => (has_id && criteria.is_none()) || id.is_none(),
     };
     if resource_type.is_empty() || !well_formed {
-        let expected = if method == Method::Post {
-            "[type]"
-        } else {
-            "[type]/[id]"
+        let expected = match method {
+            Method::Post => "[type]",
+            Method::Put | Method::Delete => "[type]/[id] or [type]?[criteria]",
+            Method::Get => "[type]/[id], [type]/[id]/_history/[vid] or [type]?[parameters]",
         };
         return Err(Issue::error(
             IssueType::Invalid,
@@ -142,7 +176,7 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
     }
 
     let resource = entry.get_mut("resource").map(Value::take);
-    if method != Method::Delete {
+    if matches!(method, Method::Post | Method::Put) {
         let Some(res) = resource.as_ref() else {
             return Err(Issue::error(
                 IssueType::Required,
@@ -170,9 +204,13 @@ fn entry_request(index: usize, mut entry: Value) -> Result<EntryRequest, Issue> 
         method,
         resource_type,
         id,
+        version,
+        criteria,
         resource,
         if_none_exist: text("ifNoneExist"),
         if_match: text("ifMatch"),
+        if_none_match: text("ifNoneMatch"),
+        if_modified_since: text("ifModifiedSince"),
     })
 }
 
@@ -189,6 +227,15 @@ mod tests {
             {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Condition"}},
             {"request": {"method": "DELETE", "url": "Patient/9"}},
             {"resource": {"resourceType": "Patient"}},
+            {"resource": {"resourceType": "Patient"},
+             "request": {"method": "PUT", "url": "Patient?identifier=s%7Cv"}},
+            {"request": {"method": "GET", "url": "Patient?name=x", "ifNoneMatch": "W/\"1\""}},
+            {"request": {"method": "PUT", "url": "Patient?"}, "resource": {"resourceType": "Patient"}},
+            {"request": {"method": "POST", "url": "Patient?identifier=s|v"}, "resource": {"resourceType": "Patient"}},
+            {"request": {"method": "GET", "url": "Patient/1?x=1"}},
+            {"request": {"method": "DELETE", "url": "Patient/1/_history/2"}},
+            {"request": {"method": "GET", "url": "Patient/1/_history"}},
+            {"request": {"method": "GET", "url": "Patient/1/_history/2"}},
         ]});
         assert_eq!(kind_of(&b).unwrap(), BundleKind::Transaction);
         let e = entry_requests(&mut b);
@@ -200,5 +247,22 @@ mod tests {
         );
         assert_eq!(e[2].as_ref().unwrap().id.as_deref(), Some("9"));
         assert_eq!(e[3].as_ref().unwrap_err().code, IssueType::Required);
+        let conditional = e[4].as_ref().unwrap();
+        assert_eq!(conditional.id, None);
+        assert_eq!(conditional.criteria.as_deref(), Some("identifier=s%7Cv"));
+        let search = e[5].as_ref().unwrap();
+        assert_eq!(search.method, Method::Get);
+        assert_eq!(search.if_none_match.as_deref(), Some("W/\"1\""));
+        let vread = e[11].as_ref().unwrap();
+        assert_eq!(
+            (vread.id.as_deref(), vread.version.as_deref()),
+            (Some("1"), Some("2"))
+        );
+        for (bad, entry) in e.iter().enumerate().skip(6).take(5) {
+            assert_eq!(
+                entry.as_ref().unwrap_err().expression,
+                vec![format!("Bundle.entry[{bad}].request.url")]
+            );
+        }
     }
 }

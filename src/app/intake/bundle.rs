@@ -1,18 +1,21 @@
-//! Transaction Bundles (all or nothing, internal references resolved) and batch Bundles
-//! (entry by entry).
+//! Transaction Bundles (all or nothing, references between entries resolved) and batch
+//! Bundles (entry by entry), both processed in R4 order: DELETE, POST, PUT, then GET.
 
-use super::{check_supported_type, single::check_id, Intake, Written};
-use crate::app::conditional::{parse_etag_version, parse_if_none_exist};
+use super::bundle_entry::{
+    check_entry, duplicate_full_url, entry_outcome, plan, unresolved, Planned, Target,
+};
+use super::{Intake, Written};
+use crate::app::search::SearchPage;
 use crate::app::AppError;
-use crate::store::{WriteOp, WriteOutcome};
+use crate::store::StoredResource;
+use fhir_engine::bundle::references::{FullUrls, Resolved};
 use fhir_engine::bundle::{entry_requests, kind_of, BundleKind, EntryRequest, Method};
 use fhir_engine::json::{parse_resource, resource_type_of};
 use fhir_engine::model::reference;
-use fhir_engine::model::server_id::new_server_id;
 use fhir_engine::outcome::{Issue, IssueType};
 use futures_util::future::join_all;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct BundleOutcome {
     pub kind: BundleKind,
@@ -26,12 +29,24 @@ pub enum EntryOutcome {
     Written(Written),
     /// The tombstone's version, `None` when there was nothing to delete.
     Deleted(Option<u64>),
-    /// Only in a batch: this entry failed, the others stand.
+    /// A GET read: the current version.
+    Read(StoredResource),
+    /// A GET read whose `ifNoneMatch` or `ifModifiedSince` held: 304, no resource.
+    NotModified(StoredResource),
+    /// A GET search: its page.
+    Searched(Box<SearchPage>),
+    /// In a batch: this entry failed, the others stand. In a transaction: only a GET (run
+    /// after the writes are committed).
     Failed(AppError),
 }
 
 impl Intake {
-    pub async fn process_bundle(&self, body: &[u8]) -> Result<BundleOutcome, AppError> {
+    /// `base_url`: the FHIR base as the client sees it (searches' links).
+    pub async fn process_bundle(
+        &self,
+        body: &[u8],
+        base_url: &str,
+    ) -> Result<BundleOutcome, AppError> {
         let bundle = parse_resource(body, self.limits.json())?;
         let rt = resource_type_of(&bundle).unwrap_or_default();
         if rt != "Bundle" {
@@ -71,13 +86,13 @@ impl Intake {
         let mut result = match kind {
             BundleKind::Transaction => {
                 super::rejection(outcome)?;
-                self.transaction(bundle, None).await
+                self.transaction(bundle, None, base_url).await
             }
             BundleKind::Batch => {
                 let profile = !outcome.base_errors();
                 let issues: Vec<Issue> =
                     outcome.all().into_iter().filter(Issue::is_error).collect();
-                self.batch(bundle, issues, profile).await
+                self.batch(bundle, issues, profile, base_url).await
             }
         }?;
         result.warnings = warnings;
@@ -89,8 +104,10 @@ impl Intake {
         &self,
         mut bundle: Value,
         message_source: Option<&str>,
+        base_url: &str,
     ) -> Result<BundleOutcome, AppError> {
-        let mut issues = Vec::new();
+        let (full_urls, duplicates) = FullUrls::of_bundle(&bundle);
+        let mut issues: Vec<Issue> = duplicates.into_iter().map(duplicate_full_url).collect();
         let mut entries = Vec::new();
         for request in entry_requests(&mut bundle) {
             match request {
@@ -105,64 +122,65 @@ impl Intake {
             return Err(AppError::Invalid(issues));
         }
 
-        // Assign ids, then point every fullUrl reference at its Type/id.
-        let ids: Vec<String> = entries
-            .iter()
-            .map(|e| match e.method {
-                Method::Post => new_server_id(),
-                Method::Put | Method::Delete => e.id.clone().unwrap_or_default(),
-            })
-            .collect();
-        let mut targets = HashMap::new();
-        for (entry, id) in entries.iter().zip(&ids) {
-            if let Some(full_url) = &entry.full_url {
-                let target = format!("{}/{id}", entry.resource_type);
-                if targets.insert(full_url.clone(), target).is_some() {
-                    issues.push(
-                        Issue::error(
-                            IssueType::Duplicate,
-                            format!("fullUrl '{full_url}' appears twice"),
-                        )
-                        .at(format!("Bundle.entry[{}].fullUrl", entry.index)),
-                    );
-                }
-            }
+        // Where each entry writes (conditional URLs are searched now), then every reference
+        // to an entry (R4 "Resolving references in Bundles") points at its Type/id.
+        let mut targets = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            targets.push(self.target_of(entry, base_url).await?);
         }
+        let written_as: HashMap<usize, String> = entries
+            .iter()
+            .zip(&targets)
+            .filter_map(|(e, t)| Some((e.index, format!("{}/{}", e.resource_type, t.id()?))))
+            .collect();
+        check_distinct_targets(&entries, &written_as)?;
         for entry in entries.iter_mut() {
+            let index = entry.index;
             if let Some(resource) = entry.resource.as_mut() {
-                reference::rewrite(resource, &targets);
-                issues.extend(unresolved_references(entry.index, resource));
+                self.resolve_conditional_references(index, resource, base_url)
+                    .await?;
+                let dangling = full_urls.rewrite(resource, entry.full_url.as_deref(), |i| {
+                    written_as.get(&i).cloned()
+                });
+                issues.extend(dangling.into_iter().map(|d| unresolved(index, d)));
             }
         }
         if !issues.is_empty() {
             return Err(AppError::Invalid(issues));
         }
 
-        // R4 processing order: DELETE, then POST, then PUT.
         let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_by_key(|&i| match entries[i].method {
-            Method::Delete => 0,
-            Method::Post => 1,
-            Method::Put => 2,
-        });
-        let mut slots: Vec<Option<EntryRequest>> = entries.into_iter().map(Some).collect();
-        let mut ops = Vec::with_capacity(order.len());
+        order.sort_by_key(|&i| entries[i].method.processing_rank());
+        let mut slots: Vec<Option<(EntryRequest, Target)>> =
+            entries.into_iter().zip(targets).map(Some).collect();
+        let mut placed: Vec<Option<EntryOutcome>> = (0..order.len()).map(|_| None).collect();
+        let (mut ops, mut op_entry, mut gets) = (Vec::new(), Vec::new(), Vec::new());
         for &i in &order {
-            if let Some(entry) = slots[i].take() {
-                ops.push(to_op(entry, ids[i].clone())?);
+            let Some((entry, target)) = slots[i].take() else {
+                continue;
+            };
+            match plan(entry, target) {
+                Planned::Write(op) => {
+                    ops.push(op);
+                    op_entry.push(i);
+                }
+                Planned::NothingDeleted => placed[i] = Some(EntryOutcome::Deleted(None)),
+                Planned::Get(entry) => gets.push((i, entry)),
             }
         }
         let outcomes = self
             .apply(
                 ops,
-                |op| order.get(op).map(|i| format!("Bundle.entry[{i}]")),
+                |op| op_entry.get(op).map(|i| format!("Bundle.entry[{i}]")),
                 message_source,
             )
             .await?;
-
-        let mut placed: Vec<Option<EntryOutcome>> = (0..order.len()).map(|_| None).collect();
-        for (outcome, &i) in outcomes.into_iter().zip(&order) {
+        for (outcome, &i) in outcomes.into_iter().zip(&op_entry) {
             placed[i] = Some(entry_outcome(outcome));
+        }
+        // reads and searches see the transaction's writes
+        for (i, entry) in gets {
+            placed[i] = Some(self.get_entry(&entry, base_url).await);
         }
         Ok(BundleOutcome {
             warnings: HashMap::new(),
@@ -179,6 +197,7 @@ impl Intake {
         mut bundle: Value,
         issues: Vec<Issue>,
         profile_issues: bool,
+        base_url: &str,
     ) -> Result<BundleOutcome, AppError> {
         let mut per_entry: HashMap<usize, Vec<Issue>> = HashMap::new();
         let mut outside = Vec::new();
@@ -195,37 +214,58 @@ impl Intake {
                 AppError::Invalid(outside)
             });
         }
-        let work = entry_requests(&mut bundle)
-            .into_iter()
-            .enumerate()
-            .map(|(index, request)| {
-                let schema_issues = per_entry.remove(&index).unwrap_or_default();
-                async move {
-                    let entry = match request {
-                        Err(issue) => return EntryOutcome::Failed(AppError::invalid(issue)),
-                        Ok(entry) => entry,
-                    };
-                    // an entry that breaks only profile rules is unprocessable (422)
-                    if profile_issues && !schema_issues.is_empty() {
-                        return EntryOutcome::Failed(AppError::Unprocessable(schema_issues));
+        let (full_urls, duplicates) = FullUrls::of_bundle(&bundle);
+        let duplicates: HashSet<usize> = duplicates.into_iter().collect();
+        let requests = entry_requests(&mut bundle);
+        // A batch's entries are independent: a reference to another entry is kept only when
+        // that entry's id is known before it is processed (PUT or DELETE Type/id).
+        let fixed_targets: HashMap<usize, Option<String>> = requests
+            .iter()
+            .flatten()
+            .map(|entry| {
+                let target = match (entry.method, &entry.id) {
+                    (Method::Put | Method::Delete, Some(id)) => {
+                        Some(format!("{}/{id}", entry.resource_type))
                     }
-                    let mut issues = schema_issues;
-                    issues.extend(check_entry(&entry));
-                    if let Some(resource) = entry.resource.as_ref() {
-                        issues.extend(unresolved_references(index, resource));
-                    }
-                    if !issues.is_empty() {
-                        return EntryOutcome::Failed(AppError::Invalid(issues));
-                    }
-                    let id = match entry.method {
-                        Method::Post => new_server_id(),
-                        _ => entry.id.clone().unwrap_or_default(),
-                    };
-                    let op = match to_op(entry, id) {
-                        Ok(op) => op,
-                        Err(e) => return EntryOutcome::Failed(e),
-                    };
-                    match self
+                    _ => None,
+                };
+                (entry.index, target)
+            })
+            .collect();
+
+        // Each entry checked and planned on its own; then run rank by rank (R4 order).
+        let mut placed: Vec<Option<EntryOutcome>> = (0..requests.len()).map(|_| None).collect();
+        let mut ranked: Vec<(u8, usize, Planned)> = Vec::new();
+        for (index, request) in requests.into_iter().enumerate() {
+            let schema_issues = per_entry.remove(&index).unwrap_or_default();
+            let prepared = self
+                .batch_entry(
+                    index,
+                    request,
+                    schema_issues,
+                    profile_issues,
+                    duplicates.contains(&index),
+                    (&full_urls, &fixed_targets),
+                    base_url,
+                )
+                .await;
+            match prepared {
+                Ok((rank, planned)) => ranked.push((rank, index, planned)),
+                Err(e) => placed[index] = Some(EntryOutcome::Failed(e)),
+            }
+        }
+        ranked.sort_by_key(|(rank, index, _)| (*rank, *index));
+        let mut ranks = ranked.into_iter().peekable();
+        while let Some((rank, index, planned)) = ranks.next() {
+            let mut group = vec![(index, planned)];
+            while let Some((_, index, planned)) = ranks.next_if(|(r, _, _)| *r == rank) {
+                group.push((index, planned));
+            }
+            let work = group.into_iter().map(|(index, planned)| async move {
+                let outcome = match planned {
+                    Planned::NothingDeleted => EntryOutcome::Deleted(None),
+                    Planned::Get(entry) => self.get_entry(&entry, base_url).await,
+                    Planned::Write(op) => match self
                         .apply(vec![op], |_| Some(format!("Bundle.entry[{index}]")), None)
                         .await
                     {
@@ -234,14 +274,65 @@ impl Intake {
                             None => EntryOutcome::Deleted(None),
                         },
                         Err(e) => EntryOutcome::Failed(e),
-                    }
-                }
+                    },
+                };
+                (index, outcome)
             });
+            for (index, outcome) in join_all(work).await {
+                placed[index] = Some(outcome);
+            }
+        }
         Ok(BundleOutcome {
             warnings: HashMap::new(),
             kind: BundleKind::Batch,
-            entries: join_all(work).await,
+            entries: placed
+                .into_iter()
+                .map(|o| o.unwrap_or(EntryOutcome::Deleted(None)))
+                .collect(),
         })
+    }
+
+    /// Checks and plans one batch entry; returns its processing rank and what it becomes.
+    #[allow(clippy::too_many_arguments)]
+    async fn batch_entry(
+        &self,
+        index: usize,
+        request: Result<EntryRequest, Issue>,
+        schema_issues: Vec<Issue>,
+        profile_issues: bool,
+        duplicate: bool,
+        (full_urls, fixed_targets): (&FullUrls, &HashMap<usize, Option<String>>),
+        base_url: &str,
+    ) -> Result<(u8, Planned), AppError> {
+        let mut entry = request.map_err(AppError::invalid)?;
+        // an entry that breaks only profile rules is unprocessable (422)
+        if profile_issues && !schema_issues.is_empty() {
+            return Err(AppError::Unprocessable(schema_issues));
+        }
+        let mut issues = schema_issues;
+        issues.extend(check_entry(&entry));
+        if duplicate {
+            issues.push(duplicate_full_url(index));
+        }
+        if !issues.is_empty() {
+            return Err(AppError::Invalid(issues));
+        }
+        let target = self.target_of(&entry, base_url).await?;
+        if let Some(resource) = entry.resource.as_mut() {
+            self.resolve_conditional_references(index, resource, base_url)
+                .await?;
+            let issues = batch_references(
+                index,
+                resource,
+                entry.full_url.as_deref(),
+                full_urls,
+                fixed_targets,
+            );
+            if !issues.is_empty() {
+                return Err(AppError::Invalid(issues));
+            }
+        }
+        Ok((entry.method.processing_rank(), plan(entry, target)))
     }
 }
 
@@ -250,117 +341,56 @@ fn entry_index(expression: &str) -> Option<usize> {
     rest[..rest.find(']')?].parse().ok()
 }
 
-/// Checks what the Bundle shape allows but this server does not.
-fn check_entry(entry: &EntryRequest) -> Vec<Issue> {
-    let at = |field: &str| format!("Bundle.entry[{}].{field}", entry.index);
-    let mut issues = Vec::new();
-    if let Err(e) = check_supported_type(&entry.resource_type) {
-        issues.extend(e.issues().into_iter().map(|i| i.at(at("request.url"))));
-    }
-    if let Some(id) = &entry.id {
-        if check_id(id).is_err() {
-            issues.push(
+/// R4: a transaction fails when two of its writes resolve to the same resource.
+fn check_distinct_targets(
+    entries: &[EntryRequest],
+    written_as: &HashMap<usize, String>,
+) -> Result<(), AppError> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for entry in entries.iter().filter(|e| e.method != Method::Get) {
+        let Some(target) = written_as.get(&entry.index) else {
+            continue;
+        };
+        if let Some(first) = seen.insert(target.as_str(), entry.index) {
+            return Err(AppError::invalid(
                 Issue::error(
-                    IssueType::Invalid,
-                    format!("'{id}' is not a valid resource id"),
+                    IssueType::Duplicate,
+                    format!("Bundle.entry[{first}] and this entry both write {target}; a transaction writes each resource once"),
                 )
-                .at(at("request.url")),
-            );
+                .at(format!("Bundle.entry[{}].request", entry.index)),
+            ));
         }
-        if entry.method == Method::Put {
-            let body_id = entry
-                .resource
-                .as_ref()
-                .and_then(|r| r.get("id"))
-                .and_then(Value::as_str);
-            if body_id.is_some_and(|b| b != id) {
+    }
+    Ok(())
+}
+
+/// Resolves a batch entry's references: to another entry only when that entry's id is known
+/// up front; a reference to an entry the batch creates is refused (that is a transaction's
+/// job), as is a URN that names no entry.
+fn batch_references(
+    index: usize,
+    resource: &mut Value,
+    referrer: Option<&str>,
+    full_urls: &FullUrls,
+    targets: &HashMap<usize, Option<String>>,
+) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    for (path, r) in reference::references_with_paths(resource) {
+        if let Resolved::Entry(other) = full_urls.resolve(&r, referrer) {
+            if other != index && targets.get(&other).is_none_or(Option::is_none) {
                 issues.push(
                     Issue::error(
-                        IssueType::Invalid,
-                        "entry.resource.id does not match the id in entry.request.url",
+                        IssueType::NotSupported,
+                        format!(
+                            "reference '{r}' names Bundle.entry[{other}], whose id is assigned when it is created; batch entries are independent, send them as a transaction"
+                        ),
                     )
-                    .at(at("resource.id")),
+                    .at(format!("Bundle.entry[{index}].resource.{path}")),
                 );
             }
         }
     }
-    if let Some(query) = entry
-        .if_none_exist
-        .as_deref()
-        .filter(|_| entry.method == Method::Post)
-    {
-        if let Err(issue) = parse_if_none_exist(query) {
-            issues.push(issue.at(at("request.ifNoneExist")));
-        }
-    }
-    if let Some(etag) = &entry.if_match {
-        if parse_etag_version(etag).is_none() {
-            issues.push(
-                Issue::error(
-                    IssueType::Invalid,
-                    format!("ifMatch '{etag}' is not a version ETag such as W/\"1\""),
-                )
-                .at(at("request.ifMatch")),
-            );
-        }
-    }
+    let dangling = full_urls.rewrite(resource, referrer, |i| targets.get(&i).cloned().flatten());
+    issues.extend(dangling.into_iter().map(|d| unresolved(index, d)));
     issues
-}
-
-/// A `urn:uuid:` or `urn:oid:` reference left after rewriting names nothing in the Bundle.
-fn unresolved_references(index: usize, resource: &Value) -> Vec<Issue> {
-    reference::references_with_paths(resource)
-        .into_iter()
-        .filter(|(_, r)| r.starts_with("urn:uuid:") || r.starts_with("urn:oid:"))
-        .map(|(path, r)| {
-            Issue::error(
-                IssueType::NotFound,
-                format!("reference '{r}' does not match the fullUrl of any entry in this Bundle"),
-            )
-            .at(format!("Bundle.entry[{index}].resource.{path}"))
-        })
-        .collect()
-}
-
-fn to_op(entry: EntryRequest, id: String) -> Result<WriteOp, AppError> {
-    let resource_type = entry.resource_type;
-    Ok(match entry.method {
-        Method::Post => WriteOp::Create {
-            resource_type,
-            id,
-            resource: entry.resource.unwrap_or(Value::Null),
-            if_none_exist: entry
-                .if_none_exist
-                .as_deref()
-                .map(parse_if_none_exist)
-                .transpose()
-                .map_err(AppError::invalid)?,
-        },
-        Method::Put => {
-            let mut resource = entry.resource.unwrap_or(Value::Null);
-            if let Value::Object(fields) = &mut resource {
-                fields.insert("id".into(), Value::String(id.clone()));
-            }
-            WriteOp::Update {
-                resource_type,
-                id,
-                resource,
-                if_match: entry.if_match.as_deref().and_then(parse_etag_version),
-            }
-        }
-        Method::Delete => WriteOp::Delete { resource_type, id },
-    })
-}
-
-fn entry_outcome(outcome: WriteOutcome) -> EntryOutcome {
-    match outcome {
-        WriteOutcome::Created(s) => EntryOutcome::Written(Written::Created(s)),
-        WriteOutcome::Matched(s) => EntryOutcome::Written(Written::Existing(s)),
-        WriteOutcome::Updated(s) => EntryOutcome::Written(Written::Updated(s)),
-        WriteOutcome::Deleted { version_id } => EntryOutcome::Deleted(version_id),
-        // Bundle entries never enqueue deliveries; the referral workflow does, after them.
-        WriteOutcome::DeliveryEnqueued { .. } => EntryOutcome::Failed(AppError::Store(
-            crate::store::StoreError::Backend("an outbox record is not a Bundle entry".into()),
-        )),
-    }
 }

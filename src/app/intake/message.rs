@@ -133,7 +133,11 @@ impl Intake {
         let receipt = receipt(&header, &receipt_id, &task_id, base, &warnings);
         let result = self
             .for_message(receipt)
-            .transaction(transaction, Some(source.as_str()).filter(|s| !s.is_empty()))
+            .transaction(
+                transaction,
+                Some(source.as_str()).filter(|s| !s.is_empty()),
+                base,
+            )
             .await;
         let result = match result {
             Ok(result) => result,

@@ -1,6 +1,7 @@
 //! Referral intake: parse, validate and store resources sent one by one or in Bundles.
 
 mod bundle;
+mod bundle_entry;
 mod dry_run;
 mod message;
 mod single;
@@ -11,6 +12,7 @@ pub use message::MessageOutcome;
 pub use single::{Accepted, Written};
 
 use super::AppError;
+use crate::app::search::Search;
 use crate::app::workflow::Workflow;
 use crate::config::LimitSettings;
 use crate::domain::guide::resource_types::is_referral_type;
@@ -25,6 +27,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Intake {
     store: SharedStore,
+    /// Conditional URLs, conditional references and GET entries of Bundles search.
+    search: Search,
     validator: Arc<dyn IntakeValidator>,
     limits: LimitSettings,
     workflow: Option<Workflow>,
@@ -38,11 +42,13 @@ pub struct Intake {
 impl Intake {
     pub fn new(
         store: SharedStore,
+        search: Search,
         validator: Arc<dyn IntakeValidator>,
         limits: LimitSettings,
     ) -> Self {
         Self {
             store,
+            search,
             validator,
             limits,
             workflow: None,

@@ -92,6 +92,7 @@ impl Intake {
         let ops = vec![WriteOp::Delete {
             resource_type: resource_type.to_string(),
             id: id.to_string(),
+            if_match: None,
         }];
         match self.apply(ops, |_| None, None).await?.pop() {
             Some(WriteOutcome::Deleted { version_id }) => Ok(version_id),

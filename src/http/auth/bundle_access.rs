@@ -103,9 +103,23 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
     let mut entities = Vec::new();
     let mut denied = Vec::new();
     for (i, entry) in bundle.entry.iter().enumerate() {
+        let mut reason = "the token's scopes do not allow this entry's interaction";
         let allowed = match entry_access(entry) {
             EntryAccess::Rest(interaction, t, id) => {
-                let ok = caller.scopes.permits(interaction, &t);
+                // A client that sees only its own Tasks reads with GET /fhir/…, where its
+                // filter applies (searches' _include and _revinclude included).
+                let reads = matches!(
+                    interaction,
+                    Interaction::Read
+                        | Interaction::Vread
+                        | Interaction::Search
+                        | Interaction::History
+                );
+                let restricted_read = reads && caller.restricted_to().is_some();
+                if restricted_read {
+                    reason = "this client sees only its own Tasks: it reads with GET /fhir/..., not with GET entries of a Bundle";
+                }
+                let ok = caller.scopes.permits(interaction, &t) && !restricted_read;
                 if entities.len() < 100 {
                     entities.push(AuditEntity {
                         resource_type: t,
@@ -121,11 +135,7 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
         };
         if !allowed {
             denied.push(
-                Issue::error(
-                    IssueType::Forbidden,
-                    "the token's scopes do not allow this entry's interaction",
-                )
-                .at(format!("Bundle.entry[{i}].request")),
+                Issue::error(IssueType::Forbidden, reason).at(format!("Bundle.entry[{i}].request")),
             );
         }
     }

@@ -14,13 +14,19 @@ pub async fn process(
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
     crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
+    let base = state.base_url(&req);
     let intake = state.intake_for(&req);
-    let outcome = state
-        .compute
-        .run(async move { intake.process_bundle(&body).await })
-        .await?;
+    let outcome = {
+        let base = base.clone();
+        state
+            .compute
+            .run(async move { intake.process_bundle(&body, &base).await })
+            .await?
+    };
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
-    let json = bundle_response(&outcome, &state.base_url(&req), preference);
+    let json = bundle_response(&outcome, &base, preference, &|rt| {
+        state.validation.validator().top_level_elements(rt)
+    });
     Ok(fhir_json(StatusCode::OK, json))
 }

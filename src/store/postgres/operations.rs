@@ -115,10 +115,18 @@ pub async fn apply_ops(
                     delivery_id: super::outbox::enqueue(conn, request, now_ms).await?,
                 })
             }
-            (WriteOp::Delete { resource_type, id }, _) => {
+            (
+                WriteOp::Delete {
+                    resource_type,
+                    id,
+                    if_match,
+                },
+                _,
+            ) => {
                 let live = queries::lock_current_version(conn, &resource_type, &id)
                     .await?
                     .filter(|(_, deleted)| !deleted);
+                write_rules::check_if_match(index, if_match, live.map(|(v, _)| v))?;
                 Some(match live {
                     None => WriteOutcome::Deleted { version_id: None },
                     Some((v, _)) => {

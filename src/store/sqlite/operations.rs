@@ -127,10 +127,18 @@ pub fn apply_ops(
                     delivery_id: super::outbox::enqueue(conn, request.clone(), now_ms)?,
                 })
             }
-            (WriteOp::Delete { resource_type, id }, _) => Some(
-                match queries::current_version(conn, resource_type, id)?
-                    .filter(|(_, deleted)| !deleted)
-                {
+            (
+                WriteOp::Delete {
+                    resource_type,
+                    id,
+                    if_match,
+                },
+                _,
+            ) => Some({
+                let live = queries::current_version(conn, resource_type, id)?
+                    .filter(|(_, deleted)| !deleted);
+                write_rules::check_if_match(index, *if_match, live.map(|(v, _)| v))?;
+                match live {
                     None => WriteOutcome::Deleted { version_id: None },
                     Some((v, _)) => {
                         write_tombstone(conn, resource_type, id, v + 1, now_ms)?;
@@ -138,8 +146,8 @@ pub fn apply_ops(
                             version_id: Some(v + 1),
                         }
                     }
-                },
-            ),
+                }
+            }),
         };
         outcomes.push(outcome);
     }

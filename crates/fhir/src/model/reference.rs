@@ -5,24 +5,30 @@ use std::collections::HashMap;
 
 /// Replaces every `reference` string found in `map`; returns how many were replaced.
 pub fn rewrite(value: &mut Value, map: &HashMap<String, String>) -> usize {
+    rewrite_with(value, &mut |r| map.get(r).cloned())
+}
+
+/// Replaces every `reference` string for which `target` gives a new value; returns how many
+/// were replaced.
+pub fn rewrite_with(value: &mut Value, target: &mut impl FnMut(&str) -> Option<String>) -> usize {
     match value {
         Value::Object(fields) => {
             let mut n = 0;
             for (key, child) in fields.iter_mut() {
                 if key == "reference" {
                     if let Value::String(s) = child {
-                        if let Some(target) = map.get(s.as_str()) {
-                            *s = target.clone();
+                        if let Some(new) = target(s.as_str()) {
+                            *s = new;
                             n += 1;
                         }
                         continue;
                     }
                 }
-                n += rewrite(child, map);
+                n += rewrite_with(child, target);
             }
             n
         }
-        Value::Array(items) => items.iter_mut().map(|c| rewrite(c, map)).sum(),
+        Value::Array(items) => items.iter_mut().map(|c| rewrite_with(c, target)).sum(),
         _ => 0,
     }
 }

@@ -24,7 +24,11 @@ impl<'a> Walk<'a> {
                 None => Target::Missing(format!("no contained resource has the id '{id}'")),
             };
         }
-        if let Some(r) = self.bundle.as_ref().and_then(|b| b.resolve(reference)) {
+        if let Some(r) = self
+            .bundle
+            .as_ref()
+            .and_then(|b| b.resolve(reference, &self.containers))
+        {
             return Target::Resolved(r);
         }
         if reference.starts_with("urn:uuid:") || reference.starts_with("urn:oid:") {
