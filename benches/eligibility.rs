@@ -45,7 +45,10 @@ fn eligibility(c: &mut Criterion) {
         |url| validator.expansion(url).is_some(),
     )
     .expect("rules");
-    let evaluator = Evaluator::new(Arc::new(rules), validator);
+    let terminology = Arc::new(hbpc_gateway::domain::eligibility::ClinicalTerminology::new(
+        validator,
+    ));
+    let evaluator = Evaluator::new(Arc::new(rules), terminology);
     let prior = Prior::default();
     let mut group = c.benchmark_group("workflow");
     for (name, file) in [

@@ -15,7 +15,7 @@ use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
+use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
 use fhir_engine::validation::IntakeValidator;
 use std::sync::Arc;
 use thiserror::Error;
@@ -62,10 +62,10 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         invariants = ?structure.invariant_stats(),
         "FHIR definitions and profiles compiled"
     );
-    let validator: Arc<dyn IntakeValidator> = Arc::new(IntakeProfiles {
-        validator: Arc::clone(&structure),
-        default_profiles: settings.validation.default_profiles,
-    });
+    let validator: Arc<dyn IntakeValidator> = Arc::new(crate::app::intake::IntakePolicy::new(
+        Arc::clone(&structure),
+        settings.validation.default_profiles,
+    ));
     let structure_for_workflow = Arc::clone(&structure);
     let validation = Validation::new(
         structure,
@@ -112,7 +112,10 @@ pub fn workflow(
         &settings.care_plan,
         |url| structure.expansion(url).is_some(),
     )?;
-    let evaluator = Evaluator::new(Arc::new(rules), structure.clone());
+    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
+        structure.clone(),
+    ));
+    let evaluator = Evaluator::new(Arc::new(rules), terminology);
     Ok(Workflow::new(store, evaluator)
         .with_delivery(crate::app::delivery::Delivery::new(&settings.delivery)))
 }

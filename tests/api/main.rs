@@ -12,6 +12,7 @@ mod durability;
 mod errors;
 mod fhir_sdk_client;
 mod migrate;
+mod real_world;
 mod referrals;
 mod replicas;
 mod rest_roundtrip;

@@ -2,7 +2,7 @@
 //! with the full determination in `output` and the evidence considered in `input`.
 
 use super::PlanInput;
-use crate::domain::eligibility::{Criterion, Decision, Verdict};
+use crate::domain::eligibility::{Criterion, Decision, Evidence, Precondition, Verdict};
 use fhir_engine::json::build::{object, reference, reference_to, string, Shape};
 use fhir_engine::json::member::Member;
 use fhir_engine::text::push_separated;
@@ -28,8 +28,8 @@ fn parameter_type(code: &str, display: &str) -> Value {
 struct Fragments {
     meta: Value,
     code: Value,
-    /// Eligible, ineligible, pending.
-    business_status: [Value; 3],
+    /// Eligible, ineligible, pending, fulfilment cancelled.
+    business_status: [Value; 4],
     determination_type: Value,
     determination_ref: Value,
     missing_type: Value,
@@ -83,6 +83,7 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
             business("3.0", "Service Request Accepted"),
             business("4.0", "Service Request Declined"),
             business("2.0", "Service Request Created"),
+            business("6.0", "Service Request Fulfillment Cancelled"),
         ],
         determination_type: parameter_type("determination", "Eligibility determination"),
         determination_ref: object([
@@ -156,9 +157,16 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
     let determination = input.determination;
     let decision = determination.decision();
     let (status, business) = match decision {
-        Decision::Eligible => ("accepted", 0),
-        Decision::Ineligible => ("rejected", 1),
-        Decision::Pending => ("on-hold", 2),
+        Decision::Eligible => ("accepted", Some(0)),
+        Decision::Ineligible => ("rejected", Some(1)),
+        Decision::Pending => ("on-hold", Some(2)),
+        Decision::NotEvaluated => status_for_referral(
+            determination
+                .precondition
+                .as_ref()
+                .and_then(Precondition::referral_status)
+                .unwrap_or("unknown"),
+        ),
     };
     let referral = ev.referral();
     let authored = input
@@ -195,6 +203,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
             ]));
         }
     }
+    let (requester, contained) = requester_and_contained(referral, determination_parameters(input));
     let input_refs: Vec<Value> = evidence_keys(input)
         .map(|key| {
             f.typed_reference
@@ -206,10 +215,10 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         string("Task"),
         string(input.identity.id("Task")),
         f.meta.clone(),
-        Value::Array(vec![determination_parameters(input)]),
+        Value::Array(contained),
         Value::Array(vec![input.identity.identifier("Task")]),
         string(status),
-        f.business_status[business].clone(),
+        business.map_or(Value::Null, |b| f.business_status[b].clone()),
         string("order"),
         f.code.clone(),
         string("Home Based Palliative Care referral: eligibility and plan of care"),
@@ -217,7 +226,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         referral.member("subject").cloned().unwrap_or(Value::Null),
         string(authored),
         string(input.now),
-        referral.member("requester").cloned().unwrap_or(Value::Null),
+        requester,
         input.program.organization_ref(),
         Value::Array(input_refs),
         Value::Array(output),
@@ -226,18 +235,76 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
     ])
 }
 
-/// Why the Task is rejected or on hold, naming the criteria.
+/// The Task's requester (the referral's) and contained resources: the determination, and the
+/// requester when the referral contains it (`#id` must resolve inside the Task too).
+fn requester_and_contained(referral: &Value, determination: Value) -> (Value, Vec<Value>) {
+    let requester = referral.member("requester").cloned().unwrap_or(Value::Null);
+    let mut contained = vec![determination];
+    let Some(local) = requester
+        .member("reference")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+    else {
+        return (requester, contained);
+    };
+    let found = referral
+        .member("contained")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c.member("id").and_then(Value::as_str) == Some(local) && local != "determination"
+        });
+    match found {
+        Some(resource) => {
+            contained.push(resource.clone());
+            (requester, contained)
+        }
+        // a dangling local reference is not copied: the display, if any, stays
+        None => {
+            let mut requester = requester;
+            if let Value::Object(fields) = &mut requester {
+                fields.remove("reference");
+            }
+            (requester, contained)
+        }
+    }
+}
+
+/// The Task a referral that is not an active order gets (docs/eligibility.md): its status and
+/// business status (an index into the fragments' business statuses).
+fn status_for_referral(referral_status: &str) -> (&'static str, Option<usize>) {
+    match referral_status {
+        // not signed yet: nothing to act on, and BSeR 2.0-4.0 all describe a placed order
+        "draft" => ("draft", None),
+        "on-hold" => ("on-hold", Some(2)),
+        "revoked" => ("cancelled", Some(3)),
+        "completed" => ("completed", None),
+        "entered-in-error" => ("entered-in-error", None),
+        _ => ("on-hold", None),
+    }
+}
+
+/// Why the Task is rejected, on hold or not acted on, naming the criteria or the precondition.
 fn status_reason(input: &PlanInput) -> Option<String> {
     let d = input.determination;
+    if let Some(precondition) = &d.precondition {
+        return Some(match precondition {
+            Precondition::Deceased { reason } => format!("Not eligible: {reason}"),
+            Precondition::ReferralStatus { reason, .. } => format!("Not evaluated: {reason}"),
+        });
+    }
     let (mut text, verdict) = match d.decision() {
         Decision::Ineligible => (String::from("Not eligible: "), Verdict::NotMet),
         Decision::Pending => (String::from("Waiting for evidence: "), Verdict::Unknown),
-        Decision::Eligible => return None,
+        Decision::Eligible | Decision::NotEvaluated => return None,
     };
-    // `display (reason)` of each
+    // `display [code] (reason)` of each
     push_separated(&mut text, d.with(verdict), "; ", |text, finding| {
         text.push_str(finding.criterion.display());
-        text.push_str(" (");
+        text.push_str(" [");
+        text.push_str(finding.criterion.code());
+        text.push_str("] (");
         text.push_str(&finding.reason);
         text.push(')');
     });
@@ -247,7 +314,10 @@ fn status_reason(input: &PlanInput) -> Option<String> {
 /// Every evidence resource considered, referral first (a later evaluation starts from these).
 fn evidence_keys<'a>(input: &'a PlanInput) -> impl Iterator<Item = &'a str> {
     let ev = input.evidence;
-    std::iter::once(ev.referral_key()).chain(ev.keys().filter(|k| *k != ev.referral_key()))
+    std::iter::once(ev.referral_key()).chain(
+        ev.keys()
+            .filter(|k| *k != ev.referral_key() && !Evidence::is_contained_key(k)),
+    )
 }
 
 /// The determination as a contained Parameters, one `criterion` per program criterion.
@@ -258,9 +328,16 @@ fn determination_parameters(input: &PlanInput) -> Value {
         Decision::Eligible => "eligible",
         Decision::Ineligible => "ineligible",
         Decision::Pending => "pending",
+        Decision::NotEvaluated => "not-evaluated",
     };
-    let mut parameters = Vec::with_capacity(1 + d.findings.len());
+    let mut parameters = Vec::with_capacity(2 + d.findings.len());
     parameters.push(f.named_code.with([string("decision"), string(decision)]));
+    if let Some(precondition) = &d.precondition {
+        parameters.push(
+            f.named_string
+                .with([string("precondition"), string(precondition.reason())]),
+        );
+    }
     for finding in &d.findings {
         let mut part = Vec::with_capacity(4 + finding.evidence.len());
         part.push(f.criterion_codes[finding.criterion as usize].clone());
@@ -269,7 +346,11 @@ fn determination_parameters(input: &PlanInput) -> Value {
             f.named_string
                 .with([string("reason"), string(finding.reason.as_str())]),
         );
-        for key in &finding.evidence {
+        for key in finding
+            .evidence
+            .iter()
+            .filter(|k| !Evidence::is_contained_key(k))
+        {
             part.push(
                 f.named_reference
                     .with([string("evidence"), reference(key.as_str())]),

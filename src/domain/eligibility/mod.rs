@@ -8,17 +8,21 @@ mod home_safety;
 mod homebound;
 mod physician;
 mod plan_member;
+mod preconditions;
 mod rules;
 mod scope;
 mod service_area;
 mod symptoms;
+pub mod terminology;
 
 pub use consent::caregivers;
 pub use evidence::{reference_key, reference_keys, refers_to, Evidence};
 pub use physician::managing_physician;
-pub use rules::{EligibilityRules, Terminology};
+pub use preconditions::Precondition;
+pub use rules::EligibilityRules;
 pub use scope::Scope;
 pub use symptoms::{symptoms, Symptom};
+pub use terminology::{ClinicalTerminology, Membership, Terminology};
 
 /// The program's eligibility list, in its order. Codes are CodeSystem hbpc-eligibility-criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -163,6 +167,8 @@ pub enum Decision {
     Ineligible,
     /// None failed, some could not be decided.
     Pending,
+    /// The referral is not an active order ([`Precondition::ReferralStatus`]): nothing decided.
+    NotEvaluated,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,10 +177,17 @@ pub struct Determination {
     /// The symptoms found to need managing (the plan's symptom activities), as [`symptoms`]
     /// gives them.
     pub symptoms: Vec<Symptom>,
+    /// The precondition that decided the referral before the criteria (then `findings` is empty).
+    pub precondition: Option<Precondition>,
 }
 
 impl Determination {
     pub fn decision(&self) -> Decision {
+        match &self.precondition {
+            Some(Precondition::Deceased { .. }) => return Decision::Ineligible,
+            Some(Precondition::ReferralStatus { .. }) => return Decision::NotEvaluated,
+            None => {}
+        }
         if self.findings.iter().any(|f| f.verdict == Verdict::NotMet) {
             Decision::Ineligible
         } else if self.findings.iter().any(|f| f.verdict == Verdict::Unknown) {
@@ -211,6 +224,13 @@ pub fn evaluate_in(
     rules: &EligibilityRules,
     terminology: &dyn Terminology,
 ) -> Determination {
+    if let Some(precondition) = preconditions::check(ev) {
+        return Determination {
+            findings: Vec::new(),
+            symptoms: Vec::new(),
+            precondition: Some(precondition),
+        };
+    }
     let symptoms = symptoms::symptoms(ev, rules, terminology);
     // both consent criteria read the same Consents, latest first
     let consents = consent::consents(ev);
@@ -218,7 +238,7 @@ pub fn evaluate_in(
         plan_member::evaluate(ev, rules),
         advanced_illness::evaluate(ev, rules, terminology),
         symptoms::evaluate(ev, rules, terminology, &symptoms),
-        consent::wants_home_care(rules, &consents),
+        consent::wants_home_care(ev, rules, &consents),
         consent::willing_participants(ev, rules, &consents),
         homebound::evaluate(ev, rules),
         service_area::evaluate(ev, rules),
@@ -226,8 +246,14 @@ pub fn evaluate_in(
         physician::physician_referral(ev, rules),
         physician::plan_physician_directs(ev, rules),
     ];
-    Determination { findings, symptoms }
+    Determination {
+        findings,
+        symptoms,
+        precondition: None,
+    }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verdicts_tests;
