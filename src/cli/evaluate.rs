@@ -72,15 +72,15 @@ pub fn evaluate(
         })
         .map_err(CliError::from)?,
     );
+    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
+        validator,
+    ));
     let rules = WorkflowRules::from_settings(
         &settings.program,
         &settings.eligibility,
         &settings.care_plan,
-        |url| validator.expansion(url).is_some(),
+        |url| terminology.knows(url),
     )?;
-    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
-        validator,
-    ));
     let evaluator = Evaluator::new(Arc::new(rules), terminology);
     let bytes = std::fs::read(&args.file)
         .map_err(|e| EvaluateError::Input(format!("cannot read {}: {e}", args.file.display())))?;
@@ -101,7 +101,7 @@ pub fn evaluate(
         .map_err(|e| EvaluateError::Input(e.to_string()))?;
     if evaluations.is_empty() {
         return Err(EvaluateError::Input(format!(
-            "{}: no active HBPC referral ServiceRequest in the Bundle",
+            "{}: no HBPC referral ServiceRequest in the Bundle",
             args.file.display()
         )));
     }

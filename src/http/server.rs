@@ -106,15 +106,15 @@ pub fn workflow(
     structure: &Arc<StructureValidator>,
     store: store::SharedStore,
 ) -> Result<Workflow, ServeError> {
+    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
+        structure.clone(),
+    ));
     let rules = WorkflowRules::from_settings(
         &settings.program,
         &settings.eligibility,
         &settings.care_plan,
-        |url| structure.expansion(url).is_some(),
+        |url| terminology.knows(url),
     )?;
-    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
-        structure.clone(),
-    ));
     let evaluator = Evaluator::new(Arc::new(rules), terminology);
     Ok(Workflow::new(store, evaluator)
         .with_delivery(crate::app::delivery::Delivery::new(&settings.delivery)))

@@ -413,3 +413,128 @@ async fn a_referral_missing_evidence_is_stored_with_a_warning_and_a_task_on_hold
     })
     .await;
 }
+
+/// The entry a referral's first `reasonReference` names, by fullUrl.
+fn reason_entry(bundle: &Value) -> usize {
+    let entries = bundle["entry"].as_array().unwrap();
+    let referral = entries
+        .iter()
+        .find(|e| is_referral(&e["resource"]))
+        .expect("a referral");
+    let target = referral["resource"]["reasonReference"][0]["reference"].clone();
+    entries
+        .iter()
+        .position(|e| e["fullUrl"] == target)
+        .expect("the reason in the Bundle")
+}
+
+/// A referenced Condition that misses its target profile is evidence, not a refusal: the
+/// transaction is stored, the warnings name each rule at the Condition's own elements (as
+/// `$validate` on it would), and the criterion is unknown, naming the element.
+#[tokio::test]
+async fn a_referenced_condition_missing_its_profile_is_named_and_judged_not_refused() {
+    on_each_backend(&[], |server| async move {
+        let mut bundle = fixture_json("referral-transaction.json");
+        let at = reason_entry(&bundle);
+        let condition = bundle["entry"][at]["resource"].as_object_mut().unwrap();
+        condition.remove("clinicalStatus");
+        condition.remove("verificationStatus");
+        let (status, response) = post_json(&server, "/fhir", &bundle).await;
+        assert_eq!(status, 200, "{response}");
+        let warnings: Vec<&Value> = response["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| {
+                e["response"]["outcome"]["issue"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+            })
+            .filter(|i| i["severity"] == "warning")
+            .collect();
+        let named = |element: &str, profile: &str| {
+            warnings.iter().any(|i| {
+                i["expression"][0] == format!("Bundle.entry[{at}].resource.{element}")
+                    && i["details"]["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains(profile))
+            })
+        };
+        assert!(
+            named("clinicalStatus", "hbpc-advanced-illness-condition"),
+            "{warnings:#?}"
+        );
+        assert!(
+            named("verificationStatus", "hbpc-advanced-illness-condition"),
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings.iter().any(|i| i["details"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("does not conform") && t.contains("accepted"))),
+            "the referral's own warning: {warnings:#?}"
+        );
+        let referral = referral_in(&bundle).unwrap();
+        let task = task_of(&server, &referral, "no-status").await;
+        assert_eq!(task["status"], "on-hold");
+        let (verdict, reason) = &criteria(&task)["advanced-illness"];
+        assert_eq!(verdict, "unknown", "{reason}");
+        assert!(
+            reason.contains("clinicalStatus or verificationStatus"),
+            "{reason}"
+        );
+    })
+    .await;
+}
+
+/// The program extends the advanced-illness set without a rebuild: a ValueSet in `ig_dirs` that
+/// imports the built-in one and adds a local code, named in the configuration.
+#[tokio::test]
+async fn the_advanced_illness_set_is_extended_through_ig_dirs_and_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "http://plan.example.org/fhir/ValueSet/advanced-illness-with-local-codes";
+    let local = "http://ehr.example.org/fhir/CodeSystem/problem-list";
+    let value_set = json!({"resourceType": "ValueSet", "id": "plan-advanced-illness", "url": url,
+        "status": "active", "compose": {"include": [
+            {"valueSet": ["http://hbpc.example.org/fhir/ValueSet/hbpc-advanced-illness"]},
+            {"system": local, "concept": [{"code": "PL-ONC-7", "display": "Metastatic cancer"}]}]}});
+    std::fs::write(dir.path().join("ValueSet-plan.json"), value_set.to_string()).unwrap();
+    let mut bundle = fixture_json("referrals/eligible-cancer.json");
+    let at = reason_entry(&bundle);
+    bundle["entry"][at]["resource"]["code"] =
+        json!({"coding": [{"system": local, "code": "PL-ONC-7"}], "text": "Metastatic cancer"});
+    let referral = referral_in(&bundle).unwrap();
+    let verdict_on = |env: Vec<(&'static str, String)>| {
+        let bundle = bundle.clone();
+        let referral = referral.clone();
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let mut seen = Vec::new();
+            for backend in backends() {
+                let server = TestServer::start_on(backend, &env).await;
+                let (status, response) = post_json(&server, "/fhir", &bundle).await;
+                assert_eq!(status, 200, "{response}");
+                let task = task_of(&server, &referral, "local code").await;
+                seen.push(criteria(&task)["advanced-illness"].clone());
+            }
+            seen
+        }
+    };
+    // built in: a local code cannot be placed, so the diagnosis is unknown (never not met)
+    for (verdict, reason) in verdict_on(vec![]).await {
+        assert_eq!(verdict, "unknown", "{reason}");
+        assert!(reason.contains("PL-ONC-7"), "{reason}");
+    }
+    let dirs = dir.path().display().to_string();
+    let extended = vec![
+        ("HBPC_VALIDATION_IG_DIRS", dirs),
+        (
+            "HBPC_ELIGIBILITY_ADVANCED_ILLNESS_VALUE_SET",
+            url.to_string(),
+        ),
+    ];
+    for (verdict, reason) in verdict_on(extended).await {
+        assert_eq!(verdict, "met", "{reason}");
+    }
+}

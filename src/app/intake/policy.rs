@@ -164,9 +164,11 @@ fn entry_of(at: &str) -> Option<(usize, &str)> {
     Some((index, rest))
 }
 
-/// `(reference, profiles)` of the engine's "the target {reference} does not conform to {p} or {q}".
+/// `(reference, profiles)` of the engine's "the target {reference} does not conform to {p} or {q}"
+/// (after the profile's label).
 fn nonconforming_target(text: &str) -> Option<(&str, Vec<&str>)> {
-    let rest = text.strip_prefix("the target ")?;
+    const LEAD: &str = "the target ";
+    let rest = &text[text.find(LEAD)? + LEAD.len()..];
     let (reference, profiles) = rest.split_once(" does not conform to ")?;
     Some((reference, profiles.split(" or ").collect()))
 }
@@ -237,7 +239,9 @@ mod tests {
     #[test]
     fn reads_the_engines_target_message() {
         assert_eq!(
-            nonconforming_target("the target urn:uuid:1 does not conform to http://a or http://b"),
+            nonconforming_target(
+                "hbpc-referral-servicerequest: the target urn:uuid:1 does not conform to http://a or http://b"
+            ),
             Some(("urn:uuid:1", vec!["http://a", "http://b"]))
         );
         assert_eq!(nonconforming_target("something else"), None);

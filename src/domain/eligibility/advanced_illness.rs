@@ -24,7 +24,8 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules, tx: &dyn Terminology) -> F
             EXPRESSION,
         )
     };
-    let (set_aside, conditions): (Vec<(&str, &Value)>, Vec<(&str, &Value)>) = ev
+    type Keyed<'a> = Vec<(&'a str, &'a Value)>;
+    let (set_aside, conditions): (Keyed, Keyed) = ev
         .of_type("Condition")
         .filter(|(_, c)| ev.about_patient(c, "subject"))
         .partition(|(_, c)| is_entered_in_error(c));
