@@ -538,3 +538,47 @@ async fn the_advanced_illness_set_is_extended_through_ig_dirs_and_configuration(
         assert_eq!(verdict, "met", "{reason}");
     }
 }
+
+/// A requester contained in the referral is evidence: with its qualification sent, the referral
+/// is accepted, and the Task and CareTeam stay valid (the Task carries the contained requester,
+/// the CareTeam names it by its NPI).
+#[tokio::test]
+async fn a_contained_requester_with_its_qualification_is_read() {
+    on_each_backend(&[], |server| async move {
+        let mut bundle = fixture_json("real-world/requester-no-qualification.json");
+        let entries = bundle["entry"].as_array_mut().unwrap();
+        let referral = entries
+            .iter_mut()
+            .map(|e| &mut e["resource"])
+            .find(|r| is_referral(r))
+            .unwrap();
+        referral["contained"][0]["qualification"] = json!([{"code": {"coding": [
+            {"system": "http://nucc.org/provider-taxonomy", "code": "207RH0002X"}]}}]);
+        let referral = referral.clone();
+        let (status, response) = post_json(&server, "/fhir", &bundle).await;
+        assert_eq!(status, 200, "{response}");
+        let task = task_of(&server, &referral, "contained requester").await;
+        assert_valid(&server, &task, "Task").await;
+        assert_eq!(task["status"], "accepted", "{task}");
+        let found = criteria(&task);
+        assert_eq!(found["physician-referral"].0, "met", "{found:?}");
+        assert_eq!(found["plan-physician-directs"].0, "met", "{found:?}");
+        let (status, team) = get_json(
+            &server,
+            &format!("/fhir/{}", output_ref(&task, "care-team").unwrap()),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_valid(&server, &team, "CareTeam").await;
+        assert!(!team.to_string().contains("/#"), "{team}");
+        assert!(
+            team["participant"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["member"]["identifier"]["value"] == "1548293750"),
+            "{team}"
+        );
+    })
+    .await;
+}

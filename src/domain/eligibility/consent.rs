@@ -120,7 +120,10 @@ pub(super) fn wants_home_care(
     if provision_covers(provision, "deny", &rules.home_care_codes) {
         return finding(
             Verdict::NotMet,
-            concat([key, " declines care at home"]),
+            concat([
+                key,
+                " declines care at home (a deny Consent.provision names it)",
+            ]),
             evidence,
         );
     }
@@ -132,14 +135,14 @@ pub(super) fn wants_home_care(
     if matches!(status, "rejected" | "inactive") && home {
         return finding(
             Verdict::NotMet,
-            concat([key, " for care at home is ", status]),
+            concat([key, " for care at home is ", status, " (Consent.status)"]),
             evidence,
         );
     }
     if is_active_permit(consent) && home {
         return finding(
             Verdict::Met,
-            concat([key, " permits care at home"]),
+            concat([key, " permits care at home (Consent.provision.code)"]),
             evidence,
         );
     }
@@ -226,7 +229,11 @@ pub(super) fn willing_participants(
     {
         return finding(
             Verdict::NotMet,
-            concat(["the patient is not a performer of ", latest_key]),
+            concat([
+                "the patient is not a performer of ",
+                latest_key,
+                " (Consent.performer)",
+            ]),
             vec![latest_key.to_string()],
         );
     }
@@ -245,7 +252,10 @@ pub(super) fn willing_participants(
         evidence.extend(missing.iter().map(|s| s.to_string()));
         return finding(
             Verdict::NotMet,
-            format!("caregiver(s) {} have not consented", names.join(", ")),
+            format!(
+                "caregiver(s) {} have not consented (not a Consent.performer)",
+                names.join(", ")
+            ),
             evidence,
         );
     }

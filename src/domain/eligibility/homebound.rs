@@ -57,7 +57,10 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
             Ok(()) => {
                 return finding(
                     Verdict::Met,
-                    concat([key, " certifies the patient homebound"]),
+                    concat([
+                        key,
+                        " certifies the patient homebound (Observation.code, .status, .performer a physician, .effective)",
+                    ]),
                     vec![key.to_string()],
                 )
             }

@@ -113,7 +113,11 @@ pub fn physician_referral(ev: &Scope, rules: &EligibilityRules) -> Finding {
         Some((key, r)) => match is_physician(ev, rules, key, r) {
             Some(true) => finding(
                 Verdict::Met,
-                concat(["the requester ", key, " is a physician"]),
+                concat([
+                    "the requester ",
+                    key,
+                    " is a physician (Practitioner.qualification or PractitionerRole.code)",
+                ]),
                 vec![key.to_string()],
             ),
             Some(false) => finding(
@@ -188,9 +192,9 @@ pub fn plan_physician_directs(ev: &Scope, rules: &EligibilityRules) -> Finding {
     }
     if on_list || in_plan_org {
         let how = if on_list {
-            "is on the plan-physician list"
+            "is on the plan-physician list (NPI in Practitioner.identifier)"
         } else {
-            "works for the plan"
+            "works for the plan (PractitionerRole.organization)"
         };
         finding(
             Verdict::Met,

@@ -48,7 +48,7 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
                     Verdict::Met,
                     concat([
                         key,
-                        " is an active plan membership covering the referral date",
+                        " is an active plan membership covering the referral date (Coverage.status, .identifier, .payor, .period)",
                     ]),
                     evidence,
                 );
