@@ -83,26 +83,18 @@ impl ClinicalTerminology {
         self.sets.contains_key(url) || self.fallback.expansion(url).is_some()
     }
 
-    fn answer(
-        &self,
-        url: &str,
-        system: Option<&str>,
-        code: &str,
-        seen: &mut HashSet<String>,
-    ) -> Membership {
+    /// `depth` bounds imports (a cycle of ValueSets imports ends there, not in a stack overflow).
+    fn answer(&self, url: &str, system: Option<&str>, code: &Code, depth: u8) -> Membership {
         let Some(compose) = self.sets.get(url) else {
-            return self.fallback.membership(url, system, code);
+            return self.fallback.membership(url, system, code.text);
         };
-        if !seen.insert(url.to_string()) {
-            return Membership::NotIn;
-        }
-        let Some(system) = system else {
+        let Some(system) = system.filter(|_| depth < MAX_IMPORT_DEPTH) else {
             return Membership::Unknown;
         };
         let mut maybe = false;
         let mut included = false;
         for rule in &compose.include {
-            match self.rule(rule, system, code, seen) {
+            match self.rule(rule, system, code, depth) {
                 Placed::Yes => {
                     included = true;
                     break;
@@ -115,14 +107,14 @@ impl ClinicalTerminology {
             let excluded = compose
                 .exclude
                 .iter()
-                .any(|rule| self.rule(rule, system, code, seen) == Placed::Yes);
+                .any(|rule| self.rule(rule, system, code, depth) == Placed::Yes);
             return if excluded {
                 Membership::NotIn
             } else {
                 Membership::In
             };
         }
-        if maybe || !self.names_system(url, system, &mut HashSet::new()) {
+        if maybe || !self.names_system(url, system, depth) {
             // a code of a system the set does not use is one we cannot place either
             Membership::Unknown
         } else {
@@ -130,62 +122,89 @@ impl ClinicalTerminology {
         }
     }
 
-    fn rule(&self, rule: &Rule, system: &str, code: &str, seen: &mut HashSet<String>) -> Placed {
+    fn rule(&self, rule: &Rule, system: &str, code: &Code, depth: u8) -> Placed {
         match rule {
-            Rule::ValueSet(url) => match self.answer(url, Some(system), code, seen) {
+            Rule::ValueSet(url) => match self.answer(url, Some(system), code, depth + 1) {
                 Membership::In => Placed::Yes,
                 Membership::Unknown => Placed::Maybe,
                 Membership::NotIn => Placed::No,
             },
-            Rule::Concepts { system: s, codes } if s == system => Placed::from(
-                codes.contains(code) || (s == ICD_10_CM && codes.contains(&icd_key(code))),
-            ),
+            Rule::Concepts { system: s, codes } if s == system => {
+                Placed::from(codes.contains(code.key(s)))
+            }
             Rule::WholeSystem(s) if s == system => Placed::Yes,
-            // a filter we cannot evaluate places no code of its system
             Rule::Filter {
                 system: s,
-                value: None,
-                ..
-            } if s == system => Placed::Maybe,
-            Rule::Filter {
-                system: s,
-                value: Some(value),
-                self_too,
+                below: Some(below),
             } if s == system => {
                 if s == ICD_10_CM {
-                    Placed::from(icd_below(code, value, *self_too))
-                } else if *self_too && code == value {
+                    Placed::from(below.holds_icd(code.icd()))
+                } else if below.is_the_code(code.text) {
                     Placed::Yes
                 } else {
                     // a descendant in a hierarchy this gateway does not hold
                     Placed::Maybe
                 }
             }
+            // a filter we cannot evaluate places no code of its system
+            Rule::Filter {
+                system: s,
+                below: None,
+            } if s == system => Placed::Maybe,
             _ => Placed::No,
         }
     }
 
     /// Whether the set (or a set it imports) includes codes of `system`.
-    fn names_system(&self, url: &str, system: &str, seen: &mut HashSet<String>) -> bool {
-        if !seen.insert(url.to_string()) {
-            return false;
-        }
+    fn names_system(&self, url: &str, system: &str, depth: u8) -> bool {
         let Some(compose) = self.sets.get(url) else {
             // a core ValueSet: the validator decides, and said not in
             return true;
         };
-        compose.include.iter().any(|rule| match rule {
-            Rule::ValueSet(inner) => self.names_system(inner, system, seen),
-            Rule::Concepts { system: s, .. }
-            | Rule::WholeSystem(s)
-            | Rule::Filter { system: s, .. } => s == system,
-        })
+        depth < MAX_IMPORT_DEPTH
+            && compose.include.iter().any(|rule| match rule {
+                Rule::ValueSet(inner) => self.names_system(inner, system, depth + 1),
+                Rule::Concepts { system: s, .. }
+                | Rule::WholeSystem(s)
+                | Rule::Filter { system: s, .. } => s == system,
+            })
+    }
+}
+
+/// How deep ValueSet imports are followed.
+const MAX_IMPORT_DEPTH: u8 = 8;
+
+/// The code asked about, and its ICD-10-CM comparison key when the system is ICD-10-CM.
+struct Code<'a> {
+    text: &'a str,
+    icd: Option<String>,
+}
+
+impl<'a> Code<'a> {
+    fn new(system: Option<&str>, text: &'a str) -> Self {
+        Self {
+            text,
+            icd: (system == Some(ICD_10_CM)).then(|| icd_key(text)),
+        }
+    }
+
+    fn icd(&self) -> &str {
+        self.icd.as_deref().unwrap_or(self.text)
+    }
+
+    /// The code as `system`'s enumerated concepts are stored.
+    fn key(&self, system: &str) -> &str {
+        if system == ICD_10_CM {
+            self.icd()
+        } else {
+            self.text
+        }
     }
 }
 
 impl Terminology for ClinicalTerminology {
     fn membership(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
-        self.answer(value_set, system, code, &mut HashSet::new())
+        self.answer(value_set, system, &Code::new(system, code), 0)
     }
 }
 
@@ -220,11 +239,10 @@ enum Rule {
         codes: HashSet<String>,
     },
     WholeSystem(String),
-    /// `is-a` (`self_too`) or `descendent-of` `value`; `None` for another operator.
+    /// `is-a` or `descendent-of`; `None` for another operator.
     Filter {
         system: String,
-        value: Option<String>,
-        self_too: bool,
+        below: Option<Below>,
     },
 }
 
@@ -310,8 +328,7 @@ fn rules_of(include: &Value) -> Vec<Rule> {
         let value = filter.get("value").and_then(Value::as_str).unwrap_or("");
         rules.push(Rule::Filter {
             system: system.to_string(),
-            value: matches!(op, "is-a" | "descendent-of").then(|| value.to_string()),
-            self_too: op == "is-a",
+            below: matches!(op, "is-a" | "descendent-of").then(|| Below::new(value, op == "is-a")),
         });
     } else {
         rules.push(Rule::WholeSystem(system.to_string()));
@@ -327,19 +344,45 @@ fn icd_key(code: &str) -> String {
         .collect()
 }
 
-/// Whether ICD-10-CM `code` is below `parent`: a code (C34 → C34.90) or a block of categories
-/// (`C00-C96`: the code's three-character category within the range).
-fn icd_below(code: &str, parent: &str, self_too: bool) -> bool {
-    let code = icd_key(code);
-    if parent.is_empty() || code.len() < 3 {
-        return false;
+/// A filter's `is-a` (`self_too`) or `descendent-of` target, kept ready for comparison: an
+/// ICD-10-CM code or block (`C00-C96`) as [`icd_key`]s.
+#[derive(Debug)]
+struct Below {
+    value: String,
+    key: String,
+    block: Option<(String, String)>,
+    self_too: bool,
+}
+
+impl Below {
+    fn new(value: &str, self_too: bool) -> Self {
+        Self {
+            value: value.to_string(),
+            key: icd_key(value),
+            block: value
+                .split_once('-')
+                .map(|(low, high)| (icd_key(low), icd_key(high))),
+            self_too,
+        }
     }
-    if let Some((low, high)) = parent.split_once('-') {
-        let category = &code[..3];
-        return category >= icd_key(low).as_str() && category <= icd_key(high).as_str();
+
+    /// Whether the filter's own code is `code` (all we can place in a hierarchy we do not hold).
+    fn is_the_code(&self, code: &str) -> bool {
+        self.self_too && code == self.value
     }
-    let parent = icd_key(parent);
-    code.starts_with(&parent) && (self_too || code.len() > parent.len())
+
+    /// Whether the ICD-10-CM code with key `code` ([`icd_key`]) is below: a code (C34 → C34.90)
+    /// or a block of categories (its three-character category within the range).
+    fn holds_icd(&self, code: &str) -> bool {
+        if self.key.is_empty() || code.len() < 3 || !code.is_char_boundary(3) {
+            return false;
+        }
+        if let Some((low, high)) = &self.block {
+            let category = &code[..3];
+            return category >= low.as_str() && category <= high.as_str();
+        }
+        code.starts_with(self.key.as_str()) && (self.self_too || code.len() > self.key.len())
+    }
 }
 
 #[cfg(test)]
@@ -348,15 +391,19 @@ mod tests {
 
     #[test]
     fn icd_10_cm_codes_are_placed_by_their_characters() {
-        assert!(icd_below("C34.90", "C00-C96", true));
-        assert!(icd_below("C7A.1", "C00-C96", true));
-        assert!(!icd_below("D49.9", "C00-C96", true));
-        assert!(icd_below("G20", "G20", true));
-        assert!(!icd_below("G20", "G20", false));
-        assert!(icd_below("g20.a1", "G20", false));
-        assert!(icd_below("I50.22", "I50", true));
-        assert!(!icd_below("I51.9", "I50", true));
-        assert!(!icd_below("J9", "J96.1", true));
-        assert!(!icd_below("C34", "", true));
+        let below = |code: &str, parent: &str, self_too: bool| {
+            Below::new(parent, self_too).holds_icd(&icd_key(code))
+        };
+        assert!(below("C34.90", "C00-C96", true));
+        assert!(below("C7A.1", "C00-C96", true));
+        assert!(!below("D49.9", "C00-C96", true));
+        assert!(below("G20", "G20", true));
+        assert!(!below("G20", "G20", false));
+        assert!(below("g20.a1", "G20", false));
+        assert!(below("I50.22", "I50", true));
+        assert!(!below("I51.9", "I50", true));
+        assert!(!below("J9", "J96.1", true));
+        assert!(!below("C34", "", true));
+        assert!(!below("ÄÖ", "C00-C96", true));
     }
 }
