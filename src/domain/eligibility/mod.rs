@@ -87,11 +87,11 @@ impl Criterion {
     pub fn evidence_needed(self) -> &'static str {
         match self {
             Criterion::PlanMember => "an active Coverage (member id type MB) from the plan, referenced by ServiceRequest.insurance",
-            Criterion::AdvancedIllness => "an active, confirmed Condition with an advanced-illness diagnosis, referenced by ServiceRequest.reasonReference",
+            Criterion::AdvancedIllness => "an active, confirmed Condition (clinicalStatus, verificationStatus) coded in ICD-10-CM or SNOMED CT from the advanced-illness ValueSet, sent with the referral and referenced by ServiceRequest.reasonReference",
             Criterion::SymptomManagement => "a symptom Condition or symptom score Observation (pain, dyspnea, recurrent infection)",
-            Criterion::WantsHomeCare => "the participation Consent stating care at home (provision.code)",
-            Criterion::WillingParticipants => "an active participation Consent with the patient and caregivers as performers",
-            Criterion::HomeboundCertified => "the homebound certification Observation (SNOMED 160689007) by a physician, with basedOn the referral",
+            Criterion::WantsHomeCare => "the participation Consent in force on the referral date (status active, provision.period) stating care at home (provision.code)",
+            Criterion::WillingParticipants => "an active participation Consent in force on the referral date with the patient and caregivers as performers",
+            Criterion::HomeboundCertified => "the homebound certification Observation (SNOMED 160689007), final, by a physician with a qualification, with basedOn the referral",
             Criterion::ServiceArea => "the patient's home address with a ZIP code or county",
             Criterion::HomeSafe => "a completed home safety assessment Observation with a coded result",
             Criterion::PhysicianReferral => "the requester Practitioner or PractitionerRole with a physician qualification",
