@@ -38,14 +38,17 @@ fn evidence(file: &str, evaluator: &Evaluator) -> Evidence {
 fn eligibility(c: &mut Criterion) {
     let validator = Arc::new(StructureValidator::load(&guide::load_options()).expect("load"));
     let settings = Settings::default();
+    let terminology = Arc::new(hbpc_gateway::domain::eligibility::ClinicalTerminology::new(
+        validator,
+    ));
     let rules = WorkflowRules::from_settings(
         &settings.program,
         &settings.eligibility,
         &settings.care_plan,
-        |url| validator.expansion(url).is_some(),
+        |url| terminology.knows(url),
     )
     .expect("rules");
-    let evaluator = Evaluator::new(Arc::new(rules), validator);
+    let evaluator = Evaluator::new(Arc::new(rules), terminology);
     let prior = Prior::default();
     let mut group = c.benchmark_group("workflow");
     for (name, file) in [

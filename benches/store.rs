@@ -15,8 +15,8 @@ use criterion::{BatchSize, Criterion};
 use fhir_engine::model::identifier::IdentifierToken;
 use fhir_engine::search::{HistoryQuery, SearchQuery};
 use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
-use hbpc_gateway::app::intake::Intake;
+use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
+use hbpc_gateway::app::intake::{Intake, IntakePolicy};
 use hbpc_gateway::config::Settings;
 use hbpc_gateway::domain::guide;
 use hbpc_gateway::store::search::SearchResult;
@@ -92,10 +92,10 @@ impl Referrals {
         let shared: SharedStore = capture.clone();
         let workflow = hbpc_gateway::http::server::workflow(&settings, &structure, shared.clone())
             .expect("workflow");
-        let validator = Arc::new(IntakeProfiles {
-            validator: structure,
-            default_profiles: settings.validation.default_profiles,
-        });
+        let validator = Arc::new(IntakePolicy::new(
+            structure,
+            settings.validation.default_profiles,
+        ));
         let search = hbpc_gateway::app::search::Search::new(shared.clone(), &settings.search);
         let intake =
             Intake::new(shared, search, validator, settings.limits.clone()).with_workflow(workflow);

@@ -59,48 +59,78 @@ def concepts(system, codes):
     return {"system": system, "concept": [{"code": c, "display": d} for c, d in codes]}
 
 
+def is_a(system, entries):
+    """An include of `is-a` filters: each code (or ICD-10-CM block `A00-B99`) and everything below it.
+    ICD-10-CM places a code below its category by its characters (C34.90 is-a C34); SNOMED CT
+    needs the concept hierarchy, which the gateway does not hold, so a SNOMED code is placed
+    locally only when it is a filter value or an enumerated concept (see ADVANCED_SCT_PLACED)."""
+    return [{"system": system, "filter": [{"property": "concept", "op": "is-a", "value": code}]}
+            for code, _ in entries]
+
+
+# Serious illnesses that home-based palliative programs serve (profiles/README.md, "Clinical sources").
+# ICD-10-CM categories and blocks (FY2026 tabular list): every code below them is included, billable
+# or not (eligibility is a clinical question, not a claim: G20 and G35 are still Parkinson disease and MS).
 ADVANCED_ICD = [
-    *[(f"C77.{d}", "Secondary and unspecified malignant neoplasm of lymph nodes") for d in "0123458" "9"],
-    *[(c, "Secondary malignant neoplasm of respiratory and digestive organs") for c in
-      ["C78.00", "C78.01", "C78.02", "C78.1", "C78.2", "C78.30", "C78.39", "C78.4", "C78.5", "C78.6",
-       "C78.7", "C78.80", "C78.89"]],
-    *[(c, "Secondary malignant neoplasm of other and unspecified sites") for c in
-      ["C79.00", "C79.01", "C79.02", "C79.10", "C79.11", "C79.19", "C79.2", "C79.31", "C79.32", "C79.40",
-       "C79.49", "C79.51", "C79.52", "C79.60", "C79.61", "C79.62", "C79.63", "C79.70", "C79.71", "C79.72",
-       "C79.81", "C79.82", "C79.89", "C79.9"]],
-    ("C80.0", "Disseminated malignant neoplasm, unspecified"),
-    ("I50.9", "Heart failure, unspecified"), ("I50.22", "Chronic systolic (congestive) heart failure"),
-    ("I50.32", "Chronic diastolic (congestive) heart failure"),
-    ("I50.42", "Chronic combined systolic and diastolic heart failure"), ("I50.84", "End stage heart failure"),
-    ("J44.0", "COPD with (acute) lower respiratory infection"), ("J44.1", "COPD with (acute) exacerbation"),
-    ("J44.9", "Chronic obstructive pulmonary disease, unspecified"),
-    *[(f"J43.{d}", "Emphysema") for d in "01289"],
-    ("J96.10", "Chronic respiratory failure, unspecified"), ("J96.11", "Chronic respiratory failure with hypoxia"),
-    ("J84.10", "Pulmonary fibrosis, unspecified"), ("G12.21", "Amyotrophic lateral sclerosis"),
-    *[(c, "Parkinson's disease") for c in ["G20.A1", "G20.A2", "G20.B1", "G20.B2", "G20.C"]],
-    *[(f"G30.{d}", "Alzheimer's disease") for d in "0189"],
-    ("F03.90", "Unspecified dementia, unspecified severity, without behavioral disturbance"),
-    ("F03.A0", "Unspecified dementia, mild, without behavioral disturbance"),
-    ("F01.50", "Vascular dementia, unspecified severity, without behavioral disturbance"),
-    ("G10", "Huntington's disease"),
-    *[(c, "Multiple sclerosis") for c in ["G35.A", "G35.B0", "G35.B1", "G35.B2", "G35.C0", "G35.C1", "G35.C2", "G35.D"]],
+    ("C00-C96", "Malignant neoplasms (primary and secondary, solid and lymphoid/hematopoietic)"),
+    ("I50", "Heart failure"), ("I11.0", "Hypertensive heart disease with heart failure"),
+    ("I13.0", "Hypertensive heart and chronic kidney disease with heart failure and stage 1-4 CKD"),
+    ("I13.2", "Hypertensive heart and chronic kidney disease with heart failure and with stage 5 CKD or ESRD"),
+    ("I09.81", "Rheumatic heart failure"),
+    ("J43", "Emphysema"), ("J44", "Other chronic obstructive pulmonary disease"),
+    ("J96.1", "Chronic respiratory failure"), ("J96.2", "Acute and chronic respiratory failure"),
+    ("J84.1", "Other interstitial pulmonary diseases with fibrosis"),
     ("N18.5", "Chronic kidney disease, stage 5"), ("N18.6", "End stage renal disease"),
-    ("K72.10", "Chronic hepatic failure without coma"), ("K74.60", "Unspecified cirrhosis of liver"),
-    ("R62.7", "Adult failure to thrive"), ("R64", "Cachexia"), ("R63.4", "Abnormal weight loss"),
+    ("I12.0", "Hypertensive chronic kidney disease with stage 5 CKD or ESRD"),
+    ("I13.11", "Hypertensive heart and chronic kidney disease without heart failure, with stage 5 CKD or ESRD"),
+    ("K70.3", "Alcoholic cirrhosis of liver"), ("K70.4", "Alcoholic hepatic failure"),
+    ("K72.1", "Chronic hepatic failure"), ("K72.9", "Hepatic failure, unspecified"),
+    ("K74.3", "Primary biliary cirrhosis"), ("K74.4", "Secondary biliary cirrhosis"),
+    ("K74.5", "Biliary cirrhosis, unspecified"), ("K74.6", "Other and unspecified cirrhosis of liver"),
+    ("G12.2", "Motor neuron disease (incl. G12.21 amyotrophic lateral sclerosis)"),
+    ("G20", "Parkinson's disease"), ("G35", "Multiple sclerosis"), ("G10", "Huntington's disease"),
+    ("F01", "Vascular dementia"), ("F02", "Dementia in other diseases classified elsewhere"),
+    ("F03", "Unspecified dementia"), ("G30", "Alzheimer's disease"), ("G31.0", "Frontotemporal dementia"),
+    ("G31.83", "Neurocognitive disorder with Lewy bodies"),
+    ("B20", "Human immunodeficiency virus [HIV] disease"),
+    ("R54", "Age-related physical debility (frailty)"), ("R62.7", "Adult failure to thrive"), ("R64", "Cachexia"),
 ]
-# Non-billable category heads (BRIEF §3.4): listed as excludes so that nobody "fixes" the set by adding them.
-NON_BILLABLE = ["C77", "C78", "C79", "I50", "I50.2", "I50.3", "I50.4", "J44", "J43", "J96.1", "G20", "G30",
-                "G35", "F03", "F03.9", "F01.5", "N18", "K74.6", "Z74", "R06.0"]
-ADVANCED_SCT = [("128462008", "Secondary malignant neoplastic disease"), ("84114007", "Heart failure"),
-                ("13645005", "Chronic obstructive lung disease"), ("86044005", "Amyotrophic lateral sclerosis"),
-                ("49049000", "Parkinson's disease"), ("52448006", "Dementia"), ("24700007", "Multiple sclerosis"),
-                ("46177005", "End-stage renal disease")]
-SYMPTOM_ICD = [("R52", "Pain, unspecified"), ("G89.3", "Neoplasm related pain (acute) (chronic)"),
-               ("G89.29", "Other chronic pain"), ("G89.4", "Chronic pain syndrome"),
-               ("R06.00", "Dyspnea, unspecified"), ("R06.02", "Shortness of breath"), ("R06.09", "Other forms of dyspnea"),
-               ("Z87.01", "Personal history of pneumonia (recurrent)"), ("N39.0", "Urinary tract infection, site not specified"),
-               ("J18.9", "Pneumonia, unspecified organism"), ("D84.9", "Immunodeficiency, unspecified")]
-SYMPTOM_SCT = [("267036007", "Dyspnea"), ("22253000", "Pain")]
+# Malignant neoplasms of skin other than melanoma (basal and squamous cell carcinoma) are not serious illness.
+ADVANCED_ICD_EXCLUDED = [("C44", "Other and unspecified malignant neoplasm of skin")]
+ADVANCED_SCT = [
+    ("363346000", "Malignant neoplastic disease"), ("128462008", "Secondary malignant neoplastic disease"),
+    ("84114007", "Heart failure"), ("13645005", "Chronic obstructive lung disease"),
+    ("433146000", "Chronic kidney disease stage 5"), ("46177005", "End-stage renal disease"),
+    ("19943007", "Cirrhosis of liver"), ("59927004", "Hepatic failure"),
+    ("37340000", "Motor neuron disease"), ("86044005", "Amyotrophic lateral sclerosis"),
+    ("49049000", "Parkinson's disease"), ("24700007", "Multiple sclerosis"),
+    ("52448006", "Dementia"), ("26929004", "Alzheimer's disease"),
+    ("86406008", "Human immunodeficiency virus infection"), ("248279007", "Frailty"),
+]
+# Common descendants of the SNOMED CT roots above, enumerated so that they are placed without a
+# terminology server; any other SNOMED CT code is "unknown" to the criterion, never "not met".
+ADVANCED_SCT_PLACED = [
+    ("363358000", "Malignant tumor of lung"), ("254637007", "Non-small cell lung cancer"),
+    ("254632001", "Small cell carcinoma of lung"), ("363418001", "Malignant tumor of pancreas"),
+    ("363406005", "Malignant tumor of colon"), ("254837009", "Malignant neoplasm of breast"),
+    ("399068003", "Malignant tumor of prostate"), ("93870000", "Malignant neoplasm of liver"),
+    ("42343007", "Congestive heart failure"), ("85232009", "Left heart failure"),
+    ("87433001", "Pulmonary emphysema"),
+]
+# Symptoms that need managing at home (the program's "such as pain, shortness of breath, frequent
+# infections", and the other ESAS-r symptoms that palliative teams treat).
+SYMPTOM_ICD = [
+    ("R52", "Pain, unspecified"), ("G89", "Pain, not elsewhere classified (incl. G89.3 neoplasm related pain)"),
+    ("R10", "Abdominal and pelvic pain"),
+    ("R06.0", "Dyspnea (R06.00, R06.01 orthopnea, R06.02 shortness of breath, R06.03, R06.09)"),
+    ("R11", "Nausea and vomiting"), ("R53.8", "Other malaise and fatigue"), ("R63.0", "Anorexia"),
+    ("R41.0", "Disorientation, unspecified (delirium)"),
+    ("Z87.01", "Personal history of pneumonia (recurrent)"), ("N39.0", "Urinary tract infection, site not specified"),
+    ("J18", "Pneumonia, unspecified organism"), ("D84", "Other immunodeficiencies"),
+]
+SYMPTOM_SCT = [("267036007", "Dyspnea"), ("22253000", "Pain"), ("82423001", "Chronic pain"),
+               ("422587007", "Nausea"), ("84229001", "Fatigue"), ("79890006", "Loss of appetite"),
+               ("2776000", "Delirium")]
 BSER_STATUS = "http://hl7.org/fhir/us/bser/CodeSystem/TaskBusinessStatusCS"
 
 CODE_SYSTEMS = [
@@ -183,13 +213,12 @@ VALUE_SETS = [
                                 ("713281006", "Consultation for palliative care"),
                                 ("103735009", "Palliative care")])]},
     {"id": "hbpc-advanced-illness", "title": "HBPC advanced illness diagnoses",
-     "description": "Progressive advanced diagnoses that qualify for HBPC, billable ICD-10-CM codes only (BRIEF §3.4) and SNOMED CT.",
-     "include": [concepts(ICD, ADVANCED_ICD), concepts(SCT, ADVANCED_SCT)],
-     "exclude": [{"system": ICD, "concept": [{"code": c} for c in NON_BILLABLE]}]},
+     "description": "Serious, progressive illnesses that home-based palliative care serves (profiles/README.md, Clinical sources): malignant neoplasms, heart failure, COPD and chronic respiratory failure, CKD stage 5 and ESRD, cirrhosis and liver failure, motor neuron disease, Parkinson disease, multiple sclerosis, Huntington disease, dementias, HIV disease, frailty. ICD-10-CM categories and blocks with everything below them, and SNOMED CT concepts.",
+     "include": [*is_a(ICD, ADVANCED_ICD), *is_a(SCT, ADVANCED_SCT), concepts(SCT, ADVANCED_SCT_PLACED)],
+     "exclude": is_a(ICD, ADVANCED_ICD_EXCLUDED)},
     {"id": "hbpc-symptom", "title": "HBPC symptoms",
-     "description": "Pain, dyspnea and recurrent infection (BRIEF §3.5). R06.0 is a category: code R06.00/R06.02/R06.09.",
-     "include": [concepts(ICD, SYMPTOM_ICD), concepts(SCT, SYMPTOM_SCT)],
-     "exclude": [{"system": ICD, "concept": [{"code": "R06.0"}]}]},
+     "description": "Symptoms needing management at home: pain, dyspnea, nausea and vomiting, fatigue, anorexia, delirium and recurrent infection (program text; ESAS-r). ICD-10-CM categories with everything below them, and SNOMED CT.",
+     "include": [*is_a(ICD, SYMPTOM_ICD), concepts(SCT, SYMPTOM_SCT)]},
     {"id": "hbpc-symptom-observation-code", "title": "HBPC symptom observation codes",
      "description": "Symptom scores recorded as Observations.",
      "include": [concepts(LOINC, [("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")]),
@@ -266,7 +295,7 @@ PROFILES_SPEC = [
          ("Condition.subject", {"type": ref("Patient")}),
      ],
      "rules": ["clinicalStatus, verificationStatus and category are required",
-               "code is required, from ValueSet hbpc-advanced-illness (required; billable ICD-10-CM codes only: G20, G35, I50.2 … are categories)",
+               "code is required, from ValueSet hbpc-advanced-illness (required; ICD-10-CM categories such as G20 and G35 count: eligibility is clinical, not a claim)",
                "subject is a Patient"]},
     {"id": "hbpc-symptom-condition", "type": "Condition", "title": "HBPC Symptom (Condition)",
      "description": "A symptom needing management at home: pain, dyspnea, recurrent infection.",
@@ -593,12 +622,46 @@ def readme():
     lines += [f"- `{vs_url(v['id'])}`: {v['title']}. {v['description']}" for v in VALUE_SETS]
     lines += ["", "## CodeSystems", ""]
     lines += [f"- `{cs_url(c['id'])}`: {c['title']}. {c['description']}" for c in CODE_SYSTEMS]
-    lines += ["", "## Defaults", "",
-              "Resources that declare no `meta.profile` are validated against their type's HBPC profile when "
-              "`validation.default_profiles` is on (the default): ServiceRequest, Coverage, Consent, Task, CarePlan, "
-              "CareTeam. Condition and Observation have several HBPC profiles; they are checked through the "
-              "referral's references (`reasonReference`, `supportingInfo` slices) when they travel in the same Bundle, "
-              "or on request (`meta.profile`, `$validate?profile=`, `validate --profile`).", "",
+    lines += ["", "## Clinical terminology", "",
+              "`hbpc-advanced-illness` names the serious, progressive illnesses that home-based palliative care "
+              "programs serve, and `hbpc-symptom` the symptoms they manage. Both are written as ICD-10-CM `is-a` "
+              "filters over categories and blocks (`C00-C96`, `I50`, `G20`: the code and everything below it, billable "
+              "or not, since eligibility is a clinical question and not a claim) and SNOMED CT concepts.", "",
+              "How the gateway places a code (`src/domain/eligibility/terminology.rs`): ICD-10-CM by its characters "
+              "(C34.90 is below C34, which is in the block C00-C96), so every ICD-10-CM code is either in or out; "
+              "SNOMED CT only when it is a filter value or an enumerated concept, because the concept hierarchy is not "
+              "held here. A code that cannot be placed (a SNOMED CT descendant not enumerated, a local code system, "
+              "text only) makes `advanced-illness` *unknown*, never *not met*, and the reason names the code.", "",
+              "Clinical sources:", "",
+              "- Kelley AS, Bollens-Lund E. Identifying the population with serious illness: the \"denominator\" "
+              "challenge. J Palliat Med. 2018;21(S2):S7-S16 (the condition groups: cancer, heart failure, COPD, ESRD, "
+              "liver disease, neurodegenerative disease, dementia, HIV).",
+              "- Kelley AS, Covinsky KE, Gorges RJ, et al. Identifying older adults with serious illness: a critical "
+              "step toward improving the value of health care. Health Serv Res. 2017;52(1):113-131.",
+              "- National Consensus Project for Quality Palliative Care. Clinical Practice Guidelines for Quality "
+              "Palliative Care, 4th edition, 2018 (serious illness; palliative care in the home).",
+              "- CMS Local Coverage Determination L34538, Hospice - Determining Terminal Status (disease groups: cancer, "
+              "heart, pulmonary, renal, liver disease, ALS, dementia, HIV, adult failure to thrive/debility).",
+              "- Watanabe SM, Nekolaichuk C, Beaumont C, et al. A multicenter study comparing two numerical versions of "
+              "the Edmonton Symptom Assessment System in palliative care patients. J Pain Symptom Manage. "
+              "2011;41(2):456-468 (ESAS-r symptoms: pain, tiredness, nausea, appetite, shortness of breath, and others).",
+              "- ICD-10-CM Tabular List of Diseases and Injuries, FY2026 (CDC NCHS): category and block boundaries; "
+              "`/work/shared/domain/BRIEF.md` §3.4-3.5 (codes checked against simple-icd-10-cm).",
+              "- SNOMED CT International Edition: concept identifiers of the disorders above (the ids in the domain "
+              "brief and the US Core examples were checked there; the others are from the fully specified names and "
+              "were not checked against a terminology server here).", "",
+              "Extending without a rebuild: put a ValueSet in a folder named by `validation.ig_dirs`. Either give it "
+              "the same canonical URL (it replaces the built-in one), or a new URL that imports the built-in set "
+              "(`compose.include.valueSet`) and adds codes, and name it in `eligibility.advanced_illness_value_set` "
+              "(or `symptom_value_set`). Enumerated SNOMED CT concepts in it are placed like the built-in ones.", "",
+              "## Defaults", "",
+              "A resource without `meta.profile` gets an HBPC profile only in a referral: the HBPC referral "
+              "`ServiceRequest` (a `code` or `category` coding in `hbpc-referral-type`) is checked against "
+              "`hbpc-referral-servicerequest`, and the resources it references in the same Bundle are checked in their "
+              "roles through its `reasonReference`, `insurance` and `supportingInfo` target profiles. Any other "
+              "resource (a lab order, a DNR order, a wound-care CarePlan) is checked against R4 and the profiles it "
+              "declares. In a referral, what the evidence lacks is a warning and a criterion's verdict, not a refusal "
+              "(docs/eligibility.md, Intake policy).", "",
               "## Regenerating", "", "```sh", "scripts/profiles/vendor_r4_core.py /path/to/hl7.fhir.r4.examples/package",
               "scripts/profiles/generate.py", "```", ""]
     with open(os.path.join(PROFILES, "README.md"), "w", encoding="utf-8") as f:

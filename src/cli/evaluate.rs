@@ -49,6 +49,7 @@ pub fn run(
     match evaluate(&args, settings, &mut std::io::stdout().lock()) {
         Ok(decisions) if decisions.contains(&Decision::Ineligible) => ExitCode::from(1),
         Ok(decisions) if decisions.contains(&Decision::Pending) => ExitCode::from(3),
+        Ok(decisions) if decisions.contains(&Decision::NotEvaluated) => ExitCode::from(4),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hbpc-gateway: {e}");
@@ -71,13 +72,16 @@ pub fn evaluate(
         })
         .map_err(CliError::from)?,
     );
+    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
+        validator,
+    ));
     let rules = WorkflowRules::from_settings(
         &settings.program,
         &settings.eligibility,
         &settings.care_plan,
-        |url| validator.expansion(url).is_some(),
+        |url| terminology.knows(url),
     )?;
-    let evaluator = Evaluator::new(Arc::new(rules), validator);
+    let evaluator = Evaluator::new(Arc::new(rules), terminology);
     let bytes = std::fs::read(&args.file)
         .map_err(|e| EvaluateError::Input(format!("cannot read {}: {e}", args.file.display())))?;
     let bundle = parse_resource(&bytes, settings.limits.json())
@@ -97,7 +101,7 @@ pub fn evaluate(
         .map_err(|e| EvaluateError::Input(e.to_string()))?;
     if evaluations.is_empty() {
         return Err(EvaluateError::Input(format!(
-            "{}: no active HBPC referral ServiceRequest in the Bundle",
+            "{}: no HBPC referral ServiceRequest in the Bundle",
             args.file.display()
         )));
     }
@@ -118,6 +122,7 @@ fn report(out: &mut dyn std::io::Write, evaluation: &Evaluation) -> std::io::Res
         Decision::Eligible => "ELIGIBLE",
         Decision::Ineligible => "NOT ELIGIBLE",
         Decision::Pending => "PENDING (evidence missing)",
+        Decision::NotEvaluated => "NOT EVALUATED (the referral is not an active order)",
     };
     writeln!(
         out,
@@ -130,6 +135,9 @@ fn report(out: &mut dyn std::io::Write, evaluation: &Evaluation) -> std::io::Res
             .and_then(Value::as_str)
             .unwrap_or(""),
     )?;
+    if let Some(precondition) = &evaluation.determination.precondition {
+        writeln!(out, "  {}", precondition.reason())?;
+    }
     for f in &evaluation.determination.findings {
         let mark = match f.verdict {
             Verdict::Met => "met    ",

@@ -24,7 +24,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationSettings {
-    /// Validate referral resources that declare no meta.profile against the HBPC profiles.
+    /// Validate an HBPC referral ServiceRequest that declares no meta.profile against the HBPC
+    /// referral profile (other resources: R4 and their declared profiles).
     pub default_profiles: bool,
     /// Folders of extra conformance resources (US Core, your own profiles) to load at start.
     pub ig_dirs: Vec<String>,

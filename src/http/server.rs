@@ -21,7 +21,7 @@ use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App};
 use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
+use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
 use fhir_engine::validation::IntakeValidator;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,10 +69,10 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         invariants = ?structure.invariant_stats(),
         "FHIR definitions and profiles compiled"
     );
-    let validator: Arc<dyn IntakeValidator> = Arc::new(IntakeProfiles {
-        validator: Arc::clone(&structure),
-        default_profiles: settings.validation.default_profiles,
-    });
+    let validator: Arc<dyn IntakeValidator> = Arc::new(crate::app::intake::IntakePolicy::new(
+        Arc::clone(&structure),
+        settings.validation.default_profiles,
+    ));
     let structure_for_workflow = Arc::clone(&structure);
     let validation = Validation::new(
         structure,
@@ -120,13 +120,16 @@ pub fn workflow(
     structure: &Arc<StructureValidator>,
     store: store::SharedStore,
 ) -> Result<Workflow, ServeError> {
+    let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
+        structure.clone(),
+    ));
     let rules = WorkflowRules::from_settings(
         &settings.program,
         &settings.eligibility,
         &settings.care_plan,
-        |url| structure.expansion(url).is_some(),
+        |url| terminology.knows(url),
     )?;
-    let evaluator = Evaluator::new(Arc::new(rules), structure.clone());
+    let evaluator = Evaluator::new(Arc::new(rules), terminology);
     Ok(Workflow::new(store, evaluator)
         .with_delivery(crate::app::delivery::Delivery::new(&settings.delivery)))
 }

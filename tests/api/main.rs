@@ -19,6 +19,7 @@ mod hardening;
 mod messages;
 mod migrate;
 mod readme;
+mod real_world;
 mod reevaluation;
 mod referrals;
 mod replicas;

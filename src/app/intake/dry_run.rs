@@ -87,6 +87,7 @@ pub fn parameters(evaluations: &[Evaluation]) -> Value {
             Decision::Eligible => "eligible",
             Decision::Ineligible => "ineligible",
             Decision::Pending => "pending",
+            Decision::NotEvaluated => "not-evaluated",
         };
         let g = &evaluation.generated;
         parameters.push(json!({"name": "decision", "valueCode": decision}));

@@ -116,7 +116,7 @@ impl Intake {
             .ok_or_else(|| {
                 AppError::Unprocessable(vec![Issue::error(
                     IssueType::NotFound,
-                    "the message carries no active HBPC referral ServiceRequest",
+                    "the message carries no HBPC referral ServiceRequest (code or category from hbpc-referral-type)",
                 )
                 .at("Bundle.entry")])
             })?;

@@ -4,11 +4,13 @@ mod bundle;
 mod bundle_entry;
 mod dry_run;
 mod message;
+mod policy;
 mod single;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
 pub use dry_run::parameters as evaluation_parameters;
 pub use message::MessageOutcome;
+pub use policy::IntakePolicy;
 pub use single::{Accepted, Written};
 
 use super::AppError;

@@ -3,8 +3,7 @@
 use super::rules::{WorkflowRules, REFERRAL_VALUE_SET};
 use crate::domain::care_planning::{self, Generated, PlanInput, Prior, ReferralIdentity};
 use crate::domain::eligibility::{self, Determination, Evidence, Scope, Terminology};
-use crate::domain::guide::default_profiles::is_ancillary_order;
-use fhir_engine::model::coding::codings;
+use crate::domain::guide::default_profiles::is_hbpc_referral;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -31,15 +30,12 @@ impl Evaluator {
         &self.rules
     }
 
-    /// An active HBPC referral (coded from the referral ValueSet, not an order based on
-    /// another ServiceRequest).
+    /// An HBPC referral, whatever its status (its status decides the Task when it is not
+    /// active): see [`is_hbpc_referral`].
     pub fn is_referral(&self, resource: &Value) -> bool {
-        resource.get("resourceType").and_then(Value::as_str) == Some("ServiceRequest")
-            && resource.get("status").and_then(Value::as_str) == Some("active")
-            && resource.get("code").is_some_and(|code| {
-                codings(code).any(|(s, c)| self.terminology.in_value_set(REFERRAL_VALUE_SET, s, c))
-            })
-            && !is_ancillary_order(resource, "ServiceRequest")
+        is_hbpc_referral(resource, |s, c| {
+            self.terminology.in_value_set(REFERRAL_VALUE_SET, s, c)
+        })
     }
 
     pub fn evaluate(&self, evidence: &Evidence, prior: &Prior, now: &str) -> Evaluation {

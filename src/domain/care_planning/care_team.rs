@@ -3,7 +3,7 @@
 
 use super::services::{PlannedService, Role};
 use super::PlanInput;
-use crate::domain::eligibility::{managing_physician, refers_to, Scope};
+use crate::domain::eligibility::{managing_physician, refers_to, Evidence, Scope};
 use fhir_engine::json::build::{reference, string, Shape};
 use fhir_engine::json::member::Member;
 use fhir_engine::model::date::{date_text, day_number, Edge};
@@ -144,7 +144,27 @@ fn physician(ev: &Scope, key: &str, label: &str) -> Value {
         None => f.text_role.with([string(label)]),
     };
     f.participant
-        .with_nulls([Value::Array(vec![role]), reference(key)])
+        .with_nulls([Value::Array(vec![role]), member(ev, key)])
+}
+
+/// A reference to the participant; one contained in the referral cannot be referenced from the
+/// CareTeam, so it is named by its type and first identifier (its NPI) instead.
+fn member(ev: &Scope, key: &str) -> Value {
+    if !Evidence::is_contained_key(key) {
+        return reference(key);
+    }
+    let rt = key.split('/').next().unwrap_or_default();
+    let identifier = ev
+        .get(key)
+        .and_then(|r| r.member("identifier"))
+        .and_then(Value::as_array)
+        .and_then(|ids| ids.first())
+        .cloned();
+    let mut logical = serde_json::json!({"type": rt});
+    if let Some(identifier) = identifier {
+        logical["identifier"] = identifier;
+    }
+    logical
 }
 
 fn nucc_code(concepts: Option<&Value>) -> Option<(String, Option<String>)> {

@@ -90,6 +90,19 @@ pub fn generate(input: &PlanInput) -> Generated {
         // An earlier plan is withdrawn rather than left active.
         Decision::Pending if input.prior.care_plan.is_some() => Some("on-hold"),
         Decision::Ineligible if input.prior.care_plan.is_some() => Some("revoked"),
+        // the referral is no longer an active order: an earlier plan follows its status
+        Decision::NotEvaluated if input.prior.care_plan.is_some() => Some(
+            match input
+                .determination
+                .precondition
+                .as_ref()
+                .and_then(|p| p.referral_status())
+            {
+                Some("completed") => "completed",
+                Some("revoked" | "entered-in-error") => "revoked",
+                _ => "on-hold",
+            },
+        ),
         _ => None,
     };
     let services = if plan_status.is_some() {

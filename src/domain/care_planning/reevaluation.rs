@@ -126,6 +126,7 @@ mod tests {
                 })
                 .collect(),
             symptoms: Vec::new(),
+            precondition: None,
         }
     }
 

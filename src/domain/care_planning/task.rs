@@ -2,7 +2,9 @@
 //! with the full determination in `output` and the evidence considered in `input`.
 
 use super::{task_state, PlanInput};
-use crate::domain::eligibility::{Criterion, Decision, Determination, Verdict};
+use crate::domain::eligibility::{
+    Criterion, Decision, Determination, Evidence, Precondition, Verdict,
+};
 use fhir_engine::json::build::{object, reference, reference_to, string, Shape};
 use fhir_engine::json::member::Member;
 use fhir_engine::text::push_separated;
@@ -28,7 +30,8 @@ fn parameter_type(code: &str, display: &str) -> Value {
 struct Fragments {
     meta: Value,
     code: Value,
-    /// Eligible, ineligible, pending, and an accepted referral cancelled.
+    /// Eligible, ineligible, pending, and cancelled (an accepted referral revoked, or a
+    /// revoked order).
     business_status: [Value; 4],
     determination_type: Value,
     determination_ref: Value,
@@ -156,10 +159,17 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
     let ev = input.evidence;
     let determination = input.determination;
     let decision = determination.decision();
-    let decided = match decision {
-        Decision::Eligible => "accepted",
-        Decision::Ineligible => "rejected",
-        Decision::Pending => "on-hold",
+    let (decided, decided_business) = match decision {
+        Decision::Eligible => ("accepted", Some(0)),
+        Decision::Ineligible => ("rejected", Some(1)),
+        Decision::Pending => ("on-hold", Some(2)),
+        Decision::NotEvaluated => status_for_referral(
+            determination
+                .precondition
+                .as_ref()
+                .and_then(Precondition::referral_status)
+                .unwrap_or("unknown"),
+        ),
     };
     // The EHR holds a copy of this Task: it moves only as the Task state machine allows.
     let prior_status = input
@@ -169,11 +179,9 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         .and_then(|t| t.member("status"))
         .and_then(Value::as_str);
     let status = task_state::after_evaluation(prior_status, decided);
-    let business = match (decision, status) {
-        (_, "cancelled") => 3,
-        (Decision::Eligible, _) => 0,
-        (Decision::Ineligible, _) => 1,
-        (Decision::Pending, _) => 2,
+    let business = match status {
+        "cancelled" => Some(3),
+        _ => decided_business,
     };
     let referral = ev.referral();
     let authored = input
@@ -199,6 +207,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
             ]));
         }
     }
+    let (requester, contained) = requester_and_contained(referral, determination_parameters(input));
     let input_refs: Vec<Value> = evidence_keys(input)
         .map(|key| {
             f.typed_reference
@@ -210,10 +219,10 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         string("Task"),
         string(input.identity.id("Task")),
         f.meta.clone(),
-        Value::Array(vec![determination_parameters(input)]),
+        Value::Array(contained),
         Value::Array(vec![input.identity.identifier("Task")]),
         string(status),
-        f.business_status[business].clone(),
+        business.map_or(Value::Null, |b| f.business_status[b].clone()),
         string("order"),
         f.code.clone(),
         string("Home Based Palliative Care referral: eligibility and plan of care"),
@@ -221,7 +230,7 @@ pub fn generate(input: &PlanInput, with_plan: bool) -> Value {
         referral.member("subject").cloned().unwrap_or(Value::Null),
         string(authored),
         string(input.now),
-        referral.member("requester").cloned().unwrap_or(Value::Null),
+        requester,
         input.program.organization_ref(),
         Value::Array(input_refs),
         Value::Array(output),
@@ -257,9 +266,66 @@ pub fn is_missing_evidence(output: &Value) -> bool {
         == Some("missing-evidence")
 }
 
-/// Why the Task is rejected, cancelled or on hold, naming the criteria.
+/// The Task's requester (the referral's) and contained resources: the determination, and the
+/// requester when the referral contains it (`#id` must resolve inside the Task too).
+fn requester_and_contained(referral: &Value, determination: Value) -> (Value, Vec<Value>) {
+    let requester = referral.member("requester").cloned().unwrap_or(Value::Null);
+    let mut contained = vec![determination];
+    let Some(local) = requester
+        .member("reference")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+    else {
+        return (requester, contained);
+    };
+    let found = referral
+        .member("contained")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c.member("id").and_then(Value::as_str) == Some(local) && local != "determination"
+        });
+    match found {
+        Some(resource) => {
+            contained.push(resource.clone());
+            (requester, contained)
+        }
+        // a dangling local reference is not copied: the display, if any, stays
+        None => {
+            let mut requester = requester;
+            if let Value::Object(fields) = &mut requester {
+                fields.remove("reference");
+            }
+            (requester, contained)
+        }
+    }
+}
+
+/// The Task a referral that is not an active order gets (docs/eligibility.md): its status and
+/// business status (an index into the fragments' business statuses).
+fn status_for_referral(referral_status: &str) -> (&'static str, Option<usize>) {
+    match referral_status {
+        // not signed yet: nothing to act on, and BSeR 2.0-4.0 all describe a placed order
+        "draft" => ("draft", None),
+        "on-hold" => ("on-hold", Some(2)),
+        "revoked" => ("cancelled", Some(3)),
+        "completed" => ("completed", None),
+        "entered-in-error" => ("entered-in-error", None),
+        _ => ("on-hold", None),
+    }
+}
+
+/// Why the Task is rejected, cancelled, on hold or not acted on, naming the criteria or the
+/// precondition.
 fn status_reason(input: &PlanInput, status: &str) -> Option<String> {
     let d = input.determination;
+    if let Some(precondition) = &d.precondition {
+        return Some(match precondition {
+            Precondition::Deceased { reason } => format!("Not eligible: {reason}"),
+            Precondition::ReferralStatus { reason, .. } => format!("Not evaluated: {reason}"),
+        });
+    }
     let (mut text, verdict) = match d.decision() {
         Decision::Ineligible if status == "cancelled" => (
             String::from("Accepted earlier, no longer eligible: "),
@@ -267,12 +333,14 @@ fn status_reason(input: &PlanInput, status: &str) -> Option<String> {
         ),
         Decision::Ineligible => (String::from("Not eligible: "), Verdict::NotMet),
         Decision::Pending => (String::from("Waiting for evidence: "), Verdict::Unknown),
-        Decision::Eligible => return None,
+        Decision::Eligible | Decision::NotEvaluated => return None,
     };
-    // `display (reason)` of each
+    // `display [code] (reason)` of each
     push_separated(&mut text, d.with(verdict), "; ", |text, finding| {
         text.push_str(finding.criterion.display());
-        text.push_str(" (");
+        text.push_str(" [");
+        text.push_str(finding.criterion.code());
+        text.push_str("] (");
         text.push_str(&finding.reason);
         text.push(')');
     });
@@ -282,7 +350,10 @@ fn status_reason(input: &PlanInput, status: &str) -> Option<String> {
 /// Every evidence resource considered, referral first (a later evaluation starts from these).
 fn evidence_keys<'a>(input: &'a PlanInput) -> impl Iterator<Item = &'a str> {
     let ev = input.evidence;
-    std::iter::once(ev.referral_key()).chain(ev.keys().filter(|k| *k != ev.referral_key()))
+    std::iter::once(ev.referral_key()).chain(
+        ev.keys()
+            .filter(|k| *k != ev.referral_key() && !Evidence::is_contained_key(k)),
+    )
 }
 
 /// The determination as a contained Parameters, one `criterion` per program criterion.
@@ -293,9 +364,16 @@ fn determination_parameters(input: &PlanInput) -> Value {
         Decision::Eligible => "eligible",
         Decision::Ineligible => "ineligible",
         Decision::Pending => "pending",
+        Decision::NotEvaluated => "not-evaluated",
     };
-    let mut parameters = Vec::with_capacity(1 + d.findings.len());
+    let mut parameters = Vec::with_capacity(2 + d.findings.len());
     parameters.push(f.named_code.with([string("decision"), string(decision)]));
+    if let Some(precondition) = &d.precondition {
+        parameters.push(
+            f.named_string
+                .with([string("precondition"), string(precondition.reason())]),
+        );
+    }
     for finding in &d.findings {
         let mut part = Vec::with_capacity(4 + finding.evidence.len());
         part.push(f.criterion_codes[finding.criterion as usize].clone());
@@ -304,7 +382,11 @@ fn determination_parameters(input: &PlanInput) -> Value {
             f.named_string
                 .with([string("reason"), string(finding.reason.as_str())]),
         );
-        for key in &finding.evidence {
+        for key in finding
+            .evidence
+            .iter()
+            .filter(|k| !Evidence::is_contained_key(k))
+        {
             part.push(
                 f.named_reference
                     .with([string("evidence"), reference(key.as_str())]),

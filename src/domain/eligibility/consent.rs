@@ -19,6 +19,7 @@ pub(super) fn consents<'a>(ev: &Scope<'a>) -> Vec<(&'a str, &'a Value)> {
         .evidence()
         .of_type("Consent")
         .filter(|(_, c)| ev.about_patient(c, "patient"))
+        .filter(|(_, c)| c.member("status").and_then(Value::as_str) != Some("entered-in-error"))
         .collect();
     let day = |c: &Value| {
         c.member("dateTime")
@@ -37,6 +38,34 @@ pub(super) fn consents<'a>(ev: &Scope<'a>) -> Vec<(&'a str, &'a Value)> {
             .then_with(|| ka.cmp(kb))
     });
     all
+}
+
+/// Why a consent is not (or not yet) in force on the referral date, when it is not: a draft or
+/// proposed consent, or one whose `provision.period` ended before the referral. That is the
+/// absence of a current consent, not a refusal.
+fn not_in_force(ev: &Scope, key: &str, consent: &Value) -> Option<String> {
+    let status = consent
+        .member("status")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if matches!(status, "draft" | "proposed") {
+        return Some(format!(
+            "{key} is {status}, not in force (Consent.status): a signed, active consent is needed"
+        ));
+    }
+    let end = consent
+        .member("provision")
+        .and_then(|p| p.member("period"))
+        .and_then(|p| p.member("end"))
+        .and_then(Value::as_str)?;
+    let referral = ev.referral().member("authoredOn").and_then(Value::as_str)?;
+    let ended = day_number(end, Edge::End)? < day_number(referral, Edge::Start)?;
+    ended.then(|| {
+        format!(
+            "{key} ended on {end} (Consent.provision.period.end), before the referral date {}: a consent in force on the referral date is needed",
+            &referral[..referral.len().min(10)]
+        )
+    })
 }
 
 fn is_active_permit(consent: &Value) -> bool {
@@ -61,7 +90,11 @@ fn provision_covers(provision: &Value, kind: &str, codes: &CodeList) -> bool {
 }
 
 /// `consents`: as [`consents`] gives them.
-pub(super) fn wants_home_care(rules: &EligibilityRules, consents: &[(&str, &Value)]) -> Finding {
+pub(super) fn wants_home_care(
+    ev: &Scope,
+    rules: &EligibilityRules,
+    consents: &[(&str, &Value)],
+) -> Finding {
     let finding = |verdict, reason: String, evidence| {
         Finding::new(
             Criterion::WantsHomeCare,
@@ -74,16 +107,23 @@ pub(super) fn wants_home_care(rules: &EligibilityRules, consents: &[(&str, &Valu
     let Some(&(key, consent)) = consents.first() else {
         return finding(
             Verdict::Unknown,
-            "no participation Consent was sent or referenced".into(),
+            "no participation Consent was sent or referenced (ServiceRequest.supportingInfo)"
+                .into(),
             vec![],
         );
     };
     let evidence = vec![key.to_string()];
+    if let Some(why) = not_in_force(ev, key, consent) {
+        return finding(Verdict::Unknown, why, evidence);
+    }
     let provision = consent.member("provision").unwrap_or(&Value::Null);
     if provision_covers(provision, "deny", &rules.home_care_codes) {
         return finding(
             Verdict::NotMet,
-            concat([key, " declines care at home"]),
+            concat([
+                key,
+                " declines care at home (a deny Consent.provision names it)",
+            ]),
             evidence,
         );
     }
@@ -95,14 +135,14 @@ pub(super) fn wants_home_care(rules: &EligibilityRules, consents: &[(&str, &Valu
     if matches!(status, "rejected" | "inactive") && home {
         return finding(
             Verdict::NotMet,
-            concat([key, " for care at home is ", status]),
+            concat([key, " for care at home is ", status, " (Consent.status)"]),
             evidence,
         );
     }
     if is_active_permit(consent) && home {
         return finding(
             Verdict::Met,
-            concat([key, " permits care at home"]),
+            concat([key, " permits care at home (Consent.provision.code)"]),
             evidence,
         );
     }
@@ -134,12 +174,17 @@ pub(super) fn willing_participants(
     let Some(&(latest_key, latest)) = consents.first() else {
         return finding(
             Verdict::Unknown,
-            "no participation Consent was sent or referenced".into(),
+            "no participation Consent was sent or referenced (ServiceRequest.supportingInfo)"
+                .into(),
             vec![],
         );
     };
+    if let Some(why) = not_in_force(ev, latest_key, latest) {
+        return finding(Verdict::Unknown, why, vec![latest_key.to_string()]);
+    }
     let covers_plan = |consent: &Value| {
         is_active_permit(consent)
+            && not_in_force(ev, "", consent).is_none()
             && (consent
                 .member("provision")
                 .is_some_and(|p| provision_covers(p, "permit", &rules.palliative_care_codes))
@@ -150,16 +195,27 @@ pub(super) fn willing_participants(
             .member("status")
             .and_then(Value::as_str)
             .unwrap_or("");
-        return finding(
-            Verdict::NotMet,
-            concat([
-                latest_key,
-                " is not an active consent to the palliative plan (status '",
-                status,
-                "')",
-            ]),
-            vec![latest_key.to_string()],
-        );
+        return if is_active_permit(latest) {
+            finding(
+                Verdict::Unknown,
+                concat([
+                    latest_key,
+                    " does not name the palliative plan of care (Consent.provision.code or Consent.category)",
+                ]),
+                vec![latest_key.to_string()],
+            )
+        } else {
+            finding(
+                Verdict::NotMet,
+                concat([
+                    latest_key,
+                    " is not an active permit for the palliative plan (Consent.status '",
+                    status,
+                    "', Consent.provision.type)",
+                ]),
+                vec![latest_key.to_string()],
+            )
+        };
     }
     // everyone who has consented to the plan is a performer of one of these
     let consenting: Vec<&Value> = consents
@@ -173,7 +229,11 @@ pub(super) fn willing_participants(
     {
         return finding(
             Verdict::NotMet,
-            concat(["the patient is not a performer of ", latest_key]),
+            concat([
+                "the patient is not a performer of ",
+                latest_key,
+                " (Consent.performer)",
+            ]),
             vec![latest_key.to_string()],
         );
     }
@@ -192,7 +252,10 @@ pub(super) fn willing_participants(
         evidence.extend(missing.iter().map(|s| s.to_string()));
         return finding(
             Verdict::NotMet,
-            format!("caregiver(s) {} have not consented", names.join(", ")),
+            format!(
+                "caregiver(s) {} have not consented (not a Consent.performer)",
+                names.join(", ")
+            ),
             evidence,
         );
     }

@@ -14,15 +14,34 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// `referral` must carry its `id`.
+    /// `referral` must carry its `id`. Its contained resources are evidence too, under
+    /// `Type/#id` (a key no stored resource can have), so that `#id` references resolve.
     pub fn new(referral: Value) -> Self {
         let key = resource_key(&referral).unwrap_or_else(|| "ServiceRequest/".into());
         let mut resources = BTreeMap::new();
+        for contained in referral
+            .member("contained")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let rt = contained.member("resourceType").and_then(Value::as_str);
+            let id = contained.member("id").and_then(Value::as_str);
+            if let (Some(rt), Some(id)) = (rt, id) {
+                resources.insert(format!("{rt}/#{id}"), contained.clone());
+            }
+        }
         resources.insert(key.clone(), referral);
         Self {
             referral_key: key,
             resources,
         }
+    }
+
+    /// Whether `key` names a resource contained in the referral (not one that can be referenced
+    /// from another resource).
+    pub fn is_contained_key(key: &str) -> bool {
+        key.contains("/#")
     }
 
     /// Adds a resource with an `id`; the referral is never replaced.
@@ -68,6 +87,16 @@ impl Evidence {
     /// The resource a Reference points to: by literal reference, or logically by identifier.
     pub fn resolve<'a>(&'a self, reference: &Value) -> Option<(&'a str, &'a Value)> {
         if let Some(literal) = member_str(reference, "reference") {
+            if let Some(local) = literal.strip_prefix('#') {
+                return self
+                    .resources
+                    .iter()
+                    .find(|(k, _)| {
+                        k.split_once("/#")
+                            .is_some_and(|(_, id)| id == local && !local.is_empty())
+                    })
+                    .map(|(k, v)| (k.as_str(), v));
+            }
             if let Some((rt, id)) = reference_parts(literal) {
                 return self.get_parts(literal, rt, id);
             }

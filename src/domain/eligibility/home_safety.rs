@@ -31,7 +31,7 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     if assessments.is_empty() {
         return finding(
             Verdict::Unknown,
-            "no completed home safety assessment was sent or referenced".into(),
+            "no completed (final) home safety assessment Observation was sent or referenced".into(),
             vec![],
         );
     }
@@ -57,14 +57,20 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     });
     if let Some((key, _, verdict)) = decided.first() {
         let reason = match verdict {
-            Verdict::NotMet => concat([key, " found the home unsafe for in-home services"]),
-            _ => concat([key, " found the home safe for in-home services"]),
+            Verdict::NotMet => concat([
+                key,
+                " (Observation.valueCodeableConcept) found the home unsafe for in-home services",
+            ]),
+            _ => concat([
+                key,
+                " (Observation.valueCodeableConcept) found the home safe for in-home services",
+            ]),
         };
         return finding(*verdict, reason, vec![key.to_string()]);
     }
     finding(
         Verdict::Unknown,
-        "the home safety assessment has no coded result (safe or unsafe)".into(),
+        "the home safety assessment has no coded result, safe or unsafe (Observation.valueCodeableConcept)".into(),
         assessments.iter().map(|(k, _)| k.to_string()).collect(),
     )
 }

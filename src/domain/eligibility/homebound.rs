@@ -40,7 +40,8 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     if certifications.is_empty() {
         return finding(
             Verdict::Unknown,
-            "no homebound certification Observation was sent or referenced".into(),
+            "no homebound certification Observation (SNOMED 160689007) was sent or referenced"
+                .into(),
             vec![],
         );
     }
@@ -49,24 +50,38 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
         .member("authoredOn")
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start));
-    let mut problems = Vec::new();
+    let mut pending = Vec::new();
+    let mut contrary = Vec::new();
     for (key, obs) in &certifications {
         match check(ev, rules, obs, referral_day) {
             Ok(()) => {
                 return finding(
                     Verdict::Met,
-                    concat([key, " certifies the patient homebound"]),
+                    concat([
+                        key,
+                        " certifies the patient homebound (Observation.code, .status, .performer a physician, .effective)",
+                    ]),
                     vec![key.to_string()],
                 )
             }
-            Err(problem) => problems.push(concat([key, " ", &problem])),
+            Err(Problem::Pending(why)) => pending.push(concat([key, " ", &why])),
+            Err(Problem::Contrary(why)) => contrary.push(concat([key, " ", &why])),
         }
     }
-    finding(
-        Verdict::NotMet,
-        problems.join("; "),
-        certifications.iter().map(|(k, _)| k.to_string()).collect(),
-    )
+    let keys = certifications.iter().map(|(k, _)| k.to_string()).collect();
+    // a certification still to come may decide it either way
+    if pending.is_empty() {
+        finding(Verdict::NotMet, contrary.join("; "), keys)
+    } else {
+        pending.extend(contrary);
+        finding(Verdict::Unknown, pending.join("; "), keys)
+    }
+}
+
+/// Why a certification does not count: evidence still missing, or evidence against.
+enum Problem {
+    Pending(String),
+    Contrary(String),
 }
 
 fn check(
@@ -74,37 +89,69 @@ fn check(
     rules: &EligibilityRules,
     obs: &Value,
     referral_day: Option<i64>,
-) -> Result<(), String> {
-    if !matches!(
-        obs.member("status").and_then(Value::as_str),
-        Some("final" | "amended" | "corrected")
-    ) {
-        return Err("is not final".into());
+) -> Result<(), Problem> {
+    let status = obs.member("status").and_then(Value::as_str).unwrap_or("");
+    if !matches!(status, "final" | "amended" | "corrected") {
+        return Err(Problem::Pending(format!(
+            "is {status}, not final (Observation.status): a final homebound certification signed by a physician is needed"
+        )));
     }
     if obs.member("valueBoolean").and_then(Value::as_bool) == Some(false) {
-        return Err("states the patient is not homebound".into());
+        return Err(Problem::Contrary(
+            "states the patient is not homebound (Observation.valueBoolean false)".into(),
+        ));
     }
-    let physician = references(obs, "performer").any(|p| {
-        ev.resolve(p)
-            .is_some_and(|(k, _)| super::physician::physician_key_qualifies(ev, rules, k))
-    });
-    if !physician {
-        return Err("is not certified by a physician (performer)".into());
+    let performers: Vec<(&str, Option<bool>)> = references(obs, "performer")
+        .map(|p| match ev.resolve(p) {
+            Some((k, _)) => (k, super::physician::physician_key_status(ev, rules, k)),
+            None => (
+                p.member("reference")
+                    .and_then(Value::as_str)
+                    .unwrap_or("a performer"),
+                None,
+            ),
+        })
+        .collect();
+    if !performers.iter().any(|(_, p)| *p == Some(true)) {
+        let unknown: Vec<&str> = performers
+            .iter()
+            .filter(|(_, p)| p.is_none())
+            .map(|(k, _)| *k)
+            .collect();
+        return Err(if performers.is_empty() {
+            Problem::Pending("names no certifying physician (Observation.performer)".into())
+        } else if unknown.is_empty() {
+            Problem::Contrary(
+                "is not certified by a physician (Observation.performer is not a physician)".into(),
+            )
+        } else {
+            Problem::Pending(format!(
+                "names a performer not known to be a physician ({}: Practitioner.qualification or PractitionerRole.code is needed)",
+                unknown.join(", ")
+            ))
+        });
     }
     let effective = effective_start(obs).and_then(|d| day_number(d, Edge::Start));
     match (effective, referral_day) {
         (Some(day), Some(referral)) => {
             if day < referral - rules.homebound_lookback_days {
-                Err(format!(
-                    "is older than the {}-day look-back",
+                Err(Problem::Pending(format!(
+                    "is older than the {}-day look-back (Observation.effective): a current certification is needed",
                     rules.homebound_lookback_days
-                ))
+                )))
             } else if day > referral + AFTER_REFERRAL_DAYS {
-                Err("is dated too long after the referral".into())
+                Err(Problem::Pending(
+                    "is dated more than 30 days after the referral (Observation.effective)".into(),
+                ))
             } else {
                 Ok(())
             }
         }
-        _ => Err("has no effective date to check against the look-back".into()),
+        (None, _) => Err(Problem::Pending(
+            "has no date (Observation.effective) to check against the look-back".into(),
+        )),
+        (_, None) => Err(Problem::Pending(
+            "cannot be checked against the referral date (ServiceRequest.authoredOn)".into(),
+        )),
     }
 }

@@ -8,17 +8,21 @@ mod home_safety;
 mod homebound;
 mod physician;
 mod plan_member;
+mod preconditions;
 mod rules;
 mod scope;
 mod service_area;
 mod symptoms;
+pub mod terminology;
 
 pub use consent::caregivers;
 pub use evidence::{reference_key, reference_keys, refers_to, Evidence};
 pub use physician::managing_physician;
-pub use rules::{EligibilityRules, Terminology};
+pub use preconditions::Precondition;
+pub use rules::EligibilityRules;
 pub use scope::Scope;
 pub use symptoms::{symptoms, Symptom};
+pub use terminology::{ClinicalTerminology, Membership, Terminology};
 
 /// The program's eligibility list, in its order. Codes are CodeSystem hbpc-eligibility-criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,11 +87,11 @@ impl Criterion {
     pub fn evidence_needed(self) -> &'static str {
         match self {
             Criterion::PlanMember => "an active Coverage (member id type MB) from the plan, referenced by ServiceRequest.insurance",
-            Criterion::AdvancedIllness => "an active, confirmed Condition with an advanced-illness diagnosis, referenced by ServiceRequest.reasonReference",
+            Criterion::AdvancedIllness => "an active, confirmed Condition (clinicalStatus, verificationStatus) coded in ICD-10-CM or SNOMED CT from the advanced-illness ValueSet, sent with the referral and referenced by ServiceRequest.reasonReference",
             Criterion::SymptomManagement => "a symptom Condition or symptom score Observation (pain, dyspnea, recurrent infection)",
-            Criterion::WantsHomeCare => "the participation Consent stating care at home (provision.code)",
-            Criterion::WillingParticipants => "an active participation Consent with the patient and caregivers as performers",
-            Criterion::HomeboundCertified => "the homebound certification Observation (SNOMED 160689007) by a physician, with basedOn the referral",
+            Criterion::WantsHomeCare => "the participation Consent in force on the referral date (status active, provision.period) stating care at home (provision.code)",
+            Criterion::WillingParticipants => "an active participation Consent in force on the referral date with the patient and caregivers as performers",
+            Criterion::HomeboundCertified => "the homebound certification Observation (SNOMED 160689007), final, by a physician with a qualification, with basedOn the referral",
             Criterion::ServiceArea => "the patient's home address with a ZIP code or county",
             Criterion::HomeSafe => "a completed home safety assessment Observation with a coded result",
             Criterion::PhysicianReferral => "the requester Practitioner or PractitionerRole with a physician qualification",
@@ -163,6 +167,8 @@ pub enum Decision {
     Ineligible,
     /// None failed, some could not be decided.
     Pending,
+    /// The referral is not an active order ([`Precondition::ReferralStatus`]): nothing decided.
+    NotEvaluated,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,10 +177,17 @@ pub struct Determination {
     /// The symptoms found to need managing (the plan's symptom activities), as [`symptoms`]
     /// gives them.
     pub symptoms: Vec<Symptom>,
+    /// The precondition that decided the referral before the criteria (then `findings` is empty).
+    pub precondition: Option<Precondition>,
 }
 
 impl Determination {
     pub fn decision(&self) -> Decision {
+        match &self.precondition {
+            Some(Precondition::Deceased { .. }) => return Decision::Ineligible,
+            Some(Precondition::ReferralStatus { .. }) => return Decision::NotEvaluated,
+            None => {}
+        }
         if self.findings.iter().any(|f| f.verdict == Verdict::NotMet) {
             Decision::Ineligible
         } else if self.findings.iter().any(|f| f.verdict == Verdict::Unknown) {
@@ -211,6 +224,13 @@ pub fn evaluate_in(
     rules: &EligibilityRules,
     terminology: &dyn Terminology,
 ) -> Determination {
+    if let Some(precondition) = preconditions::check(ev) {
+        return Determination {
+            findings: Vec::new(),
+            symptoms: Vec::new(),
+            precondition: Some(precondition),
+        };
+    }
     let symptoms = symptoms::symptoms(ev, rules, terminology);
     // both consent criteria read the same Consents, latest first
     let consents = consent::consents(ev);
@@ -218,7 +238,7 @@ pub fn evaluate_in(
         plan_member::evaluate(ev, rules),
         advanced_illness::evaluate(ev, rules, terminology),
         symptoms::evaluate(ev, rules, terminology, &symptoms),
-        consent::wants_home_care(rules, &consents),
+        consent::wants_home_care(ev, rules, &consents),
         consent::willing_participants(ev, rules, &consents),
         homebound::evaluate(ev, rules),
         service_area::evaluate(ev, rules),
@@ -226,8 +246,14 @@ pub fn evaluate_in(
         physician::physician_referral(ev, rules),
         physician::plan_physician_directs(ev, rules),
     ];
-    Determination { findings, symptoms }
+    Determination {
+        findings,
+        symptoms,
+        precondition: None,
+    }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verdicts_tests;

@@ -11,25 +11,59 @@ const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
 const REFERRAL_EXPRESSION: &str = "ServiceRequest.requester.resolve().select(qualification.code | code | practitioner.resolve().qualification.code).where(memberOf(%physicianCodes))";
 const PLAN_EXPRESSION: &str = "(ServiceRequest.performer.resolve().ofType(Practitioner | PractitionerRole) | ServiceRequest.requester.resolve()).first().where(identifier.where(system = 'http://hl7.org/fhir/sid/us-npi').value in %planPhysicianNpis or organization.resolve().identifier in %planOrganizations)";
 
-/// Whether the Practitioner or PractitionerRole at `key` is a physician; `None` when unreadable.
-fn is_physician(ev: &Scope, rules: &EligibilityRules, key: &str, resource: &Value) -> bool {
-    let qualified = |practitioner: &Value| {
-        practitioner
+/// Whether the Practitioner or PractitionerRole at `key` is a physician: `Some(false)` only when
+/// its credentials say otherwise, `None` when nothing says (no qualification, no role code).
+fn is_physician(ev: &Scope, rules: &EligibilityRules, key: &str, resource: &Value) -> Option<bool> {
+    let qualified = |practitioner: &Value| -> Option<bool> {
+        let codes: Vec<&Value> = practitioner
             .member("qualification")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|q| q.member("code"))
-            .any(|c| rules.physician_codes.matches_concept(c))
+            .collect();
+        if codes.is_empty() {
+            None
+        } else {
+            Some(
+                codes
+                    .iter()
+                    .any(|c| rules.physician_codes.matches_concept(c)),
+            )
+        }
     };
     if key.starts_with("Practitioner/") {
         return qualified(resource);
     }
-    rules.physician_codes.matches_any(resource, "code")
-        || resource
-            .member("practitioner")
-            .and_then(|p| ev.resolve(p))
-            .is_some_and(|(_, p)| qualified(p))
+    if rules.physician_codes.matches_any(resource, "code") {
+        return Some(true);
+    }
+    let by_practitioner = resource
+        .member("practitioner")
+        .and_then(|p| ev.resolve(p))
+        .and_then(|(_, p)| qualified(p));
+    let has_role_code = resource
+        .member("code")
+        .and_then(Value::as_array)
+        .is_some_and(|codes| codes.iter().any(|c| c.member("coding").is_some()));
+    match by_practitioner {
+        Some(true) => Some(true),
+        Some(false) => Some(false),
+        None if has_role_code => Some(false),
+        None => None,
+    }
+}
+
+/// Why `key` is not known to be a physician, naming the element that would say.
+fn credential_missing(key: &str) -> String {
+    if key.starts_with("PractitionerRole/") {
+        concat([
+            key,
+            " has no physician role code (PractitionerRole.code) and its Practitioner no qualification (Practitioner.qualification)",
+        ])
+    } else {
+        concat([key, " has no qualification (Practitioner.qualification): an NPI alone does not make a physician"])
+    }
 }
 
 /// The resolved requester.
@@ -61,23 +95,46 @@ pub fn physician_referral(ev: &Scope, rules: &EligibilityRules) -> Finding {
     match requester(ev) {
         None => finding(
             Verdict::Unknown,
-            "the requester could not be read".into(),
+            match ev
+                .referral()
+                .member("requester")
+                .and_then(|r| r.member("reference"))
+                .and_then(Value::as_str)
+            {
+                Some(r) => concat([
+                    "the requester (ServiceRequest.requester ",
+                    r,
+                    ") could not be read",
+                ]),
+                None => "the referral names no requester (ServiceRequest.requester)".into(),
+            },
             vec![],
         ),
-        Some((key, r)) if is_physician(ev, rules, key, r) => finding(
-            Verdict::Met,
-            concat(["the requester ", key, " is a physician"]),
-            vec![key.to_string()],
-        ),
-        Some((key, _)) => finding(
-            Verdict::NotMet,
-            concat([
-                "the requester ",
-                key,
-                " has no physician qualification or role",
-            ]),
-            vec![key.to_string()],
-        ),
+        Some((key, r)) => match is_physician(ev, rules, key, r) {
+            Some(true) => finding(
+                Verdict::Met,
+                concat([
+                    "the requester ",
+                    key,
+                    " is a physician (Practitioner.qualification or PractitionerRole.code)",
+                ]),
+                vec![key.to_string()],
+            ),
+            Some(false) => finding(
+                Verdict::NotMet,
+                concat([
+                    "the requester ",
+                    key,
+                    " is not a physician (qualification or role code)",
+                ]),
+                vec![key.to_string()],
+            ),
+            None => finding(
+                Verdict::Unknown,
+                concat(["the requester ", &credential_missing(key)]),
+                vec![key.to_string()],
+            ),
+        },
     }
 }
 
@@ -98,12 +155,22 @@ pub fn plan_physician_directs(ev: &Scope, rules: &EligibilityRules) -> Finding {
             vec![],
         );
     };
-    if !is_physician(ev, rules, key, physician) {
-        return finding(
-            Verdict::NotMet,
-            concat(["the managing clinician ", key, " is not a physician"]),
-            vec![key.to_string()],
-        );
+    match is_physician(ev, rules, key, physician) {
+        Some(true) => {}
+        Some(false) => {
+            return finding(
+                Verdict::NotMet,
+                concat(["the managing clinician ", key, " is not a physician"]),
+                vec![key.to_string()],
+            )
+        }
+        None => {
+            return finding(
+                Verdict::Unknown,
+                concat(["the managing clinician ", &credential_missing(key)]),
+                vec![key.to_string()],
+            )
+        }
     }
     let practitioner = if key.starts_with("PractitionerRole/") {
         physician.member("practitioner").and_then(|p| ev.resolve(p))
@@ -125,9 +192,9 @@ pub fn plan_physician_directs(ev: &Scope, rules: &EligibilityRules) -> Finding {
     }
     if on_list || in_plan_org {
         let how = if on_list {
-            "is on the plan-physician list"
+            "is on the plan-physician list (NPI in Practitioner.identifier)"
         } else {
-            "works for the plan"
+            "works for the plan (PractitionerRole.organization)"
         };
         finding(
             Verdict::Met,
@@ -147,7 +214,11 @@ pub fn plan_physician_directs(ev: &Scope, rules: &EligibilityRules) -> Finding {
     }
 }
 
-/// Whether the Practitioner(Role) at `key` is a physician (for care-team roles).
-pub fn physician_key_qualifies(ev: &Scope, rules: &EligibilityRules, key: &str) -> bool {
-    ev.get(key).is_some_and(|r| is_physician(ev, rules, key, r))
+/// Whether the Practitioner(Role) at `key` is a physician, `None` when its credentials do not say.
+pub(super) fn physician_key_status(
+    ev: &Scope,
+    rules: &EligibilityRules,
+    key: &str,
+) -> Option<bool> {
+    ev.get(key).and_then(|r| is_physician(ev, rules, key, r))
 }

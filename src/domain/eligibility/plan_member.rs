@@ -24,13 +24,21 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
         .filter(|(k, _)| k.starts_with("Coverage/"))
         .collect();
     if coverages.is_empty() {
-        return finding(
-            Verdict::Unknown,
-            "no Coverage referenced by ServiceRequest.insurance could be read".into(),
-            vec![],
-        );
+        let named: Vec<&str> = references(ev.referral(), "insurance")
+            .filter_map(|r| r.member("reference").and_then(Value::as_str))
+            .collect();
+        let reason = if named.is_empty() {
+            "the referral names no Coverage (ServiceRequest.insurance)".to_string()
+        } else {
+            format!(
+                "the Coverage in ServiceRequest.insurance ({}) could not be read",
+                named.join(", ")
+            )
+        };
+        return finding(Verdict::Unknown, reason, vec![]);
     }
-    let mut problems = Vec::new();
+    let mut pending = Vec::new();
+    let mut contrary = Vec::new();
     for (key, coverage) in &coverages {
         match check(ev, rules, coverage, referral_day) {
             Ok(payor) => {
@@ -40,19 +48,28 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
                     Verdict::Met,
                     concat([
                         key,
-                        " is an active plan membership covering the referral date",
+                        " is an active plan membership covering the referral date (Coverage.status, .identifier, .payor, .period)",
                     ]),
                     evidence,
                 );
             }
-            Err(problem) => problems.push(concat([key, " ", &problem])),
+            Err(Problem::Pending(why)) => pending.push(concat([key, " ", &why])),
+            Err(Problem::Contrary(why)) => contrary.push(concat([key, " ", &why])),
         }
     }
-    finding(
-        Verdict::NotMet,
-        problems.join("; "),
-        coverages.iter().map(|(k, _)| k.to_string()).collect(),
-    )
+    let keys = coverages.iter().map(|(k, _)| k.to_string()).collect();
+    if pending.is_empty() {
+        finding(Verdict::NotMet, contrary.join("; "), keys)
+    } else {
+        pending.extend(contrary);
+        finding(Verdict::Unknown, pending.join("; "), keys)
+    }
+}
+
+/// Why a Coverage does not count: evidence still missing, or evidence against.
+enum Problem {
+    Pending(String),
+    Contrary(String),
 }
 
 /// The payor's key when the coverage qualifies, else why not.
@@ -61,13 +78,23 @@ fn check(
     rules: &EligibilityRules,
     coverage: &Value,
     referral_day: Option<i64>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Problem> {
     let status = coverage
         .member("status")
         .and_then(Value::as_str)
         .unwrap_or("");
-    if status != "active" {
-        return Err(format!("has status '{status}', not active"));
+    match status {
+        "active" => {}
+        "draft" => {
+            return Err(Problem::Pending(
+                "is a draft (Coverage.status): an active coverage is needed".into(),
+            ))
+        }
+        _ => {
+            return Err(Problem::Contrary(format!(
+                "has status '{status}', not active (Coverage.status)"
+            )))
+        }
     }
     let member_id = coverage
         .member("identifier")
@@ -80,15 +107,30 @@ fn check(
                 == Some("MB")
         });
     if !member_id {
-        return Err("has no member id (identifier type MB)".into());
+        return Err(Problem::Pending(
+            "has no member id (Coverage.identifier with type v2-0203#MB)".into(),
+        ));
     }
     let Some(payor) = references(coverage, "payor").find(|p| rules.is_plan_organization(ev, p))
     else {
-        return Err("is not from the plan: its payor is not a plan organisation".into());
+        // a payor we cannot read may still be the plan
+        let unreadable = references(coverage, "payor")
+            .any(|p| p.member("identifier").is_none() && ev.resolve(p).is_none());
+        return Err(if unreadable {
+            Problem::Pending("names a payor that could not be read (Coverage.payor)".into())
+        } else {
+            Problem::Contrary(
+                "is not from the plan: its payor is not a plan organisation (Coverage.payor)"
+                    .into(),
+            )
+        });
     };
     let payor_key = ev.resolve(payor).map(|(k, _)| k.to_string());
     let Some(day) = referral_day else {
-        return Err("cannot be checked against the referral date (authoredOn missing)".into());
+        return Err(Problem::Pending(
+            "cannot be checked against the referral date (ServiceRequest.authoredOn is missing)"
+                .into(),
+        ));
     };
     let period = coverage.member("period");
     let start = period
@@ -100,7 +142,9 @@ fn check(
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::End));
     if start.is_some_and(|s| day < s) || end.is_some_and(|e| day > e) {
-        return Err("does not cover the referral date (period)".into());
+        return Err(Problem::Contrary(
+            "does not cover the referral date (Coverage.period)".into(),
+        ));
     }
     Ok(payor_key)
 }

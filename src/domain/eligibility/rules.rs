@@ -3,7 +3,6 @@
 use super::Evidence;
 use fhir_engine::model::coding::CodeList;
 use fhir_engine::model::identifier::identifiers_of;
-use fhir_engine::validation::structure::value_sets::Membership;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Default)]
@@ -50,19 +49,5 @@ impl EligibilityRules {
                     .iter()
                     .any(|i| matches(&i.system, &i.value))
             })
-    }
-}
-
-/// ValueSet membership, answered by the loaded implementation guide.
-pub trait Terminology: Send + Sync {
-    fn in_value_set(&self, value_set: &str, system: Option<&str>, code: &str) -> bool;
-}
-
-/// The validator's local expansions answer membership: a code of an open system (one that
-/// cannot be expanded locally) is not counted as a member.
-impl Terminology for fhir_engine::validation::structure::StructureValidator {
-    fn in_value_set(&self, value_set: &str, system: Option<&str>, code: &str) -> bool {
-        self.expansion(value_set)
-            .is_some_and(|e| e.contains(system, code) == Membership::In)
     }
 }

@@ -18,9 +18,15 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
         )
     };
     let Some(key) = ev.patient_key().filter(|k| ev.contains(k)) else {
+        let named = ev
+            .referral()
+            .member("subject")
+            .and_then(|s| s.member("reference"))
+            .and_then(Value::as_str)
+            .unwrap_or("none");
         return finding(
             Verdict::Unknown,
-            "the patient could not be read".into(),
+            format!("the patient (ServiceRequest.subject {named}) could not be read"),
             vec![],
         );
     };
@@ -28,7 +34,7 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     let Some(address) = ev.get(&key).and_then(home_address) else {
         return finding(
             Verdict::Unknown,
-            "the patient has no home address".into(),
+            format!("{key} has no home address (Patient.address)"),
             vec![key],
         );
     };
@@ -47,7 +53,7 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     if zip.is_empty() && county.is_empty() {
         return finding(
             Verdict::Unknown,
-            "the home address has no ZIP code or county".into(),
+            format!("{key} home address has no ZIP code or county (Patient.address.postalCode, .district)"),
             vec![key],
         );
     }
@@ -65,13 +71,15 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
     if by_zip || by_county {
         finding(
             Verdict::Met,
-            "the home address is in the service area".into(),
+            format!(
+                "{key} home address (Patient.address.postalCode/district) is in the service area"
+            ),
             vec![key],
         )
     } else {
         finding(
             Verdict::NotMet,
-            "the home address is outside the service area".into(),
+            format!("{key} home address (Patient.address.postalCode/district) is outside the service area"),
             vec![key],
         )
     }

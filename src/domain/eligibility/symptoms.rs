@@ -1,7 +1,7 @@
 //! "Need assistance with symptom management (such as pain, shortness of breath, frequent
 //! infections)": an active symptom Condition, a symptom score above 0, or a coded reason.
 
-use super::advanced_illness::{in_value_set, is_active};
+use super::advanced_illness::{is_active, is_entered_in_error, status};
 use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
 use fhir_engine::json::member::Member;
 use fhir_engine::model::coding::{codings, label};
@@ -17,6 +17,12 @@ pub struct Symptom {
     pub source: Option<String>,
     /// The symptom's CodeableConcept.
     pub code: Value,
+}
+
+fn in_value_set(resource: &Value, value_set: &str, tx: &dyn Terminology) -> bool {
+    resource
+        .member("code")
+        .is_some_and(|code| codings(code).any(|(s, c)| tx.in_value_set(value_set, s, c)))
 }
 
 /// Active symptoms, one per code (first seen wins), in evidence order.
@@ -36,6 +42,10 @@ pub fn symptoms(ev: &Scope, rules: &EligibilityRules, tx: &dyn Terminology) -> V
         if ev.about_patient(condition, "subject")
             && in_value_set(condition, &rules.symptom_value_set, tx)
             && is_active(condition)
+            && !matches!(
+                status(condition, "verificationStatus"),
+                Some("refuted" | "entered-in-error")
+            )
         {
             if let Some(code) = condition.member("code") {
                 push(Some(key.to_string()), code);
@@ -87,27 +97,77 @@ pub fn evaluate(
         let keys: Vec<String> = active.iter().filter_map(|s| s.source.clone()).collect();
         return finding(Verdict::Met, needing_management(active), keys);
     }
-    // Symptom evidence that does not show a current symptom decides "not met".
-    let inactive: Vec<String> = ev
+    // Only symptom evidence that shows no current symptom decides "not met"; evidence still
+    // pending (a preliminary score, a Condition without clinicalStatus) leaves it unknown.
+    let mut pending = Vec::new();
+    let mut contrary = Vec::new();
+    for (key, condition) in ev
         .of_type("Condition")
+        .filter(|(_, c)| ev.about_patient(c, "subject") && !is_entered_in_error(c))
         .filter(|(_, c)| in_value_set(c, &rules.symptom_value_set, tx))
-        .chain(
-            ev.of_type("Observation")
-                .filter(|(_, o)| in_value_set(o, &rules.symptom_observation_value_set, tx)),
-        )
-        .map(|(k, _)| k.to_string())
-        .collect();
-    if inactive.is_empty() {
+    {
+        match (
+            status(condition, "clinicalStatus"),
+            status(condition, "verificationStatus"),
+        ) {
+            (_, Some("refuted")) => contrary.push((
+                key,
+                format!("{key} is refuted (Condition.verificationStatus)"),
+            )),
+            (None, _) => pending.push((key, format!("{key} has no Condition.clinicalStatus"))),
+            (Some(c), _) => {
+                contrary.push((key, format!("{key} is {c} (Condition.clinicalStatus)")))
+            }
+        }
+    }
+    for (key, observation) in ev
+        .of_type("Observation")
+        .filter(|(_, o)| ev.about_patient(o, "subject"))
+        .filter(|(_, o)| in_value_set(o, &rules.symptom_observation_value_set, tx))
+    {
+        let obs_status = observation
+            .member("status")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match obs_status {
+            "entered-in-error" | "cancelled" => {}
+            "final" | "amended" | "corrected" => contrary.push((
+                key,
+                format!("{key} scores no symptom (Observation.value is 0 or absent)"),
+            )),
+            other => pending.push((
+                key,
+                format!(
+                    "{key} is {other}, not final (Observation.status): a final score is needed"
+                ),
+            )),
+        }
+    }
+    let keys = |items: &[(&str, String)]| items.iter().map(|(k, _)| k.to_string()).collect();
+    let reasons = |items: &[(&str, String)]| {
+        items
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if !pending.is_empty() {
+        finding(Verdict::Unknown, reasons(&pending), keys(&pending))
+    } else if !contrary.is_empty() {
         finding(
-            Verdict::Unknown,
-            "no symptom Condition, symptom score or coded reason was sent".into(),
-            vec![],
+            Verdict::NotMet,
+            format!(
+                "the symptom evidence shows no current symptom: {}",
+                reasons(&contrary)
+            ),
+            keys(&contrary),
         )
     } else {
         finding(
-            Verdict::NotMet,
-            "the symptom evidence shows no current symptom (resolved, or scored 0)".into(),
-            inactive,
+            Verdict::Unknown,
+            "no symptom Condition, symptom score Observation or ServiceRequest.reasonCode was sent"
+                .into(),
+            vec![],
         )
     }
 }
@@ -116,7 +176,15 @@ pub fn evaluate(
 fn needing_management(active: &[Symptom]) -> String {
     let mut reason = String::from("symptoms need management: ");
     push_separated(&mut reason, active, "; ", |reason, symptom| {
-        reason.push_str(&label(&symptom.code))
+        reason.push_str(&label(&symptom.code));
+        reason.push_str(" (");
+        reason.push_str(
+            symptom
+                .source
+                .as_deref()
+                .unwrap_or("ServiceRequest.reasonCode"),
+        );
+        reason.push(')');
     });
     reason
 }

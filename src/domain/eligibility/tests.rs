@@ -4,21 +4,33 @@ use super::*;
 use fhir_engine::model::coding::CodeList;
 use serde_json::{json, Value};
 
-struct Codes;
+pub(super) struct Codes;
 
+/// ICD-10-CM codes are placed (in or out); any other system cannot be placed.
 impl Terminology for Codes {
-    fn in_value_set(&self, value_set: &str, system: Option<&str>, code: &str) -> bool {
+    fn membership(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
         let icd = Some("http://hl7.org/fhir/sid/icd-10-cm");
-        match value_set {
-            "advanced" => system == icd && ["C78.01", "I50.84"].contains(&code),
-            "symptom" => system == icd && ["R06.02", "R52"].contains(&code),
-            "symptom-obs" => system == Some("http://loinc.org") && code == "72514-3",
-            _ => false,
+        let listed = match value_set {
+            "advanced" => ["C78.01", "I50.84"].contains(&code),
+            "symptom" => ["R06.02", "R52"].contains(&code),
+            "symptom-obs" => {
+                return if system == Some("http://loinc.org") && code == "72514-3" {
+                    Membership::In
+                } else {
+                    Membership::NotIn
+                }
+            }
+            _ => return Membership::NotIn,
+        };
+        match (system == icd, listed) {
+            (true, true) => Membership::In,
+            (true, false) => Membership::NotIn,
+            _ => Membership::Unknown,
         }
     }
 }
 
-fn rules() -> EligibilityRules {
+pub(super) fn rules() -> EligibilityRules {
     let codes = |items: &[&str]| CodeList::parse(items).unwrap();
     EligibilityRules {
         plan_organizations: vec![("urn:plan".into(), "P1".into())],
@@ -41,7 +53,7 @@ fn rules() -> EligibilityRules {
     }
 }
 
-fn referral(extra: Value) -> Value {
+pub(super) fn referral(extra: Value) -> Value {
     let mut sr = json!({"resourceType": "ServiceRequest", "id": "sr", "status": "active",
         "subject": {"reference": "Patient/p"}, "authoredOn": "2026-11-20T09:00:00-08:00",
         "requester": {"reference": "PractitionerRole/doc"},
@@ -66,7 +78,7 @@ fn verdict(resources: Vec<Value>, criterion: Criterion) -> (Verdict, String) {
     (f.verdict, f.reason)
 }
 
-fn coverage(period: Value, payor: &str) -> Vec<Value> {
+pub(super) fn coverage(period: Value, payor: &str) -> Vec<Value> {
     vec![
         json!({"resourceType": "Coverage", "id": "c", "status": "active", "period": period,
             "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MB"}]}, "value": "M1"}],
@@ -136,7 +148,7 @@ fn service_area_by_zip_prefix_zip_or_county() {
     );
 }
 
-fn physician_role(id: &str, code: &str) -> Value {
+pub(super) fn physician_role(id: &str, code: &str) -> Value {
     json!({"resourceType": "PractitionerRole", "id": id,
         "code": [{"coding": [{"system": "http://nucc.org/provider-taxonomy", "code": code}]}]})
 }
@@ -166,8 +178,9 @@ fn homebound_certification_needs_a_physician_within_the_look_back() {
         Verdict::Met,
         "90 days before"
     );
+    // an old certification is not evidence against: a current one is needed
     let (v, why) = check(certification("2026-08-21", "PractitionerRole/doc"));
-    assert_eq!(v, Verdict::NotMet);
+    assert_eq!(v, Verdict::Unknown);
     assert!(why.contains("look-back"), "{why}");
     let (v, why) = check(certification("2026-11-18", "PractitionerRole/rn"));
     assert_eq!(v, Verdict::NotMet);

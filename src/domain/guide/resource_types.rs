@@ -19,6 +19,8 @@ pub const REFERRAL_RESOURCE_TYPES: &[&str] = &[
     "RelatedPerson",
     "DocumentReference",
     "QuestionnaireResponse",
+    // the visit an encounter diagnosis (US Core Condition) was recorded in
+    "Encounter",
     // what the referral workflow generates
     "Task",
     "CarePlan",

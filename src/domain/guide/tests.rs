@@ -36,6 +36,19 @@ fn defaulted(resource: Value) -> Vec<Issue> {
     validator().validate(&resource, &request).all()
 }
 
+/// The HBPC profile of the resource's type, asked for explicitly: only a referral gets one by
+/// default.
+fn own(resource: Value) -> Vec<Issue> {
+    let profile = match resource["resourceType"].as_str() {
+        Some("Task") => "hbpc-referral-task",
+        Some("CarePlan") => "hbpc-careplan",
+        Some("CareTeam") => "hbpc-careteam",
+        Some("Coverage") => "hbpc-coverage",
+        _ => return defaulted(resource),
+    };
+    profiled(resource, &[&format!("{HBPC}{profile}")])
+}
+
 #[track_caller]
 fn assert_issue(issues: &[Issue], severity: Severity, code: &str, expression: &str) {
     assert!(
@@ -74,7 +87,7 @@ use Severity::{Error, Warning};
 fn fixtures_validate_clean_against_the_hbpc_profiles() {
     assert_clean(&defaulted(referral()));
     assert_clean(&defaulted(transaction()));
-    assert_clean(&defaulted(coverage()));
+    assert_clean(&own(coverage()));
 }
 
 #[test]
@@ -84,7 +97,7 @@ fn cardinality_at_every_depth() {
     assert_issue(&base(cov), Error, "required", "Coverage.class[0].type");
     let mut cov = coverage();
     cov["payor"] = json!([{"reference": "Organization/a"}, {"reference": "Organization/b"}]);
-    assert_issue(&defaulted(cov), Error, "structure", "Coverage.payor");
+    assert_issue(&own(cov), Error, "structure", "Coverage.payor");
 }
 
 #[test]
@@ -111,9 +124,10 @@ fn reference_target_types() {
 #[test]
 fn reference_target_profiles_inside_a_bundle() {
     let mut bundle = transaction();
-    // the qualifying Condition becomes hypertension: no reasonReference target profile fits it
-    bundle["entry"][6]["resource"]["code"] =
-        json!({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]});
+    // the qualifying Condition without clinicalStatus: no reasonReference target profile fits it
+    bundle["entry"][6]["resource"]
+        .as_object_mut()
+        .map(|c| c.remove("clinicalStatus"));
     let issues = defaulted(bundle);
     assert!(
         issues.iter().any(|i| i.is_error()
@@ -156,7 +170,7 @@ fn bindings_by_strength() {
     let mut sr = referral();
     sr["code"]["coding"][0]["code"] = json!("385763009");
     assert_issue(
-        &defaulted(sr),
+        &profiled(sr, &[&format!("{HBPC}hbpc-referral-servicerequest")]),
         Error,
         "code-invalid",
         "ServiceRequest.code.coding[0]",
@@ -172,35 +186,98 @@ fn bindings_by_strength() {
 
 #[test]
 fn value_set_expansion_handles_filters_and_open_systems() {
-    // HBPC advanced illness: billable codes in, category heads out
+    // the engine holds no ICD-10-CM or SNOMED CT: their filters leave the systems open
     let ai = validator()
         .expansion("http://hbpc.example.org/fhir/ValueSet/hbpc-advanced-illness")
         .expect("expanded");
     assert_eq!(
         ai.contains(Some("http://hl7.org/fhir/sid/icd-10-cm"), "C79.51"),
+        Membership::Unknown
+    );
+    let scores = validator()
+        .expansion("http://hbpc.example.org/fhir/ValueSet/hbpc-symptom-observation-code")
+        .expect("expanded");
+    assert_eq!(
+        scores.contains(Some("http://loinc.org"), "72514-3"),
         Membership::In
     );
     assert_eq!(
-        ai.contains(Some("http://hl7.org/fhir/sid/icd-10-cm"), "G20"),
+        scores.contains(Some("http://loinc.org"), "8867-4"),
         Membership::NotIn
     );
 }
 
+/// The criteria's terminology places codes by the ICD-10-CM hierarchy and the SNOMED CT concepts
+/// the sets name; what it cannot place is unknown, never "not in".
 #[test]
-fn advanced_illness_value_set_rejects_non_billable_categories() {
+fn clinical_terminology_places_codes_in_the_guide_value_sets() {
+    use crate::domain::eligibility::{ClinicalTerminology, Terminology};
+    let tx = ClinicalTerminology::new(std::sync::Arc::new(
+        StructureValidator::load(&super::load_options()).expect("load"),
+    ));
+    let ai = "http://hbpc.example.org/fhir/ValueSet/hbpc-advanced-illness";
+    let symptom = "http://hbpc.example.org/fhir/ValueSet/hbpc-symptom";
+    let icd = Some("http://hl7.org/fhir/sid/icd-10-cm");
+    let sct = Some("http://snomed.info/sct");
+    for code in [
+        "C34.90", "C25.9", "C79.51", "C7A.00", "C91.10", "I50.22", "I50.84", "I13.2", "J44.9",
+        "J96.11", "N18.6", "K72.10", "K74.60", "G12.21", "G20", "G20.A1", "G35", "G30.9", "F03.90",
+        "B20", "R54",
+    ] {
+        assert_eq!(tx.membership(ai, icd, code), Membership::In, "{code}");
+    }
+    // basal cell carcinoma of skin, in situ and benign neoplasms, hypertension, diabetes: out
+    for code in ["C44.91", "D03.9", "D49.9", "I10", "E11.9", "K86.1", "R52"] {
+        assert_eq!(tx.membership(ai, icd, code), Membership::NotIn, "{code}");
+    }
+    for code in ["363346000", "363358000", "49049000", "46177005", "52448006"] {
+        assert_eq!(tx.membership(ai, sct, code), Membership::In, "{code}");
+    }
+    // a SNOMED CT descendant not listed, a local system, no system: cannot be placed
+    assert_eq!(tx.membership(ai, sct, "1259409006"), Membership::Unknown);
+    assert_eq!(
+        tx.membership(ai, Some("http://ehr.example.org/dx"), "C34.90"),
+        Membership::Unknown
+    );
+    assert_eq!(tx.membership(ai, None, "C34.90"), Membership::Unknown);
+    for code in [
+        "R52", "G89.3", "G89.29", "R06.0", "R06.02", "R11.0", "J18.9",
+    ] {
+        assert_eq!(tx.membership(symptom, icd, code), Membership::In, "{code}");
+    }
+    assert_eq!(tx.membership(symptom, icd, "C34.90"), Membership::NotIn);
+    assert_eq!(tx.membership(symptom, sct, "267036007"), Membership::In);
+    // the referral types, and a core ValueSet through the validator
+    assert!(tx.in_value_set(
+        "http://hbpc.example.org/fhir/ValueSet/hbpc-referral-type",
+        sct,
+        "306237005"
+    ));
+    assert!(!tx.in_value_set(
+        "http://hbpc.example.org/fhir/ValueSet/hbpc-referral-type",
+        sct,
+        "385763009"
+    ));
+}
+
+#[test]
+fn advanced_illness_condition_profile_accepts_category_codes() {
     let condition: Value = serde_json::from_str(include_str!(
         "../../../fixtures/referral-separate/07-condition-metastatic-cancer.json"
     ))
     .expect("fixture");
     let profile = format!("{HBPC}hbpc-advanced-illness-condition");
     assert_clean(&profiled(condition.clone(), &[&profile]));
-    let mut c = condition;
+    let mut c = condition.clone();
     c["code"]["coding"][0]["code"] = json!("G35");
+    assert_clean(&profiled(c, &[&profile]));
+    let mut c = condition;
+    c.as_object_mut().map(|c| c.remove("verificationStatus"));
     assert_issue(
         &profiled(c, &[&profile]),
         Error,
-        "code-invalid",
-        "Condition.code.coding[0]",
+        "required",
+        "Condition.verificationStatus",
     );
 }
 
@@ -209,7 +286,7 @@ fn slicing_by_pattern_value_and_profile() {
     // pattern: the member id slice (v2-0203#MB) is required
     let mut cov = coverage();
     cov["identifier"][0]["type"]["coding"][0]["code"] = json!("MR");
-    assert_issue(&defaulted(cov), Error, "required", "Coverage.identifier");
+    assert_issue(&own(cov), Error, "required", "Coverage.identifier");
     // profile (resolve()): without the targets the slices stay undecided and nothing fails
     let mut sr = referral();
     sr["supportingInfo"] = json!([{"reference": "Observation/a"}, {"reference": "Observation/b"}, {"reference": "Observation/c"}]);
@@ -284,17 +361,13 @@ fn output_and_observation_profiles() {
         "authoredOn": "2026-11-20T09:16:02-08:00", "requester": {"reference": "PractitionerRole/pr1"},
         "owner": {"reference": "Organization/hbpc"},
         "businessStatus": {"coding": [{"system": "http://hl7.org/fhir/us/bser/CodeSystem/TaskBusinessStatusCS", "code": "3.0"}]}});
-    assert!(
-        defaulted(task.clone()).is_empty(),
-        "{:#?}",
-        defaulted(task.clone())
-    );
+    assert!(own(task.clone()).is_empty(), "{:#?}", own(task.clone()));
     let mut t = task.clone();
     t["code"]["coding"][0]["code"] = json!("abort");
-    assert_issue(&defaulted(t), Error, "value", "Task.code");
+    assert_issue(&own(t), Error, "value", "Task.code");
     let mut t = task.clone();
     t["businessStatus"]["coding"][0]["code"] = json!("9.9");
-    let issues = defaulted(t);
+    let issues = own(t);
     assert_issue(
         &issues,
         Warning,
@@ -304,34 +377,29 @@ fn output_and_observation_profiles() {
     assert_clean(&issues);
     let mut t = task;
     t["focus"] = json!({"reference": "Patient/p1"});
-    assert_issue(&defaulted(t), Error, "structure", "Task.focus.reference");
+    assert_issue(&own(t), Error, "structure", "Task.focus.reference");
 
     let careplan = json!({"resourceType": "CarePlan", "status": "active", "intent": "plan",
         "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Plan</div>"},
         "category": [{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "code": "assess-plan"}]}],
         "subject": {"reference": "Patient/p1"}});
-    assert_clean(&defaulted(careplan.clone()));
+    assert_clean(&own(careplan.clone()));
     let mut cp = careplan.clone();
     cp["text"]["status"] = json!("empty");
-    assert_issue(
-        &defaulted(cp),
-        Error,
-        "code-invalid",
-        "CarePlan.text.status",
-    );
+    assert_issue(&own(cp), Error, "code-invalid", "CarePlan.text.status");
     let mut cp = careplan;
     cp["category"][0]["coding"][0]["code"] = json!("other");
-    assert_issue(&defaulted(cp), Error, "required", "CarePlan.category");
+    assert_issue(&own(cp), Error, "required", "CarePlan.category");
 
     let careteam = json!({"resourceType": "CareTeam", "status": "active", "subject": {"reference": "Patient/p1"},
         "participant": [{"role": [{"text": "Caregiver"}], "member": {"reference": "RelatedPerson/c1"}}]});
-    assert_clean(&defaulted(careteam.clone()));
+    assert_clean(&own(careteam.clone()));
     let mut ct = careteam;
     ct["participant"][0]
         .as_object_mut()
         .map(|p| p.remove("member"));
     assert_issue(
-        &defaulted(ct),
+        &own(ct),
         Error,
         "required",
         "CareTeam.participant[0].member",
@@ -395,10 +463,27 @@ fn referral_bundle_profile() {
 }
 
 #[test]
-fn ancillary_orders_get_no_default_referral_profile() {
+fn only_referrals_get_the_default_referral_profile() {
+    // a referral without its requester misses the referral profile
     let mut order = referral();
-    order["code"]["coding"][0]["code"] = json!("385763009");
+    order.as_object_mut().map(|o| o.remove("requester"));
     assert!(defaulted(order.clone()).iter().any(Issue::is_error));
-    order["basedOn"] = json!([{"reference": "ServiceRequest/r1"}]);
-    assert_clean(&defaulted(order));
+    // the same order placed under the referral is not a referral
+    let mut ancillary = order.clone();
+    ancillary["basedOn"] = json!([{"reference": "ServiceRequest/r1"}]);
+    assert_clean(&defaulted(ancillary));
+    // nor is an order with another code, nor a Coverage, CarePlan or Task without meta.profile
+    let mut hospice = order;
+    hospice["code"]["coding"][0]["code"] = json!("385763009");
+    assert_clean(&defaulted(hospice));
+    let mut cov = coverage();
+    cov.as_object_mut().map(|c| c.remove("period"));
+    assert_clean(&defaulted(cov));
+    // a referral recognised by its category
+    let mut by_category = referral();
+    by_category["code"] = json!({"text": "Home palliative care"});
+    by_category["category"] =
+        json!([{"coding": [{"system": "http://snomed.info/sct", "code": "306237005"}]}]);
+    by_category.as_object_mut().map(|o| o.remove("requester"));
+    assert!(defaulted(by_category).iter().any(Issue::is_error));
 }

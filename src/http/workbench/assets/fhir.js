@@ -93,6 +93,7 @@ const DECISION = {
   eligible: ["ok", "Eligible", "Every criterion is met: acceptance creates the plan of care below."],
   ineligible: ["bad", "Not eligible", "At least one criterion is not met: the referral would be declined."],
   pending: ["warn", "Pending", "No criterion failed, but evidence is missing: the referral would wait on hold."],
+  "not-evaluated": ["neutral", "Not evaluated", "The referral is not an active order (draft, on hold, revoked, completed): its status decides the Task."],
 };
 
 export function decisionInfo(decision) {
