@@ -763,3 +763,38 @@ async fn include_never_leaks_a_type_outside_the_scopes() {
     );
     assert_eq!(included(&hie), ["CareTeam"], "{hie}");
 }
+
+/// A conditional reference searches its type, so it needs search access to that type: a
+/// client that may create referrals but not search Patients cannot probe them this way.
+#[tokio::test]
+async fn conditional_references_need_search_access_to_their_type() {
+    let config = AuthConfig::new("");
+    for backend in backends() {
+        let server = start(backend, &config, &[]).await;
+        let mut referral = fixture_json("referral-separate/13-servicerequest-referral.json");
+        referral["subject"] = json!({"reference": "Patient?identifier=urn:mrn|NOT-STORED"});
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": referral, "request": {"method": "POST", "url": "ServiceRequest"}},
+        ]});
+        for (who, status) in [(EHR, 403), (ALL, 412)] {
+            let token = token_for(&server, who).await;
+            let res = client()
+                .post(server.url(""))
+                .bearer_auth(&token)
+                .header("Content-Type", FHIR_JSON)
+                .body(bundle.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), status, "{}", who.0);
+            let body: Value = res.json().await.unwrap();
+            if status == 403 {
+                assert_outcome(&body, "forbidden");
+                assert_eq!(
+                    expressions(&body),
+                    ["Bundle.entry[0].resource.subject.reference"]
+                );
+            }
+        }
+    }
+}
