@@ -762,6 +762,23 @@ async fn include_never_leaks_a_type_outside_the_scopes() {
         1
     );
     assert_eq!(included(&hie), ["CareTeam"], "{hie}");
+    // the same search as a GET entry of a batch
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": query}},
+    ]});
+    let res = http
+        .post(server.url(""))
+        .bearer_auth(token_for(&server, HIE).await)
+        .header("Content-Type", FHIR_JSON)
+        .body(batch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let response: Value = res.json().await.unwrap();
+    let searchset = &response["entry"][0]["resource"];
+    assert_eq!(searchset["type"], "searchset", "{response}");
+    assert_eq!(included(searchset), ["CareTeam"], "{searchset}");
 }
 
 /// A conditional reference searches its type, so it needs search access to that type: a
