@@ -113,7 +113,8 @@ pub fn capability_statement(
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value]. \
+            "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value], or the same criteria in the query of POST [type]?criteria. \
+    Transaction and batch: references between entries resolved by fullUrl (R4 Bundle rules), conditional URLs, ifMatch, conditional references, GET reads and searches; see docs/api.md. \
     Conditional update and delete take any search criteria (PUT/DELETE [type]?criteria). \
     Search: chaining on reference parameters (e.g. CarePlan?patient.identifier=system|value), \
     reverse chaining (_has:Type:reference:parameter), \

@@ -762,4 +762,56 @@ async fn include_never_leaks_a_type_outside_the_scopes() {
         1
     );
     assert_eq!(included(&hie), ["CareTeam"], "{hie}");
+    // the same search as a GET entry of a batch
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": query}},
+    ]});
+    let res = http
+        .post(server.url(""))
+        .bearer_auth(token_for(&server, HIE).await)
+        .header("Content-Type", FHIR_JSON)
+        .body(batch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let response: Value = res.json().await.unwrap();
+    let searchset = &response["entry"][0]["resource"];
+    assert_eq!(searchset["type"], "searchset", "{response}");
+    assert_eq!(included(searchset), ["CareTeam"], "{searchset}");
+}
+
+/// A conditional reference searches its type, so it needs search access to that type: a
+/// client that may create referrals but not search Patients cannot probe them this way.
+#[tokio::test]
+async fn conditional_references_need_search_access_to_their_type() {
+    let config = AuthConfig::new("");
+    for backend in backends() {
+        let server = start(backend, &config, &[]).await;
+        let mut referral = fixture_json("referral-separate/13-servicerequest-referral.json");
+        referral["subject"] = json!({"reference": "Patient?identifier=urn:mrn|NOT-STORED"});
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": referral, "request": {"method": "POST", "url": "ServiceRequest"}},
+        ]});
+        for (who, status) in [(EHR, 403), (ALL, 412)] {
+            let token = token_for(&server, who).await;
+            let res = client()
+                .post(server.url(""))
+                .bearer_auth(&token)
+                .header("Content-Type", FHIR_JSON)
+                .body(bundle.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), status, "{}", who.0);
+            let body: Value = res.json().await.unwrap();
+            if status == 403 {
+                assert_outcome(&body, "forbidden");
+                assert_eq!(
+                    expressions(&body),
+                    ["Bundle.entry[0].resource.subject.reference"]
+                );
+            }
+        }
+    }
 }

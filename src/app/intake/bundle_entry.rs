@@ -136,7 +136,7 @@ impl Intake {
     ) -> Result<(), AppError> {
         let mut resolved: HashMap<String, String> = HashMap::new();
         for (path, r) in reference::references_with_paths(resource) {
-            let Some((rt, query)) = conditional_reference(&r) else {
+            let Some((rt, query)) = reference::conditional(&r) else {
                 continue;
             };
             if resolved.contains_key(&r) {
@@ -246,14 +246,6 @@ fn not_modified(entry: &EntryRequest, stored: &StoredResource) -> bool {
         .and_then(date_range::parse)
         .is_some_and(|since| stored.last_updated_ms <= since.high);
     same_version || unchanged_since
-}
-
-/// `(Type, query)` of a conditional reference `Type?query`.
-fn conditional_reference(r: &str) -> Option<(&str, &str)> {
-    let (rt, query) = r.split_once('?')?;
-    let type_name = rt.starts_with(|c: char| c.is_ascii_uppercase())
-        && rt.chars().all(|c| c.is_ascii_alphanumeric());
-    (type_name && !query.is_empty()).then_some((rt, query))
 }
 
 /// Checks what the Bundle shape allows but this server does not.
@@ -405,21 +397,5 @@ pub(super) fn entry_outcome(outcome: WriteOutcome) -> EntryOutcome {
         WriteOutcome::DeliveryEnqueued { .. } => EntryOutcome::Failed(AppError::Store(
             crate::store::StoreError::Backend("an outbox record is not a Bundle entry".into()),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditional_references_are_type_and_query() {
-        assert_eq!(
-            conditional_reference("Patient?identifier=s|v"),
-            Some(("Patient", "identifier=s|v"))
-        );
-        assert_eq!(conditional_reference("Patient/1"), None);
-        assert_eq!(conditional_reference("http://x.org/Patient?x=1"), None);
-        assert_eq!(conditional_reference("Patient?"), None);
     }
 }

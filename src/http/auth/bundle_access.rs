@@ -2,13 +2,16 @@
 //! every entry's interaction must be allowed, or the whole Bundle is refused (403).
 
 use super::guard::{add_audit_detail, principal};
+use crate::app::auth::principal::Principal;
 use crate::domain::auth::audit_event::AuditEntity;
 use crate::domain::auth::scope::Interaction;
 use crate::http::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
+use fhir_engine::model::reference;
 use fhir_engine::outcome::{Issue, IssueType};
 use serde::Deserialize;
+use serde_json::Value;
 
 /// Only what authorization needs; everything else is skipped unread.
 #[derive(Deserialize)]
@@ -139,6 +142,9 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
             );
         }
     }
+    if body.contains(&b'?') {
+        denied.extend(conditional_reference_access(&caller, body));
+    }
     add_audit_detail(req, |d| {
         d.subtype = bundle.kind.filter(|k| k == "batch" || k == "transaction");
         d.entities = entities;
@@ -151,4 +157,35 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
             issues: denied,
         })
     }
+}
+
+/// A conditional reference (`Patient?identifier=…`) searches its type: the caller needs search
+/// access to it, and a client that sees only its own Tasks may not probe Tasks this way.
+fn conditional_reference_access(caller: &Principal, body: &[u8]) -> Vec<Issue> {
+    let Ok(bundle) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let entries = bundle.get("entry").and_then(Value::as_array);
+    let mut denied = Vec::new();
+    for (i, entry) in entries.into_iter().flatten().enumerate() {
+        let Some(resource) = entry.get("resource") else {
+            continue;
+        };
+        for (path, r) in reference::references_with_paths(resource) {
+            let Some((rt, _)) = reference::conditional(&r) else {
+                continue;
+            };
+            let own_tasks_only = rt == "Task" && caller.restricted_to().is_some();
+            if own_tasks_only || !caller.scopes.permits(Interaction::Search, rt) {
+                denied.push(
+                    Issue::error(
+                        IssueType::Forbidden,
+                        format!("the conditional reference searches {rt}, which this token may not search"),
+                    )
+                    .at(format!("Bundle.entry[{i}].resource.{path}")),
+                );
+            }
+        }
+    }
+    denied
 }

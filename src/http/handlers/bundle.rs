@@ -1,3 +1,6 @@
+use crate::app::intake::EntryOutcome;
+use crate::domain::auth::scope::Interaction;
+use crate::http::auth::own_tasks;
 use crate::http::body::fhir_json_body;
 use crate::http::bundle_response::bundle_response;
 use crate::http::prefer::{return_preference, ReturnPreference};
@@ -16,13 +19,24 @@ pub async fn process(
     crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
     let base = state.base_url(&req);
     let intake = state.intake_for(&req);
-    let outcome = {
+    let mut outcome = {
         let base = base.clone();
         state
             .compute
             .run(async move { intake.process_bundle(&body, &base).await })
             .await?
     };
+    // as GET /fhir/{type}: a search entry's _include/_revinclude never leak a type the
+    // caller may not search, nor another client's Task
+    let caller = crate::http::auth::principal(&req);
+    for entry in &mut outcome.entries {
+        if let EntryOutcome::Searched(page) = entry {
+            page.result.included.retain(|r| {
+                caller.scopes.permits(Interaction::Search, &r.resource_type)
+                    && own_tasks::may_see(&caller, r)
+            });
+        }
+    }
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
     let json = bundle_response(&outcome, &base, preference, &|rt| {

@@ -106,15 +106,21 @@ impl FullUrls {
         }
         let (url, version) = split_version(reference);
         let is_urn = url.starts_with("urn:uuid:") || url.starts_with("urn:oid:");
+        // absolute references are looked up as they are: the validator resolves each
+        // reference several times, and most are URNs
+        let joined;
         let absolute = if is_urn || url.contains("://") {
-            url.to_string()
+            url
         } else {
             match (relative_parts(url), referrer.and_then(restful_base)) {
-                (true, Some(base)) => format!("{base}/{url}"),
+                (true, Some(base)) => {
+                    joined = format!("{base}/{url}");
+                    joined.as_str()
+                }
                 _ => return Resolved::Outside,
             }
         };
-        let found = self.by_url.get(&absolute).and_then(|positions| {
+        let found = self.by_url.get(absolute).and_then(|positions| {
             positions.iter().copied().find(|p| match version {
                 None => true,
                 Some(v) => self.versions.get(p).is_none_or(|have| have == v),

@@ -33,6 +33,15 @@ pub fn rewrite_with(value: &mut Value, target: &mut impl FnMut(&str) -> Option<S
     }
 }
 
+/// `(Type, query)` of a conditional reference (`Patient?identifier=s|v`), which a server
+/// resolves by searching (R4 transaction processing rules).
+pub fn conditional(reference: &str) -> Option<(&str, &str)> {
+    let (rt, query) = reference.split_once('?')?;
+    let type_name = rt.starts_with(|c: char| c.is_ascii_uppercase())
+        && rt.chars().all(|c| c.is_ascii_alphanumeric());
+    (type_name && !query.is_empty()).then_some((rt, query))
+}
+
 /// Every `reference` string in the resource, with a FHIRPath-like location (`subject.reference`).
 pub fn references_with_paths(value: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -68,6 +77,17 @@ fn collect(value: &Value, path: String, out: &mut Vec<(String, String)>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn conditional_references_are_type_and_query() {
+        assert_eq!(
+            conditional("Patient?identifier=s|v"),
+            Some(("Patient", "identifier=s|v"))
+        );
+        assert_eq!(conditional("Patient/1"), None);
+        assert_eq!(conditional("http://x.org/Patient?x=1"), None);
+        assert_eq!(conditional("Patient?"), None);
+    }
 
     #[test]
     fn rewrites_nested_references() {
