@@ -67,6 +67,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         default_profiles: settings.validation.default_profiles,
     });
     let structure_for_workflow = Arc::clone(&structure);
+    let structure_for_search = Arc::clone(&structure);
     let validation = Validation::new(
         structure,
         settings.validation.default_profiles,
@@ -91,7 +92,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         intake: Intake::new(store.clone(), validator, settings.limits.clone())
             .with_workflow(workflow),
         deliveries: crate::app::delivery::admin::DeliveryAdmin::new(&store),
-        search: Search::new(store.clone(), &settings.search),
+        search: Search::new(store.clone(), &settings.search).with_definitions(structure_for_search),
         reads: Reads::new(store),
         validation,
         capability: capability.to_string().into(),
