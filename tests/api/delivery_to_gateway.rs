@@ -302,9 +302,10 @@ async fn per_resource_delivery_to_a_gateway() {
     }
 }
 
-/// Needs conditional updates (`PUT Type?identifier=…`) inside transaction Bundles, which our
-/// transaction processor refuses today (400 not-supported; issue #20, Bundles section). Remove
-/// the `ignore` once it takes them.
+/// Needs conditional updates (`PUT Type?identifier=…`) inside transaction Bundles, which this
+/// branch's transaction processor refuses (400 not-supported); the #20 Bundles work (branch
+/// h20b) adds them, and with it merged this drill passes on SQLite and PostgreSQL. Remove the
+/// `ignore` with that merge.
 #[tokio::test]
 #[ignore = "the upstream gateway does not yet take conditional updates in a transaction (#20 Bundles)"]
 async fn transaction_delivery_to_a_gateway() {
