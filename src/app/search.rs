@@ -11,19 +11,36 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fhir_engine::outcome::{Issue, IssueType};
 use fhir_engine::search::date_range;
+use fhir_engine::search::elements::ElementDef;
 use fhir_engine::search::parse::{Handling, Parser, SearchLimits};
 use fhir_engine::search::{HistoryQuery, SearchQuery};
+use fhir_engine::validation::structure::StructureValidator;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Search {
     store: SharedStore,
     limits: SearchLimits,
+    /// The base definitions `_elements` and `_summary` read (choice and mandatory elements).
+    definitions: Option<Arc<StructureValidator>>,
 }
 
 /// A page of search results with the query it answers (for links and `_elements`).
 pub struct SearchPage {
     pub query: SearchQuery,
     pub result: SearchResult,
+    /// With `_elements` or `_summary`: the top-level elements of each type on the page.
+    pub element_defs: HashMap<String, Vec<ElementDef>>,
+}
+
+impl SearchPage {
+    /// The top-level element definitions of `resource_type` (empty when unknown).
+    pub fn elements_of(&self, resource_type: &str) -> &[ElementDef] {
+        self.element_defs
+            .get(resource_type)
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A page of history, newest first.
@@ -44,7 +61,14 @@ impl Search {
                 max_count: settings.max_count,
                 max_included: settings.max_included,
             },
+            definitions: None,
         }
+    }
+
+    /// `_elements` and `_summary` name elements as these definitions do.
+    pub fn with_definitions(mut self, definitions: Arc<StructureValidator>) -> Self {
+        self.definitions = Some(definitions);
+        self
     }
 
     fn parser<'a>(&'a self, base_url: &'a str, handling: Handling) -> Parser<'a> {
@@ -85,7 +109,23 @@ impl Search {
             }
         }
         let result = self.store.search(&query).await.map_err(AppError::Store)?;
-        Ok(SearchPage { query, result })
+        let mut element_defs = HashMap::new();
+        if let Some(definitions) = self
+            .definitions
+            .as_ref()
+            .filter(|_| query.elements.is_some() || query.summary.is_some())
+        {
+            for stored in result.matches.iter().chain(&result.included) {
+                element_defs
+                    .entry(stored.resource_type.clone())
+                    .or_insert_with(|| definitions.top_level_elements(&stored.resource_type));
+            }
+        }
+        Ok(SearchPage {
+            query,
+            result,
+            element_defs,
+        })
     }
 
     /// Ids matching conditional criteria (`PUT/DELETE /fhir/{type}?…`): at most two, which is

@@ -9,15 +9,12 @@ use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
 use crate::store::StoredResource;
 use fhir_engine::model::instant::{fhir_instant, now_millis};
 use fhir_engine::outcome::{operation_outcome, Issue};
-use fhir_engine::search::elements::ElementDef;
 use serde_json::{json, Value};
 
-/// `elements_of` as for `searchset`: for the `_elements`/`_summary` of GET search entries.
 pub fn bundle_response(
     outcome: &BundleOutcome,
     base: &str,
     preference: ReturnPreference,
-    elements_of: &dyn Fn(&str) -> Vec<ElementDef>,
 ) -> String {
     let mut out = String::with_capacity(256 + outcome.entries.len() * 256);
     let head = json!({
@@ -34,7 +31,7 @@ pub fn bundle_response(
             out.push(',');
         }
         let warnings = outcome.warnings.get(&i).map_or(&[][..], Vec::as_slice);
-        write_entry(&mut out, entry, base, preference, warnings, elements_of);
+        write_entry(&mut out, entry, base, preference, warnings);
     }
     out.push_str("]}");
     out
@@ -46,7 +43,6 @@ fn write_entry(
     base: &str,
     preference: ReturnPreference,
     warnings: &[Issue],
-    elements_of: &dyn Fn(&str) -> Vec<ElementDef>,
 ) {
     match entry {
         EntryOutcome::Written(written) => {
@@ -113,7 +109,7 @@ fn write_entry(
         }
         EntryOutcome::Searched(page) => {
             out.push_str("{\"resource\":");
-            out.push_str(&searchset(page, base, elements_of));
+            out.push_str(&searchset(page, base));
             out.push_str(",\"response\":{\"status\":\"200 OK\"}}");
         }
         EntryOutcome::Failed(error) => {

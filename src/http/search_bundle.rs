@@ -8,7 +8,6 @@ use fhir_engine::model::instant::{fhir_instant, now_millis};
 use fhir_engine::search::elements::{subset, ElementDef, Subset};
 use fhir_engine::search::Cursor;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// `base/Type?a=1&b=2` with `extra` appended; empty params give `base/Type`.
 pub fn link_url(
@@ -64,13 +63,7 @@ fn body_of(stored: &StoredResource, what: Option<Subset<'_>>, defs: &[ElementDef
     }
 }
 
-/// `elements_of` gives a resource type's top-level element definitions (for `_elements` and
-/// `_summary`, whose choice elements are named by their base name).
-pub fn searchset(
-    page: &SearchPage,
-    base: &str,
-    elements_of: &dyn Fn(&str) -> Vec<ElementDef>,
-) -> String {
+pub fn searchset(page: &SearchPage, base: &str) -> String {
     let q = &page.query;
     let r = &page.result;
     let cursor_link = |relation: &str, c: &Cursor| {
@@ -104,7 +97,6 @@ pub fn searchset(
         .iter()
         .map(|s| (s, "match", matched))
         .chain(r.included.iter().map(|s| (s, "include", summary)));
-    let mut defs: HashMap<&str, Vec<ElementDef>> = HashMap::new();
     for (i, (stored, mode, what)) in entries.enumerate() {
         if i > 0 {
             out.push(',');
@@ -112,17 +104,7 @@ pub fn searchset(
         let full_url = json!(format!("{base}/{}/{}", stored.resource_type, stored.id));
         out.push_str(&format!(
             "{{\"fullUrl\":{full_url},\"resource\":{},\"search\":{{\"mode\":\"{mode}\"}}}}",
-            body_of(
-                stored,
-                what,
-                match what {
-                    Some(_) => defs
-                        .entry(stored.resource_type.as_str())
-                        .or_insert_with(|| elements_of(&stored.resource_type))
-                        .as_slice(),
-                    None => &[],
-                }
-            )
+            body_of(stored, what, page.elements_of(&stored.resource_type))
         ));
     }
     out.push_str("]}");

@@ -74,6 +74,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
         settings.validation.default_profiles,
     ));
     let structure_for_workflow = Arc::clone(&structure);
+    let structure_for_search = Arc::clone(&structure);
     let validation = Validation::new(
         structure,
         settings.validation.default_profiles,
@@ -94,7 +95,8 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
             }),
     );
     let workflow = workflow(&settings, &structure_for_workflow, store.clone())?;
-    let search = Search::new(store.clone(), &settings.search);
+    let search =
+        Search::new(store.clone(), &settings.search).with_definitions(structure_for_search);
     Ok(AppState {
         intake: Intake::new(
             store.clone(),

@@ -302,11 +302,9 @@ async fn per_resource_delivery_to_a_gateway() {
     }
 }
 
-/// Needs conditional updates (`PUT Type?identifier=…`) inside transaction Bundles, which our
-/// transaction processor refuses today (400 not-supported; issue #20, Bundles section). Remove
-/// the `ignore` once it takes them.
+/// The default mode: conditional updates (`PUT Type?identifier=…`) inside one transaction
+/// Bundle per delivery, which any R4 server with transactions takes, ours included.
 #[tokio::test]
-#[ignore = "the upstream gateway does not yet take conditional updates in a transaction (#20 Bundles)"]
 async fn transaction_delivery_to_a_gateway() {
     for backend in backends() {
         drill(backend, "transaction").await;

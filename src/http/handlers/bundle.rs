@@ -39,8 +39,6 @@ pub async fn process(
     }
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
-    let json = bundle_response(&outcome, &base, preference, &|rt| {
-        state.validation.validator().top_level_elements(rt)
-    });
+    let json = bundle_response(&outcome, &base, preference);
     Ok(fhir_json(StatusCode::OK, json))
 }

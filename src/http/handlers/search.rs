@@ -75,9 +75,7 @@ async fn run_search(
     });
     Ok(fhir_json(
         StatusCode::OK,
-        search_bundle::searchset(&page, &base, &|rt| {
-            state.validation.validator().top_level_elements(rt)
-        }),
+        search_bundle::searchset(&page, &base),
     ))
 }
 
