@@ -250,6 +250,25 @@ pub(super) fn willing_participants(
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         evidence.extend(missing.iter().map(|s| s.to_string()));
+        // a performer we cannot read may be the caregiver: that is not a refusal
+        let unreadable: Vec<&str> = consenting
+            .iter()
+            .flat_map(|c| super::evidence::references(c, "performer"))
+            .filter(|r| ev.resolve(r).is_none())
+            .filter_map(|r| r.member("reference").and_then(Value::as_str))
+            .filter(|r| !r.contains("Patient/"))
+            .collect();
+        if !unreadable.is_empty() {
+            return finding(
+                Verdict::Unknown,
+                format!(
+                    "caregiver(s) {} are not named as performers, and Consent.performer {} could not be read",
+                    names.join(", "),
+                    unreadable.join(", ")
+                ),
+                evidence,
+            );
+        }
         return finding(
             Verdict::NotMet,
             format!(

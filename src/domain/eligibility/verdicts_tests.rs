@@ -264,6 +264,28 @@ fn willing_participants() {
         &["Consent/ok", "provision.period"],
     );
     assert_verdict(judge(json!({}), vec![], c), Verdict::Unknown, &["Consent"]);
+    // a caregiver who did not sign is not a willing participant; one we cannot read may be
+    let son = json!({"resourceType": "RelatedPerson", "id": "son", "patient": {"reference": "Patient/p"},
+        "relationship": [{"coding": [{"system": SCT, "code": "133932002"}]}]});
+    assert_verdict(
+        judge(
+            json!({}),
+            vec![consent("active", None, false), son.clone()],
+            c,
+        ),
+        Verdict::NotMet,
+        &["RelatedPerson/son", "Consent.performer"],
+    );
+    let mut signed_by_someone_unread = consent("active", None, false);
+    signed_by_someone_unread["performer"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"reference": "RelatedPerson/elsewhere"}));
+    assert_verdict(
+        judge(json!({}), vec![signed_by_someone_unread, son], c),
+        Verdict::Unknown,
+        &["RelatedPerson/elsewhere", "could not be read"],
+    );
 }
 
 fn certification(status: &str, performer: &str) -> Value {
