@@ -231,15 +231,28 @@ async fn drill(backend: Backend, mode: &str) {
     });
     assert!(described, "{}", tasks[0].1);
 
-    // Re-evaluation revokes referral 1 (resent with a home outside the service area): our Task
-    // is cancelled, not rejected, and the upstream follows with its plan revoked.
-    let resent = String::from_utf8(numbered_referral(1))
+    // Re-evaluation revokes referral 1: the EHR sends the patient's new home, outside the
+    // service area, and the referral again, both as conditional updates (a conditional create
+    // that matches would change nothing). Our Task is cancelled, not rejected, and the upstream
+    // follows with its plan revoked.
+    let moved = String::from_utf8(numbered_referral(1))
         .unwrap()
         .replace("Contra Costa County", "Los Angeles County")
         .replace("94598", "90012")
-        .replace("Walnut Creek", "Los Angeles")
-        .into_bytes();
-    post_bundle(&sender, resent).await;
+        .replace("Walnut Creek", "Los Angeles");
+    let mut moved: Value = serde_json::from_str(&moved).unwrap();
+    for entry in moved["entry"].as_array_mut().unwrap() {
+        let rt = entry["resource"]["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(criteria) = entry["request"]["ifNoneExist"].as_str().map(str::to_string) {
+            if rt == "Patient" || rt == "ServiceRequest" {
+                entry["request"] = json!({"method": "PUT", "url": format!("{rt}?{criteria}")});
+            }
+        }
+    }
+    post_bundle(&sender, moved.to_string().into_bytes()).await;
     wait_for(&sender, "delivered", 5, Duration::from_secs(30)).await;
     let ours = sender_task(&sender, 1).await;
     assert_eq!(ours["status"], "cancelled", "{ours}");

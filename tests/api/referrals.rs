@@ -572,7 +572,18 @@ async fn a_bser_message_is_stored_with_its_references_resolved_and_evaluated() {
             "{response}"
         );
 
-        let task = task_of(&server, &referral).await;
+        // the Task's id depends on the sender (a placer identifier without a system is
+        // scoped by MessageHeader.source.endpoint): take it from the response message
+        let task_id = response["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["resource"]["resourceType"] == "Task")
+            .and_then(|e| e["resource"]["id"].as_str())
+            .unwrap_or_else(|| panic!("the response message carries the Task: {response}"))
+            .to_string();
+        let (status, task) = get_json(&server, &format!("/fhir/Task/{task_id}")).await;
+        assert_eq!(status, 200, "the referral's Task: {task}");
         let view = read_task(&task);
         assert_eq!(view.status, step["task"]["status"], "{task}");
         assert_eq!(view.business_status, step["task"]["businessStatus"]);
