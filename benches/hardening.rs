@@ -9,7 +9,7 @@
 
 use criterion::{BenchmarkId, Criterion};
 use fhir_engine::search::SearchIndexer;
-use fhir_engine::validation::structure::{IntakeProfiles, LoadOptions, StructureValidator};
+use fhir_engine::validation::structure::{IntakeProfiles, StructureValidator};
 use hbpc_gateway::app::intake::Intake;
 use hbpc_gateway::config::Settings;
 use hbpc_gateway::domain::guide;
