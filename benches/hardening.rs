@@ -5,7 +5,8 @@
 //! - `shed/…`: 32 concurrent writes of a large Patient into a SQLite store whose write queue
 //!   holds one and sheds after `database.queue_wait_ms` (10 ms): the time for all 32 to be
 //!   answered, stored or shed. `HARDENING_BENCH_SHED=1` skips criterion and prints how many
-//!   were shed and the slowest caller's wait.
+//!   were shed and the slowest caller's wait. `HARDENING_BENCH_INDEX=N[,distinct]` extracts the
+//!   index rows of one such Patient once, for callgrind.
 
 use criterion::{BenchmarkId, Criterion};
 use fhir_engine::search::SearchIndexer;
@@ -130,7 +131,11 @@ fn shedding_setup() -> (
     let url = format!("sqlite://{}/shed.sqlite", dir.path().display());
     let mut settings = Settings::default().database;
     settings.write_queue = 1;
-    settings.queue_wait_ms = 10;
+    // `HARDENING_BENCH_WAIT_MS`: another wait, e.g. 600000 to see the burst without shedding
+    settings.queue_wait_ms = std::env::var("HARDENING_BENCH_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let store = rt.block_on(store::open(&url, &settings)).expect("store");
     let intake = intake(store);
     let body = Arc::new(patient(2_000, true).to_string());
@@ -147,7 +152,27 @@ fn shed(c: &mut Criterion) {
     group.finish();
 }
 
+/// `HARDENING_BENCH_INDEX=N` (`N` names, all the same) or `N,distinct`: one index extraction,
+/// for callgrind (`--toggle-collect='*index_rows_where*'`).
+fn index_once(spec: &str) {
+    let (n, distinct) = match spec.split_once(',') {
+        Some((n, _)) => (n, true),
+        None => (spec, false),
+    };
+    let n: usize = n.parse().expect("HARDENING_BENCH_INDEX is N or N,distinct");
+    let resource = patient(n, distinct);
+    let rows = guide::resource_types::search_registry().index_rows("Patient", &resource);
+    println!(
+        "{n} names (distinct: {distinct}): {} index rows",
+        rows.len()
+    );
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("HARDENING_BENCH_INDEX") {
+        index_once(&spec);
+        return;
+    }
     if std::env::var_os("HARDENING_BENCH_SHED").is_some() {
         let (rt, _dir, intake, body) = shedding_setup();
         for round in 0..5 {

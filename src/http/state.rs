@@ -38,7 +38,16 @@ impl AppState {
         let configured = self.settings.server.public_base_url.trim_end_matches('/');
         if configured.is_empty() {
             let info = req.connection_info();
-            format!("{}://{}/fhir", info.scheme(), info.host())
+            // without any host header (HTTP/1.0) actix names a placeholder: use our address
+            let named = ["host", "forwarded", "x-forwarded-host"]
+                .iter()
+                .any(|h| req.headers().contains_key(*h));
+            let host = if named {
+                info.host()
+            } else {
+                self.settings.server.listen.as_str()
+            };
+            format!("{}://{host}/fhir", info.scheme())
         } else {
             configured.to_string()
         }

@@ -113,6 +113,10 @@ const DATE_PREFIXES: &[&str] = &[
     "", "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap", "zz",
 ];
 
+fn hostile_str(rng: &mut Rng) -> &'static str {
+    rng.pick::<&str>(HOSTILE_STRINGS)
+}
+
 fn percent_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -232,7 +236,7 @@ fn hostile_body(rng: &mut Rng, fixtures: &[Value]) -> Vec<u8> {
         .into_bytes(),
         9 => json!({"resourceType": "Bundle", "type": rng.pick(&["transaction", "batch", "collection", "x"]),
                     "entry": [{"request": {"method": "POST", "url": "Patient",
-                                "ifNoneExist": format!("identifier=urn:x|{}", percent_encode(&rng.pick(HOSTILE_STRINGS).to_string()))},
+                                "ifNoneExist": format!("identifier=urn:x|{}", percent_encode(hostile_str(rng)))},
                                "resource": {"resourceType": "Patient"}}]})
         .to_string()
         .into_bytes(),
@@ -255,7 +259,7 @@ fn http_case(rng: &mut Rng, fixtures: &[Value]) -> Case {
     use reqwest::Method;
     let ty = rng.pick(TYPES);
     let id = match rng.below(5) {
-        0 => percent_encode(&rng.pick(HOSTILE_STRINGS).to_string()),
+        0 => percent_encode(hostile_str(rng)),
         1 => "a".repeat(rng.below(100)),
         _ => format!("id-{}", rng.below(50)),
     };
@@ -308,10 +312,7 @@ fn http_case(rng: &mut Rng, fixtures: &[Value]) -> Case {
     if rng.chance(20) {
         headers.push((
             "If-None-Exist".into(),
-            format!(
-                "identifier=urn:x|{}",
-                percent_encode(&rng.pick(HOSTILE_STRINGS).to_string())
-            ),
+            format!("identifier=urn:x|{}", percent_encode(hostile_str(rng))),
         ));
     }
     if rng.chance(10) {

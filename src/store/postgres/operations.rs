@@ -36,6 +36,11 @@ pub async fn apply_ops(
     let aliases = write_rules::aliases(&ops, &resolutions);
 
     let last_updated = instant::fhir_instant(now_ms);
+    let commit = Commit {
+        now_ms,
+        last_updated: &last_updated,
+        max_index_rows,
+    };
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut matched = Vec::new();
     for (index, (mut op, resolution)) in ops.into_iter().zip(resolutions).enumerate() {
@@ -67,17 +72,7 @@ pub async fn apply_ops(
                         failure: OpFailure::AlreadyExists,
                     }));
                 }
-                let stored = write_version(
-                    conn,
-                    &resource_type,
-                    &id,
-                    1,
-                    now_ms,
-                    &last_updated,
-                    resource,
-                    max_index_rows,
-                )
-                .await?;
+                let stored = write_version(conn, &resource_type, &id, 1, &commit, resource).await?;
                 Some(WriteOutcome::Created(stored))
             }
             (
@@ -93,17 +88,8 @@ pub async fn apply_ops(
                 let live = current.filter(|(_, deleted)| !deleted).map(|(v, _)| v);
                 write_rules::check_if_match(index, if_match, live)?;
                 let next = current.map_or(1, |(v, _)| v + 1);
-                let stored = write_version(
-                    conn,
-                    &resource_type,
-                    &id,
-                    next,
-                    now_ms,
-                    &last_updated,
-                    resource,
-                    max_index_rows,
-                )
-                .await?;
+                let stored =
+                    write_version(conn, &resource_type, &id, next, &commit, resource).await?;
                 Some(match live {
                     Some(_) => WriteOutcome::Updated(stored),
                     None => WriteOutcome::Created(stored),
@@ -211,19 +197,25 @@ async fn resolve_conditional(
     Ok(holder.map_or(Resolution::Proceed, Resolution::Existing))
 }
 
+/// What every version written by one `apply_ops` shares: its stamp and the work bound.
+struct Commit<'a> {
+    now_ms: i64,
+    last_updated: &'a str,
+    max_index_rows: usize,
+}
+
 async fn write_version(
     conn: &mut PgConnection,
     resource_type: &str,
     id: &str,
     version_id: u64,
-    now_ms: i64,
-    last_updated: &str,
+    commit: &Commit<'_>,
     mut resource: Value,
-    max_index_rows: usize,
 ) -> Result<StoredResource, OpsError> {
-    meta::stamp(&mut resource, id, version_id, last_updated);
+    let now_ms = commit.now_ms;
+    meta::stamp(&mut resource, id, version_id, commit.last_updated);
     let rows = indexer().index_rows(resource_type, &resource);
-    check_index_rows(resource_type, rows.len(), max_index_rows)?;
+    check_index_rows(resource_type, rows.len(), commit.max_index_rows)?;
     let body = resource.to_string();
     sqlx::query(
         "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
