@@ -17,6 +17,7 @@ pub enum Interaction {
     Read,
     Vread,
     Update,
+    Patch,
     Delete,
     SearchType,
     HistoryInstance,
@@ -24,11 +25,12 @@ pub enum Interaction {
 }
 
 impl Interaction {
-    pub const ALL: [Interaction; 8] = [
+    pub const ALL: [Interaction; 9] = [
         Interaction::Create,
         Interaction::Read,
         Interaction::Vread,
         Interaction::Update,
+        Interaction::Patch,
         Interaction::Delete,
         Interaction::SearchType,
         Interaction::HistoryInstance,
@@ -42,6 +44,7 @@ impl Interaction {
             Interaction::Read => "read",
             Interaction::Vread => "vread",
             Interaction::Update => "update",
+            Interaction::Patch => "patch",
             Interaction::Delete => "delete",
             Interaction::SearchType => "search-type",
             Interaction::HistoryInstance => "history-instance",
@@ -52,7 +55,9 @@ impl Interaction {
     pub fn path(self) -> &'static str {
         match self {
             Interaction::Create | Interaction::SearchType => "/fhir/{type}",
-            Interaction::Read | Interaction::Update | Interaction::Delete => "/fhir/{type}/{id}",
+            Interaction::Read | Interaction::Update | Interaction::Patch | Interaction::Delete => {
+                "/fhir/{type}/{id}"
+            }
             Interaction::Vread => "/fhir/{type}/{id}/_history/{vid}",
             Interaction::HistoryInstance => "/fhir/{type}/{id}/_history",
             Interaction::HistoryType => "/fhir/{type}/_history",
@@ -64,6 +69,7 @@ impl Interaction {
             Interaction::Create => web::post().to(type_level::create),
             Interaction::Read => web::get().to(instance::read),
             Interaction::Update => web::put().to(instance::update),
+            Interaction::Patch => web::patch().to(instance::patch),
             Interaction::Delete => web::delete().to(instance::delete),
             Interaction::Vread => web::get().to(instance::vread),
             Interaction::SearchType => web::get().to(search::search_type),

@@ -14,6 +14,7 @@ mod errors;
 mod fhir_sdk_client;
 mod messages;
 mod migrate;
+mod patch;
 mod readme;
 mod reevaluation;
 mod referrals;

@@ -3,11 +3,13 @@
 mod bundle;
 mod dry_run;
 mod message;
+mod patch;
 mod single;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
 pub use dry_run::parameters as evaluation_parameters;
 pub use message::MessageOutcome;
+pub use patch::PatchFormat;
 pub use single::{Accepted, Written};
 
 use super::AppError;
