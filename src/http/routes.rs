@@ -208,9 +208,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .into_iter()
             .fold(web::resource(path), |res, i| res.route(i.route()));
         if path == Interaction::SearchType.path() {
-            // conditional update and delete: `PUT`/`DELETE /fhir/{type}?criteria`
+            // conditional update, patch and delete: `PUT`/`PATCH`/`DELETE /fhir/{type}?criteria`
             resource = resource
                 .route(web::put().to(search::conditional_update))
+                .route(web::patch().to(search::conditional_patch))
                 .route(web::delete().to(search::conditional_delete));
         }
         cfg.service(resource.default_service(web::to(system::method_not_allowed)));

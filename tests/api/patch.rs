@@ -236,3 +236,54 @@ async fn json_patch_and_fhirpath_patch_are_updates_with_if_match_and_validation(
     })
     .await;
 }
+
+#[tokio::test]
+async fn conditional_patch_patches_the_one_match() {
+    let server = TestServer::start().await;
+    for (id, value) in [("cp1", "A-1"), ("cp2", "B-1"), ("cp3", "B-1")] {
+        let (status, _, _) = request(
+            &server,
+            Method::PUT,
+            &format!("/fhir/Patient/{id}"),
+            Some(&json!({"resourceType": "Patient", "id": id,
+                         "identifier": [{"system": "urn:mrn", "value": value}]})),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let doc = json!([{"op": "add", "path": "/gender", "value": "female"}]);
+    let (status, body, _) = patch(
+        &server,
+        "Patient?identifier=urn:mrn|A-1",
+        JSON_PATCH,
+        &doc,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], "cp1");
+    assert_eq!(body["gender"], "female");
+    let (status, body, _) = patch(
+        &server,
+        "Patient?identifier=urn:mrn|B-1",
+        JSON_PATCH,
+        &doc,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 412, "{body}");
+    assert_outcome(&body, "duplicate");
+    let (status, body, _) = patch(
+        &server,
+        "Patient?identifier=urn:mrn|none",
+        JSON_PATCH,
+        &doc,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_outcome(&body, "not-found");
+    assert_eq!(version_of(&server, "/fhir/Patient/cp2").await, "1");
+    assert_eq!(version_of(&server, "/fhir/Patient/cp3").await, "1");
+}

@@ -147,6 +147,7 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
         [t, "_search"] if method == Method::POST => rest(Interaction::Search, t, None, None),
         [t, "_history"] if is_get => rest(Interaction::History, t, None, None),
         [t] if method == Method::POST => rest(Interaction::Create, t, None, None),
+        [t] if method == Method::PATCH => rest(Interaction::Patch, t, None, None),
         [t, id] if is_get => rest(Interaction::Read, t, Some(id), None),
         [t, id] if method == Method::PUT => rest(Interaction::Update, t, Some(id), None),
         [t, id] if method == Method::PATCH => rest(Interaction::Patch, t, Some(id), None),

@@ -157,7 +157,7 @@ pub async fn patch(
     Ok(accepted_response(&accepted, &base, preference))
 }
 
-fn patch_format(req: &HttpRequest) -> Result<PatchFormat, ApiError> {
+pub(crate) fn patch_format(req: &HttpRequest) -> Result<PatchFormat, ApiError> {
     let essence = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -2,7 +2,8 @@
 //! levels) and conditional update/delete (`PUT`/`DELETE /fhir/{type}?criteria`).
 
 use crate::app::conditional_write::{
-    conditional_delete as delete_matching, conditional_update as update_matching,
+    conditional_delete as delete_matching, conditional_patch as patch_matching,
+    conditional_update as update_matching,
 };
 use crate::config::UnknownParameters;
 use crate::domain::auth::scope::Interaction;
@@ -192,6 +193,34 @@ pub async fn conditional_update(
         &path,
         &params,
         req.query_string(),
+        &body,
+        if_match,
+        &base,
+    )
+    .await?;
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
+    Ok(accepted_response(&accepted, &base, preference))
+}
+
+/// `PATCH /fhir/{type}?criteria`
+pub async fn conditional_patch(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let format = crate::http::handlers::instance::patch_format(&req)?;
+    require_json_response(&req)?;
+    let if_match = if_match_version(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let params = pairs(req.query_string().as_bytes());
+    let base = state.base_url(&req);
+    let accepted = patch_matching(
+        &state.search,
+        &state.intake_for(&req),
+        &path,
+        &params,
+        format,
         &body,
         if_match,
         &base,
