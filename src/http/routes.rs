@@ -216,4 +216,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
         cfg.service(resource.default_service(web::to(system::method_not_allowed)));
     }
+    // compartment search, after `{type}/{id}/_history`, whose pattern also matches it
+    cfg.service(
+        web::resource(COMPARTMENT_SEARCH_PATH)
+            .route(web::get().to(search::search_compartment))
+            .default_service(web::to(system::method_not_allowed)),
+    );
 }
+
+/// Compartment search: `GET /fhir/Patient/{id}/{type}` (the Patient compartment only).
+pub const COMPARTMENT_SEARCH_PATH: &str = "/fhir/{compartment}/{id}/{type}";

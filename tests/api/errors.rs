@@ -178,7 +178,7 @@ async fn every_error_class_is_an_operation_outcome() {
                 .unwrap();
             assert_eq!(res.status(), 404);
             assert_outcome(&res.json().await.unwrap(), "not-found");
-            let res = http.patch(server.url("Patient/x")).send().await.unwrap();
+            let res = http.post(server.url("Patient/x")).send().await.unwrap();
             assert_eq!(res.status(), 405);
             assert_outcome(&res.json().await.unwrap(), "not-supported");
             let (status, body) = post(

@@ -10,6 +10,7 @@ pub use bundle::{BundleOutcome, EntryOutcome};
 pub use dry_run::parameters as evaluation_parameters;
 pub use message::MessageOutcome;
 pub use patch::PatchFormat;
+pub(crate) use single::check_id;
 pub use single::{Accepted, Written};
 
 use super::AppError;

@@ -153,6 +153,8 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
         [t, id] if method == Method::PATCH => rest(Interaction::Patch, t, Some(id), None),
         [t, id] if method == Method::DELETE => rest(Interaction::Delete, t, Some(id), None),
         [t, id, "_history"] if is_get => rest(Interaction::History, t, Some(id), None),
+        // compartment search (`Patient/p1/CarePlan`): a search of the member type
+        [_, _, t] if is_get => rest(Interaction::Search, t, None, None),
         [t, id, "_history", v] if is_get => rest(Interaction::Vread, t, Some(id), Some(v)),
         _ => RequestKind::OtherFhir,
     }

@@ -49,25 +49,40 @@ fn handling(req: &HttpRequest, state: &AppState) -> Handling {
     })
 }
 
+/// `compartment`: (compartment type, id) of a compartment search.
 async fn run_search(
     req: &HttpRequest,
     state: &AppState,
     resource_type: &str,
     params: Vec<(String, String)>,
+    compartment: Option<(&str, &str)>,
 ) -> Result<HttpResponse, ApiError> {
     let base = state.base_url(req);
     let caller = crate::http::auth::principal(req);
     let own_tag = own_tasks::task_search_tag(&caller, resource_type);
-    let mut page = state
-        .search
-        .search(
-            resource_type,
-            &params,
-            own_tag.as_deref(),
-            handling(req, state),
-            &base,
-        )
-        .await?;
+    let handling = handling(req, state);
+    let mut page = match compartment {
+        None => {
+            state
+                .search
+                .search(resource_type, &params, own_tag.as_deref(), handling, &base)
+                .await?
+        }
+        Some((compartment, id)) => {
+            state
+                .search
+                .compartment_search(
+                    compartment,
+                    id,
+                    resource_type,
+                    &params,
+                    own_tag.as_deref(),
+                    handling,
+                    &base,
+                )
+                .await?
+        }
+    };
     // _include/_revinclude never leak a type the caller may not search, nor another
     // client's Task
     page.result.included.retain(|r| {
@@ -88,7 +103,26 @@ pub async fn search_type(
 ) -> Result<HttpResponse, ApiError> {
     require_json_response(&req)?;
     let params = pairs(req.query_string().as_bytes());
-    run_search(&req, &state, &path, params).await
+    run_search(&req, &state, &path, params, None).await
+}
+
+/// `GET /fhir/Patient/{id}/{type}?…`: search within a patient's compartment.
+pub async fn search_compartment(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let (compartment, id, resource_type) = path.into_inner();
+    let params = pairs(req.query_string().as_bytes());
+    run_search(
+        &req,
+        &state,
+        &resource_type,
+        params,
+        Some((&compartment, &id)),
+    )
+    .await
 }
 
 /// `POST /fhir/{type}/_search` with a form-encoded body (and possibly a query string too).
@@ -118,7 +152,7 @@ pub async fn search_post(
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let mut params = pairs(req.query_string().as_bytes());
     params.extend(pairs(&body));
-    run_search(&req, &state, &path, params).await
+    run_search(&req, &state, &path, params, None).await
 }
 
 async fn run_history(
