@@ -5,6 +5,7 @@ mod support;
 
 mod audit_trail;
 mod cli;
+mod clients;
 mod compartment;
 mod conditional_create;
 mod delivery;
