@@ -2,8 +2,9 @@
 //! them. Results are found by address, so only nodes of the resource itself have a location.
 
 use super::model::Model;
-use super::value::Item;
+use super::value::{Item, Node};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One step into the JSON: a member name or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,14 +21,26 @@ pub struct Location {
     pub fhir_type: String,
 }
 
+/// One walk of `root` whatever the number of results (a path such as `descendants()` finds
+/// every node: a walk per result would be quadratic).
 pub(crate) fn locate_items(root: &Value, items: &[Item<'_>]) -> Option<Vec<Location>> {
+    let mut targets: HashMap<*const Value, Option<Vec<Step>>> = HashMap::new();
+    for item in items {
+        match item {
+            Item::Node(Node { value: Some(v), .. }) => {
+                targets.insert(*v as *const Value, None);
+            }
+            _ => return None,
+        }
+    }
+    let mut steps = Vec::new();
+    walk(root, &mut steps, &mut targets);
     items
         .iter()
         .map(|item| match item {
             Item::Node(node) => {
-                let target = node.value?;
-                let mut steps = Vec::new();
-                find(root, target, &mut steps).then(|| Location {
+                let at = node.value? as *const Value;
+                targets.get(&at).cloned().flatten().map(|steps| Location {
                     steps,
                     fhir_type: node.ty.to_string(),
                 })
@@ -37,26 +50,26 @@ pub(crate) fn locate_items(root: &Value, items: &[Item<'_>]) -> Option<Vec<Locat
         .collect()
 }
 
-fn find(at: &Value, target: &Value, steps: &mut Vec<Step>) -> bool {
-    if std::ptr::eq(at, target) {
-        return true;
+fn walk(at: &Value, steps: &mut Vec<Step>, targets: &mut HashMap<*const Value, Option<Vec<Step>>>) {
+    if let Some(slot) = targets.get_mut(&(at as *const Value)) {
+        *slot = Some(steps.clone());
     }
     match at {
-        Value::Object(map) => map.iter().any(|(k, v)| {
-            steps.push(Step::Member(k.clone()));
-            find(v, target, steps) || {
+        Value::Object(map) => {
+            for (k, v) in map {
+                steps.push(Step::Member(k.clone()));
+                walk(v, steps, targets);
                 steps.pop();
-                false
             }
-        }),
-        Value::Array(list) => list.iter().enumerate().any(|(i, v)| {
-            steps.push(Step::Index(i));
-            find(v, target, steps) || {
+        }
+        Value::Array(list) => {
+            for (i, v) in list.iter().enumerate() {
+                steps.push(Step::Index(i));
+                walk(v, steps, targets);
                 steps.pop();
-                false
             }
-        }),
-        _ => false,
+        }
+        _ => {}
     }
 }
 
