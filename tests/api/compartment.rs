@@ -97,3 +97,42 @@ async fn a_patients_compartment_holds_what_its_parameters_point_at() {
     })
     .await;
 }
+
+/// A compartment search is a search of its member type: the token needs that type's search
+/// scope (the Patient scope alone is not enough), and PATCH needs the update scope.
+#[tokio::test]
+async fn compartment_search_and_patch_are_scoped_by_type() {
+    use crate::security_support::*;
+    let config = AuthConfig::new("");
+    let env = config.env();
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(PLAIN_R4.iter().copied())
+        .collect();
+    let server = TestServer::start_on(Backend::Sqlite, &env).await;
+    let hie = token_for(&server, HIE).await; // CarePlan.rs CareTeam.rs Patient.rs
+    let all = token_for(&server, ALL).await;
+    let http = client();
+    let put = http
+        .put(server.url("Patient/p1"))
+        .bearer_auth(&all)
+        .header("Content-Type", FHIR_JSON)
+        .body(json!({"resourceType": "Patient", "id": "p1"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let get = |path: &'static str| http.get(server.url(path)).bearer_auth(&hie).send();
+    assert_eq!(get("Patient/p1/CarePlan").await.unwrap().status(), 200);
+    assert_eq!(get("Patient/p1/Observation").await.unwrap().status(), 403);
+    let patch = |token: &str| {
+        http.patch(server.url("Patient/p1"))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json-patch+json")
+            .body(r#"[{"op": "add", "path": "/active", "value": true}]"#)
+            .send()
+    };
+    assert_eq!(patch(&hie).await.unwrap().status(), 403);
+    assert_eq!(patch(&all).await.unwrap().status(), 200);
+}
