@@ -2,7 +2,7 @@
 //! and §3.1.0.7.1: the criteria are a search; none, one or several matches decide.
 
 use super::conditional::parse_if_none_exist;
-use super::intake::{Accepted, Intake};
+use super::intake::{Accepted, Intake, PatchFormat};
 use super::search::Search;
 use super::AppError;
 use fhir_engine::json::parse_resource;
@@ -88,5 +88,37 @@ pub async fn conditional_delete(
             Ok(Some((id.clone(), version)))
         }
         _ => Err(several(resource_type, "delete")),
+    }
+}
+
+/// Conditional patch (`PATCH /fhir/{type}?criteria`): patches the one match; no match is 404
+/// (there is nothing to patch) and several are 412.
+#[allow(clippy::too_many_arguments)]
+pub async fn conditional_patch(
+    search: &Search,
+    intake: &Intake,
+    resource_type: &str,
+    params: &[(String, String)],
+    format: PatchFormat,
+    body: &[u8],
+    if_match: Option<u64>,
+    base_url: &str,
+) -> Result<Accepted, AppError> {
+    let ids = search
+        .conditional_matches(resource_type, params, base_url)
+        .await?;
+    match ids.as_slice() {
+        [] => Err(AppError::NotFound(Issue::error(
+            IssueType::NotFound,
+            format!(
+                "no {resource_type} matched the conditional patch criteria; nothing was patched"
+            ),
+        ))),
+        [id] => {
+            intake
+                .patch(resource_type, id, format, body, if_match)
+                .await
+        }
+        _ => Err(several(resource_type, "patch")),
     }
 }

@@ -1,6 +1,7 @@
 //! Search and history: parse the request against the search registry, ask the store for one
 //! indexed page, hand the page (and its links' cursors) to the HTTP layer.
 
+use super::intake::check_id;
 use super::intake::check_supported_type;
 use super::AppError;
 use crate::config::SearchSettings;
@@ -13,7 +14,7 @@ use fhir_engine::outcome::{Issue, IssueType};
 use fhir_engine::search::date_range;
 use fhir_engine::search::elements::ElementDef;
 use fhir_engine::search::parse::{Handling, Parser, SearchLimits};
-use fhir_engine::search::{HistoryQuery, SearchQuery};
+use fhir_engine::search::{Compartment, HistoryQuery, SearchQuery};
 use fhir_engine::validation::structure::StructureValidator;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct Search {
 /// A page of search results with the query it answers (for links and `_elements`).
 pub struct SearchPage {
     pub query: SearchQuery,
+    /// The path the links repeat: `Type`, or `Patient/<id>/Type` for a compartment search.
+    pub path: String,
     pub result: SearchResult,
     /// With `_elements` or `_summary`: the top-level elements of each type on the page.
     pub element_defs: HashMap<String, Vec<ElementDef>>,
@@ -90,6 +93,85 @@ impl Search {
         handling: Handling,
         base_url: &str,
     ) -> Result<SearchPage, AppError> {
+        let query = self.parse(resource_type, params, required_tag, handling, base_url)?;
+        self.page(query, resource_type.to_string()).await
+    }
+
+    /// Runs a parsed query; with `_elements` or `_summary`, the page carries the top-level
+    /// element definitions of each type on it.
+    async fn page(&self, query: SearchQuery, path: String) -> Result<SearchPage, AppError> {
+        let result = self.store.search(&query).await.map_err(AppError::Store)?;
+        let mut element_defs = HashMap::new();
+        if let Some(definitions) = self
+            .definitions
+            .as_ref()
+            .filter(|_| query.elements.is_some() || query.summary.is_some())
+        {
+            for stored in result.matches.iter().chain(&result.included) {
+                element_defs
+                    .entry(stored.resource_type.clone())
+                    .or_insert_with(|| definitions.top_level_elements(&stored.resource_type));
+            }
+        }
+        Ok(SearchPage {
+            query,
+            path,
+            result,
+            element_defs,
+        })
+    }
+
+    /// Compartment search, `GET /fhir/Patient/<id>/<type>?…` (R4 §3.1.0.8.2): the search,
+    /// narrowed to the resources the R4 Patient CompartmentDefinition puts in that patient's
+    /// compartment (any of its parameters for the type pointing at the patient).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn compartment_search(
+        &self,
+        compartment: &str,
+        id: &str,
+        resource_type: &str,
+        params: &[(String, String)],
+        required_tag: Option<&str>,
+        handling: Handling,
+        base_url: &str,
+    ) -> Result<SearchPage, AppError> {
+        let definition = Compartment::patient();
+        if compartment != definition.code {
+            return Err(AppError::NotFound(Issue::error(
+                IssueType::NotSupported,
+                format!(
+                    "compartment search is offered for the {} compartment only",
+                    definition.code
+                ),
+            )));
+        }
+        check_id(id)?;
+        check_supported_type(resource_type)?;
+        let clause = definition
+            .clause(search_registry(), resource_type, id)
+            .ok_or_else(|| {
+                AppError::invalid(Issue::error(
+                    IssueType::NotSupported,
+                    format!(
+                        "{resource_type} is not in the {} compartment ({})",
+                        definition.code, definition.url
+                    ),
+                ))
+            })?;
+        let mut query = self.parse(resource_type, params, required_tag, handling, base_url)?;
+        query.clauses.push(clause);
+        self.page(query, format!("{compartment}/{id}/{resource_type}"))
+            .await
+    }
+
+    fn parse(
+        &self,
+        resource_type: &str,
+        params: &[(String, String)],
+        required_tag: Option<&str>,
+        handling: Handling,
+        base_url: &str,
+    ) -> Result<SearchQuery, AppError> {
         check_supported_type(resource_type)?;
         let mut all = params.to_vec();
         if let Some(tag) = required_tag {
@@ -108,24 +190,7 @@ impl Search {
                 query.link_params.remove(i);
             }
         }
-        let result = self.store.search(&query).await.map_err(AppError::Store)?;
-        let mut element_defs = HashMap::new();
-        if let Some(definitions) = self
-            .definitions
-            .as_ref()
-            .filter(|_| query.elements.is_some() || query.summary.is_some())
-        {
-            for stored in result.matches.iter().chain(&result.included) {
-                element_defs
-                    .entry(stored.resource_type.clone())
-                    .or_insert_with(|| definitions.top_level_elements(&stored.resource_type));
-            }
-        }
-        Ok(SearchPage {
-            query,
-            result,
-            element_defs,
-        })
+        Ok(query)
     }
 
     /// Ids matching conditional criteria (`PUT/DELETE /fhir/{type}?…`): at most two, which is

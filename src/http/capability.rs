@@ -6,6 +6,7 @@ use super::routes::{
 };
 use crate::domain::guide::resource_types::search_registry;
 use fhir_engine::model::instant::{fhir_instant, now_millis};
+use fhir_engine::search::Compartment;
 use fhir_engine::FHIR_VERSION;
 use serde_json::{json, Value};
 
@@ -115,7 +116,9 @@ pub fn capability_statement(
             "mode": "server",
             "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value], or the same criteria in the query of POST [type]?criteria. \
     Transaction and batch: references between entries resolved by fullUrl (R4 Bundle rules), conditional URLs, ifMatch, conditional references, GET reads and searches; see docs/api.md. \
-    Conditional update and delete take any search criteria (PUT/DELETE [type]?criteria). \
+    Conditional update, patch and delete take any search criteria (PUT/PATCH/DELETE [type]?criteria). \
+    PATCH takes JSON Patch (application/json-patch+json) or FHIRPath Patch (a Parameters resource). \
+    Compartment search: GET Patient/[id]/[type] (the R4 Patient compartment). \
     Search: chaining on reference parameters (e.g. CarePlan?patient.identifier=system|value), \
     reverse chaining (_has:Type:reference:parameter), \
     _include/_revinclude (with :iterate), _count, _sort (_id, _lastUpdated, date parameters), \
@@ -123,6 +126,7 @@ pub fn capability_statement(
     the request says Prefer: handling=lenient. \
     See docs/search.md.",
             "resource": resources,
+            "compartment": [Compartment::patient().url.clone()],
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({ "code": c })).collect::<Vec<_>>(),
             "operation": operations.iter().cloned().chain(SYSTEM_OPERATIONS.iter().map(
                 |(name, definition)| json!({ "name": name, "definition": definition }),

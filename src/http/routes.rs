@@ -19,6 +19,7 @@ pub enum Interaction {
     Read,
     Vread,
     Update,
+    Patch,
     Delete,
     SearchType,
     HistoryInstance,
@@ -26,11 +27,12 @@ pub enum Interaction {
 }
 
 impl Interaction {
-    pub const ALL: [Interaction; 8] = [
+    pub const ALL: [Interaction; 9] = [
         Interaction::Create,
         Interaction::Read,
         Interaction::Vread,
         Interaction::Update,
+        Interaction::Patch,
         Interaction::Delete,
         Interaction::SearchType,
         Interaction::HistoryInstance,
@@ -44,6 +46,7 @@ impl Interaction {
             Interaction::Read => "read",
             Interaction::Vread => "vread",
             Interaction::Update => "update",
+            Interaction::Patch => "patch",
             Interaction::Delete => "delete",
             Interaction::SearchType => "search-type",
             Interaction::HistoryInstance => "history-instance",
@@ -54,7 +57,9 @@ impl Interaction {
     pub fn path(self) -> &'static str {
         match self {
             Interaction::Create | Interaction::SearchType => "/fhir/{type}",
-            Interaction::Read | Interaction::Update | Interaction::Delete => "/fhir/{type}/{id}",
+            Interaction::Read | Interaction::Update | Interaction::Patch | Interaction::Delete => {
+                "/fhir/{type}/{id}"
+            }
             Interaction::Vread => "/fhir/{type}/{id}/_history/{vid}",
             Interaction::HistoryInstance => "/fhir/{type}/{id}/_history",
             Interaction::HistoryType => "/fhir/{type}/_history",
@@ -67,6 +72,7 @@ impl Interaction {
             Interaction::Create => (Method::POST, web::to(type_level::create)),
             Interaction::Read => (Method::GET, web::to(instance::read)),
             Interaction::Update => (Method::PUT, web::to(instance::update)),
+            Interaction::Patch => (Method::PATCH, web::to(instance::patch)),
             Interaction::Delete => (Method::DELETE, web::to(instance::delete)),
             Interaction::Vread => (Method::GET, web::to(instance::vread)),
             Interaction::SearchType => (Method::GET, web::to(search::search_type)),
@@ -191,10 +197,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         let mut routes: Vec<(Method, Route)> =
             interactions.into_iter().map(Interaction::route).collect();
         if path == Interaction::SearchType.path() {
-            // conditional update and delete: `PUT`/`DELETE /fhir/{type}?criteria`
+            // conditional update, patch and delete: `PUT`/`PATCH`/`DELETE /fhir/{type}?criteria`
             routes.push((Method::PUT, web::to(search::conditional_update)));
+            routes.push((Method::PATCH, web::to(search::conditional_patch)));
             routes.push((Method::DELETE, web::to(search::conditional_delete)));
         }
         cfg.service(serve(web::resource(path), routes));
     }
+    // compartment search, after `{type}/{id}/_history`, whose pattern also matches it
+    cfg.service(serve(
+        web::resource(COMPARTMENT_SEARCH_PATH),
+        [(Method::GET, web::to(search::search_compartment))],
+    ));
 }
+
+/// Compartment search: `GET /fhir/Patient/{id}/{type}` (the Patient compartment only).
+pub const COMPARTMENT_SEARCH_PATH: &str = "/fhir/{compartment}/{id}/{type}";

@@ -71,7 +71,7 @@ pub fn searchset(page: &SearchPage, base: &str) -> String {
             relation,
             link_url(
                 base,
-                &q.resource_type,
+                &page.path,
                 &q.link_params,
                 Some(("_cursor", &c.encode())),
             ),
@@ -79,7 +79,7 @@ pub fn searchset(page: &SearchPage, base: &str) -> String {
     };
     let mut links = vec![link(
         "self",
-        link_url(base, &q.resource_type, &q.link_params, None),
+        link_url(base, &page.path, &q.link_params, None),
     )];
     if let Some(c) = &r.next {
         links.push(cursor_link("next", c));

@@ -181,14 +181,14 @@ async fn every_error_class_is_an_operation_outcome() {
             // 405 names what the URL serves in `Allow`
             for (method, path, allow) in [
                 (
-                    reqwest::Method::PATCH,
+                    reqwest::Method::POST,
                     "/fhir/Patient/x",
-                    "GET, PUT, DELETE",
+                    "GET, PUT, PATCH, DELETE",
                 ),
                 (
-                    reqwest::Method::PATCH,
+                    reqwest::Method::HEAD,
                     "/fhir/Patient",
-                    "POST, GET, PUT, DELETE",
+                    "POST, GET, PUT, PATCH, DELETE",
                 ),
                 (reqwest::Method::DELETE, "/fhir/metadata", "GET"),
                 (reqwest::Method::GET, "/fhir/$process-message", "POST"),

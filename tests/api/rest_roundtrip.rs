@@ -239,6 +239,7 @@ async fn capability_statement_lists_what_is_served() {
             "read",
             "vread",
             "update",
+            "patch",
             "delete",
             "search-type",
             "history-instance",

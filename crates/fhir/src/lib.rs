@@ -18,6 +18,7 @@ pub mod fhirpath;
 pub mod json;
 pub mod model;
 pub mod outcome;
+pub mod patch;
 pub mod search;
 pub mod text;
 pub mod validation;

@@ -4,13 +4,16 @@ mod bundle;
 mod bundle_entry;
 mod dry_run;
 mod message;
+mod patch;
 mod policy;
 mod single;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
 pub use dry_run::parameters as evaluation_parameters;
 pub use message::MessageOutcome;
+pub use patch::PatchFormat;
 pub use policy::IntakePolicy;
+pub(crate) use single::check_id;
 pub use single::{Accepted, Written};
 
 use super::AppError;

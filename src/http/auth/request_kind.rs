@@ -147,11 +147,14 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
         [t, "_search"] if method == Method::POST => rest(Interaction::Search, t, None, None),
         [t, "_history"] if is_get => rest(Interaction::History, t, None, None),
         [t] if method == Method::POST => rest(Interaction::Create, t, None, None),
+        [t] if method == Method::PATCH => rest(Interaction::Patch, t, None, None),
         [t, id] if is_get => rest(Interaction::Read, t, Some(id), None),
         [t, id] if method == Method::PUT => rest(Interaction::Update, t, Some(id), None),
         [t, id] if method == Method::PATCH => rest(Interaction::Patch, t, Some(id), None),
         [t, id] if method == Method::DELETE => rest(Interaction::Delete, t, Some(id), None),
         [t, id, "_history"] if is_get => rest(Interaction::History, t, Some(id), None),
+        // compartment search (`Patient/p1/CarePlan`): a search of the member type
+        [_, _, t] if is_get => rest(Interaction::Search, t, None, None),
         [t, id, "_history", v] if is_get => rest(Interaction::Vread, t, Some(id), Some(v)),
         _ => RequestKind::OtherFhir,
     }

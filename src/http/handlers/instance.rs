@@ -1,4 +1,5 @@
 use crate::app::conditional::parse_etag_version;
+use crate::app::intake::PatchFormat;
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::if_match::if_match_version;
@@ -127,4 +128,54 @@ pub async fn delete(
         }
     }
     Ok(response)
+}
+
+/// `PATCH /fhir/{type}/{id}`: a JSON Patch (`application/json-patch+json`) or a FHIRPath
+/// Patch (a Parameters resource, `application/fhir+json`), optionally with `If-Match`.
+pub async fn patch(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let format = patch_format(&req)?;
+    require_json_response(&req)?;
+    let if_match = if_match_version(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let (resource_type, id) = path.into_inner();
+    if if_match.is_none() && state.settings.search.require_if_match {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            IssueType::Required,
+            format!("patches of {resource_type}/{id} must carry If-Match: W/\"<version>\" (search.require_if_match)"),
+        ));
+    }
+    let accepted = state
+        .intake_for(&req)
+        .patch(&resource_type, &id, format, &body, if_match)
+        .await?;
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
+    let base = state.base_url(&req);
+    Ok(accepted_response(&accepted, &base, preference))
+}
+
+pub(crate) fn patch_format(req: &HttpRequest) -> Result<PatchFormat, ApiError> {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if essence.as_deref() == Some("application/json-patch+json") {
+        return Ok(PatchFormat::JsonPatch);
+    }
+    require_json_body(req).map_err(|mut e| {
+        if let Some(issue) = e.issues.first_mut() {
+            issue.text.push_str(
+                " (PATCH takes application/json-patch+json, or a FHIRPath Patch Parameters as application/fhir+json)",
+            );
+        }
+        e
+    })?;
+    Ok(PatchFormat::FhirPathPatch)
 }

@@ -2,7 +2,8 @@
 //! levels) and conditional update/delete (`PUT`/`DELETE /fhir/{type}?criteria`).
 
 use crate::app::conditional_write::{
-    conditional_delete as delete_matching, conditional_update as update_matching,
+    conditional_delete as delete_matching, conditional_patch as patch_matching,
+    conditional_update as update_matching,
 };
 use crate::config::UnknownParameters;
 use crate::domain::auth::scope::Interaction;
@@ -48,25 +49,40 @@ fn handling(req: &HttpRequest, state: &AppState) -> Handling {
     })
 }
 
+/// `compartment`: (compartment type, id) of a compartment search.
 async fn run_search(
     req: &HttpRequest,
     state: &AppState,
     resource_type: &str,
     params: Vec<(String, String)>,
+    compartment: Option<(&str, &str)>,
 ) -> Result<HttpResponse, ApiError> {
     let base = state.base_url(req);
     let caller = crate::http::auth::principal(req);
     let own_tag = own_tasks::task_search_tag(&caller, resource_type);
-    let mut page = state
-        .search
-        .search(
-            resource_type,
-            &params,
-            own_tag.as_deref(),
-            handling(req, state),
-            &base,
-        )
-        .await?;
+    let handling = handling(req, state);
+    let mut page = match compartment {
+        None => {
+            state
+                .search
+                .search(resource_type, &params, own_tag.as_deref(), handling, &base)
+                .await?
+        }
+        Some((compartment, id)) => {
+            state
+                .search
+                .compartment_search(
+                    compartment,
+                    id,
+                    resource_type,
+                    &params,
+                    own_tag.as_deref(),
+                    handling,
+                    &base,
+                )
+                .await?
+        }
+    };
     // _include/_revinclude never leak a type the caller may not search, nor another
     // client's Task
     page.result.included.retain(|r| {
@@ -87,7 +103,26 @@ pub async fn search_type(
 ) -> Result<HttpResponse, ApiError> {
     require_json_response(&req)?;
     let params = pairs(req.query_string().as_bytes());
-    run_search(&req, &state, &path, params).await
+    run_search(&req, &state, &path, params, None).await
+}
+
+/// `GET /fhir/Patient/{id}/{type}?…`: search within a patient's compartment.
+pub async fn search_compartment(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_json_response(&req)?;
+    let (compartment, id, resource_type) = path.into_inner();
+    let params = pairs(req.query_string().as_bytes());
+    run_search(
+        &req,
+        &state,
+        &resource_type,
+        params,
+        Some((&compartment, &id)),
+    )
+    .await
 }
 
 /// `POST /fhir/{type}/_search` with a form-encoded body (and possibly a query string too).
@@ -117,7 +152,7 @@ pub async fn search_post(
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let mut params = pairs(req.query_string().as_bytes());
     params.extend(pairs(&body));
-    run_search(&req, &state, &path, params).await
+    run_search(&req, &state, &path, params, None).await
 }
 
 async fn run_history(
@@ -205,6 +240,34 @@ pub async fn conditional_update(
             .await
         })
         .await?;
+    let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
+    Ok(accepted_response(&accepted, &base, preference))
+}
+
+/// `PATCH /fhir/{type}?criteria`
+pub async fn conditional_patch(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let format = crate::http::handlers::instance::patch_format(&req)?;
+    require_json_response(&req)?;
+    let if_match = if_match_version(&req)?;
+    let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
+    let params = pairs(req.query_string().as_bytes());
+    let base = state.base_url(&req);
+    let accepted = patch_matching(
+        &state.search,
+        &state.intake_for(&req),
+        &path,
+        &params,
+        format,
+        &body,
+        if_match,
+        &base,
+    )
+    .await?;
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Representation);
     Ok(accepted_response(&accepted, &base, preference))
 }

@@ -16,6 +16,7 @@ mod focus_reads;
 mod functions;
 mod hoist;
 mod lexer;
+mod locate;
 mod member_chain;
 mod model;
 mod navigation;
@@ -28,6 +29,7 @@ mod value;
 
 pub use decimal::Decimal;
 pub use error::FhirPathError;
+pub use locate::{Location, Step};
 pub use member_chain::MemberChain;
 pub use quantity::Quantity;
 pub use temporal::{DateTime, Time};
@@ -56,6 +58,12 @@ impl FhirPathEngine {
         Self {
             model: Model::get(),
         }
+    }
+
+    /// The FHIR type of element `name` of type `ty` (as a [`Location`] names it) and whether
+    /// it is a list; `None` when the model does not know the element.
+    pub fn element_info(&self, ty: &str, name: &str) -> Option<(&'static str, bool)> {
+        locate::element_info(self.model, ty, name)
     }
 
     pub fn compile(&self, expression: &str) -> Result<CompiledPath, FhirPathError> {
@@ -137,6 +145,14 @@ impl CompiledPath {
     /// at every step: the same results, found without the evaluator.
     pub fn member_chain(&self) -> Option<MemberChain> {
         MemberChain::compile(self.model, &self.expr)
+    }
+
+    /// Where the results are in `root` (evaluated with `root` as focus), for changing them;
+    /// `None` when a result is not a node of `root` (a computed value, a primitive that has
+    /// only extensions).
+    pub fn locate(&self, root: &serde_json::Value) -> Result<Option<Vec<Location>>, FhirPathError> {
+        let items = self.run(root, root, None)?;
+        Ok(locate::locate_items(root, &items))
     }
 
     /// Invariant semantics: true when the result is `true`, or empty; Err on evaluation errors.

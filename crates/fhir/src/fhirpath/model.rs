@@ -14,6 +14,8 @@ pub(crate) struct ElementDef {
     pub ty: String,
     /// `valueQuantity` of `value[x]`: FHIRPath names the choice (`value`), never the variant.
     pub choice_variant: bool,
+    /// A list (`0..*`) in the schema; FHIR Patch `add` appends to those.
+    pub repeats: bool,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +132,7 @@ impl Model {
                     ElementDef {
                         ty,
                         choice_variant: false,
+                        repeats: pd.get("type").and_then(Value::as_str) == Some("array"),
                     },
                 );
             }

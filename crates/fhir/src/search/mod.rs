@@ -3,6 +3,7 @@
 //! resource is written, and the parsed, backend-neutral query. No SQL here: the store turns
 //! index rows into table rows and queries into SQL.
 
+pub mod compartment;
 pub mod date_range;
 pub mod elements;
 pub mod index;
@@ -11,6 +12,7 @@ pub mod parse;
 pub mod query;
 pub mod registry;
 
+pub use compartment::Compartment;
 pub use index::{IndexRow, IndexValue, SearchIndexer};
 pub use query::{
     Clause, Criterion, Cursor, DatePrefix, HistoryQuery, Include, Match, SearchQuery, SortKey,
