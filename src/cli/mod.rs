@@ -15,6 +15,7 @@ mod check_config;
 mod deliveries;
 mod evaluate;
 mod migrate;
+mod progress;
 mod serve;
 mod validate;
 
@@ -70,14 +71,25 @@ enum Command {
     },
     /// Validate the configuration and print the effective settings as TOML.
     CheckConfig,
-    /// Copy a single-node SQLite store into PostgreSQL, every version included.
+    /// Copy a single-node SQLite store (resources with their history, claims, the delivery
+    /// outbox, the audit trail) into PostgreSQL, then verify the copy. Safe to rerun after an
+    /// interruption. Exit 0: exact copy, safe to switch; 3: verification found differences.
     Migrate {
-        /// Source, e.g. sqlite://./data/hbpc.sqlite
+        /// Source, e.g. sqlite://./data/hbpc.sqlite (its audit file hbpc-audit.sqlite beside it)
         #[arg(long)]
         from: String,
         /// Target, e.g. postgres://hbpc@db:5432/hbpc
         #[arg(long)]
         to: String,
+        /// Only compare source and target (counts and content checksums); write nothing.
+        #[arg(long)]
+        verify: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Rows per page; each page is one transaction on the target.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
     },
     /// Inspect the audit trail's quarantine: records the store refused, with the error.
     Audit {
@@ -167,7 +179,24 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::CheckConfig => check_config::check_config(&settings),
-        Command::Migrate { from, to } => migrate::migrate(&settings, &from, &to),
+        Command::Migrate {
+            from,
+            to,
+            verify,
+            quiet,
+            batch,
+        } => {
+            return migrate::migrate(
+                &settings,
+                migrate::MigrateArgs {
+                    from,
+                    to,
+                    verify_only: verify,
+                    quiet,
+                    batch,
+                },
+            )
+        }
         Command::Audit { command } => audit::audit(&settings, command),
         Command::Deliveries { command } => deliveries::deliveries(&settings, command),
         Command::Validate {
