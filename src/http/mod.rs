@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod if_match;
 pub mod media_type;
 pub mod prefer;
+pub mod read_only;
 pub mod request_log;
 pub mod responses;
 pub mod routes;

@@ -154,6 +154,7 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(crate::http::read_only::guard))
             .wrap(from_fn(crate::http::auth::guard))
             .wrap(from_fn(log_request))
             .configure(routes::configure)

@@ -424,3 +424,46 @@ async fn a_killed_migration_is_finished_by_a_rerun_and_a_tampered_or_conflicting
     );
     assert_eq!(target_count(&target, "audit_event").await, audit_before);
 }
+
+/// Cut-over step 1: with `server.read_only` writes get 503 with `Retry-After`, reads go on.
+#[tokio::test]
+async fn a_read_only_node_refuses_writes_with_503_and_retry_after_and_still_serves_reads() {
+    let mut server = TestServer::start().await;
+    let bundle = post(&server, fixture_bytes("referral-transaction.json")).await;
+    let patient = bundle["entry"][3]["resource"].clone();
+    let patient_path = format!("Patient/{}", patient["id"].as_str().unwrap());
+    // The same database, restarted read-only.
+    server.set_env("HBPC_SERVER_READ_ONLY", "true");
+    server.restart_after_kill9().await;
+    let server_ro = server;
+
+    let res = client()
+        .post(&server_ro.base)
+        .header("Content-Type", FHIR_JSON)
+        .body(fixture_bytes("referral-transaction.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "300");
+    assert_outcome(&res.json().await.unwrap(), "transient");
+    let res = client()
+        .put(server_ro.url(&patient_path))
+        .header("Content-Type", FHIR_JSON)
+        .body(patient.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let (status, read) = get(&server_ro, &patient_path).await;
+    assert_eq!(status, 200);
+    assert_eq!(read, patient);
+    let res = client()
+        .post(server_ro.url("Patient/_search"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("_id=".to_string() + patient["id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
