@@ -14,6 +14,7 @@ mod auth;
 mod check_config;
 mod deliveries;
 mod evaluate;
+mod file_args;
 mod migrate;
 mod progress;
 mod serve;
@@ -124,9 +125,13 @@ enum Command {
         /// `text` (a readable report) or `json` (one OperationOutcome per file, one per line).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
-        /// The files to validate.
+        /// The files to validate: files, folders (their *.json files, recursively) or globs
+        /// such as 'referrals/*.json'.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// No progress on stderr (shown when there is more than one file).
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -204,7 +209,8 @@ pub fn run(cli: Cli) -> ExitCode {
             ig_dirs,
             format,
             files,
-        } => return validate::run(&settings, profiles, ig_dirs, &format, files),
+            quiet,
+        } => return validate::run(&settings, profiles, ig_dirs, &format, files, quiet),
         Command::Evaluate {
             ig_dirs,
             format,

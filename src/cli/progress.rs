@@ -70,11 +70,7 @@ impl Reporter {
 pub fn line(what: &str, done: u64, total: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64().max(0.001);
     let rate = done as f64 / secs;
-    let percent = if total == 0 {
-        100
-    } else {
-        done.saturating_mul(100) / total
-    };
+    let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
     let left = if rate > 0.0 && total > done {
         format!(
             ", about {}s left",
