@@ -249,6 +249,20 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
         .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
         .collect();
     assert!(!audit_ids.is_empty());
+    // AuditEvent searches whose answer the target's own new records (reads) cannot change.
+    let audit_searches = [
+        "AuditEvent?subtype=transaction&_count=1000",
+        "AuditEvent?subtype=update&_count=1000",
+        "AuditEvent?subtype=delete&_count=1000",
+        "AuditEvent?subtype=create&_count=1000",
+    ];
+    let mut audit_seen = vec![];
+    for q in audit_searches {
+        let (status, bundle) = get(&source, q).await;
+        assert_eq!(status, 200, "{q}: {bundle}");
+        audit_seen.push(bundle);
+    }
+    assert!(audit_seen.iter().all(|b| !entries(b).is_empty()));
     let source_deliveries = deliveries(&source).await;
     source.kill9();
 
@@ -286,6 +300,11 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
         if body["resourceType"] != "Bundle" {
             assert_eq!(&t_body, body, "{p}");
         }
+    }
+    for (q, bundle) in audit_searches.iter().zip(&audit_seen) {
+        let (status, moved) = get(&target, q).await;
+        assert_eq!(status, 200, "{q}");
+        assert_eq!(entries(&moved), entries(bundle), "{q}");
     }
     for id in &audit_ids {
         let (status, event) = get(&target, &format!("AuditEvent/{id}")).await;
