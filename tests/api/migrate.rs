@@ -237,18 +237,6 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
         "Patient?_sort=_id".to_string(),
         "CarePlan?_sort=_id".to_string(),
     ];
-    let mut seen = vec![];
-    for p in &paths {
-        seen.push(get(&source, p).await);
-    }
-    let (_, audit) = get(&source, "AuditEvent?_count=1000").await;
-    let audit_ids: Vec<String> = audit["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
-        .collect();
-    assert!(!audit_ids.is_empty());
     // AuditEvent searches whose answer the target's own new records (reads) cannot change.
     let audit_searches = [
         "AuditEvent?subtype=transaction&_count=1000",
@@ -256,15 +244,36 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
         "AuditEvent?subtype=delete&_count=1000",
         "AuditEvent?subtype=create&_count=1000",
     ];
-    let mut audit_seen = vec![];
-    for q in audit_searches {
-        let (status, bundle) = get(&source, q).await;
-        assert_eq!(status, 200, "{q}: {bundle}");
-        audit_seen.push(bundle);
-    }
-    assert!(audit_seen.iter().all(|b| !entries(b).is_empty()));
-    let source_deliveries = deliveries(&source).await;
-    source.kill9();
+    // Captured while nothing else writes: the workflow may still be finishing a referral, so
+    // capture again until the stored versions did not change between capture and kill -9.
+    let (seen, audit_ids, audit_seen, source_deliveries) = loop {
+        let before = source.stored_versions().await;
+        let mut seen = vec![];
+        for p in &paths {
+            seen.push(get(&source, p).await);
+        }
+        let (_, audit) = get(&source, "AuditEvent?_count=1000").await;
+        let audit_ids: Vec<String> = audit["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!audit_ids.is_empty());
+        let mut audit_seen = vec![];
+        for q in audit_searches {
+            let (status, bundle) = get(&source, q).await;
+            assert_eq!(status, 200, "{q}: {bundle}");
+            audit_seen.push(bundle);
+        }
+        assert!(audit_seen.iter().all(|b| !entries(b).is_empty()));
+        let source_deliveries = deliveries(&source).await;
+        source.kill9();
+        if source.stored_versions().await == before {
+            break (seen, audit_ids, audit_seen, source_deliveries);
+        }
+        source.restart_after_kill9().await;
+    };
 
     // The target database exists, no server runs on it during the move.
     let mut target = TestServer::start_on(pg, &[("HBPC_CONFIG", &config)]).await;
