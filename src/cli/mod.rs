@@ -14,7 +14,9 @@ mod auth;
 mod check_config;
 mod deliveries;
 mod evaluate;
+mod file_args;
 mod migrate;
+mod progress;
 mod serve;
 mod validate;
 
@@ -70,14 +72,25 @@ enum Command {
     },
     /// Validate the configuration and print the effective settings as TOML.
     CheckConfig,
-    /// Copy a single-node SQLite store into PostgreSQL, every version included.
+    /// Copy a single-node SQLite store (resources with their history, claims, the delivery
+    /// outbox, the audit trail) into PostgreSQL, then verify the copy. Safe to rerun after an
+    /// interruption. Exit 0: exact copy, safe to switch; 3: verification found differences.
     Migrate {
-        /// Source, e.g. sqlite://./data/hbpc.sqlite
+        /// Source, e.g. sqlite://./data/hbpc.sqlite (its audit file hbpc-audit.sqlite beside it)
         #[arg(long)]
         from: String,
         /// Target, e.g. postgres://hbpc@db:5432/hbpc
         #[arg(long)]
         to: String,
+        /// Only compare source and target (counts and content checksums); write nothing.
+        #[arg(long)]
+        verify: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Rows per page; each page is one transaction on the target.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
     },
     /// Inspect the audit trail's quarantine: records the store refused, with the error.
     Audit {
@@ -112,9 +125,13 @@ enum Command {
         /// `text` (a readable report) or `json` (one OperationOutcome per file, one per line).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
-        /// The files to validate.
+        /// The files to validate: files, folders (their *.json files, recursively) or globs
+        /// such as 'referrals/*.json'.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// No progress on stderr (shown when there is more than one file).
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -167,7 +184,24 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::CheckConfig => check_config::check_config(&settings),
-        Command::Migrate { from, to } => migrate::migrate(&settings, &from, &to),
+        Command::Migrate {
+            from,
+            to,
+            verify,
+            quiet,
+            batch,
+        } => {
+            return migrate::migrate(
+                &settings,
+                migrate::MigrateArgs {
+                    from,
+                    to,
+                    verify_only: verify,
+                    quiet,
+                    batch,
+                },
+            )
+        }
         Command::Audit { command } => audit::audit(&settings, command),
         Command::Deliveries { command } => deliveries::deliveries(&settings, command),
         Command::Validate {
@@ -175,7 +209,8 @@ pub fn run(cli: Cli) -> ExitCode {
             ig_dirs,
             format,
             files,
-        } => return validate::run(&settings, profiles, ig_dirs, &format, files),
+            quiet,
+        } => return validate::run(&settings, profiles, ig_dirs, &format, files, quiet),
         Command::Evaluate {
             ig_dirs,
             format,

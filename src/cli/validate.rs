@@ -22,6 +22,8 @@ pub struct ValidateArgs {
     pub default_profiles: bool,
     pub format: ReportFormat,
     pub json_limits: JsonLimits,
+    /// Files done, rate and time left on stderr (counts only).
+    pub progress: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,8 @@ pub enum CliError {
     Load(#[from] fhir_engine::validation::structure::definitions::LoadError),
     #[error("profile {0} is not known (load its package with --ig DIR)")]
     UnknownProfile(String),
+    #[error(transparent)]
+    Files(#[from] super::file_args::FileArgError),
 }
 
 /// The command: exit 0 when every file is valid, 1 when any has errors, 2 when it cannot run.
@@ -39,9 +43,18 @@ pub fn run(
     mut ig_dirs: Vec<PathBuf>,
     format: &str,
     files: Vec<PathBuf>,
+    quiet: bool,
 ) -> ExitCode {
     ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+    let files = match super::file_args::expand(&files) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("hbpc-gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let args = ValidateArgs {
+        progress: !quiet && files.len() > 1,
         files,
         profiles,
         ig_dirs,
@@ -74,7 +87,10 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
         default_profiles: args.default_profiles,
     };
     let mut any_errors = false;
-    for file in &args.files {
+    let mut reporter = super::progress::Reporter::new(!args.progress);
+    let total = args.files.len() as u64;
+    for (done, file) in args.files.iter().enumerate() {
+        reporter.update("validating files", done as u64, total);
         let issues = validate_file(&validator, &request, file, args.json_limits);
         any_errors |= issues.iter().any(Issue::is_error);
         // a broken pipe is not worth a panic
@@ -83,6 +99,8 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
             ReportFormat::Text => write_text(out, file, &issues),
         };
     }
+    reporter.update("validating files", total, total);
+    reporter.finish_line();
     if args.format == ReportFormat::Text && !validator.invariant_stats().engine {
         let _ = writeln!(
             out,

@@ -54,6 +54,9 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Public FHIR base URL (e.g. `https://gw.example.org/fhir`); empty derives it from each request.
     pub public_base_url: String,
+    /// Refuse writes with 503 and `Retry-After` (reads and deliveries go on): for the cut-over
+    /// to another database (`hbpc-gateway migrate`).
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,6 +127,7 @@ impl Default for ServerSettings {
             compute_threads: 0,
             shutdown_timeout_secs: 30,
             public_base_url: String::new(),
+            read_only: false,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod if_match;
 pub mod media_type;
 pub mod prefer;
 pub mod protocol_errors;
+pub mod read_only;
 pub mod request_log;
 pub mod responses;
 pub mod routes;

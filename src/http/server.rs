@@ -174,6 +174,7 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(reject_control_characters))
+            .wrap(from_fn(crate::http::read_only::guard))
             .wrap(from_fn(crate::http::auth::guard))
             .wrap(from_fn(log_request))
             .configure(routes::configure)

@@ -126,6 +126,41 @@ fn validate_reports_per_file_and_exits_non_zero_on_errors() {
 }
 
 #[test]
+fn validate_takes_folders_and_globs_and_shows_progress_without_data() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/");
+    let out = gateway()
+        .arg("validate")
+        .arg(format!("{fixtures}referral-separate"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches(": valid (").count(), 13, "{text}");
+    // Not a terminal: progress lines on stderr, counts only.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("validating files: 13/13 (100%)"), "{err}");
+    assert!(!err.contains("referral"), "{err}");
+
+    let out = gateway()
+        .args(["validate", "--quiet"])
+        .arg(format!("{fixtures}referral-separate/0?-*.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches(": valid (").count(), 9, "{text}");
+    assert!(out.stderr.is_empty());
+
+    let out = gateway()
+        .arg("validate")
+        .arg(format!("{fixtures}referral-separate/*.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no file matches"));
+}
+
+#[test]
 fn validate_loads_operator_profiles_with_ig() {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut profile: serde_json::Value = serde_json::from_slice(

@@ -135,4 +135,40 @@ async fn compartment_search_and_patch_are_scoped_by_type() {
     };
     assert_eq!(patch(&hie).await.unwrap().status(), 403);
     assert_eq!(patch(&all).await.unwrap().status(), 200);
+    // conditional update and delete on the type path need the update and delete scopes too
+    let conditional = |method: reqwest::Method, token: &str| {
+        http.request(method, server.url("Patient?_id=p1"))
+            .bearer_auth(token)
+            .header("Content-Type", FHIR_JSON)
+            .body(json!({"resourceType": "Patient", "id": "p1", "active": false}).to_string())
+            .send()
+    };
+    assert_eq!(
+        conditional(reqwest::Method::PUT, &hie)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        conditional(reqwest::Method::DELETE, &hie)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        conditional(reqwest::Method::PUT, &all)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        conditional(reqwest::Method::DELETE, &all)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

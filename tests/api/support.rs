@@ -192,6 +192,11 @@ impl TestServer {
         }
     }
 
+    /// An environment variable for the next (re)start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.to_string(), value.to_string()));
+    }
+
     pub async fn restart_after_kill9(&mut self) {
         self.kill9();
         self.spawn().await;

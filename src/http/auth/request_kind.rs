@@ -147,7 +147,11 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
         [t, "_search"] if method == Method::POST => rest(Interaction::Search, t, None, None),
         [t, "_history"] if is_get => rest(Interaction::History, t, None, None),
         [t] if method == Method::POST => rest(Interaction::Create, t, None, None),
+        // conditional update, patch and delete (`[type]?criteria`): the same scopes as on
+        // `[type]/[id]`
+        [t] if method == Method::PUT => rest(Interaction::Update, t, None, None),
         [t] if method == Method::PATCH => rest(Interaction::Patch, t, None, None),
+        [t] if method == Method::DELETE => rest(Interaction::Delete, t, None, None),
         [t, id] if is_get => rest(Interaction::Read, t, Some(id), None),
         [t, id] if method == Method::PUT => rest(Interaction::Update, t, Some(id), None),
         [t, id] if method == Method::PATCH => rest(Interaction::Patch, t, Some(id), None),

@@ -329,36 +329,50 @@ pub async fn import_versions(
     conn: &mut PgConnection,
     versions: &[StoredResource],
 ) -> Result<(), sqlx::Error> {
+    // One statement per page, not per version: `migrate` is bound by round trips.
+    let (mut rt, mut ids, mut vid, mut at, mut del, mut body) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for v in versions {
-        sqlx::query(
-            "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $6::jsonb) ON CONFLICT DO NOTHING",
-        )
-        .bind(&v.resource_type)
-        .bind(&v.id)
-        .bind(v.version_id as i64)
-        .bind(v.last_updated_ms)
-        .bind(v.deleted)
-        .bind(v.body.as_deref())
-        .execute(&mut *conn)
-        .await?;
+        rt.push(v.resource_type.as_str());
+        ids.push(v.id.as_str());
+        vid.push(v.version_id as i64);
+        at.push(v.last_updated_ms);
+        del.push(v.deleted);
+        body.push(v.body.as_deref());
     }
+    sqlx::query(
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
+         SELECT rt, id, v, at, del, b, b::jsonb
+           FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::text[])
+                AS u(rt, id, v, at, del, b)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&rt)
+    .bind(&ids)
+    .bind(&vid)
+    .bind(&at)
+    .bind(&del)
+    .bind(&body)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO resource_current (resource_type, id, version_id)
+         SELECT v.resource_type, v.id, MAX(v.version_id) FROM resource_version v
+           JOIN (SELECT DISTINCT * FROM UNNEST($1::text[], $2::text[])) AS t(rt, id)
+             ON v.resource_type = t.rt AND v.id = t.id
+          GROUP BY v.resource_type, v.id
+         ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
+    )
+    .bind(&rt)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?;
     let mut touched: Vec<(&str, &str)> = versions
         .iter()
         .map(|v| (v.resource_type.as_str(), v.id.as_str()))
         .collect();
     touched.dedup();
     for (resource_type, id) in touched {
-        sqlx::query(
-            "INSERT INTO resource_current (resource_type, id, version_id)
-             SELECT resource_type, id, MAX(version_id) FROM resource_version
-              WHERE resource_type = $1 AND id = $2 GROUP BY resource_type, id
-             ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
-        )
-        .bind(resource_type)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
         match queries::current(conn, resource_type, id).await? {
             Some(c) if !c.deleted => {
                 let body: Value = c

@@ -60,17 +60,11 @@ impl SqliteStore {
             outbox,
         })
     }
+}
 
-    /// Up to `limit` stored versions after `after` (type, id, version), in key order.
-    pub async fn export_versions(
-        &self,
-        after: Option<(String, String, u64)>,
-        limit: usize,
-    ) -> Result<Vec<StoredResource>, StoreError> {
-        self.readers
-            .read(move |c| queries::versions_after(c, after.as_ref(), limit))
-            .await
-    }
+/// The audit trail's file beside `database` (for `migrate`, which reads both files).
+pub fn audit_file_path(database: &Path) -> PathBuf {
+    audit_file::path_for(database)
 }
 
 /// Pages in the write-ahead log that start a checkpoint after a commit.

@@ -111,19 +111,3 @@ pub fn ids_by_identifier(
     ids.truncate(limit);
     Ok(ids)
 }
-
-/// Every version after `after` in key order: the export side of `hbpc-gateway migrate`.
-pub fn versions_after(
-    conn: &Connection,
-    after: Option<&(String, String, u64)>,
-    limit: usize,
-) -> rusqlite::Result<Vec<StoredResource>> {
-    let (rt, id, v) = after.cloned().unwrap_or_default();
-    let mut stmt = conn.prepare_cached(
-        "SELECT resource_type, id, version_id, last_updated_ms, deleted, body FROM resource_version
-          WHERE (resource_type, id, version_id) > (?1, ?2, ?3)
-          ORDER BY resource_type, id, version_id LIMIT ?4",
-    )?;
-    let rows = stmt.query_map(params![rt, id, v as i64, limit as i64], version_row)?;
-    rows.collect()
-}
