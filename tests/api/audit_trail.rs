@@ -455,3 +455,75 @@ async fn a_record_the_store_refuses_is_quarantined_not_retried_forever() {
     })
     .await;
 }
+
+/// The `entity.what` references of a record.
+fn references(event: &Value) -> Vec<String> {
+    event["entity"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["what"]["reference"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_writes_record_names_every_resource_version_it_created_or_changed() {
+    on_each_backend(&[], |server| async move {
+        let http = client();
+        let res = http
+            .post(&server.base)
+            .header("Content-Type", FHIR_JSON)
+            .header("X-Request-Id", "what-tx-1")
+            .body(fixture_bytes("referral-transaction.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let response: Value = res.json().await.unwrap();
+        let written: Vec<String> = response["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["response"]["location"].as_str().map(str::to_string))
+            .collect();
+        assert!(written.len() > 3, "{response}");
+        let record = wait_for_record_of(&server, None, "what-tx-1").await;
+        let named = references(&record);
+        for location in &written {
+            assert!(
+                named.contains(location),
+                "the transaction's record does not name {location}: {named:?}"
+            );
+        }
+
+        // an update and a delete name the version they produced
+        let patient = written
+            .iter()
+            .find(|l| l.starts_with("Patient/"))
+            .expect("the transaction created a Patient");
+        let id = patient.split('/').nth(1).unwrap();
+        let mut body = fixture_json("referral-separate/04-patient-patient.json");
+        body["id"] = Value::String(id.to_string());
+        let res = http
+            .put(server.url(&format!("Patient/{id}")))
+            .header("Content-Type", FHIR_JSON)
+            .header("X-Request-Id", "what-update-1")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        let record = wait_for_record_of(&server, None, "what-update-1").await;
+        assert_eq!(references(&record)[0], format!("Patient/{id}/_history/2"));
+        let res = http
+            .delete(server.url(&format!("Patient/{id}")))
+            .header("X-Request-Id", "what-delete-1")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        let record = wait_for_record_of(&server, None, "what-delete-1").await;
+        assert_eq!(references(&record)[0], format!("Patient/{id}/_history/3"));
+    })
+    .await;
+}

@@ -3,6 +3,7 @@
 
 use super::guard::{add_audit_detail, principal};
 use crate::app::auth::principal::Principal;
+use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
 use crate::domain::auth::audit_event::AuditEntity;
 use crate::domain::auth::scope::Interaction;
 use crate::http::ApiError;
@@ -95,18 +96,26 @@ fn entry_access(entry: &LightEntry) -> EntryAccess {
     EntryAccess::Rest(interaction, resource_type, id)
 }
 
+/// What each entry of a Bundle addresses (by entry index; `None` for an operation or an
+/// unreadable request), so that its audit record can name what the Bundle wrote.
+pub type EntryTargets = Vec<Option<AuditEntity>>;
+
+/// Entities named when a Bundle fails before its entries are processed.
+const MAX_ADDRESSED_ENTITIES: usize = 100;
+
 /// Refuses the Bundle unless the caller's scopes allow every entry; records the entries for
-/// the audit trail.
-pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
+/// the audit trail and returns them by entry index.
+pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<EntryTargets, ApiError> {
     let caller = principal(req);
     let Ok(bundle) = serde_json::from_slice::<LightBundle>(body) else {
         // Not a readable Bundle: intake answers with the precise error; nothing is stored.
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let mut entities = Vec::new();
+    let mut targets: EntryTargets = Vec::with_capacity(bundle.entry.len());
     let mut denied = Vec::new();
     for (i, entry) in bundle.entry.iter().enumerate() {
         let mut reason = "the token's scopes do not allow this entry's interaction";
+        let mut target = None;
         let allowed = match entry_access(entry) {
             EntryAccess::Rest(interaction, t, id) => {
                 // A client that sees only its own Tasks reads with GET /fhir/…, where its
@@ -123,19 +132,18 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
                     reason = "this client sees only its own Tasks: it reads with GET /fhir/..., not with GET entries of a Bundle";
                 }
                 let ok = caller.scopes.permits(interaction, &t) && !restricted_read;
-                if entities.len() < 100 {
-                    entities.push(AuditEntity {
-                        resource_type: t,
-                        id: id.filter(|_| interaction != Interaction::Create),
-                        version: None,
-                    });
-                }
+                target = Some(AuditEntity {
+                    resource_type: t,
+                    id: id.filter(|_| interaction != Interaction::Create),
+                    version: None,
+                });
                 ok
             }
             EntryAccess::Operation(op) => caller.scopes.permits_operation(&op),
             // intake rejects entries without a usable request; only the all-powerful pass here
             EntryAccess::Unknown => caller.scopes.permits(Interaction::Create, "*"),
         };
+        targets.push(target);
         if !allowed {
             denied.push(
                 Issue::error(IssueType::Forbidden, reason).at(format!("Bundle.entry[{i}].request")),
@@ -147,10 +155,15 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> 
     }
     add_audit_detail(req, |d| {
         d.subtype = bundle.kind.filter(|k| k == "batch" || k == "transaction");
-        d.entities = entities;
+        d.entities = targets
+            .iter()
+            .flatten()
+            .take(MAX_ADDRESSED_ENTITIES)
+            .cloned()
+            .collect();
     });
     if denied.is_empty() {
-        Ok(())
+        Ok(targets)
     } else {
         Err(ApiError {
             status: StatusCode::FORBIDDEN,
@@ -188,4 +201,42 @@ fn conditional_reference_access(caller: &Principal, body: &[u8]) -> Vec<Issue> {
         }
     }
     denied
+}
+
+/// Once a Bundle is processed, its audit record names every resource version it created,
+/// updated or deleted (`Type/id/_history/version`), then what its other entries addressed.
+pub fn record_bundle_outcome(req: &HttpRequest, outcome: &BundleOutcome, targets: &EntryTargets) {
+    let mut written = Vec::new();
+    let mut addressed = Vec::new();
+    for (i, entry) in outcome.entries.iter().enumerate() {
+        let target = targets.get(i).cloned().flatten();
+        match entry {
+            EntryOutcome::Written(Written::Created(s) | Written::Updated(s)) => {
+                written.push(AuditEntity {
+                    resource_type: s.resource_type.clone(),
+                    id: Some(s.id.clone()),
+                    version: Some(s.version_id.to_string()),
+                });
+            }
+            EntryOutcome::Written(Written::Existing(s))
+            | EntryOutcome::Read(s)
+            | EntryOutcome::NotModified(s) => addressed.push(AuditEntity {
+                resource_type: s.resource_type.clone(),
+                id: Some(s.id.clone()),
+                version: None,
+            }),
+            EntryOutcome::Deleted(Some(version)) => {
+                if let Some(mut target) = target {
+                    target.version = target.id.is_some().then(|| version.to_string());
+                    written.push(target);
+                }
+            }
+            EntryOutcome::Deleted(None) | EntryOutcome::Searched(_) | EntryOutcome::Failed(_) => {
+                addressed.extend(target)
+            }
+        }
+    }
+    let room = MAX_ADDRESSED_ENTITIES.saturating_sub(written.len());
+    written.extend(addressed.into_iter().take(room));
+    add_audit_detail(req, |d| d.entities = written);
 }

@@ -310,6 +310,32 @@ fn location_entity(res: &ServiceResponse<BoxBody>) -> Option<AuditEntity> {
     }
 }
 
+/// The version a write produced, so that the record names it: a create or update from its
+/// Location, a delete (the tombstone) from its ETag.
+fn written_entity(
+    interaction: Interaction,
+    res: &ServiceResponse<BoxBody>,
+    resource_type: &str,
+    id: Option<&str>,
+) -> Option<AuditEntity> {
+    if !res.status().is_success() {
+        return None;
+    }
+    match interaction {
+        Interaction::Create | Interaction::Update | Interaction::Patch => location_entity(res),
+        Interaction::Delete => {
+            let etag = res.headers().get(header::ETAG)?.to_str().ok()?;
+            let version = etag.strip_prefix("W/\"")?.strip_suffix('"')?;
+            Some(AuditEntity {
+                resource_type: resource_type.to_string(),
+                id: Some(id?.to_string()),
+                version: Some(version.to_string()),
+            })
+        }
+        _ => None,
+    }
+}
+
 fn audit_record(
     kind: &RequestKind,
     res: &ServiceResponse<BoxBody>,
@@ -340,9 +366,7 @@ fn audit_record(
             id,
             version,
         } => {
-            let located = (*interaction == Interaction::Create)
-                .then(|| location_entity(res))
-                .flatten();
+            let located = written_entity(*interaction, res, resource_type, id.as_deref());
             entities.insert(
                 0,
                 located.unwrap_or_else(|| AuditEntity {

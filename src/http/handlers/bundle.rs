@@ -1,6 +1,6 @@
 use crate::app::intake::EntryOutcome;
 use crate::domain::auth::scope::Interaction;
-use crate::http::auth::own_tasks;
+use crate::http::auth::{bundle_access, own_tasks};
 use crate::http::body::fhir_json_body;
 use crate::http::bundle_response::bundle_response;
 use crate::http::prefer::{return_preference, ReturnPreference};
@@ -16,7 +16,7 @@ pub async fn process(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
-    crate::http::auth::bundle_access::authorize_bundle(&req, &body)?;
+    let targets = bundle_access::authorize_bundle(&req, &body)?;
     let base = state.base_url(&req);
     let intake = state.intake_for(&req);
     let mut outcome = {
@@ -37,6 +37,7 @@ pub async fn process(
             });
         }
     }
+    bundle_access::record_bundle_outcome(&req, &outcome, &targets);
     // Bundle responses carry resources only when asked: they can be large.
     let preference = return_preference(&req).unwrap_or(ReturnPreference::Minimal);
     let json = bundle_response(&outcome, &base, preference);
