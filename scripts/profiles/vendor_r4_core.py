@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "definitions.json")
 
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "contentReference",
-                "binding", "constraint", "slicing", "isModifier", "base")
+                "binding", "constraint", "slicing", "isModifier", "isSummary", "base")
 
 
 def package_dir():

@@ -186,7 +186,7 @@ async fn every_error_class_is_an_operation_outcome() {
                     "GET, PUT, PATCH, DELETE",
                 ),
                 (
-                    reqwest::Method::HEAD,
+                    reqwest::Method::OPTIONS,
                     "/fhir/Patient",
                     "POST, GET, PUT, PATCH, DELETE",
                 ),

@@ -224,6 +224,16 @@ async fn elements_and_summary_know_choice_and_mandatory_elements() {
         let o = resource(&search(&server, "Observation?_id=o1&_summary=text").await);
         assert_eq!(o["status"], "final", "{o}");
         assert!(o.get("valueQuantity").is_none(), "{o}");
+        // _summary=true: what R4 marks isSummary (Patient.gender and .deceased[x] are; .text
+        // and .multipleBirth[x] are not; Observation.value[x] is, Observation.text not)
+        let p = resource(&search(&server, "Patient?_id=d1&_summary=true").await);
+        assert_eq!(p["gender"], "male", "{p}");
+        assert_eq!(p["deceasedDateTime"], "2026-01-02", "{p}");
+        assert!(p.get("text").is_none() && p.get("multipleBirthInteger").is_none(), "{p}");
+        assert_eq!(p["meta"]["tag"][0]["code"], "SUBSETTED");
+        let o = resource(&search(&server, "Observation?_id=o1&_summary=true").await);
+        assert_eq!(o["valueQuantity"]["value"], 70, "{o}");
+        assert_eq!(o["subject"]["reference"], "Patient/d1", "{o}");
         // included resources are summarised too, and the self link keeps _summary
         let b = search(
             &server,

@@ -295,7 +295,8 @@ async fn every_assertion_rejection() {
 
 #[tokio::test]
 async fn bearer_token_rejections() {
-    let config = AuthConfig::new("access_token_lifetime_secs = 1");
+    // long enough that a loaded CI machine still uses the fresh token below in time
+    let config = AuthConfig::new("access_token_lifetime_secs = 3");
     let server = start(Backend::Sqlite, &config, &[]).await;
     let http = client();
     // missing, on the FHIR API and on the operator endpoints
@@ -347,7 +348,8 @@ async fn bearer_token_rejections() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    // expired access token
+    // expired access token (a fresh one, valid for 3 s, whose exp has second resolution)
+    let token = token_for(&server, HIE).await;
     let res = http
         .get(server.url("Patient/p1"))
         .bearer_auth(&token)
@@ -355,7 +357,7 @@ async fn bearer_token_rejections() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404, "valid before it expires");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let res = http
         .get(server.url("Patient/p1"))
         .bearer_auth(&token)

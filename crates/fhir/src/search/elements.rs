@@ -13,13 +13,16 @@ pub struct ElementDef {
     pub choice: bool,
     /// Minimum cardinality above 0.
     pub mandatory: bool,
+    /// Marked `isSummary` in the base definition.
+    pub summary: bool,
 }
 
 /// The subsets `_summary` asks for that this module makes (`count` and `false` return
-/// resources whole). `true` needs the definitions' `isSummary` flags, which the vendored R4
-/// definitions do not carry.
+/// resources whole).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Summary {
+    /// The elements the base definition marks `isSummary` (and the mandatory ones).
+    True,
     /// `text`, `id`, `meta` and the mandatory elements.
     Text,
     /// Everything but `text`.
@@ -29,6 +32,7 @@ pub enum Summary {
 impl Summary {
     pub fn parse(value: &str) -> Option<Self> {
         match value {
+            "true" => Some(Summary::True),
             "text" => Some(Summary::Text),
             "data" => Some(Summary::Data),
             _ => None,
@@ -75,6 +79,7 @@ pub fn subset(resource: &Value, what: Subset<'_>, defs: &[ElementDef]) -> Value 
         let keep = matches!(name, "resourceType" | "id" | "meta")
             || match what {
                 Subset::Elements(list) => mandatory || list.iter().any(|e| e == name || e == key),
+                Subset::Summary(Summary::True) => def.is_some_and(|d| d.summary) || mandatory,
                 Subset::Summary(Summary::Text) => name == "text" || mandatory,
                 Subset::Summary(Summary::Data) => name != "text",
             };
@@ -106,6 +111,7 @@ mod tests {
             name: name.into(),
             choice,
             mandatory,
+            summary: false,
         }
     }
 
@@ -177,6 +183,18 @@ mod tests {
         assert!(s.get("text").is_none());
         assert_eq!(s["multipleBirthInteger"], 2);
         assert_eq!(s["deceasedDateTime"], "2026-01-02");
+        let mut defs = patient_defs();
+        for d in defs.iter_mut() {
+            d.summary = matches!(d.name.as_str(), "id" | "meta" | "gender" | "deceased");
+        }
+        let s = subset(&patient(), Subset::Summary(Summary::True), &defs);
+        let kept: Vec<&String> = s.as_object().unwrap().keys().collect();
+        for key in ["gender", "deceasedDateTime", "name"] {
+            assert!(s.get(key).is_some(), "_summary=true keeps {key}: {kept:?}");
+        }
+        for key in ["text", "birthDate", "photo"] {
+            assert!(s.get(key).is_none(), "_summary=true drops {key}: {kept:?}");
+        }
         let s = subset(&patient(), Subset::Summary(Summary::Text), &patient_defs());
         assert!(s.get("text").is_some() && s.get("name").is_some());
         assert!(s.get("gender").is_none() && s.get("deceasedDateTime").is_none());

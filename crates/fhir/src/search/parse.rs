@@ -212,7 +212,7 @@ impl Parser<'_> {
                             Ok(true)
                         }
                         None => self.unknown(format!(
-                            "_summary={other} is not supported (count, text, data and false are)"
+                            "_summary={other} is not supported (true, text, data, count and false are)"
                         )),
                     },
                 }

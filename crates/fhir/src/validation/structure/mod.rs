@@ -178,6 +178,7 @@ impl StructureValidator {
                 name: n.name.clone(),
                 choice: n.choice,
                 mandatory: n.min > 0,
+                summary: n.summary,
             })
             .collect()
     }

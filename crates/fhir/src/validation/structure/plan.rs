@@ -78,6 +78,8 @@ pub struct Node {
     /// The JSON name; for a choice element the prefix before the type suffix.
     pub name: String,
     pub choice: bool,
+    /// `isSummary`: part of `_summary=true`.
+    pub summary: bool,
     pub min: u32,
     /// `None` is `*`.
     pub max: Option<u32>,
@@ -345,6 +347,7 @@ fn compile_node(
         path: path.to_string(),
         name,
         choice,
+        summary: element.get("isSummary").and_then(Value::as_bool) == Some(true),
         min,
         max,
         array,
