@@ -17,6 +17,7 @@ mod fhir_sdk_client;
 mod fuzz;
 mod hardening;
 mod messages;
+mod metrics;
 mod migrate;
 mod readme;
 mod real_world;

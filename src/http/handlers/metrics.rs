@@ -1,0 +1,19 @@
+//! `GET /metrics`: the Prometheus text exposition. Gauges are read from the services at
+//! scrape time; counters and histograms are kept as events happen.
+
+use crate::http::AppState;
+use crate::telemetry::metrics::{CONTENT_TYPE, METRICS};
+use actix_web::{web, HttpResponse};
+
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let m = &*METRICS;
+    if let Some(audit) = &state.security.audit {
+        let stats = audit.stats();
+        m.audit_queue_depth.set(stats.unsettled as i64);
+        m.audit_quarantined.set(stats.quarantined as i64);
+        m.audit_writable.set(i64::from(stats.writable));
+    }
+    HttpResponse::Ok()
+        .content_type(CONTENT_TYPE)
+        .body(m.render())
+}
