@@ -5,8 +5,8 @@
 //! from configuration), never from a request's path values, query or body.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::sync::LazyLock;
 
@@ -34,11 +34,9 @@ pub struct Metrics {
     pub audit_queue_depth: IntGauge,
     pub audit_quarantined: IntGauge,
     pub audit_writable: IntGauge,
-    pub deliveries: IntGaugeVec,
     pub delivery_attempts: IntCounterVec,
     pub dead_letters: IntCounterVec,
     pub pool_connections: IntGaugeVec,
-    pub scrape_errors: IntCounter,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -145,12 +143,6 @@ impl Metrics {
                 "hbpc_audit_writable",
                 "1 while audit records reach the store, 0 while an outage holds them back.",
             ),
-            deliveries: gauges(
-                &r,
-                "hbpc_deliveries",
-                "Deliveries in the outbox, by upstream and state.",
-                &["upstream", "state"],
-            ),
             delivery_attempts: counter(
                 &r,
                 "hbpc_delivery_attempts_total",
@@ -169,15 +161,6 @@ impl Metrics {
                 "PostgreSQL pool connections, by state (idle, in_use) and the configured max.",
                 &["state"],
             ),
-            scrape_errors: {
-                let c = IntCounter::new(
-                    "hbpc_metrics_scrape_errors_total",
-                    "Scrapes whose gauges could not all be read.",
-                )
-                .expect("valid metric");
-                r.register(Box::new(c.clone())).expect("unique metric");
-                c
-            },
             registry: r,
         }
     }
@@ -217,6 +200,29 @@ pub fn http_request(route: &str, method: &str, status: u16, seconds: f64) {
     m.http_duration
         .with_label_values(&[route, method])
         .observe(seconds);
+}
+
+/// One write transaction committed: how many write requests it carried and how long it took.
+pub fn write_committed(backend: &str, requests: usize, took: std::time::Duration) {
+    let m = &*METRICS;
+    m.write_batch_size
+        .with_label_values(&[backend])
+        .observe(requests as f64);
+    m.commit_duration
+        .with_label_values(&[backend])
+        .observe(took.as_secs_f64());
+}
+
+/// One delivery attempt settled (`delivered`, `retrying` or `dead`), by configured upstream
+/// name.
+pub fn delivery_settled(upstream: &str, outcome: &str) {
+    let m = &*METRICS;
+    m.delivery_attempts
+        .with_label_values(&[upstream, outcome])
+        .inc();
+    if outcome == "dead" {
+        m.dead_letters.with_label_values(&[upstream]).inc();
+    }
 }
 
 /// Counts a refused request once per distinct issue code among its errors.

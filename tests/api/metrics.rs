@@ -153,6 +153,22 @@ async fn metrics_count_requests_by_template_and_decisions_without_phi() {
             "{after}"
         );
         assert!(after.contains("# TYPE hbpc_audit_queue_depth gauge"));
+        let backend = match server.database_url.starts_with("postgres") {
+            true => "postgres",
+            false => "sqlite",
+        };
+        let batches = format!("hbpc_write_batch_size_count{{backend=\"{backend}\"}}");
+        assert!(sample(&after, &batches) >= 1.0, "{after}");
+        let commits = format!("hbpc_write_commit_duration_seconds_count{{backend=\"{backend}\"}}");
+        assert!(sample(&after, &commits) >= 1.0, "{after}");
+        if backend == "postgres" {
+            assert!(
+                sample(&after, "hbpc_db_pool_connections{state=\"max\"}") >= 1.0,
+                "{after}"
+            );
+        } else {
+            assert!(after.contains("\nhbpc_write_queue_depth "), "{after}");
+        }
         assert!(
             after.contains("hbpc_audit_quarantined_records 0"),
             "{after}"

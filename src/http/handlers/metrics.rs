@@ -13,6 +13,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         m.audit_quarantined.set(stats.quarantined as i64);
         m.audit_writable.set(i64::from(stats.writable));
     }
+    let load = state.reads.load();
+    if let Some(depth) = load.write_queue {
+        m.write_queue_depth.set(depth as i64);
+    }
+    if let Some(pool) = load.pool {
+        let in_use = pool.open.saturating_sub(pool.idle);
+        for (state, n) in [("idle", pool.idle), ("in_use", in_use), ("max", pool.max)] {
+            m.pool_connections
+                .with_label_values(&[state])
+                .set(i64::from(n));
+        }
+    }
     HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
         .body(m.render())
