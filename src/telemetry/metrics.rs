@@ -34,6 +34,7 @@ pub struct Metrics {
     pub audit_queue_depth: IntGauge,
     pub audit_quarantined: IntGauge,
     pub audit_writable: IntGauge,
+    pub deliveries: IntGaugeVec,
     pub delivery_attempts: IntCounterVec,
     pub dead_letters: IntCounterVec,
     pub pool_connections: IntGaugeVec,
@@ -142,6 +143,12 @@ impl Metrics {
                 &r,
                 "hbpc_audit_writable",
                 "1 while audit records reach the store, 0 while an outage holds them back.",
+            ),
+            deliveries: gauges(
+                &r,
+                "hbpc_deliveries",
+                "Deliveries in the outbox, by upstream and state.",
+                &["upstream", "state"],
             ),
             delivery_attempts: counter(
                 &r,

@@ -25,6 +25,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 .set(i64::from(n));
         }
     }
+    match state.deliveries.counts().await {
+        Ok(counts) => {
+            m.deliveries.reset();
+            for (upstream, delivery_state, n) in counts {
+                m.deliveries
+                    .with_label_values(&[upstream.as_str(), delivery_state.as_str()])
+                    .set(n as i64);
+            }
+        }
+        // the last known counts stay; the scrape still answers
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count deliveries"),
+    }
     HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
         .body(m.render())
