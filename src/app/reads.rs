@@ -64,6 +64,11 @@ impl Reads {
     pub async fn ready(&self) -> Result<(), AppError> {
         self.store.ping().await.map_err(AppError::Store)
     }
+
+    /// The store's queue and connections right now (`GET /metrics`).
+    pub fn load(&self) -> crate::store::StoreLoad {
+        self.store.load()
+    }
 }
 
 fn not_found(text: String) -> AppError {

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod env_overrides;
+mod metrics;
 mod search;
 mod security;
 mod settings;
@@ -11,6 +12,7 @@ mod workflow_settings;
 pub use delivery::{
     AuthKind, DeliveryMode, DeliverySettings, UpstreamAuthSettings, UpstreamSettings,
 };
+pub use metrics::MetricsSettings;
 pub use search::{SearchSettings, UnknownParameters};
 pub use security::{validate_clients, AuditReads, AuthSettings, ClientSettings, SecuritySettings};
 pub use settings::{

@@ -19,6 +19,7 @@ pub struct Settings {
     pub auth: super::AuthSettings,
     pub security: super::SecuritySettings,
     pub search: super::search::SearchSettings,
+    pub metrics: super::MetricsSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -277,6 +278,7 @@ impl Settings {
             .map_err(|e| invalid("log.level", e.to_string()))?;
         self.delivery.validate()?;
         self.search.validate()?;
+        self.metrics.validate(&self.server.listen)?;
         self.validate_workflow()
     }
 

@@ -69,6 +69,9 @@ impl From<AppError> for ApiError {
         match &error {
             AppError::Store(StoreError::TooCostly(_)) => {}
             AppError::Store(e) => tracing::error!(error = %e, "store failure"),
+            AppError::Invalid(issues) | AppError::Unprocessable(issues) => {
+                crate::telemetry::metrics::validation_rejection(issues)
+            }
             _ => {}
         }
         Self {

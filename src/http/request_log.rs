@@ -1,5 +1,5 @@
-//! One log line per request: method, route template, status, latency and request id.
-//! Never the path values, query or body: they can carry PHI.
+//! One log line and one metric sample per request: method, route template, status, latency
+//! (and, in the log, the request id). Never the path values, query or body: they can carry PHI.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -46,7 +46,9 @@ pub async fn log_request(
             .insert(HeaderName::from_static(X_REQUEST_ID), value);
     }
     let status = res.status().as_u16();
-    let latency_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    crate::telemetry::metrics::http_request(&route, &method, status, elapsed.as_secs_f64());
+    let latency_us = elapsed.as_micros() as u64;
     tracing::info!(target: "hbpc_gateway::access", request_id = %id, method, route, status, latency_us);
     Ok(res)
 }

@@ -3,7 +3,7 @@
 
 use super::allowed_methods::{self, serve};
 use super::handlers::{
-    bundle, conformance, deliveries, instance, operations, search, system, type_level,
+    bundle, conformance, deliveries, instance, metrics, operations, search, system, type_level,
     workflow_operations,
 };
 use crate::app::validation::CONFORMANCE_TYPES;
@@ -112,6 +112,14 @@ pub const SYSTEM_INTERACTIONS: [&str; 3] = ["transaction", "batch", "history-sys
 
 pub fn resource_types() -> &'static [&'static str] {
     REFERRAL_RESOURCE_TYPES
+}
+
+/// `GET /metrics` (issue #18): on the main listener, or alone on `metrics.listen`.
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.service(allowed_methods::get(
+        web::resource("/metrics"),
+        web::to(metrics::metrics),
+    ));
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

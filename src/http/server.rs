@@ -159,6 +159,32 @@ fn check_exposure(settings: &Settings, insecure: bool) -> Result<(), ServeError>
     }
 }
 
+/// `GET /metrics` alone on its own address (`metrics.listen`), for a scraper that should not
+/// reach the FHIR API. It stops when the main server does.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    data: web::Data<AppState>,
+) -> Result<actix_web::dev::ServerHandle, ServeError> {
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(routes::configure_metrics)
+            .default_service(web::to(system::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)
+    .map_err(|source| ServeError::Bind {
+        addr: addr.to_string(),
+        source,
+    })?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    tracing::info!(%addr, "metrics listening");
+    Ok(handle)
+}
+
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError> {
     check_exposure(&settings, insecure)?;
@@ -168,8 +194,18 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     let timeouts = settings.security.clone();
     let state = build_state(settings).await?;
     let delivery_worker = state.deliveries.start_worker(&state.settings.delivery)?;
+    let metrics = &state.settings.metrics;
+    let metrics_own = match metrics.enabled {
+        true => metrics.own_listener()?,
+        false => None,
+    };
+    let metrics_on_main = metrics.enabled && metrics_own.is_none();
     let data = web::Data::new(state);
     let audit = data.security.audit.clone();
+    let metrics_server = match metrics_own {
+        Some(addr) => Some(metrics_server(addr, data.clone())?),
+        None => None,
+    };
     let app = move || {
         App::new()
             .app_data(data.clone())
@@ -177,6 +213,11 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
             .wrap(from_fn(crate::http::read_only::guard))
             .wrap(from_fn(crate::http::auth::guard))
             .wrap(from_fn(log_request))
+            .configure(|cfg| {
+                if metrics_on_main {
+                    routes::configure_metrics(cfg)
+                }
+            })
             .configure(routes::configure)
             .default_service(web::to(system::not_found))
     };
@@ -220,6 +261,9 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     })?;
     tracing::info!(%addr, "hbpc-gateway listening");
     server.run().await?;
+    if let Some(metrics) = metrics_server {
+        metrics.stop(false).await;
+    }
     if let Some(audit) = audit {
         // Read records queued by the last requests.
         let wait = std::time::Duration::from_secs(shutdown.max(1));

@@ -71,6 +71,27 @@ pub trait ResourceStore: Send + Sync {
     fn outbox(&self) -> Option<Arc<dyn outbox::DeliveryOutbox>> {
         None
     }
+
+    /// How busy the store is right now, for the metrics.
+    fn load(&self) -> StoreLoad {
+        StoreLoad::default()
+    }
+}
+
+/// A snapshot of the store's queues and connections (`GET /metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreLoad {
+    /// Write requests waiting for the single writer (SQLite).
+    pub write_queue: Option<usize>,
+    /// The connection pool (PostgreSQL).
+    pub pool: Option<PoolUse>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 pub type SharedStore = Arc<dyn ResourceStore>;

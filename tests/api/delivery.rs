@@ -211,6 +211,23 @@ async fn serve_delivers_and_the_admin_endpoint_lists_and_requeues() {
             dead[0]["lastError"],
             "HTTP 400: [invalid] CareTeam.participant is required"
         );
+        // GET /metrics (issue #18): the dead letter and the outbox by state, per upstream name
+        let metrics = client()
+            .get(format!("http://127.0.0.1:{}/metrics", server.port))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for series in [
+            "hbpc_delivery_dead_letters_total{upstream=\"ehr\"} 1",
+            "hbpc_delivery_attempts_total{result=\"delivered\",upstream=\"ehr\"} 1",
+            "hbpc_deliveries{state=\"dead\",upstream=\"ehr\"} 1",
+            "hbpc_deliveries{state=\"delivered\",upstream=\"ehr\"} 1",
+        ] {
+            assert!(metrics.lines().any(|l| l == series), "{series}\n{metrics}");
+        }
         let by_task = deliveries(&server, "task=Task/t-1").await;
         assert_eq!(by_task.len(), 1);
         let id = dead[0]["id"].as_str().unwrap();

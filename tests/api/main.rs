@@ -19,6 +19,7 @@ mod fhir_sdk_client;
 mod fuzz;
 mod hardening;
 mod messages;
+mod metrics;
 mod migrate;
 mod patch;
 mod readme;

@@ -51,6 +51,14 @@ impl DeliveryAdmin {
         })
     }
 
+    /// Records per destination and state (`GET /metrics`); empty without an outbox.
+    pub async fn counts(&self) -> Result<Vec<(String, String, u64)>, AppError> {
+        match &self.outbox {
+            Some(outbox) => outbox.counts().await.map_err(AppError::Store),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// `state`: pending, retrying, delivered, dead or superseded; `task`: a Task id.
     pub async fn list(
         &self,

@@ -174,6 +174,11 @@ impl Shared {
     async fn attempt(&self, record: DeliveryRecord, owner: String) {
         let started = Instant::now();
         let fallback = UpstreamSettings::default();
+        // the metrics name configured upstreams only
+        let upstream_label = match self.upstreams.contains_key(&record.destination) {
+            true => record.destination.clone(),
+            false => "(unconfigured)".to_string(),
+        };
         let (result, policy) = match self.upstreams.get(&record.destination) {
             Some(upstream) => {
                 // Finish well inside the lease, so nobody else starts this record meanwhile.
@@ -234,6 +239,7 @@ impl Shared {
         {
             Ok(true) => {
                 counter.fetch_add(1, Ordering::Relaxed);
+                crate::telemetry::metrics::delivery_settled(&upstream_label, outcome);
                 self.show_on_task(&record).await;
             }
             Ok(false) => {

@@ -4,7 +4,6 @@
 use super::Intake;
 use crate::app::workflow::{bundle_resources, Evaluation};
 use crate::app::AppError;
-use crate::domain::eligibility::Decision;
 use fhir_engine::json::{parse_resource, resource_type_of};
 use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::{json, Value};
@@ -83,12 +82,7 @@ fn bundle_parameter(parameters: &Value) -> Result<Value, AppError> {
 pub fn parameters(evaluations: &[Evaluation]) -> Value {
     let mut parameters = Vec::new();
     for evaluation in evaluations {
-        let decision = match evaluation.determination.decision() {
-            Decision::Eligible => "eligible",
-            Decision::Ineligible => "ineligible",
-            Decision::Pending => "pending",
-            Decision::NotEvaluated => "not-evaluated",
-        };
+        let decision = evaluation.determination.decision().code();
         let g = &evaluation.generated;
         parameters.push(json!({"name": "decision", "valueCode": decision}));
         parameters.push(json!({"name": "task", "resource": g.task}));

@@ -376,6 +376,10 @@ impl Workflow {
             // the same referral with the same evidence: nothing new to record
             return Ok(Vec::new());
         }
+        crate::telemetry::metrics::METRICS
+            .referral_decisions
+            .with_label_values(&[evaluation.determination.decision().code()])
+            .inc();
         let g = &evaluation.generated;
         let task_id = g.task["id"].as_str().unwrap_or_default();
         let keys = crate::app::delivery::delivered_keys(g.resources());

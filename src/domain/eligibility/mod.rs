@@ -171,6 +171,18 @@ pub enum Decision {
     NotEvaluated,
 }
 
+impl Decision {
+    /// The code `$evaluate-eligibility` answers and the metrics count by.
+    pub fn code(self) -> &'static str {
+        match self {
+            Decision::Eligible => "eligible",
+            Decision::Ineligible => "ineligible",
+            Decision::Pending => "pending",
+            Decision::NotEvaluated => "not-evaluated",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Determination {
     pub findings: Vec<Finding>,

@@ -7,7 +7,8 @@ use actix_web::http::Method;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestKind {
-    /// Liveness and readiness probes: neither authenticated nor audited.
+    /// Liveness and readiness probes and `/metrics` (counts only, no PHI): neither
+    /// authenticated nor audited.
     Probe,
     /// `GET /fhir/metadata`, `.well-known/smart-configuration`, `/auth/jwks`: no token needed.
     Public { subtype: &'static str },
@@ -62,7 +63,7 @@ fn decode(segment: &str) -> String {
 
 pub fn classify(method: &Method, path: &str) -> RequestKind {
     match path {
-        "/healthz" | "/readyz" => return RequestKind::Probe,
+        "/healthz" | "/readyz" | "/metrics" => return RequestKind::Probe,
         "/auth/token" => return RequestKind::TokenEndpoint,
         "/auth/jwks" => return RequestKind::Public { subtype: "jwks" },
         "/.well-known/smart-configuration" | "/fhir/.well-known/smart-configuration" => {
@@ -175,6 +176,7 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(k(Method::GET, "/healthz"), RequestKind::Probe);
+        assert_eq!(k(Method::GET, "/metrics"), RequestKind::Probe);
         assert_eq!(k(Method::POST, "/fhir"), RequestKind::Bundle);
         assert_eq!(k(Method::POST, "/fhir/"), RequestKind::Bundle);
         assert!(matches!(

@@ -2,6 +2,7 @@ pub mod bundle;
 pub mod conformance;
 pub mod deliveries;
 pub mod instance;
+pub mod metrics;
 pub mod operations;
 pub mod search;
 pub mod system;

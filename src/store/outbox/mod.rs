@@ -41,6 +41,9 @@ pub trait DeliveryOutbox: Send + Sync {
 
     async fn get(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError>;
 
+    /// How many records each destination has in each state: `(destination, state, count)`.
+    async fn counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
+
     /// Newest first.
     async fn list(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError>;
 

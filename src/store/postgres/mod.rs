@@ -132,6 +132,7 @@ impl ResourceStore for PostgresStore {
 
     async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut attempt = 1;
+        let started = std::time::Instant::now();
         loop {
             let mut tx = self.pool.begin().await.map_err(unavailable)?;
             let result =
@@ -139,7 +140,14 @@ impl ResourceStore for PostgresStore {
                     .await;
             let error = match result {
                 Ok(outcomes) => match tx.commit().await {
-                    Ok(()) => return Ok(outcomes),
+                    Ok(()) => {
+                        crate::telemetry::metrics::write_committed(
+                            "postgres",
+                            1,
+                            started.elapsed(),
+                        );
+                        return Ok(outcomes);
+                    }
                     Err(e) => OpsError::Database(e),
                 },
                 Err(e) => e,
@@ -193,6 +201,17 @@ impl ResourceStore for PostgresStore {
 
     fn outbox(&self) -> Option<std::sync::Arc<dyn crate::store::outbox::DeliveryOutbox>> {
         Some(self.outbox.clone())
+    }
+
+    fn load(&self) -> crate::store::StoreLoad {
+        crate::store::StoreLoad {
+            write_queue: None,
+            pool: Some(crate::store::PoolUse {
+                open: self.pool.size(),
+                idle: self.pool.num_idle() as u32,
+                max: self.pool.options().get_max_connections(),
+            }),
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -238,6 +238,16 @@ impl DeliveryOutbox for PostgresOutbox {
         row.as_ref().map(record).transpose().map_err(backend)
     }
 
+    async fn counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT destination, state, COUNT(*) FROM delivery GROUP BY destination, state",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(|(d, s, n)| (d, s, n as u64)).collect())
+    }
+
     async fn list(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM delivery

@@ -209,6 +209,13 @@ impl ResourceStore for SqliteStore {
         Some(self.outbox.clone())
     }
 
+    fn load(&self) -> crate::store::StoreLoad {
+        crate::store::StoreLoad {
+            write_queue: Some(self.jobs.max_capacity() - self.jobs.capacity()),
+            pool: None,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         if self.jobs.is_closed() {
             return Err(StoreError::Unavailable("the writer has stopped".into()));

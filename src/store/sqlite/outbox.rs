@@ -211,6 +211,19 @@ impl DeliveryOutbox for SqliteOutbox {
         .await
     }
 
+    async fn counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached(
+                "SELECT destination, state, COUNT(*) FROM delivery GROUP BY destination, state",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })?
+            .collect()
+        })
+        .await
+    }
+
     async fn list(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
         let state = filter.state.map(DeliveryState::code);
         let task = filter.task_id.clone();

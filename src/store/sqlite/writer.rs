@@ -81,7 +81,10 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Work>, max_batch: usiz
         }
         // lastUpdated never goes backwards, even if the wall clock does.
         last_ms = now_millis().max(last_ms);
+        let started = std::time::Instant::now();
+        let size = batch.len();
         commit_batch(&mut conn, &mut batch, last_ms);
+        crate::telemetry::metrics::write_committed("sqlite", size, started.elapsed());
     }
 }
 

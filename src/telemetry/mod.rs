@@ -1,4 +1,6 @@
-//! Structured logs with `tracing`.
+//! What operators see: structured logs with `tracing`, and Prometheus metrics ([`metrics`]).
+
+pub mod metrics;
 
 use crate::config::{LogFormat, LogSettings};
 use tracing_subscriber::EnvFilter;
