@@ -198,25 +198,23 @@ impl Parser<'_> {
                     ))),
                 }
             }
-            "_summary" => {
-                return match value {
-                    "count" => {
-                        q.count_only = true;
-                        q.total = true;
+            "_summary" => return match value {
+                "count" => {
+                    q.count_only = true;
+                    q.total = true;
+                    Ok(true)
+                }
+                "false" => Ok(true),
+                other => match Summary::parse(other) {
+                    Some(summary) => {
+                        q.summary = Some(summary);
                         Ok(true)
                     }
-                    "false" => Ok(true),
-                    other => match Summary::parse(other) {
-                        Some(summary) => {
-                            q.summary = Some(summary);
-                            Ok(true)
-                        }
-                        None => self.unknown(format!(
-                            "_summary={other} is not supported (true, text, data, count and false are)"
-                        )),
-                    },
-                }
-            }
+                    None => self.unknown(format!(
+                        "_summary={other} is not supported (true, text, data, count and false are)"
+                    )),
+                },
+            },
             "_elements" => {
                 let list: Vec<String> = value
                     .split(',')
