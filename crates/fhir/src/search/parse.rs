@@ -29,6 +29,9 @@ const MAX_CHAIN_DEPTH: usize = 3;
 /// Values ORed in one parameter, and parameters in one search.
 const MAX_VALUES: usize = 100;
 
+/// The `_summary` values we answer.
+const SUMMARY_VALUES: &str = "true, text, data, count and false";
+
 /// Parameters that change the result, not the match, or that we accept and ignore.
 const IGNORED: &[&str] = &["_format", "_pretty"];
 
@@ -198,23 +201,25 @@ impl Parser<'_> {
                     ))),
                 }
             }
-            "_summary" => return match value {
-                "count" => {
-                    q.count_only = true;
-                    q.total = true;
-                    Ok(true)
-                }
-                "false" => Ok(true),
-                other => match Summary::parse(other) {
-                    Some(summary) => {
-                        q.summary = Some(summary);
+            "_summary" => {
+                return match value {
+                    "count" => {
+                        q.count_only = true;
+                        q.total = true;
                         Ok(true)
                     }
-                    None => self.unknown(format!(
-                        "_summary={other} is not supported (true, text, data, count and false are)"
-                    )),
-                },
-            },
+                    "false" => Ok(true),
+                    other => match Summary::parse(other) {
+                        Some(summary) => {
+                            q.summary = Some(summary);
+                            Ok(true)
+                        }
+                        None => self.unknown(format!(
+                            "_summary={other} is not supported ({SUMMARY_VALUES} are)"
+                        )),
+                    },
+                }
+            }
             "_elements" => {
                 let list: Vec<String> = value
                     .split(',')
