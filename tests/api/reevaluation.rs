@@ -123,6 +123,21 @@ async fn retries_through_if_none_exist_transaction_and_message_change_nothing() 
         assert_eq!(server.stored_versions().await, versions, "nothing stored");
         assert_unchanged(&first, &decision(&server).await, "If-None-Exist");
 
+        // 1b. The stored referral PUT back unchanged (an EHR's update retried): 200 with the
+        // current version, no new version, no re-evaluation, no delivery.
+        let (_, found) = get_json(&server, &format!("/fhir/ServiceRequest?{REFERRAL_QUERY}")).await;
+        let stored = found["entry"][0]["resource"].clone();
+        let path = format!("/fhir/ServiceRequest/{}", stored["id"].as_str().unwrap());
+        let (status, body, headers) =
+            request(&server, Method::PUT, &path, Some(&stored), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(server.stored_versions().await, versions, "nothing stored");
+        assert_eq!(
+            headers.get("etag").and_then(|v| v.to_str().ok()),
+            Some(format!("W/\"{}\"", stored["meta"]["versionId"].as_str().unwrap()).as_str()),
+        );
+        assert_unchanged(&first, &decision(&server).await, "an identical PUT");
+
         // 2. The same transaction again: its conditional entries match; the referral is the
         // stored one, not re-decided from the Bundle's new copies of the evidence.
         let (status, body) = post_json(&server, "/fhir", &transaction).await;

@@ -7,6 +7,7 @@ mod message;
 mod patch;
 mod policy;
 mod single;
+mod unchanged_update;
 
 pub use bundle::{BundleOutcome, EntryOutcome};
 pub use dry_run::parameters as evaluation_parameters;

@@ -19,7 +19,8 @@ pub struct Accepted {
 #[derive(Debug, Clone)]
 pub enum Written {
     Created(StoredResource),
-    /// The conditional create matched this resource; nothing was stored.
+    /// Nothing was stored: the conditional create matched this resource, or the update sent
+    /// what it already holds.
     Existing(StoredResource),
     Updated(StoredResource),
 }
@@ -74,6 +75,15 @@ impl Intake {
                         .at(format!("{resource_type}.id")),
                 ))
             }
+        }
+        if let Some(stored) = self
+            .unchanged(resource_type, id, &resource, if_match)
+            .await?
+        {
+            return Ok(Accepted {
+                written: Written::Existing(stored),
+                warnings,
+            });
         }
         let op = WriteOp::Update {
             resource_type: resource_type.to_string(),
