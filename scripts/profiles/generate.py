@@ -11,8 +11,7 @@ editing and commit the JSON: the service loads the JSON, not this script.
 import copy
 import json
 import os
-import subprocess
-import tarfile
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROFILES = os.path.join(ROOT, "profiles")
@@ -451,15 +450,10 @@ def add_documentation(base):
 
 
 def r4_package():
-    """The unpacked npm hl7.fhir.r4.examples@4.0.1 (scripts/test.sh fetches it too)."""
-    cache = os.path.join(ROOT, "target", "test-data", "hl7.fhir.r4.examples")
-    pkg = os.path.join(cache, "package")
-    if not os.path.isdir(pkg):
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(["npm", "pack", "--silent", "hl7.fhir.r4.examples@4.0.1"], cwd=cache, check=True)
-        with tarfile.open(os.path.join(cache, "hl7.fhir.r4.examples-4.0.1.tgz")) as t:
-            t.extractall(cache)
-    return pkg
+    """The unpacked npm hl7.fhir.r4.examples@4.0.1, fetched as vendor_r4_core.py fetches it."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from vendor_r4_core import package_dir
+    return package_dir()
 
 
 def type_snapshot(base, code):

@@ -2,6 +2,7 @@
 //! with its promised outcomes checked, or named with the reason it cannot run here. A new curl
 //! example fails the first test until it is one or the other.
 
+use crate::delivery::deliveries;
 use crate::delivery::fake_ehr::FakeEhr;
 use crate::readme::documents;
 use crate::support::*;
@@ -93,21 +94,6 @@ fn run_step(step: &str, env: &[(&str, &str)]) -> String {
     let out = cmd.output().expect("bash runs");
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
-    let listed: Value = client()
-        .get(format!(
-            "http://127.0.0.1:{}/admin/deliveries?{query}",
-            server.port
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["deliveries"].as_array().cloned().unwrap_or_default()
 }
 
 /// Waits until the delivery is dead (the EHR is down and one attempt is all it gets).

@@ -2,6 +2,7 @@
 //! outbox, the audit trail) moved into PostgreSQL, verified, resumed after a kill -9, and a
 //! tampered or conflicting target caught. Skipped without HBPC_TEST_DATABASE_URL.
 
+use crate::delivery::deliveries;
 use crate::delivery::fake_ehr::FakeEhr;
 use crate::support::*;
 use serde_json::{json, Value};
@@ -106,21 +107,6 @@ async fn get(server: &TestServer, path: &str) -> (u16, Value) {
     )
 }
 
-async fn deliveries(server: &TestServer) -> Vec<Value> {
-    let body: Value = client()
-        .get(format!(
-            "http://127.0.0.1:{}/admin/deliveries?limit=1000",
-            server.port
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["deliveries"].as_array().cloned().unwrap_or_default()
-}
-
 /// What a client sees of a search: total and the entries' full URLs and versions.
 fn entries(bundle: &Value) -> Vec<(String, String)> {
     bundle["entry"]
@@ -215,7 +201,7 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
     // The delivery has failed at least once: pending, with attempts and an error.
     let deadline = Instant::now() + Duration::from_secs(30);
     let pending = loop {
-        let all = deliveries(&source).await;
+        let all = deliveries(&source, "limit=1000").await;
         if let Some(d) = all.iter().find(|d| d["lastError"].is_string()) {
             break d.clone();
         }
@@ -267,7 +253,7 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
             audit_seen.push(bundle);
         }
         assert!(audit_seen.iter().all(|b| !entries(b).is_empty()));
-        let source_deliveries = deliveries(&source).await;
+        let source_deliveries = deliveries(&source, "limit=1000").await;
         source.kill9();
         if source.stored_versions().await == before {
             break (seen, audit_ids, audit_seen, source_deliveries);
@@ -341,7 +327,7 @@ async fn a_store_with_referrals_in_every_state_moves_whole_and_a_postgres_replic
     ehr.set_down(false);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let all = deliveries(&target).await;
+        let all = deliveries(&target, "limit=1000").await;
         let d = all.iter().find(|d| d["id"] == pending["id"]).unwrap();
         if d["status"] == "delivered" {
             break;

@@ -3,6 +3,7 @@
 //! version and status, no new delivery. An accepted referral stays accepted when unrelated
 //! resources with the same business identifiers arrive.
 
+use crate::delivery::deliveries;
 use crate::delivery::fake_ehr::FakeEhr;
 use crate::support::*;
 use reqwest::Method;
@@ -69,21 +70,6 @@ async fn decision(server: &TestServer) -> Decision {
         deliveries: listed.len(),
         task,
     }
-}
-
-async fn deliveries(server: &TestServer, query: &str) -> Vec<Value> {
-    let listed: Value = client()
-        .get(format!(
-            "http://127.0.0.1:{}/admin/deliveries?{query}",
-            server.port
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["deliveries"].as_array().cloned().unwrap_or_default()
 }
 
 fn assert_unchanged(before: &Decision, after: &Decision, retry: &str) {
