@@ -5,6 +5,7 @@
 //! and the team. And ordinary orders and care plans without `meta.profile` are stored (201)
 //! without a Task.
 
+use crate::referrals::{activities, team_roles};
 use crate::support::*;
 use hbpc_gateway::domain::care_planning::ReferralIdentity;
 use reqwest::Method;
@@ -12,7 +13,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const CRITERION_SYSTEM: &str = "http://hbpc.example.org/fhir/CodeSystem/hbpc-eligibility-criterion";
-const SERVICES_SYSTEM: &str = "http://hbpc.example.org/fhir/CodeSystem/hbpc-services";
 const REFERRAL_CODES: [&str; 4] = ["306237005", "306288008", "713281006", "103735009"];
 
 fn expected_files() -> Vec<String> {
@@ -209,21 +209,7 @@ async fn check_step(server: &TestServer, what: &str, step: &Value, task: &Value)
         plan["status"], step["carePlan"]["status"],
         "{what}: CarePlan.status"
     );
-    let activities: Vec<String> = plan["activity"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            a["detail"]["code"]["coding"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["system"] == SERVICES_SYSTEM)
-                .and_then(|c| c["code"].as_str())
-                .expect("an hbpc-services code")
-                .to_string()
-        })
-        .collect();
+    let activities = activities(&plan);
     let want: Vec<String> = serde_json::from_value(step["carePlan"]["activities"].clone()).unwrap();
     assert_eq!(activities, want, "{what}: activities");
     let (status, team) = get_json(
@@ -235,28 +221,7 @@ async fn check_step(server: &TestServer, what: &str, step: &Value, task: &Value)
     )
     .await;
     assert_eq!(status, 200, "{what}");
-    let mut roles: Vec<String> = team["participant"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let codings = p["role"][0]["coding"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let c = codings
-                .iter()
-                .find(|c| c["system"] == "http://snomed.info/sct")
-                .or(codings.first())
-                .expect("a coded role");
-            format!(
-                "{}|{}",
-                c["system"].as_str().unwrap(),
-                c["code"].as_str().unwrap()
-            )
-        })
-        .collect();
-    roles.sort();
+    let roles = team_roles(&team);
     let want: Vec<String> = serde_json::from_value(step["careTeamRoles"].clone()).unwrap();
     assert_eq!(roles, want, "{what}: CareTeam roles");
 }

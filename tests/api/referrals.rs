@@ -118,7 +118,7 @@ fn read_task(task: &Value) -> TaskView {
     }
 }
 
-fn activities(plan: &Value) -> Vec<String> {
+pub(crate) fn activities(plan: &Value) -> Vec<String> {
     plan["activity"]
         .as_array()
         .unwrap()
@@ -136,7 +136,7 @@ fn activities(plan: &Value) -> Vec<String> {
         .collect()
 }
 
-fn team_roles(team: &Value) -> Vec<String> {
+pub(crate) fn team_roles(team: &Value) -> Vec<String> {
     let mut roles: Vec<String> = team["participant"]
         .as_array()
         .unwrap()
