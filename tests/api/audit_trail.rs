@@ -504,6 +504,8 @@ async fn a_writes_record_names_every_resource_version_it_created_or_changed() {
         let id = patient.split('/').nth(1).unwrap();
         let mut body = fixture_json("referral-separate/04-patient-patient.json");
         body["id"] = Value::String(id.to_string());
+        // a real change (an identical PUT stores nothing, so makes no version)
+        body["active"] = Value::Bool(!body["active"].as_bool().unwrap_or(false));
         let res = http
             .put(server.url(&format!("Patient/{id}")))
             .header("Content-Type", FHIR_JSON)

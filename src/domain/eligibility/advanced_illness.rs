@@ -7,6 +7,7 @@
 //! unknown. Entered-in-error Conditions are no evidence at all.
 
 use super::terminology::{concept_membership, Membership};
+use super::weighed::{keys, reasons};
 use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
 use fhir_engine::json::member::Member;
 use fhir_engine::model::coding::{codings, first_code, label};
@@ -97,14 +98,6 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules, tx: &dyn Terminology) -> F
             )),
         }
     }
-    let keys = |items: &[(&str, String)]| items.iter().map(|(k, _)| k.to_string()).collect();
-    let reasons = |items: &[(&str, String)]| {
-        items
-            .iter()
-            .map(|(_, r)| r.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
     if !pending.is_empty() {
         return finding(Verdict::Unknown, reasons(&pending), keys(&pending));
     }

@@ -14,6 +14,7 @@ mod scope;
 mod service_area;
 mod symptoms;
 pub mod terminology;
+mod weighed;
 
 pub use consent::caregivers;
 pub use evidence::{reference_key, reference_keys, refers_to, Evidence};

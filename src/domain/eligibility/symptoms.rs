@@ -2,6 +2,7 @@
 //! infections)": an active symptom Condition, a symptom score above 0, or a coded reason.
 
 use super::advanced_illness::{is_active, is_entered_in_error, status};
+use super::weighed::{keys, reasons};
 use super::{Criterion, EligibilityRules, Finding, Scope, Terminology, Verdict};
 use fhir_engine::json::member::Member;
 use fhir_engine::model::coding::{codings, label};
@@ -143,14 +144,6 @@ pub fn evaluate(
             )),
         }
     }
-    let keys = |items: &[(&str, String)]| items.iter().map(|(k, _)| k.to_string()).collect();
-    let reasons = |items: &[(&str, String)]| {
-        items
-            .iter()
-            .map(|(_, r)| r.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
     if !pending.is_empty() {
         finding(Verdict::Unknown, reasons(&pending), keys(&pending))
     } else if !contrary.is_empty() {
