@@ -35,6 +35,17 @@ const SUMMARY_VALUES: &str = "true, text, data, count and false";
 /// Parameters that change the result, not the match, or that we accept and ignore.
 const IGNORED: &[&str] = &["_format", "_pretty"];
 
+/// Each level of a chain or `_has` is a nested indexed lookup: refused past the limit.
+fn within_chain_depth(depth: usize) -> Result<(), Issue> {
+    if depth >= MAX_CHAIN_DEPTH {
+        return Err(Issue::error(
+            IssueType::TooCostly,
+            format!("chains and _has are limited to {MAX_CHAIN_DEPTH} levels together"),
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(text: impl Into<String>) -> Issue {
     Issue::error(IssueType::Invalid, text)
 }
@@ -495,12 +506,7 @@ impl Parser<'_> {
         value: &str,
         depth: usize,
     ) -> Result<Option<Clause>, Issue> {
-        if depth >= MAX_CHAIN_DEPTH {
-            return Err(Issue::error(
-                IssueType::TooCostly,
-                format!("chains and _has are limited to {MAX_CHAIN_DEPTH} levels"),
-            ));
-        }
+        within_chain_depth(depth)?;
         let mut parts = spec.splitn(3, ':');
         let (Some(source), Some(reference), Some(rest)) =
             (parts.next(), parts.next(), parts.next())
@@ -547,12 +553,7 @@ impl Parser<'_> {
         value: &str,
         depth: usize,
     ) -> Result<Option<Clause>, Issue> {
-        if depth >= MAX_CHAIN_DEPTH {
-            return Err(Issue::error(
-                IssueType::TooCostly,
-                format!("chains are limited to {MAX_CHAIN_DEPTH} levels"),
-            ));
-        }
+        within_chain_depth(depth)?;
         let (code, type_modifier) = match head.split_once(':') {
             Some((c, t)) => (c, Some(t)),
             None => (head, None),
