@@ -3,6 +3,7 @@
 
 use super::evidence::effective_start;
 use super::evidence::references;
+use super::weighed::{Problem, Problems};
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use fhir_engine::json::member::Member;
 use fhir_engine::model::date::{day_number, Edge};
@@ -50,8 +51,7 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
         .member("authoredOn")
         .and_then(Value::as_str)
         .and_then(|d| day_number(d, Edge::Start));
-    let mut pending = Vec::new();
-    let mut contrary = Vec::new();
+    let mut problems = Problems::default();
     for (key, obs) in &certifications {
         match check(ev, rules, obs, referral_day) {
             Ok(()) => {
@@ -64,24 +64,12 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
                     vec![key.to_string()],
                 )
             }
-            Err(Problem::Pending(why)) => pending.push(concat([key, " ", &why])),
-            Err(Problem::Contrary(why)) => contrary.push(concat([key, " ", &why])),
+            Err(problem) => problems.add(key, problem),
         }
     }
     let keys = certifications.iter().map(|(k, _)| k.to_string()).collect();
-    // a certification still to come may decide it either way
-    if pending.is_empty() {
-        finding(Verdict::NotMet, contrary.join("; "), keys)
-    } else {
-        pending.extend(contrary);
-        finding(Verdict::Unknown, pending.join("; "), keys)
-    }
-}
-
-/// Why a certification does not count: evidence still missing, or evidence against.
-enum Problem {
-    Pending(String),
-    Contrary(String),
+    let (verdict, reason) = problems.verdict();
+    finding(verdict, reason, keys)
 }
 
 fn check(

@@ -1,6 +1,7 @@
 //! "You're a plan member": an active Coverage from the plan covering the referral date.
 
 use super::evidence::references;
+use super::weighed::{Problem, Problems};
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use fhir_engine::json::member::Member;
 use fhir_engine::model::coding::first_code;
@@ -37,8 +38,7 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
         };
         return finding(Verdict::Unknown, reason, vec![]);
     }
-    let mut pending = Vec::new();
-    let mut contrary = Vec::new();
+    let mut problems = Problems::default();
     for (key, coverage) in &coverages {
         match check(ev, rules, coverage, referral_day) {
             Ok(payor) => {
@@ -53,23 +53,12 @@ pub fn evaluate(ev: &Scope, rules: &EligibilityRules) -> Finding {
                     evidence,
                 );
             }
-            Err(Problem::Pending(why)) => pending.push(concat([key, " ", &why])),
-            Err(Problem::Contrary(why)) => contrary.push(concat([key, " ", &why])),
+            Err(problem) => problems.add(key, problem),
         }
     }
     let keys = coverages.iter().map(|(k, _)| k.to_string()).collect();
-    if pending.is_empty() {
-        finding(Verdict::NotMet, contrary.join("; "), keys)
-    } else {
-        pending.extend(contrary);
-        finding(Verdict::Unknown, pending.join("; "), keys)
-    }
-}
-
-/// Why a Coverage does not count: evidence still missing, or evidence against.
-enum Problem {
-    Pending(String),
-    Contrary(String),
+    let (verdict, reason) = problems.verdict();
+    finding(verdict, reason, keys)
 }
 
 /// The payor's key when the coverage qualifies, else why not.
