@@ -5,12 +5,13 @@
 //!
 //! - [`json`]: bounded reading of request bytes, member access, building, and the line and
 //!   column of the elements issues name;
-//! - [`model`]: FHIR data type helpers (codings, dates, instants, ids, identifiers, meta,
+//! - [`model`]: FHIR data type helpers (codings, instants, ids, identifiers, meta,
 //!   references);
 //! - [`outcome`]: OperationOutcome issues, and [`bundle`]: Bundle helpers;
 //! - [`fhirpath`]: the FHIRPath engine, compiled once per expression;
 //! - [`validation`]: StructureDefinition loading, value set expansion and the validator;
-//! - [`search`]: the search parameter registry, index extraction and query parsing.
+//! - [`search`]: the search parameter registry, index extraction and query parsing;
+//! - [`temporal`]: dates, dateTimes, instants and times: one parser and calendar for all.
 
 pub mod bundle;
 pub mod fast_hash;
@@ -20,6 +21,7 @@ pub mod model;
 pub mod outcome;
 pub mod patch;
 pub mod search;
+pub mod temporal;
 pub mod text;
 pub mod validation;
 

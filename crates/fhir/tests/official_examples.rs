@@ -18,6 +18,10 @@ const KNOWN_BAD: &[&str] = &[
     "Observation-clinical-gender.json",
     "DeviceUseStatement-example.json",
     "DeviceMetric-example.json",
+    "Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json",
+    "Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json",
+    "Bundle-lri-example.json",
+    "DiagnosticReport-example-pgx.json",
 ];
 
 /// Conformance resources are definitions, not examples of data.

@@ -5,7 +5,7 @@ use super::services::PlannedService;
 use super::PlanInput;
 use fhir_engine::json::build::{reference, reference_to, string, Shape};
 use fhir_engine::json::member::Member;
-use fhir_engine::model::date::{date_text, day_number, Edge};
+use fhir_engine::temporal::{date_text, day_number, Edge};
 use fhir_engine::text::concat;
 use serde_json::{json, Value};
 use std::sync::LazyLock;

@@ -6,7 +6,7 @@ use super::PlanInput;
 use crate::domain::eligibility::{managing_physician, refers_to, Evidence, Scope};
 use fhir_engine::json::build::{reference, string, Shape};
 use fhir_engine::json::member::Member;
-use fhir_engine::model::date::{date_text, day_number, Edge};
+use fhir_engine::temporal::{date_text, day_number, Edge};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 

@@ -4,7 +4,7 @@
 use super::evidence::effective_start;
 use super::{Criterion, EligibilityRules, Finding, Scope, Verdict};
 use fhir_engine::json::member::Member;
-use fhir_engine::model::date::{day_number, Edge};
+use fhir_engine::temporal::{day_number, Edge};
 use fhir_engine::text::concat;
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 
 use super::Scope;
 use fhir_engine::json::member::Member;
-use fhir_engine::model::date::{day_number, Edge};
+use fhir_engine::temporal::{day_number, Edge};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]

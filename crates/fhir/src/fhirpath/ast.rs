@@ -3,7 +3,7 @@
 use super::decimal::Decimal;
 use super::functions::Func;
 use super::quantity::Quantity;
-use super::temporal::{DateTime, Time};
+use crate::temporal::{DateTime, Time};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Literal {

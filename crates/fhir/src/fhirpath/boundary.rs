@@ -2,7 +2,7 @@
 //! stands for.
 
 use super::decimal::Decimal;
-use super::temporal::{DateTime, Time};
+use crate::temporal::{DateTime, Time};
 
 pub(crate) fn decimal_boundary(d: Decimal, precision: Option<i64>, high: bool) -> Option<Decimal> {
     let p = precision.unwrap_or(8);

@@ -2,8 +2,8 @@
 
 use super::decimal::Decimal;
 use super::quantity::Quantity;
-use super::temporal::{DateTime, Time};
 use super::value::Item;
+use crate::temporal::{DateTime, Time};
 use std::cmp::Ordering;
 
 pub(crate) fn to_string(item: &Item) -> Option<String> {

@@ -11,9 +11,9 @@ use super::eval::{is_type, is_type_exact, singleton, to_bool, union, Collection,
 use super::navigation;
 use super::operators;
 use super::quantity::Quantity;
-use super::temporal::{DateTime, Time};
 use super::text::{decode, encode, escape, html_checks, regex, unescape};
 use super::value::Item;
+use crate::temporal::{DateTime, Time};
 use serde_json::Value;
 use std::cmp::Ordering;
 

@@ -23,7 +23,6 @@ mod navigation;
 mod operators;
 mod parser;
 mod quantity;
-mod temporal;
 mod text;
 mod value;
 
@@ -32,7 +31,6 @@ pub use error::FhirPathError;
 pub use locate::{Location, Step};
 pub use member_chain::MemberChain;
 pub use quantity::Quantity;
-pub use temporal::{DateTime, Time};
 pub use value::FhirPathValue;
 
 use ast::Expr;

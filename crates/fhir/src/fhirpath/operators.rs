@@ -4,8 +4,8 @@
 use super::decimal::Decimal;
 use super::error::{eval_err, FhirPathError};
 use super::quantity::Quantity;
-use super::temporal::DateTime;
 use super::value::Item;
+use crate::temporal::DateTime;
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -95,7 +95,7 @@ pub(crate) fn equals(a: &Item, b: &Item) -> Option<bool> {
         (Item::Str(x), Item::Str(y)) => x == y,
         (Item::Bool(x), Item::Bool(y)) => x == y,
         (Item::Time(x), Item::Time(y)) => {
-            return super::temporal::compare_times(x, y).map(|o| o == Ordering::Equal)
+            return crate::temporal::compare::compare_times(x, y).map(|o| o == Ordering::Equal)
         }
         (Item::Quantity(x), Item::Quantity(y)) => match x.aligned(y) {
             Some((p, q)) => p.cmp_value(&q) == Ordering::Equal,
@@ -135,7 +135,7 @@ pub(crate) fn equivalent(a: &Item, b: &Item) -> bool {
         (Item::Str(x), Item::Str(y)) => normalize_ws(x) == normalize_ws(y),
         (Item::Time(x), Item::Time(y)) => {
             x.precision() == y.precision()
-                && super::temporal::compare_times(x, y) == Some(Ordering::Equal)
+                && crate::temporal::compare::compare_times(x, y) == Some(Ordering::Equal)
         }
         (Item::Quantity(x), Item::Quantity(y)) => match x.aligned(y) {
             Some((p, q)) => {
@@ -162,7 +162,7 @@ pub(crate) fn compare(a: &Item, b: &Item) -> Result<Option<Ordering>, FhirPathEr
     }
     match (&a, &b) {
         (Item::Str(x), Item::Str(y)) => Ok(Some(x.cmp(y))),
-        (Item::Time(x), Item::Time(y)) => Ok(super::temporal::compare_times(x, y)),
+        (Item::Time(x), Item::Time(y)) => Ok(crate::temporal::compare::compare_times(x, y)),
         (Item::Quantity(x), Item::Quantity(y)) => Ok(x.aligned(y).map(|(p, q)| p.cmp_value(&q))),
         _ => eval_err(format!("cannot compare {a:?} with {b:?}")),
     }

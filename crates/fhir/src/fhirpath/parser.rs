@@ -7,7 +7,7 @@ use super::error::FhirPathError;
 use super::functions::Func;
 use super::lexer::{tokenize, Tok, Token};
 use super::quantity::{is_calendar_unit, Quantity};
-use super::temporal::{DateTime, Time};
+use crate::temporal::{DateTime, Time};
 
 /// Deepest tree we accept; real invariants stay far below.
 pub(crate) const MAX_DEPTH: usize = 100;

@@ -3,7 +3,7 @@
 
 use super::decimal::Decimal;
 use super::quantity::Quantity;
-use super::temporal::{DateTime, Time};
+use crate::temporal::{DateTime, Time};
 use serde_json::Value;
 
 /// One item of an evaluation result.

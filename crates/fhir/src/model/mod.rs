@@ -1,7 +1,6 @@
 //! FHIR R4 data type helpers that work on `serde_json::Value`.
 
 pub mod coding;
-pub mod date;
 pub mod id;
 pub mod identifier;
 pub mod instant;

@@ -5,6 +5,7 @@
 //! claims in `meta.profile`, asks for, or gets by default. Callers tell the passes apart:
 //! intake answers 400 for the first and 422 for the second.
 
+pub mod attachments;
 pub mod bindings;
 pub mod bundle_rules;
 pub mod constraints;

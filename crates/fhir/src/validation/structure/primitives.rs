@@ -3,6 +3,26 @@
 
 use serde_json::Value;
 
+use crate::temporal::{self, Kind};
+use base64::engine::{general_purpose::GeneralPurposeConfig, GeneralPurpose};
+use base64::{alphabet, Engine};
+
+/// Padded standard base64; unused low bits of the last symbol are tolerated, as elsewhere.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
+/// The bytes of a base64Binary, whitespace (line breaks) ignored; None when malformed (a
+/// symbol outside the alphabet, a length that is not a multiple of 4, misplaced padding).
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        return BASE64.decode(compact).ok();
+    }
+    BASE64.decode(text).ok()
+}
+
 pub const PRIMITIVES: &[&str] = &[
     "boolean",
     "integer",
@@ -83,13 +103,11 @@ fn string(type_code: &str, s: &str) -> Option<String> {
         "uri" | "url" | "canonical" => !s.chars().any(char::is_whitespace),
         "oid" => is_oid(s),
         "uuid" => is_uuid(s),
-        "date" => date(s).is_some_and(|rest| rest.is_empty()),
-        "dateTime" => date_time(s, false),
-        "instant" => date_time(s, true),
-        "time" => time(s).is_some_and(|rest| rest.is_empty()),
-        "base64Binary" => s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
-        }),
+        "date" => temporal::is_valid(Kind::Date, s),
+        "dateTime" => temporal::is_valid(Kind::DateTime, s),
+        "instant" => temporal::is_valid(Kind::Instant, s),
+        "time" => temporal::is_valid(Kind::Time, s),
+        "base64Binary" => decode_base64(s).is_some(),
         "xhtml" => s.trim_start().starts_with("<div"),
         _ => true,
     };
@@ -135,87 +153,6 @@ fn is_uuid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn digits(s: &str, n: usize) -> Option<(u32, &str)> {
-    let head = s.get(..n)?;
-    if !head.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((head.parse().ok()?, &s[n..]))
-}
-
-/// YYYY, YYYY-MM or YYYY-MM-DD; returns what follows.
-fn date(s: &str) -> Option<&str> {
-    let (year, mut rest) = digits(s, 4)?;
-    if year == 0 {
-        return None;
-    }
-    if let Some(r) = rest.strip_prefix('-') {
-        let (month, r) = digits(r, 2)?;
-        if !(1..=12).contains(&month) {
-            return None;
-        }
-        rest = r;
-        if let Some(r) = rest.strip_prefix('-') {
-            let (day, r) = digits(r, 2)?;
-            if !(1..=31).contains(&day) {
-                return None;
-            }
-            rest = r;
-        }
-    }
-    Some(rest)
-}
-
-/// hh:mm:ss(.fff)?; returns what follows.
-fn time(s: &str) -> Option<&str> {
-    let (h, r) = digits(s, 2)?;
-    let (m, r) = digits(r.strip_prefix(':')?, 2)?;
-    let (sec, mut r) = digits(r.strip_prefix(':')?, 2)?;
-    if h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    if let Some(frac) = r.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return None;
-        }
-        r = &frac[n..];
-    }
-    Some(r)
-}
-
-fn zone(s: &str) -> bool {
-    if s == "Z" {
-        return true;
-    }
-    let Some(r) = s.strip_prefix('+').or_else(|| s.strip_prefix('-')) else {
-        return false;
-    };
-    let Some((h, r)) = digits(r, 2) else {
-        return false;
-    };
-    let Some((m, r)) = r.strip_prefix(':').and_then(|r| digits(r, 2)) else {
-        return false;
-    };
-    r.is_empty() && (h < 14 || (h == 14 && m == 0)) && m < 60
-}
-
-/// dateTime: a date, or a full date with a time and a zone. instant: the latter only.
-fn date_time(s: &str, instant: bool) -> bool {
-    let Some(rest) = date(s) else { return false };
-    if rest.is_empty() {
-        return !instant;
-    }
-    // a time needs the full date (10 characters)
-    if s.len() - rest.len() != 10 {
-        return false;
-    }
-    let Some(t) = rest.strip_prefix('T') else {
-        return false;
-    };
-    time(t).is_some_and(zone)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +175,10 @@ mod tests {
             "2026-11-20T09:15",
             "2026-11-20T09:15:00",
             "2026-11T10:00:00Z",
+            "2026-02-30",
+            "2025-02-29",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T09:15:00+15:00",
             "",
         ] {
             assert!(check("dateTime", &json!(bad)).is_some(), "{bad}");
@@ -245,7 +186,10 @@ mod tests {
         assert!(check("instant", &json!("2026-11-20")).is_some());
         assert_eq!(check("date", &json!("1941-03-14")), None);
         assert!(check("date", &json!("1941-03-14T00:00:00Z")).is_some());
+        assert_eq!(check("date", &json!("2024-02-29")), None);
+        assert!(check("date", &json!("2026-04-31")).is_some());
         assert_eq!(check("time", &json!("23:59:60")), None);
+        assert!(check("time", &json!("24:00:00")).is_some());
     }
 
     #[test]
@@ -264,5 +208,9 @@ mod tests {
         assert!(check("oid", &json!("urn:oid:2.016")).is_some());
         assert!(check("uri", &json!("a b")).is_some());
         assert!(check("string", &json!("")).is_some());
+        assert_eq!(check("base64Binary", &json!("aGVs\r\nbG8=")), None);
+        for bad in ["aGVsbG8", "aGVsbG8==", "aGV=bG8=", "aGVs%G8="] {
+            assert!(check("base64Binary", &json!(bad)).is_some(), "{bad}");
+        }
     }
 }

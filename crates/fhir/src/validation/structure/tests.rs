@@ -475,3 +475,196 @@ fn an_invariant_answer_for_absent_members_is_not_reused_when_they_are_present() 
     );
     assert!(obs_6(&ext), "{ext:#?}");
 }
+
+#[test]
+fn dates_and_times_are_calendar_valid() {
+    let patient = |birth: &str| json!({"resourceType": "Patient", "birthDate": birth});
+    assert_clean(&base(patient("2024-02-29")));
+    for bad in ["2026-02-30", "2025-02-29", "2026-13-01", "2026-04-31"] {
+        assert_issue(&base(patient(bad)), Error, "value", "Patient.birthDate");
+    }
+    let observation = |when: &str| {
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+               "effectiveDateTime": when})
+    };
+    assert_clean(&base(observation("2026-11-20T23:59:60Z")));
+    for bad in [
+        "2026-11-20T24:00:00Z",
+        "2026-11-20T09:15:00+14:30",
+        "2026-11-20T09:15:00",
+        "2026-11-20T09:15Z",
+    ] {
+        assert_issue(
+            &base(observation(bad)),
+            Error,
+            "value",
+            "Observation.effectiveDateTime",
+        );
+    }
+}
+
+#[test]
+fn attachment_size_and_hash_describe_the_data() {
+    // "the attachment content": 22 bytes
+    let media = |size: Value, hash: &str| {
+        json!({"resourceType": "Media", "status": "completed", "content": {
+            "contentType": "text/plain", "data": "dGhlIGF0dGFj\r\naG1lbnQgY29udGVudA==",
+            "size": size, "hash": hash}})
+    };
+    assert_clean(&base(media(json!(22), "4bbODytEV/HI2NNJUm4Lk/R8Y9g=")));
+    assert_issue(
+        &base(media(json!(100), "4bbODytEV/HI2NNJUm4Lk/R8Y9g=")),
+        Error,
+        "value",
+        "Media.content",
+    );
+    assert_issue(
+        &base(media(json!(22), "LEZwlbCg5nvlH2vQD4DLIRiEbdw=")),
+        Error,
+        "value",
+        "Media.content",
+    );
+    // malformed base64 is the primitive's error, not a size mismatch on top
+    let mut bad = media(json!(22), "4bbODytEV/HI2NNJUm4Lk/R8Y9g=");
+    bad["content"]["data"] = json!("%%%2@()()");
+    let issues = base(bad);
+    assert_issue(&issues, Error, "value", "Media.content.data");
+    assert!(!issues
+        .iter()
+        .any(|i| i.expression == ["Media.content".to_string()]));
+}
+
+#[test]
+fn bundle_full_urls_name_their_resources() {
+    let collection = |full_url: &str, id: Value| {
+        let mut patient = json!({"resourceType": "Patient"});
+        if !id.is_null() {
+            patient["id"] = id;
+        }
+        json!({"resourceType": "Bundle", "type": "collection",
+               "entry": [{"fullUrl": full_url, "resource": patient}]})
+    };
+    assert_clean(&base(collection(
+        "http://ehr.example.org/fhir/Patient/p1",
+        json!("p1"),
+    )));
+    assert_clean(&base(collection(
+        "urn:uuid:5b1f0c4e-8a4e-4f0e-9a31-1c3f0d2b7e55",
+        json!("p1"),
+    )));
+    assert_issue(
+        &base(collection(
+            "http://ehr.example.org/fhir/Patient/p2",
+            json!("p1"),
+        )),
+        Error,
+        "invalid",
+        "Bundle.entry[0].fullUrl",
+    );
+    assert_issue(
+        &base(collection(
+            "http://ehr.example.org/fhir/Observation/p1",
+            json!("p1"),
+        )),
+        Error,
+        "invalid",
+        "Bundle.entry[0].fullUrl",
+    );
+    assert_issue(
+        &base(collection(
+            "http://ehr.example.org/fhir/Patient/p1",
+            Value::Null,
+        )),
+        Error,
+        "invalid",
+        "Bundle.entry[0].resource",
+    );
+    assert_issue(
+        &base(collection("Patient/p1", json!("p1"))),
+        Error,
+        "invalid",
+        "Bundle.entry[0].fullUrl",
+    );
+    // without fullUrls, one resource appears once
+    let twice = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1"}},
+        {"resource": {"resourceType": "Patient", "id": "p1"}}]});
+    assert_issue(
+        &base(twice),
+        Error,
+        "duplicate",
+        "Bundle.entry[1].resource.id",
+    );
+}
+
+#[test]
+fn documents_and_messages_contain_what_they_refer_to() {
+    let document = json!({"resourceType": "Bundle", "type": "document",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"},
+        "timestamp": "2026-11-20T09:16:02-08:00", "entry": [
+        {"fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111", "resource": {
+            "resourceType": "Composition", "status": "final", "type": {"text": "summary"},
+            "date": "2026-11-20", "title": "Summary",
+            "subject": {"reference": "urn:uuid:22222222-2222-4222-8222-222222222222"},
+            "author": [{"reference": "urn:uuid:33333333-3333-4333-8333-333333333333"}],
+            "section": [{"title": "s", "entry": [{"reference": "urn:uuid:44444444-4444-4444-8444-444444444444"}]}]}},
+        {"fullUrl": "urn:uuid:22222222-2222-4222-8222-222222222222", "resource": {"resourceType": "Patient"}},
+        {"fullUrl": "urn:uuid:33333333-3333-4333-8333-333333333333", "resource": {"resourceType": "Practitioner"}},
+        {"fullUrl": "urn:uuid:44444444-4444-4444-8444-444444444444", "resource": {
+            "resourceType": "Observation", "status": "final", "code": {"text": "x"}}}]});
+    assert_clean(&base(document.clone()));
+    // a section entry outside the Bundle
+    let mut outside = document.clone();
+    outside["entry"][0]["resource"]["section"][0]["entry"][0]["reference"] =
+        json!("Observation/elsewhere");
+    let issues = base(outside);
+    assert_issue(
+        &issues,
+        Error,
+        "not-found",
+        "Bundle.entry[0].resource.section[0].entry[0].reference",
+    );
+    // … which leaves the Observation entry unreached
+    assert_issue(&issues, Error, "invalid", "Bundle.entry[3]");
+    // a Provenance pointing back at the Composition is fine
+    let mut provenance = document.clone();
+    provenance["entry"].as_array_mut().unwrap().push(json!({
+        "fullUrl": "urn:uuid:55555555-5555-4555-8555-555555555555", "resource": {
+            "resourceType": "Provenance", "recorded": "2026-11-20T09:16:02-08:00",
+            "target": [{"reference": "urn:uuid:11111111-1111-4111-8111-111111111111"}],
+            "agent": [{"who": {"reference": "urn:uuid:33333333-3333-4333-8333-333333333333"}}]}}));
+    let issues = base(provenance);
+    assert_clean(&issues);
+    assert!(
+        !issues
+            .iter()
+            .any(|i| i.expression[0].starts_with("Bundle.entry[4]")),
+        "{issues:#?}"
+    );
+    let mut empty = document;
+    empty.as_object_mut().unwrap().remove("entry");
+    assert_issue(&base(empty), Error, "invariant", "Bundle");
+
+    let message = json!({"resourceType": "Bundle", "type": "message", "timestamp": "2026-11-20T09:16:02-08:00",
+        "entry": [
+        {"fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111", "resource": {
+            "resourceType": "MessageHeader", "eventCoding": {"system": "urn:example", "code": "referral"},
+            "source": {"endpoint": "urn:example:sender"},
+            "focus": [{"reference": "urn:uuid:22222222-2222-4222-8222-222222222222"}]}},
+        {"fullUrl": "urn:uuid:22222222-2222-4222-8222-222222222222", "resource": {
+            "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "subject": {"reference": "urn:uuid:33333333-3333-4333-8333-333333333333"}}},
+        {"fullUrl": "urn:uuid:33333333-3333-4333-8333-333333333333", "resource": {"resourceType": "Patient"}}]});
+    assert_clean(&base(message.clone()));
+    let mut lost = message;
+    lost["entry"][0]["resource"]["focus"][0]["reference"] = json!("ServiceRequest/elsewhere");
+    let issues = base(lost);
+    assert_issue(
+        &issues,
+        Error,
+        "not-found",
+        "Bundle.entry[0].resource.focus[0].reference",
+    );
+    // in a message an unreached entry is only a warning
+    assert_issue(&issues, Warning, "invalid", "Bundle.entry[1]");
+}

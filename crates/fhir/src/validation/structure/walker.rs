@@ -547,6 +547,8 @@ impl<'a> Walk<'a> {
             }
             if type_code == "Reference" {
                 self.reference(node, obj, path);
+            } else if type_code == "Attachment" && self.profile.is_none() {
+                self.attachment(obj, path);
             }
         }
         if !self.fixed_pattern(node, value, path) {
