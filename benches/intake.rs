@@ -118,7 +118,7 @@ fn peer_fixture(c: &mut Criterion) {
     let dir = std::path::PathBuf::from(dir);
     let structure = Arc::new(
         StructureValidator::load(&LoadOptions {
-            ig_dirs: vec![dir.join("ig")],
+            ig_paths: vec![dir.join("ig")],
             invariants: Some(Arc::new(FhirPathInvariants::new())),
             ..guide::load_options()
         })

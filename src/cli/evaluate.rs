@@ -10,8 +10,6 @@ use crate::config::Settings;
 use crate::domain::care_planning::Service;
 use crate::domain::eligibility::{Decision, Verdict};
 use fhir_engine::json::parse_resource;
-use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
-use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +17,7 @@ use std::sync::Arc;
 
 pub struct EvaluateArgs {
     pub file: PathBuf,
-    pub ig_dirs: Vec<PathBuf>,
+    pub ig_paths: Vec<PathBuf>,
     pub format: ReportFormat,
 }
 
@@ -36,14 +34,14 @@ pub enum EvaluateError {
 /// The command: exit 0 eligible, 1 not eligible, 3 pending evidence, 2 when it cannot run.
 pub fn run(
     settings: &Settings,
-    mut ig_dirs: Vec<PathBuf>,
+    mut ig_paths: Vec<PathBuf>,
     format: &str,
     file: PathBuf,
 ) -> ExitCode {
-    ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+    ig_paths.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
     let args = EvaluateArgs {
         file,
-        ig_dirs,
+        ig_paths,
         format: super::report_format(format),
     };
     match evaluate(&args, settings, &mut std::io::stdout().lock()) {
@@ -64,14 +62,7 @@ pub fn evaluate(
     settings: &Settings,
     out: &mut dyn std::io::Write,
 ) -> Result<Vec<Decision>, EvaluateError> {
-    let validator = Arc::new(
-        StructureValidator::load(&LoadOptions {
-            ig_dirs: args.ig_dirs.clone(),
-            invariants: Some(Arc::new(FhirPathInvariants::new())),
-            ..crate::domain::guide::load_options()
-        })
-        .map_err(CliError::from)?,
-    );
+    let validator = Arc::new(super::validate::load_validator(&args.ig_paths)?);
     let terminology = Arc::new(crate::domain::eligibility::ClinicalTerminology::new(
         validator,
     ));

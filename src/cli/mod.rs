@@ -105,9 +105,10 @@ enum Command {
     /// Evaluate a referral Bundle's eligibility offline: the criterion-by-criterion report and
     /// the plan of care it would generate (exit 0 eligible, 1 not eligible, 3 pending evidence).
     Evaluate {
-        /// Extra implementation guide folders (US Core, your own profiles).
+        /// An extra implementation guide (US Core, your own profiles): a folder of JSON
+        /// conformance resources, a FHIR package (.tgz or unpacked) or a package cache; repeatable.
         #[arg(long = "ig")]
-        ig_dirs: Vec<PathBuf>,
+        ig_paths: Vec<PathBuf>,
         /// `text` (the report) or `json` (Parameters with the Task, CarePlan and CareTeam).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
@@ -116,12 +117,20 @@ enum Command {
     /// Validate FHIR JSON files offline with the intake validator (R4 base, then the declared,
     /// requested or default HBPC profiles). Exits 1 when any file has errors.
     Validate {
-        /// Also validate against this profile (canonical URL); repeatable.
+        /// Also validate against this profile (canonical URL, `url|version` for one version);
+        /// repeatable.
         #[arg(long = "profile")]
         profiles: Vec<String>,
-        /// A folder of extra conformance resources (StructureDefinitions, ValueSets, CodeSystems); repeatable.
+        /// Extra conformance resources (StructureDefinitions, ValueSets, CodeSystems): a folder
+        /// of JSON files, a FHIR package (.tgz or unpacked) or a package cache
+        /// (~/.fhir/packages), whose packages' dependencies are loaded from it; repeatable.
         #[arg(long = "ig")]
-        ig_dirs: Vec<PathBuf>,
+        ig_paths: Vec<PathBuf>,
+        /// Apply no HBPC default profile: an HBPC referral ServiceRequest that declares no
+        /// meta.profile is checked against R4 only (plus its declared and --profile profiles),
+        /// like any other resource.
+        #[arg(long)]
+        no_default_profiles: bool,
         /// `text` (a readable report) or `json` (one OperationOutcome per file, one per line).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
@@ -206,16 +215,27 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Deliveries { command } => deliveries::deliveries(&settings, command),
         Command::Validate {
             profiles,
-            ig_dirs,
+            ig_paths,
+            no_default_profiles,
             format,
             files,
             quiet,
-        } => return validate::run(&settings, profiles, ig_dirs, &format, files, quiet),
+        } => {
+            return validate::run(
+                &settings,
+                profiles,
+                ig_paths,
+                no_default_profiles,
+                &format,
+                files,
+                quiet,
+            )
+        }
         Command::Evaluate {
-            ig_dirs,
+            ig_paths,
             format,
             file,
-        } => return evaluate::run(&settings, ig_dirs, &format, file),
+        } => return evaluate::run(&settings, ig_paths, &format, file),
         Command::Serve { insecure } => serve::serve(settings, insecure),
         Command::Clients(command) => {
             let out = &mut std::io::stdout();

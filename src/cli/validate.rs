@@ -18,7 +18,7 @@ pub enum ReportFormat {
 pub struct ValidateArgs {
     pub files: Vec<PathBuf>,
     pub profiles: Vec<String>,
-    pub ig_dirs: Vec<PathBuf>,
+    pub ig_paths: Vec<PathBuf>,
     pub default_profiles: bool,
     pub format: ReportFormat,
     pub json_limits: JsonLimits,
@@ -30,7 +30,7 @@ pub struct ValidateArgs {
 pub enum CliError {
     #[error("cannot load the definitions: {0}")]
     Load(#[from] fhir_engine::validation::structure::definitions::LoadError),
-    #[error("profile {0} is not known (load its package with --ig DIR)")]
+    #[error("profile {0} is not known (load its package with --ig)")]
     UnknownProfile(String),
     #[error(transparent)]
     Files(#[from] super::file_args::FileArgError),
@@ -40,12 +40,13 @@ pub enum CliError {
 pub fn run(
     settings: &Settings,
     profiles: Vec<String>,
-    mut ig_dirs: Vec<PathBuf>,
+    mut ig_paths: Vec<PathBuf>,
+    no_default_profiles: bool,
     format: &str,
     files: Vec<PathBuf>,
     quiet: bool,
 ) -> ExitCode {
-    ig_dirs.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
+    ig_paths.extend(settings.validation.ig_dirs.iter().map(PathBuf::from));
     let files = match super::file_args::expand(&files) {
         Ok(f) => f,
         Err(e) => {
@@ -57,8 +58,8 @@ pub fn run(
         progress: !quiet && files.len() > 1,
         files,
         profiles,
-        ig_dirs,
-        default_profiles: settings.validation.default_profiles,
+        ig_paths,
+        default_profiles: settings.validation.default_profiles && !no_default_profiles,
         format: super::report_format(format),
         json_limits: settings.limits.json(),
     };
@@ -74,17 +75,7 @@ pub fn run(
 
 /// Validates every file, prints the report, and says whether any file had errors.
 pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<bool, CliError> {
-    let validator = StructureValidator::load(&LoadOptions {
-        ig_dirs: args.ig_dirs.clone(),
-        invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
-        ..crate::domain::guide::load_options()
-    })?;
-    for e in validator.unavailable_profiles() {
-        eprintln!(
-            "hbpc-gateway: warning: profile {} left out ({}: {})",
-            e.url, e.element, e.message
-        );
-    }
+    let validator = load_validator(&args.ig_paths)?;
     if let Some(p) = args.profiles.iter().find(|p| !validator.knows_profile(p)) {
         return Err(CliError::UnknownProfile(p.clone()));
     }
@@ -114,6 +105,26 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
         );
     }
     Ok(any_errors)
+}
+
+/// The validator with the HBPC guide and the operator IGs; what loading warns about (package
+/// dependencies, canonical URLs in more than one version) goes to stderr.
+pub fn load_validator(ig_paths: &[PathBuf]) -> Result<StructureValidator, CliError> {
+    let validator = StructureValidator::load(&LoadOptions {
+        ig_paths: ig_paths.to_vec(),
+        invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
+        ..crate::domain::guide::load_options()
+    })?;
+    for warning in validator.load_warnings() {
+        eprintln!("hbpc-gateway: warning: {warning}");
+    }
+    for e in validator.unavailable_profiles() {
+        eprintln!(
+            "hbpc-gateway: warning: profile {} left out ({}: {})",
+            e.url, e.element, e.message
+        );
+    }
+    Ok(validator)
 }
 
 fn validate_file(

@@ -59,11 +59,14 @@ pub async fn build_state(settings: Settings) -> Result<AppState, ServeError> {
     let security = Arc::new(crate::app::auth::Security::build(&settings, security_store).await?);
     let started = std::time::Instant::now();
     let options = LoadOptions {
-        ig_dirs: settings.validation.ig_dirs.iter().map(Into::into).collect(),
+        ig_paths: settings.validation.ig_dirs.iter().map(Into::into).collect(),
         invariants: Some(Arc::new(FhirPathInvariants::new())),
         ..crate::domain::guide::load_options()
     };
     let structure = Arc::new(StructureValidator::load(&options)?);
+    for warning in structure.load_warnings() {
+        tracing::warn!(warning = %warning, "FHIR definitions");
+    }
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         invariants = ?structure.invariant_stats(),

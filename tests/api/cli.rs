@@ -201,6 +201,84 @@ fn validate_loads_operator_profiles_with_ig() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "unknown without --ig");
+
+    // the same profile as a FHIR package tarball, whose dependency is not at hand
+    let pkg = tempfile::tempdir().unwrap();
+    std::fs::create_dir(pkg.path().join("package")).unwrap();
+    std::fs::write(
+        pkg.path().join("package/package.json"),
+        r#"{"name": "acme.coverage", "version": "1.0.0", "fhirVersions": ["4.0.1"],
+            "dependencies": {"hl7.fhir.r4.core": "4.0.1", "acme.base": "1.0.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.path()
+            .join("package/StructureDefinition-coverage-with-order.json"),
+        profile.to_string(),
+    )
+    .unwrap();
+    let tgz = pkg.path().join("acme.coverage-1.0.0.tgz");
+    let tar = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(pkg.path())
+        .arg("package")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let out = gateway()
+        .args(["validate", "--profile", &format!("{url}|0.1.0"), "--ig"])
+        .arg(&tgz)
+        .arg(&coverage)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("coverage-with-order: missing required element 'order'"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: acme.coverage#1.0.0 needs acme.base#1.0.0, which is not loaded"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validate_checks_any_r4_resource_without_the_hbpc_profiles_when_asked() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/");
+    // an HBPC referral that declares no profile gets the referral profile: intent=plan is
+    // valid R4 but not a referral
+    let referral = format!("{fixtures}invalid/hbpc-servicerequest-intent-plan.json");
+    let out = gateway().arg("validate").arg(&referral).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ServiceRequest.intent"));
+
+    let out = gateway()
+        .args(["validate", "--no-default-profiles"])
+        .arg(&referral)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("hbpc-servicerequest-intent-plan.json: valid"),
+        "{text}"
+    );
+
+    // R4 itself still applies
+    let out = gateway()
+        .args(["validate", "--no-default-profiles"])
+        .arg(format!(
+            "{fixtures}invalid/servicerequest-missing-subject.json"
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("ServiceRequest.subject"), "{text}");
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub const HBPC_PROFILES: &[EmbeddedSource] = guide![
 
 /// What the gateway's validator loads besides the R4 core: the HBPC guide and its
 /// default-profile policy. Callers add operator IG folders and the invariant engine:
-/// `LoadOptions { ig_dirs, invariants, ..guide::load_options() }`.
+/// `LoadOptions { ig_paths, invariants, ..guide::load_options() }`.
 pub fn load_options() -> LoadOptions {
     LoadOptions {
         sources: HBPC_PROFILES.to_vec(),

@@ -40,8 +40,9 @@ use walker::Walk;
 pub struct LoadOptions {
     /// Conformance resources compiled into the caller (an implementation guide).
     pub sources: Vec<EmbeddedSource>,
-    /// Folders of extra conformance resources (`--ig DIR`).
-    pub ig_dirs: Vec<PathBuf>,
+    /// Operator IGs (`--ig`): folders of conformance resources, FHIR packages (`.tgz` or
+    /// unpacked) and package caches ([`definitions::ig_paths`]).
+    pub ig_paths: Vec<PathBuf>,
     pub invariants: Option<Arc<dyn InvariantEngine>>,
     /// The profile a resource gets when it declares none ([`Request::default_profiles`]).
     pub default_profiles: Option<Arc<dyn DefaultProfiles>>,
@@ -74,7 +75,7 @@ pub struct InvariantStats {
 pub struct StructureValidator {
     plans: FastMap<String, Arc<TypePlan>>,
     base: FastMap<String, Arc<TypePlan>>,
-    expansions: FastMap<String, Expansion>,
+    expansions: FastMap<String, Arc<Expansion>>,
     defaults: Option<Arc<dyn DefaultProfiles>>,
     definitions: Definitions,
     stats: InvariantStats,
@@ -88,9 +89,7 @@ impl StructureValidator {
         for source in &options.sources {
             definitions.add_source(source)?;
         }
-        for dir in &options.ig_dirs {
-            definitions.add_dir(dir)?;
-        }
+        definitions.add_igs(&options.ig_paths)?;
         let mut validator = Self::compile(definitions, options.invariants.clone())?;
         validator.defaults = options.default_profiles.clone();
         Ok(validator)
@@ -129,12 +128,18 @@ impl StructureValidator {
         };
         let mut plans = FastMap::default();
         let mut base = FastMap::default();
-        for (url, sd) in &definitions.structure_definitions {
-            let plan = Arc::new(plan::compile(sd, &mut compile_invariant)?);
-            if !plan.is_profile && url.starts_with(CORE_SD) {
-                base.insert(plan.type_name.clone(), Arc::clone(&plan));
+        // by URL (the latest version) and by `url|version` (every version)
+        for (url, entry, latest) in definitions.structure_definitions.all_versions() {
+            let plan = Arc::new(plan::compile(&entry.value, &mut compile_invariant)?);
+            if let Some(version) = &entry.version {
+                plans.insert(format!("{url}|{version}"), Arc::clone(&plan));
             }
-            plans.insert(url.clone(), plan);
+            if latest {
+                if !plan.is_profile && url.starts_with(CORE_SD) {
+                    base.insert(plan.type_name.clone(), Arc::clone(&plan));
+                }
+                plans.insert(url.clone(), plan);
+            }
         }
         let bound: Vec<&str> = plans
             .values()
@@ -162,10 +167,25 @@ impl StructureValidator {
         })
     }
 
-    pub fn plan(&self, url: &str) -> Option<&TypePlan> {
-        self.plans
-            .get(definitions::unversioned(url))
-            .map(Arc::as_ref)
+    /// The compiled profile or definition a canonical reference (`url` or `url|version`) means
+    /// ([`definitions::canonical`]).
+    pub fn plan(&self, canonical: &str) -> Option<&TypePlan> {
+        if let Some(plan) = self.plans.get(canonical) {
+            return Some(plan.as_ref());
+        }
+        let (url, _) = definitions::canonical::split(canonical);
+        let resolved = self.definitions.structure_definitions.resolve(canonical)?;
+        let key = match &resolved.entry.version {
+            Some(v) => format!("{url}|{v}"),
+            None => url.to_string(),
+        };
+        self.plans.get(&key).map(Arc::as_ref)
+    }
+
+    /// What loading said the operator should know (package dependencies, canonical URLs in
+    /// more than one version).
+    pub fn load_warnings(&self) -> Vec<String> {
+        self.definitions.warnings()
     }
 
     pub fn base(&self, type_name: &str) -> Option<&TypePlan> {
@@ -192,8 +212,10 @@ impl StructureValidator {
             .collect()
     }
 
+    /// The expansion of a bound ValueSet, by the canonical the binding gives (or its bare URL,
+    /// for the latest version).
     pub fn expansion(&self, value_set: &str) -> Option<&Expansion> {
-        self.expansions.get(value_set)
+        self.expansions.get(value_set).map(Arc::as_ref)
     }
 
     pub fn knows_resource_type(&self, type_name: &str) -> bool {
@@ -325,7 +347,15 @@ impl StructureValidator {
         let mut chosen: Vec<&TypePlan> = Vec::new();
         for (i, url) in declared.iter().enumerate() {
             match self.plan(url) {
-                Some(p) if p.type_name == rt => chosen.push(p),
+                Some(p) if p.type_name == rt => {
+                    if let Some(note) = self.version_fallback(url) {
+                        issues.push(
+                            Issue::information(note)
+                                .at(format!("{root}.meta.profile[{i}]")),
+                        );
+                    }
+                    chosen.push(p)
+                }
                 Some(p) => issues.push(
                     Issue::error(IssueType::Invalid, format!("meta.profile {url} is a profile of {}, not of {rt}", p.type_name))
                         .at(format!("{root}.meta.profile[{i}]")),
@@ -366,6 +396,22 @@ impl StructureValidator {
             walk.record_conformance(plan, resource, ok);
         }
         walk.profile = None;
+    }
+}
+
+impl StructureValidator {
+    /// For `url|version` when that version is not loaded: which version was used instead.
+    fn version_fallback(&self, canonical: &str) -> Option<String> {
+        let (url, Some(wanted)) = definitions::canonical::split(canonical) else {
+            return None;
+        };
+        let resolved = self.definitions.structure_definitions.resolve(canonical)?;
+        (!resolved.exact).then(|| {
+            format!(
+                "{url} version {wanted} is not loaded; checked against version {}",
+                resolved.entry.version.as_deref().unwrap_or("(no version)")
+            )
+        })
     }
 }
 

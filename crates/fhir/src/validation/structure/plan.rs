@@ -1,6 +1,6 @@
 //! The compiled plan: each StructureDefinition snapshot turned once into a tree of nodes.
 
-use super::definitions::{unversioned, LoadError};
+use super::definitions::LoadError;
 use super::invariants::CompiledInvariant;
 use crate::fast_hash::FastMap;
 use serde_json::Value;
@@ -283,7 +283,8 @@ fn compile_node(
         };
         Some(Binding {
             strength,
-            value_set: unversioned(b.get("valueSet")?.as_str()?).to_string(),
+            // as written: `url|version` picks that version (definitions::canonical)
+            value_set: b.get("valueSet")?.as_str()?.to_string(),
         })
     });
     let slicing = element.get("slicing").map(|s| Slicing {
@@ -395,7 +396,7 @@ fn type_ref(t: &Value) -> Option<TypeRef> {
             .map(|a| {
                 a.iter()
                     .filter_map(Value::as_str)
-                    .map(|s| unversioned(s).to_string())
+                    .map(str::to_string)
                     .collect()
             })
             .unwrap_or_default()

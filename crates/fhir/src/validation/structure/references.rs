@@ -104,7 +104,7 @@ impl<'a> Walk<'a> {
         // the type a target profile constrains: core URLs name it, others need their plan
         let type_of = |p: &'a str| -> Option<&'a str> {
             match p.strip_prefix(CORE_SD) {
-                Some(t) => Some(t),
+                Some(t) => Some(super::definitions::unversioned(t)),
                 None => self.reg.plan(p).map(|plan| plan.type_name.as_str()),
             }
         };

@@ -213,10 +213,11 @@ impl<'a> Walk<'a> {
                     .iter()
                     .flat_map(|t| t.profiles.first())
                     .next()
+                    .map(|p| super::definitions::unversioned(p))
             })
             .flatten();
         let (expected, is_pattern) = match (profile_url, descend(plan, slice, path)) {
-            (Some(url), _) => (Some(Value::String(url.clone())), false),
+            (Some(url), _) => (Some(Value::String(url.to_string())), false),
             (None, Some(n)) if n.fixed.is_some() => (n.fixed.clone(), false),
             (None, Some(n)) if n.pattern.is_some() => (n.pattern.clone(), true),
             _ => (None, false),

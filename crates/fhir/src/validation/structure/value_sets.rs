@@ -7,6 +7,7 @@ use super::definitions::{unversioned, Definitions};
 use crate::fast_hash::{FastMap, FastSet};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Expansion {
@@ -108,7 +109,7 @@ fn include_into(
         .iter()
         .filter_map(Value::as_str)
     {
-        match expand_inner(defs, unversioned(vs), visiting) {
+        match expand_inner(defs, vs, visiting) {
             Some(e) => {
                 for (system, codes) in e.codes {
                     out.codes.entry(system).or_default().extend(codes);
@@ -134,10 +135,12 @@ fn include_into(
         }
         return;
     }
-    let cs = defs
-        .code_systems
-        .get(system)
-        .filter(|cs| str_of(cs, "content") == Some("complete"));
+    // `include.version` picks a version of the CodeSystem (definitions::canonical)
+    let cs = match str_of(include, "version") {
+        Some(version) => defs.code_systems.get(&format!("{system}|{version}")),
+        None => defs.code_systems.get(system),
+    }
+    .filter(|cs| str_of(cs, "content") == Some("complete"));
     let Some(cs) = cs else {
         out.open_systems.insert(system.to_string());
         return;
@@ -196,12 +199,45 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// Expands every ValueSet in `urls` that exists locally.
+/// Expands every ValueSet in `canonicals` (`url` or `url|version`) that exists locally, by the
+/// canonical as given; the latest version of each is also found by its bare URL. A ValueSet
+/// named several ways is expanded once.
 pub fn expand_all<'a>(
     defs: &Definitions,
-    urls: impl IntoIterator<Item = &'a str>,
-) -> FastMap<String, Expansion> {
-    urls.into_iter()
-        .filter_map(|u| expand(defs, u).map(|e| (u.to_string(), e)))
-        .collect()
+    canonicals: impl IntoIterator<Item = &'a str>,
+) -> FastMap<String, Arc<Expansion>> {
+    let mut out: FastMap<String, Arc<Expansion>> = FastMap::default();
+    let mut by_resource: FastMap<(String, Option<String>), Option<Arc<Expansion>>> =
+        FastMap::default();
+    for canonical in canonicals {
+        if out.contains_key(canonical) {
+            continue;
+        }
+        let Some(resolved) = defs.value_sets.resolve(canonical) else {
+            continue;
+        };
+        let url = unversioned(canonical);
+        let version = resolved.entry.version.clone();
+        let key = (url.to_string(), version.clone());
+        let expansion = by_resource
+            .entry(key)
+            .or_insert_with(|| {
+                let exact = version.map_or_else(|| url.to_string(), |v| format!("{url}|{v}"));
+                expand(defs, &exact).map(Arc::new)
+            })
+            .clone();
+        let Some(expansion) = expansion else {
+            continue;
+        };
+        let latest = defs
+            .value_sets
+            .versions(url)
+            .last()
+            .is_some_and(|e| std::ptr::eq(e, resolved.entry));
+        if latest {
+            out.insert(url.to_string(), Arc::clone(&expansion));
+        }
+        out.insert(canonical.to_string(), expansion);
+    }
+    out
 }
