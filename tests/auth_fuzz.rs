@@ -11,6 +11,7 @@ use hbpc_gateway::config::{AuthSettings, ClientSettings};
 use hbpc_gateway::domain::auth::jwt_parts::{peek_claims, read_header};
 use hbpc_gateway::domain::auth::scope::{Grant, ScopeSet};
 use hbpc_gateway::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SecurityStore};
+use hbpc_gateway::store::write_audit::{Settlement, StoredIntent};
 use hbpc_gateway::store::StoreError;
 use proptest::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,12 @@ impl SecurityStore for MemoryStore {
         Ok(self.jtis.lock().unwrap().insert((c.into(), j.into())))
     }
     async fn append_audit(&self, _: Vec<AuditRow>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn audit_intents(&self, _: usize) -> Result<Vec<StoredIntent>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn settle_audit_intents(&self, _: Settlement) -> Result<(), StoreError> {
         Ok(())
     }
     async fn quarantine_audit(&self, _: Vec<QuarantinedAudit>) -> Result<(), StoreError> {

@@ -34,7 +34,9 @@ fn body(outcome: &WriteOutcome) -> Value {
         WriteOutcome::Created(s) | WriteOutcome::Matched(s) | WriteOutcome::Updated(s) => {
             serde_json::from_str(s.body.as_deref().unwrap()).unwrap()
         }
-        WriteOutcome::Deleted { .. } | WriteOutcome::DeliveryEnqueued { .. } => Value::Null,
+        WriteOutcome::Deleted { .. }
+        | WriteOutcome::DeliveryEnqueued { .. }
+        | WriteOutcome::Audited { .. } => Value::Null,
     }
 }
 

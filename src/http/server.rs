@@ -205,6 +205,17 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     let metrics_on_main = metrics.enabled && metrics_own.is_none();
     let data = web::Data::new(state);
     let audit = data.security.audit.clone();
+    if let Some(audit) = &audit {
+        // Before serving: the writes of the last run all have their record (a crash may have
+        // stopped it between a write's commit and its record's).
+        let settled = audit.settle_committed_writes().await?;
+        if settled.recorded > 0 {
+            tracing::warn!(
+                recorded = settled.recorded,
+                "audit records of writes committed before the last stop, made from their intents"
+            );
+        }
+    }
     let metrics_server = match metrics_own {
         Some(addr) => Some(metrics_server(addr, data.clone())?),
         None => None,

@@ -27,10 +27,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Intake for this request's caller, recorded as the submitter of its referrals.
+    /// Intake for this request's caller, recorded as the submitter of its referrals; its
+    /// writes commit the request's audit record with them.
     pub fn intake_for(&self, req: &HttpRequest) -> Intake {
         let caller = crate::http::auth::principal(req);
-        self.intake.submitted_by(caller.submitter())
+        self.intake
+            .submitted_by(caller.submitter())
+            .audited_as(crate::http::auth::write_audit(req))
     }
 
     /// The FHIR base URL as clients see it.

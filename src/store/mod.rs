@@ -13,6 +13,7 @@ pub mod resource;
 pub mod search;
 pub mod security;
 pub mod sqlite;
+pub mod write_audit;
 pub mod write_op;
 pub mod write_rules;
 

@@ -38,7 +38,9 @@ impl PreparedWrite {
                 resource,
                 ..
             } => (resource_type, resource),
-            WriteOp::Delete { .. } | WriteOp::EnqueueDelivery(_) => return None,
+            WriteOp::Delete { .. } | WriteOp::EnqueueDelivery(_) | WriteOp::RecordAudit(_) => {
+                return None
+            }
         };
         let rows = indexer.index_rows_where(resource_type, resource, &|code| {
             !STAMPED_PARAMS.contains(&code)

@@ -4,6 +4,7 @@
 //! Audit records live in their own table with their own read path, apart from the resource
 //! tables: they are not resource versions and never count as such.
 
+use super::write_audit::{Settlement, StoredIntent};
 use super::{SharedStore, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -84,8 +85,16 @@ pub trait SecurityStore: Send + Sync {
         now_ms: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Durably appends audit records; an error means they are not stored.
+    /// Durably appends audit records; an error means they are not stored. A record replaces
+    /// one stored with the same id (made from its request's audit intent by settlement).
     async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError>;
+
+    /// The oldest `limit` audit intents of committed writes (`store::write_audit`).
+    async fn audit_intents(&self, limit: usize) -> Result<Vec<StoredIntent>, StoreError>;
+
+    /// Stores `settlement.records` (a record already stored with the same id wins), then,
+    /// once they are durable, deletes `settlement.intents`.
+    async fn settle_audit_intents(&self, settlement: Settlement) -> Result<(), StoreError>;
 
     /// Keeps records the store refused (`StoreError::Rejected`) apart, durably.
     async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError>;

@@ -1,4 +1,5 @@
 use super::delivery_request::DeliveryRequest;
+use super::write_audit::AuditIntent;
 use super::StoredResource;
 use fhir_engine::model::identifier::IdentifierToken;
 use serde_json::Value;
@@ -28,6 +29,10 @@ pub enum WriteOp {
     },
     /// Records an outbox entry in the same transaction (issue #5). It writes no resource.
     EnqueueDelivery(DeliveryRequest),
+    /// Records the request's audit intent in the same transaction, naming every version the
+    /// transaction's other operations stored, wherever it stands among them (`write_audit`).
+    /// Nothing is recorded when they stored nothing. It writes no resource.
+    RecordAudit(Box<AuditIntent>),
 }
 
 impl WriteOp {
@@ -37,6 +42,7 @@ impl WriteOp {
             | WriteOp::Update { resource_type, .. }
             | WriteOp::Delete { resource_type, .. } => resource_type,
             WriteOp::EnqueueDelivery(_) => "Task",
+            WriteOp::RecordAudit(_) => "AuditEvent",
         }
     }
 
@@ -46,13 +52,14 @@ impl WriteOp {
             | WriteOp::Update { id, .. }
             | WriteOp::Delete { id, .. } => id,
             WriteOp::EnqueueDelivery(request) => &request.task_id,
+            WriteOp::RecordAudit(intent) => &intent.id,
         }
     }
 
     pub(crate) fn resource_mut(&mut self) -> Option<&mut Value> {
         match self {
             WriteOp::Create { resource, .. } | WriteOp::Update { resource, .. } => Some(resource),
-            WriteOp::Delete { .. } | WriteOp::EnqueueDelivery(_) => None,
+            WriteOp::Delete { .. } | WriteOp::EnqueueDelivery(_) | WriteOp::RecordAudit(_) => None,
         }
     }
 }
@@ -70,5 +77,10 @@ pub enum WriteOutcome {
     /// The outbox record's id.
     DeliveryEnqueued {
         delivery_id: String,
+    },
+    /// The audit intent was recorded, naming these versions (`Type/id/_history/version`);
+    /// empty when the transaction stored nothing (and so recorded no intent).
+    Audited {
+        written: Vec<String>,
     },
 }

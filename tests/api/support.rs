@@ -238,6 +238,23 @@ impl TestServer {
         self.store().await.stats().await.expect("stats").versions
     }
 
+    /// Every stored version (tombstones included) as `Type/id/_history/version`, read
+    /// directly from the database.
+    pub async fn stored_version_references(&self) -> Vec<String> {
+        let query = fhir_engine::search::HistoryQuery {
+            resource_type: None,
+            id: None,
+            since_ms: None,
+            count: 1_000_000,
+            after: None,
+        };
+        let versions = self.store().await.history(&query).await.expect("history");
+        versions
+            .iter()
+            .map(|v| format!("{}/{}/_history/{}", v.resource_type, v.id, v.version_id))
+            .collect()
+    }
+
     pub async fn stored_with_identifier(&self, resource_type: &str, value: &str) -> usize {
         let token = fhir_engine::model::identifier::IdentifierToken::parse(value).expect("token");
         self.store()

@@ -17,7 +17,12 @@
 //!   counted, listed by `hbpc-gateway audit quarantine`) instead of being retried forever.
 //!   Client-supplied text is made recordable before it gets here (`AuditRecord::recordable`),
 //!   so this is a last line of defence.
+//!
+//! A write does not depend on this queue alone: it commits an audit intent with itself
+//! (`write_audit`), which the trail settles at start-up and every `SETTLE_EVERY` after, so a
+//! crash between a write's commit and its record's leaves no write unaudited.
 
+use super::write_audit::{settle, Settled};
 use crate::config::AuditReads;
 use crate::domain::auth::audit_event::AuditRecord;
 use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SharedSecurityStore};
@@ -36,6 +41,11 @@ const MAX_BATCH: usize = 512;
 const LINGER: Duration = Duration::from_millis(5);
 /// After a failed append the next waits this long for new records (then the last pause).
 const RETRY_PAUSES_MS: [u64; 5] = [20, 50, 100, 250, 1000];
+/// How often the audit intents of committed writes are settled while serving.
+const SETTLE_EVERY: Duration = Duration::from_secs(10);
+/// An intent this old whose request stored no record of its own becomes that record: its
+/// request has long been answered (or failed for want of its record).
+const ORPHANED_AFTER_MS: i64 = 60_000;
 
 /// What the trail has done, for readiness, metrics and shutdown.
 #[derive(Debug, Default)]
@@ -87,6 +97,7 @@ impl AuditTrail {
             pending,
             Arc::clone(&counters),
         ));
+        tokio::spawn(settle_periodically(Arc::downgrade(&store)));
         Self {
             store,
             queue,
@@ -164,12 +175,38 @@ impl AuditTrail {
         }
     }
 
+    /// At start-up, before serving: every audit intent left by the last run becomes its
+    /// request's record unless that record was stored (see `write_audit::settle`).
+    pub async fn settle_committed_writes(&self) -> Result<Settled, StoreError> {
+        settle(&self.store, i64::MAX).await
+    }
+
     pub async fn read(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.store.audit_event(id).await
     }
 
     pub async fn search(&self, filter: &AuditFilter) -> Result<Vec<String>, StoreError> {
         self.store.audit_events(filter).await
+    }
+}
+
+/// Settles intents while serving, until the store is dropped.
+async fn settle_periodically(store: std::sync::Weak<dyn crate::store::security::SecurityStore>) {
+    let mut ticks = tokio::time::interval(SETTLE_EVERY);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        match settle(&store, now_millis() - ORPHANED_AFTER_MS).await {
+            Ok(settled) if settled.recorded > 0 => tracing::warn!(
+                recorded = settled.recorded,
+                "audit records of committed writes made from their intents"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "audit intents not settled; retried later"),
+        }
     }
 }
 
@@ -382,6 +419,7 @@ mod tests {
     use super::*;
     use crate::domain::auth::audit_event::{AuditEntity, AuditKind};
     use crate::store::security::SecurityStore;
+    use crate::store::write_audit::{Settlement, StoredIntent};
     use async_trait::async_trait;
     use std::sync::Mutex;
 
@@ -414,6 +452,12 @@ mod tests {
         }
         async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError> {
             self.quarantined.lock().unwrap().extend(records);
+            Ok(())
+        }
+        async fn audit_intents(&self, _: usize) -> Result<Vec<StoredIntent>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn settle_audit_intents(&self, _: Settlement) -> Result<(), StoreError> {
             Ok(())
         }
         async fn quarantined_audit(

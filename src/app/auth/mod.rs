@@ -9,6 +9,7 @@ pub mod principal;
 pub mod rate_limiter;
 pub mod remote_jwks;
 pub mod token_service;
+pub mod write_audit;
 
 use crate::config::{SecuritySettings, Settings};
 use crate::store::security::SharedSecurityStore;

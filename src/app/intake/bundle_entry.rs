@@ -393,9 +393,12 @@ pub(super) fn entry_outcome(outcome: WriteOutcome) -> EntryOutcome {
         WriteOutcome::Matched(s) => EntryOutcome::Written(Written::Existing(s)),
         WriteOutcome::Updated(s) => EntryOutcome::Written(Written::Updated(s)),
         WriteOutcome::Deleted { version_id } => EntryOutcome::Deleted(version_id),
-        // Bundle entries never enqueue deliveries; the referral workflow does, after them.
-        WriteOutcome::DeliveryEnqueued { .. } => EntryOutcome::Failed(AppError::Store(
-            crate::store::StoreError::Backend("an outbox record is not a Bundle entry".into()),
-        )),
+        // Bundle entries never enqueue deliveries (the referral workflow does, after them),
+        // and intake takes the audit intent's outcome out before entries see outcomes.
+        WriteOutcome::DeliveryEnqueued { .. } | WriteOutcome::Audited { .. } => {
+            EntryOutcome::Failed(AppError::Store(crate::store::StoreError::Backend(
+                "an outbox record or audit intent is not a Bundle entry".into(),
+            )))
+        }
     }
 }

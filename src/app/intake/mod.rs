@@ -17,6 +17,7 @@ pub use policy::IntakePolicy;
 pub(crate) use single::check_id;
 pub use single::{Accepted, Written};
 
+use super::auth::write_audit::WriteAudit;
 use super::AppError;
 use crate::app::search::Search;
 use crate::app::workflow::Workflow;
@@ -43,6 +44,8 @@ pub struct Intake {
     /// On the intake of one `$process-message`: the message's receipt, stored with its writes
     /// so that a resend is recognised (see `message.rs`).
     receipt: Option<Arc<WriteOp>>,
+    /// The request's audit record, committed with each of its writes (`auth::write_audit`).
+    audit: Option<Arc<WriteAudit>>,
 }
 
 impl Intake {
@@ -60,6 +63,7 @@ impl Intake {
             workflow: None,
             submitter: None,
             receipt: None,
+            audit: None,
         }
     }
 
@@ -74,6 +78,12 @@ impl Intake {
             submitter: client.map(Arc::from),
             ..self.clone()
         }
+    }
+
+    /// This intake, for writes that commit `audit` with them (`None`: the audit trail is off).
+    pub fn audited_as(mut self, audit: Option<Arc<WriteAudit>>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// This intake, for the writes of one message, whose `receipt` it stores with them.
@@ -100,7 +110,10 @@ impl Intake {
         if let Some(receipt) = &self.receipt {
             ops.push(receipt.as_ref().clone());
         }
-        match &self.workflow {
+        if let Some(audit) = &self.audit {
+            ops.push(WriteOp::RecordAudit(Box::new(audit.intent())));
+        }
+        let mut outcomes = match &self.workflow {
             Some(workflow) => workflow
                 .apply(ops, message_source, self.submitter.as_deref())
                 .await
@@ -110,7 +123,17 @@ impl Intake {
                 .apply(ops)
                 .await
                 .map_err(|e| AppError::from_store(e, at)),
-        }
+        }?;
+        outcomes.retain(|outcome| match outcome {
+            WriteOutcome::Audited { written } => {
+                if let Some(audit) = &self.audit {
+                    audit.committed(written);
+                }
+                false
+            }
+            _ => true,
+        });
+        Ok(outcomes)
     }
 
     /// Parses the body and checks it is a valid resource of `expected_type`; returns it with

@@ -16,7 +16,7 @@ pub enum AuditKind {
 }
 
 /// A resource (or type) the request touched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AuditEntity {
     pub resource_type: String,
     pub id: Option<String>,
@@ -244,6 +244,35 @@ impl AuditRecord {
     }
 }
 
+/// The record of a request whose write committed but whose own record was never stored (the
+/// process stopped in between): its record as known before the response (`template`, an
+/// AuditEvent), naming first the versions the write stored. `None` if `template` is not one.
+pub fn of_committed_write(template: &str, written: &[String]) -> Option<String> {
+    let mut event: serde_json::Value = serde_json::from_str(template).ok()?;
+    let entities = event.get_mut("entity")?.as_array_mut()?;
+    let named: Vec<serde_json::Value> = written
+        .iter()
+        .filter(|r| {
+            !entities
+                .iter()
+                .any(|e| e["what"]["reference"].as_str() == Some(r.as_str()))
+        })
+        .filter_map(|r| {
+            serde_json::to_value(Entity {
+                what: Some(What::reference(r.clone())),
+                kind: Coding::with_display(AUDIT_ENTITY_TYPE, "2", "System Object"),
+                ..Entity::default()
+            })
+            .ok()
+        })
+        .collect();
+    entities.splice(0..0, named);
+    event["outcome"] = "0".into();
+    event["outcomeDesc"] =
+        "the write was committed; the process stopped before the response was recorded".into();
+    Some(event.to_string())
+}
+
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
 const RESTFUL_INTERACTION: &str = "http://hl7.org/fhir/restful-interaction";
 const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
@@ -434,6 +463,28 @@ mod tests {
         assert_eq!(recordable.query_names[0], "a\u{FFFD}b");
         let json = recordable.to_json();
         assert!(!json.contains("\\u0000") && !json.contains('\0'), "{json}");
+    }
+
+    #[test]
+    fn a_committed_write_without_its_record_names_what_it_wrote() {
+        let template = record().to_json();
+        let written = vec![
+            "CarePlan/cp1/_history/2".to_string(),
+            "Task/t1/_history/1".to_string(),
+        ];
+        let body = of_committed_write(&template, &written).expect("an AuditEvent");
+        let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(e["id"], "a1");
+        assert_eq!(e["outcome"], "0");
+        assert_eq!(
+            e["entity"][0]["what"]["reference"],
+            "CarePlan/cp1/_history/2"
+        );
+        assert_eq!(e["entity"][1]["what"]["reference"], "Task/t1/_history/1");
+        assert_eq!(e["entity"][1]["type"]["code"], "2");
+        // what the template named stays
+        assert_eq!(e["entity"][2]["what"]["reference"], "CarePlan/cp1");
+        assert!(of_committed_write("not json", &written).is_none());
     }
 
     #[test]

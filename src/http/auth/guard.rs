@@ -5,6 +5,7 @@ use super::request_kind::{classify, RequestKind, CONFORMANCE_TYPES};
 use super::response_headers::{add_cors, add_security_headers, cors_preflight};
 use crate::app::auth::principal::Principal;
 use crate::app::auth::token_service::BearerError;
+use crate::app::auth::write_audit::WriteAudit;
 use crate::domain::auth::audit_event::{AuditEntity, AuditKind, AuditRecord};
 use crate::domain::auth::scope::Interaction;
 use crate::domain::auth::token_bucket::Admission;
@@ -240,27 +241,32 @@ pub async fn guard(
             }
         }
     }
-    let query_names: Vec<String> = query_names(req.query_string());
+    let scope = security.audit.as_ref().map(|_| {
+        Arc::new(AuditScope {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: kind.clone(),
+            principal: principal.clone(),
+            address,
+            query_names: query_names(req.query_string()),
+            started_ms,
+            auth_on: security.tokens.is_some(),
+        })
+    });
     let mut res = match rejection {
         Some(response) => req.into_response(response),
         None => {
             if let Some(p) = &principal {
                 req.extensions_mut().insert(Arc::clone(p));
             }
+            if let Some(scope) = &scope {
+                req.extensions_mut().insert(Arc::clone(scope));
+            }
             next.call(req).await?.map_into_boxed_body()
         }
     };
 
-    if let Some(audit) = &security.audit {
-        let record = audit_record(
-            &kind,
-            &res,
-            principal.as_deref(),
-            address,
-            query_names,
-            started_ms,
-            security.tokens.is_some(),
-        );
+    if let (Some(audit), Some(scope)) = (&security.audit, &scope) {
+        let record = audit_record(scope, res.request(), Some(&res));
         if let Err(e) = audit.record(&record).await {
             // The request fails when its audit record cannot be written.
             tracing::error!(error = %e, "audit write failed; the request fails");
@@ -336,45 +342,77 @@ fn written_entity(
     }
 }
 
-fn audit_record(
-    kind: &RequestKind,
-    res: &ServiceResponse<BoxBody>,
-    principal: Option<&Principal>,
+/// What the guard knows of a request before its handler runs, kept in the request's
+/// extensions: enough for the audit record its writes commit with (`write_audit`).
+struct AuditScope {
+    /// The request's AuditEvent id.
+    id: String,
+    kind: RequestKind,
+    principal: Option<Arc<Principal>>,
     address: Option<String>,
     query_names: Vec<String>,
     started_ms: i64,
     auth_on: bool,
+}
+
+/// The request's audit record as its writes carry it into their transactions: the record as
+/// known now, before the response. `None` when the audit trail is off.
+pub fn write_audit(req: &HttpRequest) -> Option<Arc<WriteAudit>> {
+    if let Some(audit) = req.extensions().get::<Arc<WriteAudit>>() {
+        return Some(Arc::clone(audit));
+    }
+    let scope = req.extensions().get::<Arc<AuditScope>>().cloned()?;
+    let audit = Arc::new(WriteAudit::new(audit_record(&scope, req, None)));
+    req.extensions_mut().insert(Arc::clone(&audit));
+    Some(audit)
+}
+
+/// The request's record; before the response (`None`) as a success.
+fn audit_record(
+    scope: &AuditScope,
+    req: &HttpRequest,
+    res: Option<&ServiceResponse<BoxBody>>,
 ) -> AuditRecord {
-    let detail = res
-        .request()
+    let detail = req
         .extensions()
         .get::<AuditDetail>()
         .cloned()
         .unwrap_or_default();
-    let request_id = res
-        .request()
+    let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let mut entities = detail.entities;
+    // What its writes committed comes first: the request's own and the workflow's versions.
+    let mut entities = req
+        .extensions()
+        .get::<Arc<WriteAudit>>()
+        .map(|audit| audit.written())
+        .unwrap_or_default();
+    let named: std::collections::HashSet<AuditEntity> = entities.iter().cloned().collect();
+    entities.extend(detail.entities.into_iter().filter(|e| !named.contains(e)));
     let mut operation = None;
-    let (audit_kind, subtype, action) = match kind {
+    let (audit_kind, subtype, action) = match &scope.kind {
         RequestKind::Rest {
             interaction,
             resource_type,
             id,
             version,
         } => {
-            let located = written_entity(*interaction, res, resource_type, id.as_deref());
-            entities.insert(
-                0,
-                located.unwrap_or_else(|| AuditEntity {
-                    resource_type: resource_type.clone(),
-                    id: id.clone(),
-                    version: version.clone(),
-                }),
-            );
+            let located =
+                res.and_then(|res| written_entity(*interaction, res, resource_type, id.as_deref()));
+            if located.as_ref().is_some_and(|l| named.contains(l)) {
+                // named already, as a version its write committed
+            } else {
+                entities.insert(
+                    0,
+                    located.unwrap_or_else(|| AuditEntity {
+                        resource_type: resource_type.clone(),
+                        id: id.clone(),
+                        version: version.clone(),
+                    }),
+                );
+            }
             let action = match interaction {
                 Interaction::Create => "C",
                 Interaction::Update | Interaction::Patch => "U",
@@ -416,26 +454,26 @@ fn audit_record(
     };
     let client_id = detail
         .client_id
-        .or_else(|| principal.map(|p| p.client_id.clone()))
+        .or_else(|| scope.principal.as_ref().map(|p| p.client_id.clone()))
         .unwrap_or_else(|| {
-            if auth_on {
+            if scope.auth_on {
                 "unauthenticated".into()
             } else {
                 "anonymous".into()
             }
         });
     AuditRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        recorded_ms: started_ms,
+        id: scope.id.clone(),
+        recorded_ms: scope.started_ms,
         kind: audit_kind,
         subtype,
         action,
         client_id,
-        address,
+        address: scope.address.clone(),
         entities,
-        query_names,
+        query_names: scope.query_names.clone(),
         operation,
-        status: res.status().as_u16(),
+        status: res.map_or(200, |res| res.status().as_u16()),
         request_id,
     }
 }

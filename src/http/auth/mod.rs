@@ -10,4 +10,4 @@ pub mod response_headers;
 pub mod routes;
 pub mod token_endpoint;
 
-pub use guard::{guard, principal};
+pub use guard::{guard, principal, write_audit};

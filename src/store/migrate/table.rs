@@ -203,6 +203,26 @@ pub const AUDIT_QUARANTINE: Table = Table {
     per_type: false,
 };
 
+/// Audit intents of committed writes not yet settled (`store::write_audit`): the target
+/// settles them at its start.
+pub const AUDIT_INTENT: Table = Table {
+    name: "audit_intent",
+    sqlite: "main.audit_intent",
+    columns: &[
+        col("seq", Int),
+        col("id", Text),
+        col("recorded_ms", Int),
+        col("client_id", Text),
+        col("subtype", Text),
+        col("entity_type", Text),
+        col("template", Text),
+        col("written", Text),
+    ],
+    key: 1,
+    cleared: &[],
+    per_type: false,
+};
+
 /// Copied so that an assertion used on the old node cannot be replayed on a new replica before
 /// it expires; not verified, since entries expire and are purged on their own.
 pub const AUTH_JTI: Table = Table {
@@ -219,16 +239,17 @@ pub const AUTH_JTI: Table = Table {
 };
 
 /// Copied as rows, in this order (versions first: claims point at resources).
-pub const COPIED: [&Table; 5] = [
+pub const COPIED: [&Table; 6] = [
     &CONDITIONAL_CREATE_CLAIM,
     &DELIVERY,
     &AUDIT_EVENT,
     &AUDIT_QUARANTINE,
+    &AUDIT_INTENT,
     &AUTH_JTI,
 ];
 
 /// Compared row for row (count and content checksum) by verification.
-pub const VERIFIED: [&Table; 7] = [
+pub const VERIFIED: [&Table; 8] = [
     &RESOURCE_VERSION,
     &RESOURCE_CURRENT,
     &RESOURCE_IDENTIFIER,
@@ -236,4 +257,5 @@ pub const VERIFIED: [&Table; 7] = [
     &DELIVERY,
     &AUDIT_EVENT,
     &AUDIT_QUARANTINE,
+    &AUDIT_INTENT,
 ];

@@ -173,6 +173,23 @@ CREATE UNIQUE INDEX conditional_create_claim_key
     ON conditional_create_claim (resource_type, md5(system), md5(value));
 "#,
     },
+    Migration {
+        version: 7,
+        name: "audit intents: a write's audit record commits with the write",
+        sql: r#"
+-- Inserted in the write's own transaction, settled into audit_event (store/write_audit.rs).
+CREATE TABLE audit_intent (
+    seq         BIGSERIAL PRIMARY KEY,
+    id          TEXT   NOT NULL,
+    recorded_ms BIGINT NOT NULL,
+    client_id   TEXT   NOT NULL,
+    subtype     TEXT   NOT NULL,
+    entity_type TEXT,
+    template    TEXT   NOT NULL,
+    written     TEXT   NOT NULL
+);
+"#,
+    },
 ];
 
 pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {

@@ -6,6 +6,7 @@
 
 use super::queries;
 use crate::store::search::{check_index_rows, indexer};
+use crate::store::write_audit::{AuditIntent, WrittenVersions};
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
 use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
@@ -43,13 +44,22 @@ pub async fn apply_ops(
     };
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut matched = Vec::new();
+    let audited = ops.iter().any(|op| matches!(op, WriteOp::RecordAudit(_)));
+    let mut written = WrittenVersions::default();
+    let mut audit = None;
     for (index, (mut op, resolution)) in ops.into_iter().zip(resolutions).enumerate() {
         if !aliases.is_empty() {
             if let Some(resource) = op.resource_mut() {
                 reference::rewrite(resource, &aliases);
             }
         }
+        // what the audit intent names (only when there is one)
+        let target = audited.then(|| (op.resource_type().to_string(), op.id().to_string()));
         let outcome = match (op, resolution) {
+            (WriteOp::RecordAudit(intent), _) => {
+                audit = Some((index, intent));
+                None
+            }
             (WriteOp::Create { resource_type, .. }, Resolution::Existing(existing)) => {
                 matched.push((index, resource_type, existing));
                 None
@@ -124,6 +134,9 @@ pub async fn apply_ops(
                 })
             }
         };
+        if let (Some((resource_type, id)), Some(outcome)) = (&target, &outcome) {
+            written.note(resource_type, id, outcome);
+        }
         outcomes.push(outcome);
     }
     for (index, resource_type, existing) in matched {
@@ -135,7 +148,37 @@ pub async fn apply_ops(
             })?;
         outcomes[index] = Some(WriteOutcome::Matched(found));
     }
+    if let Some((index, intent)) = audit {
+        if !written.is_empty() {
+            record_audit_intent(conn, &intent, &written.column()).await?;
+        }
+        outcomes[index] = Some(WriteOutcome::Audited {
+            written: written.into_vec(),
+        });
+    }
     Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// The write's audit intent, in its transaction (`store::write_audit`).
+async fn record_audit_intent(
+    conn: &mut PgConnection,
+    intent: &AuditIntent,
+    written: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_intent (id, recorded_ms, client_id, subtype, entity_type, template, written)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&intent.id)
+    .bind(intent.recorded_ms)
+    .bind(&intent.client_id)
+    .bind(&intent.subtype)
+    .bind(&intent.entity_type)
+    .bind(&intent.template)
+    .bind(written)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A database error (possibly worth retrying) or a store-level outcome.

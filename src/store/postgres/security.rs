@@ -2,8 +2,22 @@
 
 use super::{backend, unavailable, PostgresStore};
 use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SecurityStore};
+use crate::store::write_audit::{AuditIntent, Settlement, StoredIntent};
 use crate::store::StoreError;
 use async_trait::async_trait;
+
+/// An `audit_intent` row and whether its request's own record is stored.
+type IntentRow = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    bool,
+);
 use sqlx::PgPool;
 
 pub struct PostgresSecurity {
@@ -70,7 +84,11 @@ impl SecurityStore for PostgresSecurity {
         sqlx::query(
             "INSERT INTO audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
              SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[])",
+                                  $6::text[], $7::text[])
+             ON CONFLICT (id) DO UPDATE SET recorded_ms = EXCLUDED.recorded_ms,
+                 client_id = EXCLUDED.client_id, subtype = EXCLUDED.subtype,
+                 outcome = EXCLUDED.outcome, entity_type = EXCLUDED.entity_type,
+                 body = EXCLUDED.body",
         )
         .bind(ids)
         .bind(recorded)
@@ -83,6 +101,75 @@ impl SecurityStore for PostgresSecurity {
         .await
         .map_err(backend)?;
         Ok(())
+    }
+
+    async fn audit_intents(&self, limit: usize) -> Result<Vec<StoredIntent>, StoreError> {
+        let rows: Vec<IntentRow> = sqlx::query_as(
+            "SELECT i.seq, i.id, i.recorded_ms, i.client_id, i.subtype, i.entity_type, i.template,
+                    i.written, EXISTS (SELECT 1 FROM audit_event e WHERE e.id = i.id)
+               FROM audit_intent i ORDER BY i.seq LIMIT $1",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    seq,
+                    id,
+                    recorded_ms,
+                    client_id,
+                    subtype,
+                    entity_type,
+                    template,
+                    written,
+                    settled,
+                )| {
+                    StoredIntent {
+                        seq,
+                        intent: AuditIntent {
+                            id,
+                            recorded_ms,
+                            client_id,
+                            subtype,
+                            entity_type,
+                            template,
+                        },
+                        written: StoredIntent::written_from_column(&written),
+                        settled,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// One transaction: the records and the intents are in the same database.
+    async fn settle_audit_intents(&self, settlement: Settlement) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for r in settlement.records {
+            sqlx::query(
+                "INSERT INTO audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(r.id)
+            .bind(r.recorded_ms)
+            .bind(r.client_id)
+            .bind(r.subtype)
+            .bind(r.outcome)
+            .bind(r.entity_type)
+            .bind(r.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        sqlx::query("DELETE FROM audit_intent WHERE seq = ANY($1)")
+            .bind(settlement.intents)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError> {

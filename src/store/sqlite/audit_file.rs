@@ -2,8 +2,14 @@
 //! attached to the writer and to every reader as schema `audit`. A commit of audit records
 //! alone leaves the main file unchanged, so it does not empty the readers' page caches of the
 //! resource tables, as it did while the records lived in the main file.
+//!
+//! The one exception is a write's audit intent (`store::write_audit`): it must commit with the
+//! write, and a transaction across attached files is not atomic in WAL mode, so it lives in
+//! the main file (`audit_intent`) until settlement copies it here (if needed) and deletes it.
 
-use rusqlite::Connection;
+use crate::store::security::AuditRow;
+use crate::store::write_audit::{AuditIntent, StoredIntent};
+use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
 /// `dir/name.ext` → `dir/name-audit.ext`.
@@ -54,13 +60,179 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
              quarantined_ms INTEGER NOT NULL,
              error          TEXT    NOT NULL,
              record         BLOB    NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS main.audit_intent (
+             seq         INTEGER PRIMARY KEY,
+             id          TEXT    NOT NULL,
+             recorded_ms INTEGER NOT NULL,
+             client_id   TEXT    NOT NULL,
+             subtype     TEXT    NOT NULL,
+             entity_type TEXT,
+             template    TEXT    NOT NULL,
+             written     TEXT    NOT NULL
          );",
     )
+}
+
+/// Inside the write's transaction: the intent, in the main file.
+pub fn record_intent(
+    conn: &Connection,
+    intent: &AuditIntent,
+    written: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO main.audit_intent (id, recorded_ms, client_id, subtype, entity_type, template, written)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        intent.id,
+        intent.recorded_ms,
+        intent.client_id,
+        intent.subtype,
+        intent.entity_type,
+        intent.template,
+        written
+    ])?;
+    Ok(())
+}
+
+/// The oldest `limit` intents, each with whether its request's own record is stored.
+pub fn intents(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<StoredIntent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.seq, i.id, i.recorded_ms, i.client_id, i.subtype, i.entity_type, i.template,
+                i.written, EXISTS (SELECT 1 FROM audit.audit_event e WHERE e.id = i.id)
+           FROM main.audit_intent i ORDER BY i.seq LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(StoredIntent {
+            seq: r.get(0)?,
+            intent: AuditIntent {
+                id: r.get(1)?,
+                recorded_ms: r.get(2)?,
+                client_id: r.get(3)?,
+                subtype: r.get(4)?,
+                entity_type: r.get(5)?,
+                template: r.get(6)?,
+            },
+            written: StoredIntent::written_from_column(&r.get::<_, String>(7)?),
+            settled: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Records made from intents: a record already stored under the id (the request's own) wins.
+pub fn insert_settled(conn: &Connection, records: &[AuditRow]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO audit.audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+    )?;
+    for r in records {
+        insert.execute(params![
+            r.id,
+            r.recorded_ms,
+            r.client_id,
+            r.subtype,
+            r.outcome,
+            r.entity_type,
+            r.body
+        ])?;
+    }
+    Ok(())
+}
+
+/// Run only after the records made from them are committed: never in the same transaction
+/// (the main file commits first, so a crash between the two files would lose them).
+pub fn delete_intents(conn: &Connection, seqs: &[i64]) -> rusqlite::Result<()> {
+    let mut delete = conn.prepare_cached("DELETE FROM main.audit_intent WHERE seq = ?1")?;
+    for seq in seqs {
+        delete.execute([seq])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{WriteOp, WriteOutcome};
+
+    fn intent(id: &str) -> AuditIntent {
+        AuditIntent {
+            id: id.into(),
+            recorded_ms: 5,
+            client_id: "c".into(),
+            subtype: "create".into(),
+            entity_type: Some("Patient".into()),
+            template: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn a_write_commits_its_intent_and_settlement_removes_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = super::super::open_writer(&dir.path().join("a.sqlite"), 1000).expect("open");
+        let tx = conn.transaction().expect("tx");
+        let mut ops = vec![
+            WriteOp::RecordAudit(Box::new(intent("a1"))),
+            WriteOp::Create {
+                resource_type: "Patient".into(),
+                id: "p1".into(),
+                resource: serde_json::json!({"resourceType": "Patient"}),
+                if_none_exist: None,
+            },
+        ];
+        let mut prepared = vec![None, None];
+        let outcomes =
+            super::super::operations::apply_ops(&tx, &mut ops, &mut prepared, 1_000).expect("ops");
+        // named wherever it stands among the operations
+        assert!(
+            matches!(&outcomes[0], WriteOutcome::Audited { written } if written == &["Patient/p1/_history/1"])
+        );
+        tx.commit().expect("commit");
+        let stored = intents(&conn, 10).expect("intents");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].intent, intent("a1"));
+        assert_eq!(stored[0].written, ["Patient/p1/_history/1"]);
+        assert!(!stored[0].settled);
+
+        // a transaction that stores nothing records no intent
+        let tx = conn.transaction().expect("tx");
+        let mut ops = vec![
+            WriteOp::Delete {
+                resource_type: "Patient".into(),
+                id: "nobody".into(),
+                if_match: None,
+            },
+            WriteOp::RecordAudit(Box::new(intent("a2"))),
+        ];
+        let outcomes = super::super::operations::apply_ops(&tx, &mut ops, &mut [None, None], 2_000)
+            .expect("ops");
+        assert!(matches!(&outcomes[1], WriteOutcome::Audited { written } if written.is_empty()));
+        tx.commit().expect("commit");
+        assert_eq!(intents(&conn, 10).expect("intents").len(), 1);
+
+        let row = AuditRow {
+            id: "a1".into(),
+            recorded_ms: 5,
+            client_id: "c".into(),
+            subtype: "create".into(),
+            outcome: "0".into(),
+            entity_type: None,
+            body: "{}".into(),
+            fsync: true,
+        };
+        insert_settled(&conn, std::slice::from_ref(&row)).expect("insert");
+        // a second settlement of the same intent stores nothing twice
+        insert_settled(&conn, &[row]).expect("insert again");
+        let stored = intents(&conn, 10).expect("intents");
+        assert!(stored[0].settled);
+        delete_intents(&conn, &[stored[0].seq]).expect("delete");
+        assert!(intents(&conn, 10).expect("intents").is_empty());
+        let records: i64 = conn
+            .query_row("SELECT count(*) FROM audit.audit_event", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(records, 1);
+    }
 
     #[test]
     fn the_audit_file_sits_beside_the_database() {

@@ -7,6 +7,7 @@
 
 use super::queries;
 use crate::store::prepared_write::PreparedWrite;
+use crate::store::write_audit::WrittenVersions;
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
 use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
@@ -51,6 +52,9 @@ pub fn apply_ops(
     };
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut matched = Vec::new();
+    let audited = ops.iter().any(|op| matches!(op, WriteOp::RecordAudit(_)));
+    let mut written = WrittenVersions::default();
+    let mut audit = None;
     for (index, (op, resolution)) in ops.iter_mut().zip(resolutions).enumerate() {
         if !aliases.is_empty() {
             if let Some(resource) = op.resource_mut() {
@@ -63,7 +67,13 @@ pub fn apply_ops(
             }
         }
         let prepared = prepared.get(index).and_then(Option::as_ref);
+        // what the audit intent names (only when there is one: the writer is serial)
+        let target = audited.then(|| (op.resource_type().to_string(), op.id().to_string()));
         let outcome = match (op, resolution) {
+            (WriteOp::RecordAudit(intent), _) => {
+                audit = Some((index, &**intent));
+                None
+            }
             (WriteOp::Create { resource_type, .. }, Resolution::Existing(existing)) => {
                 matched.push((index, resource_type.as_str(), existing));
                 None
@@ -149,6 +159,9 @@ pub fn apply_ops(
                 }
             }),
         };
+        if let (Some((resource_type, id)), Some(outcome)) = (&target, &outcome) {
+            written.note(resource_type, id, outcome);
+        }
         outcomes.push(outcome);
     }
     for (index, resource_type, existing) in matched {
@@ -158,6 +171,14 @@ pub fn apply_ops(
                 StoreError::Backend(format!("matched {resource_type}/{existing} vanished"))
             })?;
         outcomes[index] = Some(WriteOutcome::Matched(found));
+    }
+    if let Some((index, intent)) = audit {
+        if !written.is_empty() {
+            super::audit_file::record_intent(conn, intent, &written.column())?;
+        }
+        outcomes[index] = Some(WriteOutcome::Audited {
+            written: written.into_vec(),
+        });
     }
     Ok(outcomes.into_iter().flatten().collect())
 }

@@ -2,10 +2,12 @@
 //! thread (so they share its group commit and fsync), reads use the read pool. Audit records
 //! live in their own attached file (`audit_file.rs`).
 
+use super::audit_file;
 use super::read_pool::ReadPool;
 use super::writer::{SideJob, Work};
 use super::SqliteStore;
 use crate::store::security::{AuditFilter, AuditRow, QuarantinedAudit, SecurityStore};
+use crate::store::write_audit::{Settlement, StoredIntent};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -64,7 +66,11 @@ impl SideJob for AppendAudit {
     fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let mut insert = conn.prepare_cached(
             "INSERT INTO audit.audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET recorded_ms = excluded.recorded_ms,
+                 client_id = excluded.client_id, subtype = excluded.subtype,
+                 outcome = excluded.outcome, entity_type = excluded.entity_type,
+                 body = excluded.body",
         )?;
         for r in &self.rows {
             insert.execute(params![
@@ -125,7 +131,47 @@ impl SideJob for QuarantineAudit {
     }
 }
 
+/// Statements run inside the writer's transaction.
+type Statements = Box<dyn FnMut(&Connection) -> rusqlite::Result<()> + Send>;
+
+/// One step of settling audit intents (`store::write_audit`).
+struct SettleStep {
+    step: Statements,
+    fsync: bool,
+    reply: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+impl SideJob for SettleStep {
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        (self.step)(conn)
+    }
+
+    fn finish(mut self: Box<Self>, result: Result<(), StoreError>) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn needs_fsync(&self) -> bool {
+        self.fsync
+    }
+}
+
 impl SqliteSecurity {
+    async fn settle_step(
+        &self,
+        step: impl FnMut(&Connection) -> rusqlite::Result<()> + Send + 'static,
+        fsync: bool,
+    ) -> Result<(), StoreError> {
+        let (reply, response) = oneshot::channel();
+        let job = SettleStep {
+            step: Box::new(step),
+            fsync,
+            reply: Some(reply),
+        };
+        self.submit(Box::new(job), response).await
+    }
+
     async fn submit<R>(
         &self,
         job: Box<dyn SideJob>,
@@ -178,6 +224,27 @@ impl SecurityStore for SqliteSecurity {
             reply: Some(reply),
         };
         self.submit(Box::new(job), response).await
+    }
+
+    async fn audit_intents(&self, limit: usize) -> Result<Vec<StoredIntent>, StoreError> {
+        self.readers
+            .read(move |c| audit_file::intents(c, limit))
+            .await
+    }
+
+    async fn settle_audit_intents(&self, settlement: Settlement) -> Result<(), StoreError> {
+        let Settlement { records, intents } = settlement;
+        if !records.is_empty() {
+            // synced: the intents are deleted next, in the other file
+            self.settle_step(move |c| audit_file::insert_settled(c, &records), true)
+                .await?;
+        }
+        if intents.is_empty() {
+            return Ok(());
+        }
+        // Unsynced: an intent a power loss brings back is settled again, to the same end.
+        self.settle_step(move |c| audit_file::delete_intents(c, &intents), false)
+            .await
     }
 
     async fn quarantined_audit(
