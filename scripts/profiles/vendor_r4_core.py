@@ -2,9 +2,10 @@
 """Extracts the R4 core definitions the validator needs from npm hl7.fhir.r4.examples@4.0.1.
 
 Usage: scripts/profiles/vendor_r4_core.py [PACKAGE_DIR]
-PACKAGE_DIR is the unpacked `package/` directory (default: fetched with `npm pack` into
-target/test-data). Writes crates/fhir/definitions/r4-core/definitions.json (the FHIR engine's
-data): one minified Bundle holding
+PACKAGE_DIR is the unpacked `package/` directory (default: the one scripts/fetch_r4_examples.sh
+names, fetched with `npm pack` into target/test-data). Writes
+crates/fhir/definitions/r4-core/definitions.json (the FHIR engine's data): one minified Bundle
+holding
   - the base StructureDefinitions (primitive types, data types, resources), the core type
     profiles (SimpleQuantity, MoneyQuantity, ...) and every core extension definition,
     stripped to what validation reads (no narrative, mappings or documentation);
@@ -21,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "definitions.json")
@@ -34,14 +34,8 @@ ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "contentReferen
 def package_dir():
     if len(sys.argv) > 1:
         return sys.argv[1]
-    cache = os.path.join(ROOT, "target", "test-data", "hl7.fhir.r4.examples")
-    pkg = os.path.join(cache, "package")
-    if not os.path.isdir(pkg):
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(["npm", "pack", "--silent", "hl7.fhir.r4.examples@4.0.1"], cwd=cache, check=True)
-        with tarfile.open(os.path.join(cache, "hl7.fhir.r4.examples-4.0.1.tgz")) as t:
-            t.extractall(cache)
-    return pkg
+    fetch = os.path.join(ROOT, "scripts", "fetch_r4_examples.sh")
+    return subprocess.run([fetch], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def strip_element(e):

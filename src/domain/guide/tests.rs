@@ -83,6 +83,30 @@ fn coverage() -> Value {
 
 use Severity::{Error, Warning};
 
+/// Every conformance resource compiled from the FSH into `profiles/` is embedded: a profile
+/// added in FSH but not named in `HBPC_PROFILES` would be committed yet never loaded.
+#[test]
+fn every_guide_file_in_profiles_is_embedded() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .expect("profiles/")
+        .map(|e| {
+            format!(
+                "profiles/{}",
+                e.expect("entry").file_name().to_string_lossy()
+            )
+        })
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = super::HBPC_PROFILES
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    embedded.sort();
+    assert_eq!(on_disk, embedded);
+}
+
 #[test]
 fn fixtures_validate_clean_against_the_hbpc_profiles() {
     assert_clean(&defaulted(referral()));
