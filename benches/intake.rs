@@ -91,7 +91,7 @@ fn intake(c: &mut Criterion) {
             b.iter(|| {
                 StructureValidator::load(&LoadOptions {
                     invariants: Some(Arc::new(FhirPathInvariants::new())),
-                    ig_dirs: vec![us_core.clone()],
+                    ig_paths: vec![us_core.clone()],
                     ..guide::load_options()
                 })
                 .expect("load")

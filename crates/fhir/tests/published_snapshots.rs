@@ -190,7 +190,10 @@ fn every_published_r4_constraint_snapshot_is_generated_from_its_differential() {
     };
     let mut definitions = Definitions::r4_core()
         .expect("the vendored core loads")
-        .structure_definitions;
+        .structure_definitions
+        .iter()
+        .map(|(url, sd)| (url.clone(), sd.clone()))
+        .collect::<HashMap<String, Value>>();
     let mut published: HashMap<String, Value> = HashMap::new();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("the examples package")

@@ -62,7 +62,7 @@ fn listed_in_conformance_doc() -> Vec<String> {
 fn us_core_examples_validate_against_their_differential_only_profiles() {
     let Some(dir) = us_core_dir() else { return };
     let validator = StructureValidator::load(&LoadOptions {
-        ig_dirs: vec![dir.join("resources")],
+        ig_paths: vec![dir.join("resources")],
         invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
         ..LoadOptions::default()
     })

@@ -2,6 +2,7 @@
 //! when the base has none) with the differential applied. Generated snapshots are kept, so
 //! each definition is generated once however many profiles build on it.
 
+use super::definition_set::DefinitionSet;
 use super::error::{Problem, SnapshotError};
 use super::merge::{self, Origin};
 use super::path::{self, Segment};
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 pub struct Generator<'d> {
-    definitions: &'d HashMap<String, Value>,
+    definitions: &'d dyn DefinitionSet,
     /// Snapshot elements by URL: the published ones used so far, and the generated ones.
     snapshots: HashMap<String, Rc<Vec<Value>>>,
     /// Definitions being generated, outermost first (a base chain or type profile cycle).
@@ -28,7 +29,7 @@ struct Cursor {
 }
 
 impl<'d> Generator<'d> {
-    pub fn new(definitions: &'d HashMap<String, Value>) -> Self {
+    pub fn new(definitions: &'d dyn DefinitionSet) -> Self {
         Self {
             definitions,
             snapshots: HashMap::new(),
@@ -37,7 +38,7 @@ impl<'d> Generator<'d> {
     }
 
     pub fn knows(&self, url: &str) -> bool {
-        self.definitions.contains_key(url)
+        self.definitions.definition(url).is_some()
     }
 
     /// The snapshot elements of `url`: its own, or generated from its differential (a
@@ -47,7 +48,7 @@ impl<'d> Generator<'d> {
             return Ok(Rc::clone(done));
         }
         let definitions = self.definitions;
-        let Some(sd) = definitions.get(url) else {
+        let Some(sd) = definitions.definition(url) else {
             return Err(SnapshotError {
                 url: url.to_string(),
                 element: url.to_string(),

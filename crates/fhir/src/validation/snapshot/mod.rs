@@ -9,6 +9,7 @@
 //! - [`tree`]: the snapshot as a tree of elements, and its output in snapshot order.
 
 pub mod chain;
+pub mod definition_set;
 pub mod error;
 pub mod merge;
 pub mod path;
@@ -16,10 +17,10 @@ pub mod slicing;
 pub mod tree;
 pub mod types;
 
+pub use definition_set::DefinitionSet;
 pub use error::SnapshotError;
 
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// What generation did at load.
 #[derive(Debug, Default)]
@@ -35,23 +36,12 @@ pub struct Generated {
 /// A profile that needs a definition that is not loaded is removed and reported in
 /// [`Generated::unavailable`]; a wrong profile (a widened cardinality, a path its base does not
 /// have, a cycle) fails the load, naming the definition and the element.
-pub fn generate_missing(
-    definitions: &mut HashMap<String, Value>,
-) -> Result<Generated, SnapshotError> {
-    let mut missing: Vec<String> = definitions
-        .iter()
-        .filter(|(_, sd)| {
-            sd.pointer("/snapshot/element")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty)
-        })
-        .map(|(url, _)| url.clone())
-        .collect();
-    missing.sort();
+pub fn generate_missing(definitions: &mut impl DefinitionSet) -> Result<Generated, SnapshotError> {
+    let missing = definitions.without_snapshot();
     let mut generated = Vec::with_capacity(missing.len());
     let mut report = Generated::default();
     {
-        let mut generator = chain::Generator::new(definitions);
+        let mut generator = chain::Generator::new(&*definitions);
         for url in &missing {
             match generator.snapshot_of(url) {
                 Ok(elements) => generated.push((url.clone(), elements)),
@@ -62,10 +52,10 @@ pub fn generate_missing(
     }
     report.count = generated.len();
     for e in &report.unavailable {
-        definitions.remove(&e.url);
+        definitions.leave_out(&e.url);
     }
     for (url, elements) in generated {
-        if let Some(Value::Object(sd)) = definitions.get_mut(&url) {
+        if let Some(Value::Object(sd)) = definitions.definition_mut(&url) {
             let elements = std::rc::Rc::try_unwrap(elements).unwrap_or_else(|rc| (*rc).clone());
             sd.insert(
                 "snapshot".into(),

@@ -9,6 +9,9 @@ fn core() -> HashMap<String, Value> {
     Definitions::r4_core()
         .expect("the vendored core loads")
         .structure_definitions
+        .iter()
+        .map(|(url, sd)| (url.clone(), sd.clone()))
+        .collect()
 }
 
 fn profile(name: &str, base: &str, type_name: &str, elements: Value) -> Value {

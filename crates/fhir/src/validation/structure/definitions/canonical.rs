@@ -121,6 +121,33 @@ impl Canonicals {
         self.resolve(canonical).map(|r| &r.entry.value)
     }
 
+    /// The loaded version a canonical reference means, to change it in place.
+    pub fn get_mut(&mut self, canonical: &str) -> Option<&mut Value> {
+        let at = self.position(canonical)?;
+        let (url, _) = split(canonical);
+        Some(&mut self.by_url.get_mut(url)?.get_mut(at)?.value)
+    }
+
+    /// Removes the loaded version a canonical reference means (the URL goes with its last).
+    pub fn remove(&mut self, canonical: &str) {
+        let Some(at) = self.position(canonical) else {
+            return;
+        };
+        let (url, _) = split(canonical);
+        if let Some(entries) = self.by_url.get_mut(url) {
+            entries.remove(at);
+            if entries.is_empty() {
+                self.by_url.remove(url);
+            }
+        }
+    }
+
+    fn position(&self, canonical: &str) -> Option<usize> {
+        let resolved = self.resolve(canonical)?;
+        let entries = self.by_url.get(split(canonical).0)?;
+        entries.iter().position(|e| std::ptr::eq(e, resolved.entry))
+    }
+
     pub fn contains_key(&self, canonical: &str) -> bool {
         self.resolve(canonical).is_some()
     }
