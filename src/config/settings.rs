@@ -28,7 +28,9 @@ pub struct ValidationSettings {
     /// Validate an HBPC referral ServiceRequest that declares no meta.profile against the HBPC
     /// referral profile (other resources: R4 and their declared profiles).
     pub default_profiles: bool,
-    /// Folders of extra conformance resources (US Core, your own profiles) to load at start.
+    /// Extra implementation guides (US Core, your own profiles) to load at start: folders of
+    /// conformance resources, FHIR packages (`.tgz` or unpacked) or package caches
+    /// (docs/conformance.md, "Implementation guides and FHIR packages").
     pub ig_dirs: Vec<String>,
 }
 

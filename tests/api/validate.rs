@@ -253,3 +253,72 @@ async fn every_served_conformance_resource_is_valid_r4() {
         "only {checked} conformance resources were served"
     );
 }
+
+/// `validation.ig_dirs` may name a package cache: its packages and their dependencies load at
+/// start, `url|version` picks the profile's version, and only the named packages are published.
+#[tokio::test]
+async fn ig_dirs_take_a_package_cache_with_dependencies() {
+    let cache = tempfile::tempdir().unwrap();
+    let url = "http://acme.test/StructureDefinition/coverage-with-order";
+    let mut profile = fixture_json("../profiles/StructureDefinition-hbpc-coverage.json");
+    profile["url"] = url.into();
+    profile["id"] = "coverage-with-order".into();
+    profile["version"] = "2.0.0".into();
+    for e in profile["snapshot"]["element"].as_array_mut().unwrap() {
+        if e["id"] == "Coverage.order" {
+            e["min"] = 1.into();
+        }
+    }
+    // acme.coverage#2.0.0 (the profile) needs acme.terms#1.0.0 (a ValueSet)
+    let value_set = json!({"resourceType": "ValueSet", "id": "acme-plans", "status": "active",
+        "url": "http://acme.test/ValueSet/acme-plans", "version": "1.0.0",
+        "compose": {"include": [{"system": "http://acme.test/plans", "concept": [{"code": "gold"}]}]}});
+    for (folder, manifest, file, resource) in [
+        (
+            "acme.coverage#2.0.0",
+            json!({"name": "acme.coverage", "version": "2.0.0", "fhirVersions": ["4.0.1"],
+                   "dependencies": {"hl7.fhir.r4.core": "4.0.1", "acme.terms": "1.0.0"}}),
+            "StructureDefinition-coverage-with-order.json",
+            &profile,
+        ),
+        (
+            "acme.terms#1.0.0",
+            json!({"name": "acme.terms", "version": "1.0.0", "fhirVersions": ["4.0.1"]}),
+            "ValueSet-acme-plans.json",
+            &value_set,
+        ),
+    ] {
+        let dir = cache.path().join(folder).join("package");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("package.json"), manifest.to_string()).unwrap();
+        std::fs::write(dir.join(file), resource.to_string()).unwrap();
+    }
+    let package = cache
+        .path()
+        .join("acme.coverage#2.0.0")
+        .display()
+        .to_string();
+    let server = TestServer::start_on(
+        Backend::Sqlite,
+        &[("HBPC_VALIDATION_IG_DIRS", package.as_str())],
+    )
+    .await;
+    let coverage = fixture_json("referral-separate/06-coverage-coverage.json");
+    let (status, oo) = post_json(
+        &server,
+        &format!("Coverage/$validate?profile={url}|2.0.0"),
+        &coverage,
+    )
+    .await;
+    assert_eq!(status, 200, "{oo}");
+    assert!(
+        oo.to_string()
+            .contains("coverage-with-order: missing required element 'order'"),
+        "{oo}"
+    );
+    // the named package is published, its dependency is not
+    let (_, bundle) = get_json(&server, &format!("StructureDefinition?url={url}")).await;
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    let (_, bundle) = get_json(&server, "ValueSet?url=http://acme.test/ValueSet/acme-plans").await;
+    assert_eq!(bundle["total"], 0, "{bundle}");
+}

@@ -122,10 +122,12 @@ impl Definitions {
     pub fn add_from(&mut self, value: Value, source: &str, publish: bool) {
         match value.get("resourceType").and_then(Value::as_str) {
             Some("Bundle") => {
-                if let Some(Value::Array(entries)) = value.get("entry") {
-                    for entry in entries {
-                        if let Some(r) = entry.get("resource") {
-                            self.add_from(r.clone(), source, publish);
+                // entries are moved out, not copied (the vendored core is one large Bundle)
+                let mut value = value;
+                if let Some(Value::Array(entries)) = value.get_mut("entry").map(Value::take) {
+                    for mut entry in entries {
+                        if let Some(r) = entry.get_mut("resource").map(Value::take) {
+                            self.add_from(r, source, publish);
                         }
                     }
                 }
