@@ -8,12 +8,17 @@
 #
 # Usage: scripts/bench/server-callgrind.sh [N=30]
 #   KEEP_PROFILE=FILE  keep the callgrind profile (callgrind_annotate --inclusive=yes FILE)
+#   BIN=path           profile this server binary instead of building the release one
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-30}"
 port="${PROFILE_PORT:-18111}"
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
-cargo build --release --locked --bin hbpc-gateway
+bin="${BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --locked --bin hbpc-gateway
+  bin=./target/release/hbpc-gateway
+fi
 out="$(mktemp -d)"
 pid=""
 cleanup() {
@@ -23,7 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
-  valgrind --tool=callgrind --callgrind-out-file="$out/cg" ./target/release/hbpc-gateway serve \
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" serve \
   >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
