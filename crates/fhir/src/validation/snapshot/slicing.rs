@@ -32,12 +32,17 @@ pub fn slice_or_new<'e>(slicer: &'e mut Element, name: &str) -> Option<&'e mut E
     let parent_name = name.rsplit_once('/').map(|(p, _)| p.to_string());
     let exists = slicer.slice_mut(name).is_some();
     if !exists {
-        let owner = match &parent_name {
-            None => &mut *slicer,
-            Some(p) => slicer.slice_mut(p)?,
-        };
-        let template = owner.slice_template(name);
-        owner.slices.push(template);
+        match &parent_name {
+            None => {
+                let template = slicer.slice_template(name);
+                slicer.slices.push(template);
+            }
+            Some(p) => {
+                let owner = slicer.slice_mut(p)?;
+                let template = owner.reslice_template(name);
+                owner.slices.push(template);
+            }
+        }
     }
     slicer.slice_mut(name)
 }

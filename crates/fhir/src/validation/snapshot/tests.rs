@@ -318,3 +318,56 @@ fn a_profile_on_a_profile_generates_its_base_first() {
     assert_eq!(element(generated, "Patient.birthDate")["min"], 1);
     assert_eq!(element(generated, "Patient.gender")["min"], 1);
 }
+
+#[test]
+fn a_re_slice_follows_its_parent_slice() {
+    let sds = generate(vec![profile(
+        "p",
+        PATIENT,
+        "Patient",
+        json!([
+            {"id": "Patient.identifier", "path": "Patient.identifier",
+             "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"}},
+            {"id": "Patient.identifier:mrn", "path": "Patient.identifier", "sliceName": "mrn", "max": "2",
+             "slicing": {"discriminator": [{"type": "value", "path": "assigner.display"}], "rules": "open"}},
+            {"id": "Patient.identifier:mrn.system", "path": "Patient.identifier.system", "min": 1},
+            {"id": "Patient.identifier:mrn/local", "path": "Patient.identifier", "sliceName": "mrn/local", "max": "1"},
+            {"id": "Patient.identifier:ssn", "path": "Patient.identifier", "sliceName": "ssn", "max": "1"}
+        ]),
+    )])
+    .unwrap();
+    let generated = snapshot(&sds, "p");
+    let ids: Vec<&str> = generated.iter().filter_map(|e| e["id"].as_str()).collect();
+    let at = |id: &str| {
+        ids.iter()
+            .position(|i| *i == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    assert!(at("Patient.identifier:mrn.system") < at("Patient.identifier:mrn/local"));
+    assert!(at("Patient.identifier:mrn/local") < at("Patient.identifier:ssn"));
+    let local = element(generated, "Patient.identifier:mrn/local");
+    assert_eq!(local["sliceName"], "mrn/local");
+    assert_eq!(local["max"], "1");
+    // a re-slice starts from its parent slice
+    assert_eq!(
+        element(generated, "Patient.identifier:mrn/local.system")["min"],
+        1
+    );
+}
+
+#[test]
+fn a_re_slice_may_not_exceed_its_parent_slice() {
+    let e = failure(vec![profile(
+        "p",
+        PATIENT,
+        "Patient",
+        json!([
+            {"id": "Patient.identifier", "path": "Patient.identifier",
+             "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"}},
+            {"id": "Patient.identifier:mrn", "path": "Patient.identifier", "sliceName": "mrn", "max": "1"},
+            {"id": "Patient.identifier:mrn/local", "path": "Patient.identifier", "sliceName": "mrn/local", "max": "2"}
+        ]),
+    )]);
+    assert_eq!(e.element, "Patient.identifier:mrn/local");
+    assert!(e.message.contains("above the base maximum 1"), "{e}");
+}

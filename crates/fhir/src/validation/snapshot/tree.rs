@@ -132,6 +132,18 @@ impl Element {
     pub fn slice_template(&self, slice_name: &str) -> Element {
         let mut template = self.clone();
         template.restore();
+        template.into_slice(slice_name)
+    }
+
+    /// A re-slice of this slice: the slice as constrained so far, without its slicing.
+    pub fn reslice_template(&self, slice_name: &str) -> Element {
+        let mut template = self.clone();
+        template.original = None;
+        template.into_slice(slice_name)
+    }
+
+    fn into_slice(self, slice_name: &str) -> Element {
+        let mut template = self;
         template.slices.clear();
         template.def.remove("slicing");
         template.slice_name = Some(slice_name.to_string());
