@@ -118,10 +118,16 @@ impl<'a> Walk<'a> {
         let requests = matches!(kind, "transaction" | "batch");
         for (i, e) in entries.iter().enumerate() {
             if let (Some(url), Some(r)) = (member_str(e, "fullUrl"), member(e, "resource")) {
-                // a resource POSTed in a transaction gets its id from the server: its fullUrl
-                // may be its address on the sender's system (R4 transaction.html)
-                let created = requests
-                    && member(e, "request").and_then(|q| member_str(q, "method")) == Some("POST");
+                // a resource POSTed, or PUT to a conditional URL, in a transaction gets its id
+                // from the server: its fullUrl may be its address on the sender's system (R4
+                // transaction.html)
+                let request = member(e, "request");
+                let method = request.and_then(|q| member_str(q, "method"));
+                let conditional = request
+                    .and_then(|q| member_str(q, "url"))
+                    .is_some_and(|u| u.contains('?'));
+                let created =
+                    requests && (method == Some("POST") || (method == Some("PUT") && conditional));
                 self.full_url_names_resource(url, r, created, &format!("{path}.entry[{i}]"));
             }
         }

@@ -184,11 +184,17 @@ fn primitive_extensions() {
     assert_issue(&issues, Error, "structure", "Patient.birthDate");
     let issues = base(json!({"resourceType": "Patient", "_birthDate": {"foo": 1}}));
     assert_issue(&issues, Error, "structure", "Patient.birthDate.foo");
-    // a null in a repeating primitive needs its `_` twin
+    // a null in a repeating primitive needs its `_` twin, with extensions (ele-1: an id alone
+    // is neither a value nor children)
     let ok = base(
-        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2"}]}]}),
+        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2",
+            "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}]}]}),
     );
     assert_clean(&ok);
+    let issues = base(
+        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2"}]}]}),
+    );
+    assert_issue(&issues, Error, "invariant", "Patient.name[0].given[1]");
     let issues = base(json!({"resourceType": "Patient", "name": [{"given": ["A", null]}]}));
     assert_issue(&issues, Error, "structure", "Patient.name[0].given[1]");
 }
@@ -585,6 +591,23 @@ fn bundle_full_urls_name_their_resources() {
         "invalid",
         "Bundle.entry[0].fullUrl",
     );
+    // a transaction's POST and conditional PUT get their ids from the server
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "http://ehr.example.org/fhir/Patient/p1", "resource": {"resourceType": "Patient"},
+         "request": {"method": "POST", "url": "Patient"}},
+        {"fullUrl": "http://ehr.example.org/fhir/Patient/p2", "resource": {"resourceType": "Patient"},
+         "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|2"}},
+        {"fullUrl": "http://ehr.example.org/fhir/Patient/p3", "resource": {"resourceType": "Patient"},
+         "request": {"method": "PUT", "url": "Patient/p3"}}]});
+    let issues = base(transaction);
+    assert_issue(&issues, Error, "invalid", "Bundle.entry[2].resource");
+    assert!(
+        !issues
+            .iter()
+            .any(|i| i.expression[0].starts_with("Bundle.entry[0]")
+                || i.expression[0].starts_with("Bundle.entry[1]")),
+        "{issues:#?}"
+    );
     // without fullUrls, one resource appears once
     let twice = json!({"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p1"}},
@@ -813,4 +836,20 @@ fn extensions_are_used_where_their_context_allows() {
         "extension",
         "Bundle.entry[0].resource.extension[0]",
     );
+}
+
+#[test]
+fn security_labels_are_an_extensible_binding() {
+    let labelled = |system: &str, code: &str| json!({"resourceType": "Patient", "meta": {"security": [{"system": system, "code": code}]}});
+    let confidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+    let issues = base(labelled(confidentiality, "R"));
+    assert!(issues.is_empty(), "{issues:#?}");
+    // a label from elsewhere is allowed, with a warning, as extensible bindings are
+    let issues = base(labelled("http://example.org/labels", "secret"));
+    assert_clean(&issues);
+    assert_issue(&issues, Warning, "code-invalid", "Patient.meta.security[0]");
+    // so is a code its code system does not have
+    let issues = base(labelled(confidentiality, "Q"));
+    assert_clean(&issues);
+    assert_issue(&issues, Warning, "code-invalid", "Patient.meta.security[0]");
 }
