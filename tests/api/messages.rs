@@ -142,6 +142,8 @@ async fn a_resent_message_is_answered_as_before_and_an_update_changes_the_same_r
         // another sender's referral with the same system-less placer value is another referral
         let mut other = bser("referral-message.json");
         other["entry"][0]["resource"]["id"] = "other-sender-0001".into();
+        other["entry"][0]["fullUrl"] =
+            "https://other-ehr.example.org/fhir/MessageHeader/other-sender-0001".into();
         other["entry"][0]["resource"]["source"]["endpoint"] =
             "https://other-ehr.example.org/fhir".into();
         let (status, theirs) = post_json(&server, "/fhir/$process-message", &other).await;

@@ -115,9 +115,20 @@ impl<'a> Walk<'a> {
         if kind != "history" {
             self.unique_full_urls(entries, path);
         }
+        let requests = matches!(kind, "transaction" | "batch");
         for (i, e) in entries.iter().enumerate() {
             if let (Some(url), Some(r)) = (member_str(e, "fullUrl"), member(e, "resource")) {
-                self.full_url_names_resource(url, r, &format!("{path}.entry[{i}]"));
+                // a resource POSTed, or PUT to a conditional URL, in a transaction gets its id
+                // from the server: its fullUrl may be its address on the sender's system (R4
+                // transaction.html)
+                let request = member(e, "request");
+                let method = request.and_then(|q| member_str(q, "method"));
+                let conditional = request
+                    .and_then(|q| member_str(q, "url"))
+                    .is_some_and(|u| u.contains('?'));
+                let created =
+                    requests && (method == Some("POST") || (method == Some("PUT") && conditional));
+                self.full_url_names_resource(url, r, created, &format!("{path}.entry[{i}]"));
             }
         }
         if matches!(kind, "document" | "message" | "collection" | "searchset") {
@@ -221,7 +232,7 @@ impl<'a> Walk<'a> {
 
     /// An entry's fullUrl is absolute, and a RESTful one (`…/Type/id`) names the entry's
     /// resource: its type and id.
-    fn full_url_names_resource(&mut self, url: &str, resource: &Value, at: &str) {
+    fn full_url_names_resource(&mut self, url: &str, resource: &Value, created: bool, at: &str) {
         if !(url.starts_with("urn:") || url.contains("://")) {
             self.error(
                 IssueType::Invalid,
@@ -230,7 +241,7 @@ impl<'a> Walk<'a> {
             );
             return;
         }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if created || !(url.starts_with("http://") || url.starts_with("https://")) {
             return;
         }
         let mut parts = url.rsplit('/');

@@ -16,6 +16,7 @@ pub mod fixed_pattern;
 pub mod invariants;
 pub mod plan;
 pub mod primitives;
+pub mod questionnaires;
 pub mod references;
 pub mod slicing;
 pub mod value_sets;

@@ -184,11 +184,17 @@ fn primitive_extensions() {
     assert_issue(&issues, Error, "structure", "Patient.birthDate");
     let issues = base(json!({"resourceType": "Patient", "_birthDate": {"foo": 1}}));
     assert_issue(&issues, Error, "structure", "Patient.birthDate.foo");
-    // a null in a repeating primitive needs its `_` twin
+    // a null in a repeating primitive needs its `_` twin, with extensions (ele-1: an id alone
+    // is neither a value nor children)
     let ok = base(
-        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2"}]}]}),
+        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2",
+            "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}]}]}),
     );
     assert_clean(&ok);
+    let issues = base(
+        json!({"resourceType": "Patient", "name": [{"given": ["A", null], "_given": [null, {"id": "g2"}]}]}),
+    );
+    assert_issue(&issues, Error, "invariant", "Patient.name[0].given[1]");
     let issues = base(json!({"resourceType": "Patient", "name": [{"given": ["A", null]}]}));
     assert_issue(&issues, Error, "structure", "Patient.name[0].given[1]");
 }
@@ -585,6 +591,23 @@ fn bundle_full_urls_name_their_resources() {
         "invalid",
         "Bundle.entry[0].fullUrl",
     );
+    // a transaction's POST and conditional PUT get their ids from the server
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "http://ehr.example.org/fhir/Patient/p1", "resource": {"resourceType": "Patient"},
+         "request": {"method": "POST", "url": "Patient"}},
+        {"fullUrl": "http://ehr.example.org/fhir/Patient/p2", "resource": {"resourceType": "Patient"},
+         "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|2"}},
+        {"fullUrl": "http://ehr.example.org/fhir/Patient/p3", "resource": {"resourceType": "Patient"},
+         "request": {"method": "PUT", "url": "Patient/p3"}}]});
+    let issues = base(transaction);
+    assert_issue(&issues, Error, "invalid", "Bundle.entry[2].resource");
+    assert!(
+        !issues
+            .iter()
+            .any(|i| i.expression[0].starts_with("Bundle.entry[0]")
+                || i.expression[0].starts_with("Bundle.entry[1]")),
+        "{issues:#?}"
+    );
     // without fullUrls, one resource appears once
     let twice = json!({"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p1"}},
@@ -667,4 +690,166 @@ fn documents_and_messages_contain_what_they_refer_to() {
     );
     // in a message an unreached entry is only a warning
     assert_issue(&issues, Warning, "invalid", "Bundle.entry[1]");
+}
+
+#[test]
+fn enable_when_names_an_earlier_item_and_matches_its_type() {
+    let questionnaire = |condition: Value| {
+        json!({"resourceType": "Questionnaire", "status": "active", "item": [
+            {"linkId": "smokes", "type": "boolean", "text": "Do you smoke?"},
+            {"linkId": "stage", "type": "choice", "text": "Stage"},
+            {"linkId": "packs", "type": "integer", "text": "Packs a day", "enableWhen": [condition],
+             "item": [{"linkId": "brand", "type": "string"}]}]})
+    };
+    let at = "Questionnaire.item[2].enableWhen[0]";
+    assert_clean(&base(questionnaire(
+        json!({"question": "smokes", "operator": "=", "answerBoolean": true}),
+    )));
+    assert_clean(&base(questionnaire(
+        json!({"question": "stage", "operator": "!=", "answerCoding": {"code": "iv"}}),
+    )));
+    let cases = [
+        (
+            json!({"question": "nowhere", "operator": "=", "answerBoolean": true}),
+            "question",
+        ),
+        (
+            json!({"question": "packs", "operator": ">", "answerInteger": 1}),
+            "question",
+        ),
+        (
+            json!({"question": "brand", "operator": "exists", "answerBoolean": true}),
+            "question",
+        ),
+        (
+            json!({"question": "smokes", "operator": "=", "answerString": "yes"}),
+            "answerString",
+        ),
+        (
+            json!({"question": "stage", "operator": ">", "answerCoding": {"code": "iv"}}),
+            "answerCoding",
+        ),
+    ];
+    for (condition, element) in cases {
+        let issues = base(questionnaire(condition.clone()));
+        assert_issue(&issues, Error, "business-rule", &format!("{at}.{element}"));
+    }
+    // a later item is allowed, with a warning
+    let mut later =
+        questionnaire(json!({"question": "smokes", "operator": "exists", "answerBoolean": true}));
+    later["item"][0]["enableWhen"] =
+        json!([{"question": "stage", "operator": "exists", "answerBoolean": true}]);
+    let issues = base(later);
+    assert_clean(&issues);
+    assert_issue(
+        &issues,
+        Warning,
+        "business-rule",
+        "Questionnaire.item[0].enableWhen[0].question",
+    );
+}
+
+#[test]
+fn a_response_answers_the_questionnaire_at_hand() {
+    let response = |items: Value| {
+        json!({"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": "#q",
+            "contained": [{"resourceType": "Questionnaire", "id": "q", "status": "active", "item": [
+                {"linkId": "smokes", "type": "boolean", "text": "Do you smoke?"},
+                {"linkId": "history", "type": "group", "item": [
+                    {"linkId": "since", "type": "date", "text": "Since"},
+                    {"linkId": "brands", "type": "string", "repeats": true}]}]}],
+            "item": items})
+    };
+    assert_clean(&base(response(json!([
+        {"linkId": "smokes", "answer": [{"valueBoolean": true}]},
+        {"linkId": "history", "item": [
+            {"linkId": "since", "answer": [{"valueDate": "2001"}]},
+            {"linkId": "brands", "answer": [{"valueString": "a"}, {"valueString": "b"}]}]}]))));
+    let issues = base(response(json!([
+        {"linkId": "smokes", "answer": [{"valueString": "yes"}, {"valueBoolean": true}]},
+        {"linkId": "unknown", "answer": [{"valueBoolean": true}]},
+        {"linkId": "history", "answer": [{"valueBoolean": true}]}])));
+    assert_issue(
+        &issues,
+        Error,
+        "structure",
+        "QuestionnaireResponse.item[0].answer[0].valueString",
+    );
+    assert_issue(
+        &issues,
+        Error,
+        "structure",
+        "QuestionnaireResponse.item[0].answer[1]",
+    );
+    assert_issue(
+        &issues,
+        Error,
+        "structure",
+        "QuestionnaireResponse.item[1].linkId",
+    );
+    assert_issue(
+        &issues,
+        Error,
+        "structure",
+        "QuestionnaireResponse.item[2].answer[0]",
+    );
+    // without the Questionnaire at hand nothing is assumed
+    let mut elsewhere =
+        response(json!([{"linkId": "unknown", "answer": [{"valueBoolean": true}]}]));
+    elsewhere["questionnaire"] = json!("http://example.org/Questionnaire/elsewhere");
+    elsewhere.as_object_mut().unwrap().remove("contained");
+    assert_clean(&base(elsewhere));
+}
+
+#[test]
+fn extensions_are_used_where_their_context_allows() {
+    let birth_place = json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+        "valueAddress": {"city": "Fresno"}});
+    let own_prefix = json!({"url": "http://hl7.org/fhir/StructureDefinition/humanname-own-prefix",
+        "valueString": "van"});
+    let absent = json!({"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+        "valueCode": "unknown"});
+    // context Patient, HumanName.family (a primitive's extension) and Element
+    assert_clean(&base(
+        json!({"resourceType": "Patient", "extension": [birth_place.clone()],
+        "name": [{"family": "Beethoven", "_family": {"extension": [own_prefix.clone()]}}],
+        "_birthDate": {"extension": [absent.clone()]}}),
+    ));
+    let issues = base(json!({"resourceType": "Observation", "status": "final",
+        "code": {"text": "x"}, "extension": [birth_place.clone()]}));
+    assert_issue(&issues, Error, "extension", "Observation.extension[0]");
+    let issues = base(json!({"resourceType": "Patient",
+        "name": [{"family": "Beethoven", "extension": [own_prefix]}]}));
+    assert_issue(&issues, Error, "extension", "Patient.name[0].extension[0]");
+    // inside a Bundle entry and a contained resource the host is that resource
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111", "resource": {
+            "resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "contained": [{"resourceType": "Patient", "id": "p", "extension": [birth_place.clone()]}],
+            "subject": {"reference": "#p"}}}]});
+    assert_clean(&base(bundle.clone()));
+    let mut wrong = bundle;
+    wrong["entry"][0]["resource"]["extension"] = json!([birth_place]);
+    assert_issue(
+        &base(wrong),
+        Error,
+        "extension",
+        "Bundle.entry[0].resource.extension[0]",
+    );
+}
+
+#[test]
+fn security_labels_are_an_extensible_binding() {
+    let labelled = |system: &str, code: &str| json!({"resourceType": "Patient", "meta": {"security": [{"system": system, "code": code}]}});
+    let confidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+    let issues = base(labelled(confidentiality, "R"));
+    assert!(issues.is_empty(), "{issues:#?}");
+    // a label from elsewhere is allowed, with a warning, as extensible bindings are
+    let issues = base(labelled("http://example.org/labels", "secret"));
+    assert_clean(&issues);
+    assert_issue(&issues, Warning, "code-invalid", "Patient.meta.security[0]");
+    // so is a code its code system does not have
+    let issues = base(labelled(confidentiality, "Q"));
+    assert_clean(&issues);
+    assert_issue(&issues, Warning, "code-invalid", "Patient.meta.security[0]");
 }

@@ -28,6 +28,11 @@ pub struct Walk<'a> {
     pub profile: Option<&'a str>,
     /// Enclosing resources, innermost last (for `#id` references and invariants).
     pub containers: Vec<&'a Value>,
+    /// Where each enclosing resource starts in the path being built (the same order).
+    pub roots: Vec<usize>,
+    /// The definition paths of the elements being walked into, innermost last
+    /// (`Patient.name`, or `HumanName.family` then `string` for a primitive's extensions).
+    pub hosts: Vec<&'a str>,
     pub bundle: Option<BundleIndex<'a>>,
     pub depth: usize,
     conforms: ConformsCache,
@@ -51,6 +56,8 @@ impl<'a> Walk<'a> {
             issues: Vec::new(),
             profile,
             containers: Vec::new(),
+            roots: Vec::new(),
+            hosts: Vec::new(),
             bundle: None,
             depth: 0,
             conforms: ConformsCache::default(),
@@ -116,6 +123,7 @@ impl<'a> Walk<'a> {
             Some(_) => {}
         }
         self.containers.push(value);
+        self.roots.push(path.len());
         let outer_bundle = if plan.type_name == "Bundle" {
             let index = BundleIndex::build(value);
             if !plan.is_profile {
@@ -129,10 +137,14 @@ impl<'a> Walk<'a> {
         if !self.stopped {
             self.invariants(plan.root(), value, path);
         }
+        if !plan.is_profile && !self.stopped {
+            self.resource_rules(&plan.type_name, value, path);
+        }
         if plan.type_name == "Bundle" {
             self.bundle = outer_bundle;
         }
         self.containers.pop();
+        self.roots.pop();
     }
 
     /// Where the children of element `node` (holding a value of `type_code`) are defined.
@@ -161,6 +173,21 @@ impl<'a> Walk<'a> {
 
     /// Checks the members of a JSON object against the children of an element.
     pub fn object(
+        &mut self,
+        plan: &'a TypePlan,
+        node: usize,
+        type_code: Option<&str>,
+        obj: &'a Map<String, Value>,
+        path: &mut String,
+        resource_root: bool,
+    ) {
+        let Some(n) = plan.node(node) else { return };
+        self.hosts.push(n.path.as_str());
+        self.members(plan, node, type_code, obj, path, resource_root);
+        self.hosts.pop();
+    }
+
+    fn members(
         &mut self,
         plan: &'a TypePlan,
         node: usize,
@@ -467,7 +494,9 @@ impl<'a> Walk<'a> {
                         "an empty object is not allowed".into(),
                     );
                 }
+                self.hosts.push(node.path.as_str());
                 self.object(p, 0, None, obj, path, false);
+                self.hosts.pop();
             } else {
                 self.error(
                     IssueType::Structure,
@@ -478,13 +507,21 @@ impl<'a> Walk<'a> {
         }
         let value = match value {
             Some(Value::Null) | None => {
-                if ext.is_none_or(Value::is_null) {
-                    self.error(
+                match ext.and_then(Value::as_object) {
+                    None => self.error(
                         IssueType::Structure,
                         path,
                         "null is only allowed in an array whose '_' twin has an extension here"
                             .into(),
-                    );
+                    ),
+                    // an id alone is neither a value nor children
+                    Some(obj) if !obj.is_empty() && field(obj, "extension").is_none() => self
+                        .error(
+                            IssueType::Invariant,
+                            path,
+                            format!("ele-1: {} has neither a value nor extensions", node.path),
+                        ),
+                    Some(_) => {}
                 }
                 return;
             }
@@ -558,6 +595,15 @@ impl<'a> Walk<'a> {
             self.binding(node, type_code, value, path);
         }
         self.invariants(node, value, path);
+    }
+
+    /// The rules of particular resource types that no element definition states.
+    fn resource_rules(&mut self, type_name: &str, value: &'a Value, path: &str) {
+        match type_name {
+            "Questionnaire" => self.questionnaire(value, path),
+            "QuestionnaireResponse" => self.questionnaire_response(value, path),
+            _ => {}
+        }
     }
 
     /// Whether reference targets may still be checked against their profiles.
