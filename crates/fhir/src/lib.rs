@@ -10,7 +10,8 @@
 //! - [`outcome`]: OperationOutcome issues, and [`bundle`]: Bundle helpers;
 //! - [`fhirpath`]: the FHIRPath engine, compiled once per expression;
 //! - [`validation`]: StructureDefinition loading, value set expansion and the validator;
-//! - [`search`]: the search parameter registry, index extraction and query parsing.
+//! - [`search`]: the search parameter registry, index extraction and query parsing;
+//! - [`xml`]: FHIR XML read into the JSON form and written from it, by the R4 definitions.
 
 pub mod bundle;
 pub mod fast_hash;
@@ -22,6 +23,7 @@ pub mod patch;
 pub mod search;
 pub mod text;
 pub mod validation;
+pub mod xml;
 
 /// The FHIR version this engine speaks.
 pub const FHIR_VERSION: &str = "4.0.1";

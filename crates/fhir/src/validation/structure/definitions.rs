@@ -23,6 +23,11 @@ pub enum LoadError {
         source_name: String,
         error: serde_json::Error,
     },
+    #[error("{source_name}: not FHIR XML: {error}")]
+    Xml {
+        source_name: String,
+        error: crate::xml::XmlError,
+    },
     #[error("{0}: cannot read: {1}")]
     Io(String, std::io::Error),
     #[error("{0}")]
@@ -52,21 +57,28 @@ impl Definitions {
         self.add_json(source.json, source.name, true)
     }
 
-    /// Adds every `*.json` conformance resource (or Bundle of them) in `dir`.
+    /// Adds every `*.json` and `*.xml` conformance resource (or Bundle of them) in `dir`.
     pub fn add_dir(&mut self, dir: &Path) -> Result<usize, LoadError> {
         let name = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| LoadError::Io(name.clone(), e))?;
         let mut paths: Vec<_> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "xml"))
             .collect();
         paths.sort();
         let before = self.published.len();
         for path in paths {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| LoadError::Io(path.display().to_string(), e))?;
-            self.add_json(&text, &path.display().to_string(), true)?;
+            let source_name = path.display().to_string();
+            if path.extension().is_some_and(|x| x == "xml") {
+                let value = crate::xml::parse_definition_file(&text)
+                    .map_err(|error| LoadError::Xml { source_name, error })?;
+                self.add(value, true);
+                continue;
+            }
+            self.add_json(&text, &source_name, true)?;
         }
         Ok(self.published.len() - before)
     }
