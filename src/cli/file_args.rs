@@ -1,6 +1,6 @@
-//! File arguments of the offline commands: a file, a folder (its `*.json` files, recursively) or
-//! a glob in the last path component (`fixtures/referrals/*.json`), for shells that do not
-//! expand it or lists too long for the command line.
+//! File arguments of the offline commands: a file, a folder (its `*.json` and `*.xml` files,
+//! recursively) or a glob in the last path component (`fixtures/referrals/*.json`), for shells
+//! that do not expand it or lists too long for the command line.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +25,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, FileArgError> {
             .unwrap_or_default();
         if arg.is_dir() {
             let before = files.len();
-            json_files_in(arg, &mut files)?;
+            resource_files_in(arg, &mut files)?;
             files[before..].sort();
         } else if name.contains(['*', '?']) {
             let dir = match arg.parent() {
@@ -60,11 +60,11 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>, FileArgError> {
     Ok(entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
 }
 
-fn json_files_in(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FileArgError> {
+fn resource_files_in(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FileArgError> {
     for path in list(dir)? {
         if path.is_dir() {
-            json_files_in(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
+            resource_files_in(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json" || e == "xml") {
             out.push(path);
         }
     }

@@ -1,4 +1,5 @@
-//! `hbpc-gateway validate`: the intake validator, offline, over files.
+//! `hbpc-gateway validate`: the intake validator, offline, over files (FHIR JSON, or FHIR XML
+//! for `.xml` files).
 
 use crate::config::Settings;
 use fhir_engine::json::position;
@@ -142,9 +143,17 @@ fn validate_file(
             )]
         }
     };
-    let resource = match parse_resource(&bytes, limits) {
+    let is_xml = file
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("xml"));
+    let parsed = match is_xml {
+        true => fhir_engine::xml::parse_resource(&bytes, limits).map_err(|e| e.issue()),
+        false => parse_resource(&bytes, limits)
+            .map_err(|e| Issue::error(IssueType::Structure, e.to_string())),
+    };
+    let resource = match parsed {
         Ok(r) => r,
-        Err(e) => return vec![Issue::error(IssueType::Structure, e.to_string())],
+        Err(issue) => return vec![issue],
     };
     let rt = resource
         .get("resourceType")
@@ -161,7 +170,10 @@ fn validate_file(
         )];
     }
     let mut issues = validator.validate(&resource, request).all();
-    position::annotate(&bytes, rt, &mut issues);
+    match is_xml {
+        true => fhir_engine::xml::position::annotate(&bytes, limits, &mut issues),
+        false => position::annotate(&bytes, rt, &mut issues),
+    }
     issues
 }
 

@@ -85,6 +85,6 @@ pub async fn fhir_json_body(
     state: &AppState,
 ) -> Result<Bytes, ApiError> {
     super::media_type::require_json_body(req)?;
-    super::media_type::require_json_response(req)?;
+    super::media_type::require_acceptable_response(req)?;
     read_limited(req, payload, state.settings.limits.max_body_bytes).await
 }

@@ -111,7 +111,7 @@ pub fn capability_statement(
         "software": { "name": "hbpc-gateway", "version": env!("CARGO_PKG_VERSION") },
         "implementation": { "description": "Home Based Palliative Care referral gateway" },
         "fhirVersion": FHIR_VERSION,
-        "format": ["application/fhir+json", "json"],
+        "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
         "rest": [{
             "mode": "server",
             "documentation": "Conditional create supports If-None-Exist: identifier=[system]|[value], or the same criteria in the query of POST [type]?criteria. \

@@ -1,4 +1,5 @@
-//! Content negotiation: JSON only, FHIR R4.
+//! Content negotiation, FHIR R4 (http.html#mime-type): JSON, or XML when asked for or sent.
+//! Handlers work on JSON; `xml_format` translates XML at the edge.
 //!
 //! `fhirVersion=4.0` is ours. `4.3` (R4B) is accepted too: its JSON for the referral resources
 //! is R4's, and every body is still validated against R4 — clients such as fhir-sdk send it.
@@ -30,6 +31,13 @@ fn parse(value: &str) -> MediaType<'_> {
     }
 }
 
+/// The two FHIR formats this server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FhirFormat {
+    Json,
+    Xml,
+}
+
 fn is_json(essence: &str) -> bool {
     matches!(
         essence,
@@ -37,11 +45,39 @@ fn is_json(essence: &str) -> bool {
     )
 }
 
+/// FHIR XML, under the names FHIR servers accept for it.
+pub fn is_xml(essence: &str) -> bool {
+    matches!(
+        essence,
+        "application/fhir+xml" | "application/xml" | "text/xml" | "application/xml+fhir"
+    )
+}
+
+/// The format of `essence`, when it is a FHIR one.
+fn format_of(essence: &str) -> Option<FhirFormat> {
+    if is_json(essence) {
+        Some(FhirFormat::Json)
+    } else if is_xml(essence) {
+        Some(FhirFormat::Xml)
+    } else {
+        None
+    }
+}
+
+/// Whether the request's body is declared as FHIR XML.
+pub fn body_is_xml(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| is_xml(&parse(v).essence))
+}
+
 fn version_ok(v: Option<&str>) -> bool {
     v.is_none_or(|v| ACCEPTED_FHIR_VERSIONS.contains(&v))
 }
 
-/// POST and PUT bodies must be FHIR JSON (415 otherwise).
+/// POST and PUT bodies must be FHIR JSON (415 otherwise); an XML body has been translated to
+/// JSON by `xml_format` before a handler sees it.
 pub fn require_json_body(req: &HttpRequest) -> Result<(), ApiError> {
     let unsupported = |text: String| {
         ApiError::new(
@@ -52,14 +88,14 @@ pub fn require_json_body(req: &HttpRequest) -> Result<(), ApiError> {
     };
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return Err(unsupported(
-            "Content-Type is missing; send application/fhir+json".into(),
+            "Content-Type is missing; send application/fhir+json or application/fhir+xml".into(),
         ));
     };
     let value = value.to_str().unwrap_or_default();
     let media = parse(value);
     if !is_json(&media.essence) {
         return Err(unsupported(format!(
-            "Content-Type '{}' is not supported; send application/fhir+json",
+            "Content-Type '{}' is not supported; send application/fhir+json or application/fhir+xml",
             media.essence
         )));
     }
@@ -73,38 +109,67 @@ pub fn require_json_body(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// The response must be acceptable to the client: `Accept` and `_format` (406 otherwise).
-pub fn require_json_response(req: &HttpRequest) -> Result<(), ApiError> {
+pub fn require_acceptable_response(req: &HttpRequest) -> Result<(), ApiError> {
+    response_format(req).map(|_| ())
+}
+
+/// The format to answer in: `_format` when given (it overrides `Accept`), else the first
+/// acceptable type of `Accept` by quality, else JSON. 406 when nothing offered is acceptable.
+pub fn response_format(req: &HttpRequest) -> Result<FhirFormat, ApiError> {
     let not_acceptable =
         |text: String| ApiError::new(StatusCode::NOT_ACCEPTABLE, IssueType::NotSupported, text);
     if let Some(format) = format_param(req.query_string()) {
-        if !matches!(
-            format.as_str(),
-            "json" | "application/json" | "application/fhir+json"
-        ) {
-            return Err(not_acceptable(format!(
-                "_format '{format}' is not supported; use json"
-            )));
-        }
-        return Ok(());
+        let media = parse(&format);
+        return match media.essence.as_str() {
+            "json" => Ok(FhirFormat::Json),
+            "xml" => Ok(FhirFormat::Xml),
+            essence => format_of(essence)
+                .filter(|_| version_ok(media.fhir_version))
+                .ok_or_else(|| {
+                    not_acceptable(format!(
+                        "_format '{format}' is not supported; use json or xml"
+                    ))
+                }),
+        };
     }
     let Some(accept) = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
     else {
-        return Ok(());
+        return Ok(FhirFormat::Json);
     };
-    let acceptable = accept.split(',').map(parse).any(|m| {
-        (is_json(&m.essence) && version_ok(m.fhir_version))
-            || matches!(m.essence.as_str(), "*/*" | "application/*")
-    });
-    if acceptable {
-        Ok(())
-    } else {
-        Err(not_acceptable(format!(
-            "Accept '{accept}' cannot be met; this server returns application/fhir+json (FHIR 4.0)"
-        )))
+    let mut best: Option<(f32, FhirFormat)> = None;
+    for range in accept.split(',') {
+        let media = parse(range);
+        let quality = quality(range);
+        let format = match media.essence.as_str() {
+            "*/*" | "application/*" => Some(FhirFormat::Json),
+            essence => format_of(essence).filter(|_| version_ok(media.fhir_version)),
+        };
+        if let Some(format) = format.filter(|_| quality > 0.0) {
+            if best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, format));
+            }
+        }
     }
+    best.map(|(_, format)| format).ok_or_else(|| {
+        not_acceptable(format!(
+            "Accept '{accept}' cannot be met; this server returns application/fhir+json or application/fhir+xml (FHIR 4.0)"
+        ))
+    })
+}
+
+/// The `q` parameter of one media range (1 when absent or unreadable).
+fn quality(range: &str) -> f32 {
+    range
+        .split(';')
+        .skip(1)
+        .find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            (k.trim() == "q").then(|| v.trim().parse::<f32>().ok())?
+        })
+        .unwrap_or(1.0)
 }
 
 fn format_param(query: &str) -> Option<String> {

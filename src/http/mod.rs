@@ -21,6 +21,7 @@ pub mod search_bundle;
 pub mod server;
 pub mod state;
 pub mod workbench;
+pub mod xml_format;
 
 pub use error_response::ApiError;
 pub use state::AppState;

@@ -11,6 +11,7 @@ use fhir_engine::model::instant::http_date;
 use fhir_engine::outcome::{operation_outcome, Issue};
 
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8; fhirVersion=4.0";
+pub const FHIR_XML: &str = "application/fhir+xml; charset=utf-8; fhirVersion=4.0";
 
 pub fn fhir_json(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     HttpResponse::build(status)

@@ -7,6 +7,7 @@ use super::protocol_errors::OutcomeOnProtocolErrors;
 use super::request_log::log_request;
 use super::routes;
 use super::state::AppState;
+use super::xml_format;
 use crate::app::intake::Intake;
 use crate::app::reads::Reads;
 use crate::app::search::Search;
@@ -223,9 +224,13 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
     let app = move || {
         App::new()
             .app_data(data.clone())
+            // XML bodies are read only once the request is authorized; errors are answered
+            // in XML too, auth's included
+            .wrap(from_fn(xml_format::xml_bodies))
             .wrap(from_fn(reject_control_characters))
             .wrap(from_fn(crate::http::read_only::guard))
             .wrap(from_fn(crate::http::auth::guard))
+            .wrap(from_fn(xml_format::xml_answers))
             .wrap(from_fn(log_request))
             .configure(|cfg| {
                 if metrics_on_main {

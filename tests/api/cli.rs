@@ -333,3 +333,92 @@ fn evaluate_reports_each_criterion_and_exits_by_decision() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("referral Bundle"));
 }
+
+/// `fixtures/xml/expected.json`: each hand-written XML instance's error at its element and line.
+#[test]
+fn validate_reads_xml_and_reports_each_error_at_its_element_and_line() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!("{root}/fixtures/xml/expected.json")).unwrap(),
+    )
+    .unwrap();
+    for valid in expected["valid"].as_array().unwrap() {
+        let out = gateway()
+            .args(["validate", "--format", "json"])
+            .arg(format!("{root}/fixtures/xml/{}", valid.as_str().unwrap()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{valid}: {text}");
+    }
+    for case in expected["invalid"].as_array().unwrap() {
+        let file = case["file"].as_str().unwrap();
+        let out = gateway()
+            .args(["validate", "--format", "json"])
+            .arg(format!("{root}/fixtures/xml/{file}"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{file}: {text}");
+        let oo: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let line = format!("line {}, column ", case["line"]);
+        let found = oo["issue"].as_array().unwrap().iter().any(|issue| {
+            issue["severity"] == "error"
+                && issue["code"] == case["code"]
+                && (case["expression"].is_null() || issue["expression"][0] == case["expression"])
+                && issue["diagnostics"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(&line))
+        });
+        assert!(found, "{file}: expected {case}, got {oo}");
+    }
+}
+
+#[test]
+fn validate_loads_xml_profiles_from_ig_folders() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut profile: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!(
+            "{root}/profiles/StructureDefinition-hbpc-coverage.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let url = "http://acme.test/StructureDefinition/coverage-with-order-xml";
+    profile["url"] = url.into();
+    profile["id"] = "coverage-with-order-xml".into();
+    for e in profile["snapshot"]["element"].as_array_mut().unwrap() {
+        if e["id"] == "Coverage.order" {
+            e["min"] = 1.into();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("profile.xml"),
+        fhir_engine::xml::write_resource(&profile),
+    )
+    .unwrap();
+    // the instance in XML too
+    let coverage: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!(
+            "{root}/fixtures/referral-separate/06-coverage-coverage.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let instance = dir.path().join("coverage.xml");
+    std::fs::write(&instance, fhir_engine::xml::write_resource(&coverage)).unwrap();
+
+    let out = gateway()
+        .args(["validate", "--profile", url, "--ig"])
+        .arg(dir.path())
+        .arg(&instance)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("coverage-with-order-xml: missing required element 'order'"),
+        "{text}"
+    );
+}

@@ -86,13 +86,8 @@ async fn every_error_class_is_an_operation_outcome() {
             let http = client();
             let referral = fixture_bytes("referral-separate/13-servicerequest-referral.json");
 
-            let (status, body) = post(
-                &server,
-                "ServiceRequest",
-                "application/xml",
-                referral.clone(),
-            )
-            .await;
+            let (status, body) =
+                post(&server, "ServiceRequest", "text/plain", referral.clone()).await;
             assert_eq!(status, 415);
             assert_outcome(&body, "not-supported");
 
@@ -120,7 +115,7 @@ async fn every_error_class_is_an_operation_outcome() {
             let res = http
                 .post(server.url("ServiceRequest"))
                 .header("Content-Type", FHIR_JSON)
-                .header("Accept", "application/fhir+xml")
+                .header("Accept", "application/pdf")
                 .body(referral.clone())
                 .send()
                 .await

@@ -461,8 +461,15 @@ async fn http_exchange(server_base: &str, case: Case) -> (String, Answer) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
     // a HEAD answer has no body (RFC 9110 §9.3.2): HTTP does not allow one there
+    let xml_limits = fhir_engine::json::JsonLimits {
+        max_depth: 64,
+        max_elements: 100_000,
+    };
+    // an OperationOutcome in JSON, or in XML when the client's Accept asked for XML
     let outcome = method == reqwest::Method::HEAD
         || serde_json::from_str::<Value>(&text)
+            .is_ok_and(|v| v["resourceType"] == "OperationOutcome")
+        || fhir_engine::xml::parse_resource(text.as_bytes(), xml_limits)
             .is_ok_and(|v| v["resourceType"] == "OperationOutcome");
     (
         what,

@@ -41,3 +41,4 @@ mod shutdown;
 mod transaction;
 mod validate;
 mod workbench;
+mod xml;

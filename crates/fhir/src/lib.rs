@@ -12,6 +12,7 @@
 //! - [`validation`]: StructureDefinition loading, value set expansion and the validator;
 //! - [`search`]: the search parameter registry, index extraction and query parsing;
 //! - [`temporal`]: dates, dateTimes, instants and times: one parser and calendar for all.
+//! - [`xml`]: FHIR XML read into the JSON form and written from it, by the R4 definitions.
 
 pub mod bundle;
 pub mod fast_hash;
@@ -24,6 +25,7 @@ pub mod search;
 pub mod temporal;
 pub mod text;
 pub mod validation;
+pub mod xml;
 
 /// The FHIR version this engine speaks.
 pub const FHIR_VERSION: &str = "4.0.1";

@@ -1,7 +1,7 @@
 //! `GET /fhir/{StructureDefinition|ValueSet|CodeSystem}[?url=]` and `…/{id}`: the HBPC guide
 //! (and operator IGs) as loaded by the validator.
 
-use crate::http::media_type::require_json_response;
+use crate::http::media_type::require_acceptable_response;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
@@ -34,7 +34,7 @@ pub async fn search(
     state: web::Data<AppState>,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let kind = kind_of(&req);
     let base = state.base_url(&req);
     let found = state.validation.search(kind, query.url.as_deref());
@@ -61,7 +61,7 @@ pub async fn read(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let resource = state.validation.read(kind_of(&req), &path)?;
     Ok(fhir_json(StatusCode::OK, resource.to_string()))
 }

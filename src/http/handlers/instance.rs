@@ -3,7 +3,7 @@ use crate::app::intake::PatchFormat;
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::if_match::if_match_version;
-use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::media_type::{require_acceptable_response, require_json_body};
 use crate::http::prefer::{return_preference, ReturnPreference};
 use crate::http::responses::{accepted_response, etag, fhir_json, resource_response};
 use crate::http::{ApiError, AppState};
@@ -50,7 +50,7 @@ pub async fn read(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let (resource_type, id) = path.into_inner();
     let read = state.reads.read(&resource_type, &id).await;
     let caller = crate::http::auth::principal(&req);
@@ -64,7 +64,7 @@ pub async fn vread(
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let (resource_type, id, vid) = path.into_inner();
     let read = state.reads.vread(&resource_type, &id, &vid).await;
     let caller = crate::http::auth::principal(&req);
@@ -80,7 +80,7 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_json_body(&req)?;
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let if_match = if_match_version(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let (resource_type, id) = path.into_inner();
@@ -111,7 +111,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let (resource_type, id) = path.into_inner();
     let deleted = state.intake_for(&req).delete(&resource_type, &id).await?;
     let text = match deleted {
@@ -139,7 +139,7 @@ pub async fn patch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let format = patch_format(&req)?;
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let if_match = if_match_version(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let (resource_type, id) = path.into_inner();

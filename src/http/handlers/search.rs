@@ -10,7 +10,7 @@ use crate::domain::auth::scope::Interaction;
 use crate::http::auth::own_tasks;
 use crate::http::body::read_limited;
 use crate::http::if_match::if_match_version;
-use crate::http::media_type::{require_json_body, require_json_response};
+use crate::http::media_type::{require_acceptable_response, require_json_body};
 use crate::http::prefer::{return_preference, ReturnPreference};
 use crate::http::responses::{accepted_response, etag, fhir_json};
 use crate::http::search_bundle;
@@ -101,7 +101,7 @@ pub async fn search_type(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let params = pairs(req.query_string().as_bytes());
     run_search(&req, &state, &path, params, None).await
 }
@@ -112,7 +112,7 @@ pub async fn search_compartment(
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let (compartment, id, resource_type) = path.into_inner();
     let params = pairs(req.query_string().as_bytes());
     run_search(
@@ -132,7 +132,7 @@ pub async fn search_post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -161,7 +161,7 @@ async fn run_history(
     resource_type: Option<&str>,
     id: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(req)?;
+    require_acceptable_response(req)?;
     let params = pairs(req.query_string().as_bytes());
     let mut page = state
         .search
@@ -216,7 +216,7 @@ pub async fn conditional_update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_json_body(&req)?;
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let if_match = if_match_version(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let params = pairs(req.query_string().as_bytes());
@@ -252,7 +252,7 @@ pub async fn conditional_patch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let format = crate::http::handlers::instance::patch_format(&req)?;
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let if_match = if_match_version(&req)?;
     let body = read_limited(&req, payload, state.settings.limits.max_body_bytes).await?;
     let params = pairs(req.query_string().as_bytes());
@@ -278,7 +278,7 @@ pub async fn conditional_delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     let params = pairs(req.query_string().as_bytes());
     let base = state.base_url(&req);
     let deleted = delete_matching(

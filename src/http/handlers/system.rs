@@ -1,4 +1,4 @@
-use crate::http::media_type::require_json_response;
+use crate::http::media_type::require_acceptable_response;
 use crate::http::responses::fhir_json;
 use crate::http::{ApiError, AppState};
 use actix_web::http::StatusCode;
@@ -10,7 +10,7 @@ pub async fn metadata(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_json_response(&req)?;
+    require_acceptable_response(&req)?;
     Ok(fhir_json(StatusCode::OK, state.capability.clone()))
 }
 

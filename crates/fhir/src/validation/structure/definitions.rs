@@ -37,6 +37,11 @@ pub enum LoadError {
         source_name: String,
         error: serde_json::Error,
     },
+    #[error("{source_name}: not FHIR XML: {error}")]
+    Xml {
+        source_name: String,
+        error: crate::xml::XmlError,
+    },
     #[error("{0}: cannot read: {1}")]
     Io(String, std::io::Error),
     /// A package that cannot be used (no or a broken manifest, not R4).

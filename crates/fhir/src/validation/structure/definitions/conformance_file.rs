@@ -14,11 +14,14 @@ pub struct SourceFile {
     pub bytes: Vec<u8>,
 }
 
-/// Whether a file of this name can hold a conformance resource: a JSON file, unless its name
-/// follows the IG publisher's `{ResourceType}-{id}.json` convention with another resource
+/// Whether a file of this name can hold a conformance resource: a JSON or XML file, unless its
+/// name follows the IG publisher's `{ResourceType}-{id}.json` convention with another resource
 /// type (examples, SearchParameters, CapabilityStatements), which is skipped unread.
 pub fn worth_reading(file_name: &str) -> bool {
-    let Some(stem) = file_name.strip_suffix(".json") else {
+    let Some(stem) = file_name
+        .strip_suffix(".json")
+        .or_else(|| file_name.strip_suffix(".xml"))
+    else {
         return false;
     };
     match stem.split_once('-') {
@@ -106,6 +109,13 @@ const KNOWN_PREFIXES: &[&str] = &[
 /// The resource in a file (a conformance resource, a Bundle of them, or anything else, which
 /// the caller skips). `name` is the file's name in messages.
 pub fn parse(name: &str, bytes: &[u8]) -> Result<Value, LoadError> {
+    if name.ends_with(".xml") {
+        let text = String::from_utf8_lossy(bytes);
+        return crate::xml::parse_definition_file(&text).map_err(|error| LoadError::Xml {
+            source_name: name.to_string(),
+            error,
+        });
+    }
     serde_json::from_slice(bytes).map_err(|error| LoadError::Json {
         source_name: name.to_string(),
         error,
@@ -130,6 +140,7 @@ mod tests {
         assert!(worth_reading("hbpc-coverage.json"));
         assert!(!worth_reading("package.json"));
         assert!(!worth_reading(".index.json"));
-        assert!(!worth_reading("StructureDefinition-x.xml"));
+        assert!(worth_reading("StructureDefinition-x.xml"));
+        assert!(!worth_reading("Patient-example.xml"));
     }
 }
