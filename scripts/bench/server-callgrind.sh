@@ -8,17 +8,15 @@
 #
 # Usage: scripts/bench/server-callgrind.sh [N=30]
 #   KEEP_PROFILE=FILE  keep the callgrind profile (callgrind_annotate --inclusive=yes FILE)
-#   BIN=path           profile this server binary instead of building the release one
+#   GATEWAY_BIN=PATH   profile that binary instead of building target/release/hbpc-gateway
+#   PAGE_SIZE=1024     create the store with that page size first (an experiment)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-30}"
 port="${PROFILE_PORT:-18111}"
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
-bin="${BIN:-}"
-if [ -z "$bin" ]; then
-  cargo build --release --locked --bin hbpc-gateway
-  bin=./target/release/hbpc-gateway
-fi
+bin="${GATEWAY_BIN:-./target/release/hbpc-gateway}" # GATEWAY_BIN: another build, e.g. a baseline
+[ -n "${GATEWAY_BIN:-}" ] || cargo build --release --locked --bin hbpc-gateway
 out="$(mktemp -d)"
 pid=""
 cleanup() {
@@ -27,6 +25,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -n "${PAGE_SIZE:-}" ]; then # an experiment: the store created with another page size
+  python3 - "$out" "$PAGE_SIZE" <<'PY'
+import sqlite3, sys
+for name in ("hbpc.sqlite", "hbpc-audit.sqlite"):
+    c = sqlite3.connect(f"{sys.argv[1]}/{name}")
+    c.execute(f"PRAGMA page_size = {int(sys.argv[2])}")
+    c.execute("VACUUM")
+    c.close()
+PY
+fi
 HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" serve \
   >"$out/server.log" 2>&1 &

@@ -17,7 +17,8 @@ cd "$(dirname "$0")/../.."
 preload="${1:-10}"
 n="${2:-20}"
 port="${PROFILE_PORT:-18112}"
-cargo build --release --locked --bin hbpc-gateway
+bin="${GATEWAY_BIN:-./target/release/hbpc-gateway}" # GATEWAY_BIN: another build, e.g. a baseline
+[ -n "${GATEWAY_BIN:-}" ] || cargo build --release --locked --bin hbpc-gateway
 out="$(mktemp -d)"
 pid=""
 holder=""
@@ -29,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
-  ./target/release/hbpc-gateway serve >"$out/server.log" 2>&1 &
+  "$bin" serve >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 # shellcheck source=post-referral.sh

@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Bytes the server process writes per referral Bundle (/proc/PID/io write_bytes: what it sent
-# to the storage layer, both SQLite files, their logs and checkpoints): the release server runs
-# on a fresh SQLite store, receives warm-up Bundles, then N sequential POSTs of
-# fixtures/referral-transaction.json (fresh placer and MRN identifiers, as scripts/load/ sends
-# them); the count runs from before the first to SETTLE seconds after the last, so that the
-# audit trail's periodic work on the writes (settling their audit intents, every 10 s) is in it.
+# Bytes written to disk per referral Bundle, steady state, on SQLite, and the store at rest per
+# referral: the release server runs on a fresh store, receives W warm-up Bundles, then N
+# sequential POSTs of fixtures/referral-transaction.json (fresh placer and MRN identifiers per
+# Bundle, as scripts/load/ sends them). Bytes are the process's /proc/PID/io write_bytes over
+# the N Bundles: the write-ahead logs, checkpoints into the database files and the audit
+# trail's file, everything the server sends to the disk. The store at rest is the size of its
+# files once the server has stopped (a clean stop checkpoints and removes the logs), divided by
+# the Bundles it holds (warm-ups included).
 #
-# Usage: scripts/bench/write-bytes.sh [N=50]
-#   SETTLE=seconds to wait after the last Bundle (default 12)
-#   BIN=path of the server binary (default: builds ./target/release/hbpc-gateway)
+# Usage: scripts/bench/write-bytes.sh [N=300] [W=50]
+#   GATEWAY_BIN=PATH  measure that binary instead of building target/release/hbpc-gateway
+#   PAGE_SIZE=1024    create the store with that page size first (an experiment)
+#   SETTLE=seconds    wait after the last Bundle before the count ends (default 12), so the audit
+#                     trail's periodic settling of the Bundles' audit intents (every 10 s) is in it
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-n="${1:-50}"
+n="${1:-300}"
+warm="${2:-50}"
 settle="${SETTLE:-12}"
 port="${PROFILE_PORT:-18113}"
-bin="${BIN:-}"
-if [ -z "$bin" ]; then
-  cargo build --release --locked --bin hbpc-gateway
-  bin=./target/release/hbpc-gateway
-fi
+bin="${GATEWAY_BIN:-./target/release/hbpc-gateway}" # GATEWAY_BIN: another build, e.g. a baseline
+[ -n "${GATEWAY_BIN:-}" ] || cargo build --release --locked --bin hbpc-gateway
 out="$(mktemp -d)"
 pid=""
 cleanup() {
@@ -27,18 +29,52 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -n "${PAGE_SIZE:-}" ]; then # an experiment: the store created with another page size
+  python3 - "$out" "$PAGE_SIZE" <<'PY'
+import sqlite3, sys
+for name in ("hbpc.sqlite", "hbpc-audit.sqlite"):
+    c = sqlite3.connect(f"{sys.argv[1]}/{name}")
+    c.execute(f"PRAGMA page_size = {int(sys.argv[2])}")
+    c.execute("VACUUM")
+    c.close()
+PY
+fi
 HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
   "$bin" serve >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 # shellcheck source=post-referral.sh
 source scripts/bench/post-referral.sh
-for i in 1 2 3 4; do post "Bwarm-$i"; done
-sleep "$settle"
 written() { awk '/^write_bytes/ {print $2}' "/proc/$pid/io"; }
+for i in $(seq 1 "$warm"); do post "Bwarm-$i"; done
+sleep "$settle" # the warm-ups' audit records and their settling
 before=$(written)
 for i in $(seq 1 "$n"); do post "B$i"; done
 sleep "$settle"
 after=$(written)
-echo "bytes written for $n referral Bundles: $((after - before))"
-echo "per referral Bundle: $(((after - before) / n))"
+bytes=$((after - before))
+echo "bytes written for $n referral Bundles: $bytes"
+echo "per referral Bundle: $((bytes / n)) bytes ($((bytes / n / 1024)) KiB)"
+kill -TERM "$pid"
+wait "$pid" 2>/dev/null || true
+pid=""
+# at rest: every log checkpointed into its database file and emptied
+python3 - "$out" <<'PY'
+import glob, sqlite3, sys
+for db in glob.glob(sys.argv[1] + "/*.sqlite"):
+    c = sqlite3.connect(db)
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    c.close()
+PY
+at_rest=$(cat "$out"/*.sqlite | wc -c)
+echo "store at rest: $at_rest bytes for $((n + warm)) referrals: $((at_rest / (n + warm))) bytes per referral"
+python3 - "$out/hbpc.sqlite" $((n + warm)) <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n = int(sys.argv[2])
+rows = c.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+for name, size in rows:
+    if size / n >= 100:
+        print(f"  {size / n:8.0f} bytes per referral  {name}")
+print(f"  {c.execute('SELECT COUNT(*) FROM search_index').fetchone()[0] / n:8.1f} search_index rows per referral")
+PY

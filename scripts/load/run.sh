@@ -14,7 +14,8 @@ replicas="${REPLICAS:-1}"
 port="${LOAD_PORT:-18090}"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --locked --bin hbpc-gateway
+bin="${GATEWAY_BIN:-./target/release/hbpc-gateway}" # GATEWAY_BIN: another build, e.g. a baseline
+[ -n "${GATEWAY_BIN:-}" ] || cargo build --release --locked --bin hbpc-gateway
 data="$(mktemp -d)"
 pids=()
 db_name=""
@@ -37,7 +38,7 @@ fi
 
 for i in $(seq 0 $((replicas - 1))); do
   HBPC_SERVER_LISTEN="127.0.0.1:$((port + i))" HBPC_DATABASE_URL="$database_url" HBPC_LOG_LEVEL=warn \
-    ./target/release/hbpc-gateway serve >"$data/server-$i.log" 2>&1 &
+    "$bin" serve >"$data/server-$i.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$((port + i))/readyz" >/dev/null && break; sleep 0.1; done
 done

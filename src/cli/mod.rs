@@ -191,6 +191,13 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before anything indexes or searches: the store checks its rows against this set.
+    if let Err(e) =
+        crate::domain::guide::indexed_parameters::install(&settings.search.indexed_parameters)
+    {
+        eprintln!("hbpc-gateway: invalid configuration: search.indexed_parameters: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::CheckConfig => check_config::check_config(&settings),
         Command::Migrate {

@@ -1,5 +1,6 @@
 //! `[search]`: page sizes and include limits of FHIR search and history, what an unknown
-//! search parameter gets, and whether updates must carry `If-Match`.
+//! search parameter gets, whether updates must carry `If-Match`, and which parameters are
+//! indexed.
 
 use super::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,11 @@ pub struct SearchSettings {
     /// `Prefer: handling=`: `refuse` (400, as HAPI does; an ignored criterion would widen the
     /// result) or `ignore` (left out of the `self` link, which shows what was applied).
     pub unknown_parameters: UnknownParameters,
+    /// The search parameters indexed, and so advertised and searchable: `Type.code`,
+    /// `*.code` (every stored type that has it), `Type.*`, or `*` (every R4 parameter the
+    /// server can index). `_id` and `_lastUpdated` always are. Each one costs index rows on every
+    /// write of its type; a changed set rebuilds the index at the next start.
+    pub indexed_parameters: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +42,10 @@ impl Default for SearchSettings {
             max_included: 1000,
             require_if_match: false,
             unknown_parameters: UnknownParameters::Refuse,
+            indexed_parameters: crate::domain::guide::indexed_parameters::DEFAULT
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -67,6 +77,33 @@ impl SearchSettings {
                 format!("{} is outside 0..=100000", self.max_included),
             ));
         }
+        crate::domain::guide::indexed_parameters::select(&self.indexed_parameters)
+            .map_err(|message| invalid("search.indexed_parameters", message))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load;
+
+    #[test]
+    fn indexed_parameters_are_checked_and_overridden_from_the_environment() {
+        let env = [(
+            "HBPC_SEARCH_INDEXED_PARAMETERS".to_string(),
+            "Patient.identifier, Task.*".to_string(),
+        )];
+        let s = load(None, env).expect("valid");
+        assert_eq!(
+            s.search.indexed_parameters,
+            ["Patient.identifier", "Task.*"]
+        );
+        let env = [(
+            "HBPC_SEARCH_INDEXED_PARAMETERS".to_string(),
+            "Patient.identifer".to_string(),
+        )];
+        let err = load(None, env).expect_err("misspelt").to_string();
+        assert!(err.contains("search.indexed_parameters"), "{err}");
+        assert!(err.contains("Patient.identifer"), "{err}");
     }
 }

@@ -30,6 +30,7 @@ mod replicas;
 mod rest_roundtrip;
 mod search_hie;
 mod search_history;
+mod search_indexed;
 mod search_paging;
 mod search_params;
 mod search_support;

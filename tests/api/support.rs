@@ -255,6 +255,28 @@ impl TestServer {
             .collect()
     }
 
+    /// (resource type, parameter) of every row in the search index, read directly.
+    pub async fn indexed_parameters(&self) -> std::collections::BTreeSet<(String, String)> {
+        const SQL: &str = "SELECT DISTINCT resource_type, param FROM search_index";
+        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            let conn = rusqlite::Connection::open(path).expect("open the test database");
+            let mut stmt = conn.prepare(SQL).expect("query");
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("rows");
+            return rows.collect::<Result<_, _>>().expect("indexed parameters");
+        }
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.database_url)
+            .await
+            .expect("connect to the test database");
+        let rows: Vec<(String, String)> = sqlx::query_as(SQL)
+            .fetch_all(&mut conn)
+            .await
+            .expect("indexed parameters");
+        rows.into_iter().collect()
+    }
+
     pub async fn stored_with_identifier(&self, resource_type: &str, value: &str) -> usize {
         let token = fhir_engine::model::identifier::IdentifierToken::parse(value).expect("token");
         self.store()

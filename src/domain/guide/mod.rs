@@ -5,6 +5,7 @@
 //! the gateway hands it in through `LoadOptions` and `Registry::from_json`.
 
 pub mod default_profiles;
+pub mod indexed_parameters;
 pub mod resource_types;
 
 #[cfg(test)]

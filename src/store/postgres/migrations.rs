@@ -190,6 +190,18 @@ CREATE TABLE audit_intent (
 );
 "#,
     },
+    Migration {
+        version: 8,
+        name: "the set of indexed search parameters the index rows were built for; no JSONB copy of versions",
+        sql: r#"
+-- Empty until the next start rebuilds the rows for the configured set
+-- (search.indexed_parameters) and records it; a start with another set rebuilds them again.
+CREATE TABLE search_indexed_set (params TEXT NOT NULL);
+-- Nothing queried the JSONB copy of each version, and it doubled what a version writes
+-- (heap and log); body_text is what is served.
+ALTER TABLE resource_version DROP COLUMN body;
+"#,
+    },
 ];
 
 pub async fn apply(conn: &mut PgConnection, now_ms: i64) -> Result<usize, sqlx::Error> {

@@ -46,10 +46,7 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("search reindex failed: {e}")))?;
         if indexed > 0 {
-            tracing::info!(
-                indexed,
-                "resources stored before search indexing were indexed"
-            );
+            tracing::info!(indexed, "search index rebuilt for the indexed parameters");
         }
         let outbox = std::sync::Arc::new(outbox::PostgresOutbox::new(pool.clone()));
         Ok(Self {

@@ -261,8 +261,8 @@ async fn write_version(
     check_index_rows(resource_type, rows.len(), commit.max_index_rows)?;
     let body = resource.to_string();
     sqlx::query(
-        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
-         VALUES ($1, $2, $3, $4, FALSE, $5, $5::jsonb)",
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text)
+         VALUES ($1, $2, $3, $4, FALSE, $5)",
     )
     .bind(resource_type)
     .bind(id)
@@ -272,8 +272,13 @@ async fn write_version(
     .execute(&mut *conn)
     .await?;
     set_current(conn, resource_type, id, version_id).await?;
-    reindex_identifiers(conn, resource_type, id, &resource).await?;
-    super::search::reindex_rows(conn, resource_type, id, &rows).await?;
+    // A first version has no identifier or search rows to replace.
+    let first = version_id == 1;
+    reindex_identifiers(conn, resource_type, id, &resource, first).await?;
+    if !first {
+        super::search::unindex(conn, resource_type, id).await?;
+    }
+    super::search::insert_rows(conn, resource_type, id, &rows).await?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),
@@ -338,20 +343,31 @@ async fn reindex_identifiers(
     resource_type: &str,
     id: &str,
     resource: &Value,
+    first: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM resource_identifier WHERE resource_type = $1 AND id = $2")
-        .bind(resource_type)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for ident in identifiers_of(resource) {
-        sqlx::query("INSERT INTO resource_identifier (resource_type, id, system, value) VALUES ($1, $2, $3, $4)")
+    if !first {
+        sqlx::query("DELETE FROM resource_identifier WHERE resource_type = $1 AND id = $2")
             .bind(resource_type)
             .bind(id)
-            .bind(&ident.system)
-            .bind(&ident.value)
             .execute(&mut *conn)
             .await?;
+    }
+    let (systems, values): (Vec<String>, Vec<String>) = identifiers_of(resource)
+        .into_iter()
+        .map(|i| (i.system, i.value))
+        .unzip();
+    if !values.is_empty() {
+        // one round trip for all of the resource's identifiers
+        sqlx::query(
+            "INSERT INTO resource_identifier (resource_type, id, system, value)
+             SELECT $1, $2, * FROM UNNEST($3::text[], $4::text[])",
+        )
+        .bind(resource_type)
+        .bind(id)
+        .bind(&systems)
+        .bind(&values)
+        .execute(&mut *conn)
+        .await?;
     }
     // A claim stays only while the resource still carries the claimed identifier.
     sqlx::query(
@@ -384,8 +400,8 @@ pub async fn import_versions(
         body.push(v.body.as_deref());
     }
     sqlx::query(
-        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text, body)
-         SELECT rt, id, v, at, del, b, b::jsonb
+        "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text)
+         SELECT rt, id, v, at, del, b
            FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::text[])
                 AS u(rt, id, v, at, del, b)
          ON CONFLICT DO NOTHING",
@@ -423,7 +439,7 @@ pub async fn import_versions(
                     .as_deref()
                     .and_then(|b| serde_json::from_str(b).ok())
                     .unwrap_or(Value::Null);
-                reindex_identifiers(conn, resource_type, id, &body).await?;
+                reindex_identifiers(conn, resource_type, id, &body, false).await?;
                 super::search::reindex(conn, resource_type, id, &body).await?;
             }
             _ => {

@@ -3,7 +3,7 @@
 
 use super::{backend, unavailable, PostgresStore};
 use crate::store::search::columns::columns;
-use crate::store::search::{indexer, Arg, Sql, SqlRunner};
+use crate::store::search::{indexed_set, indexer, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
 use fhir_engine::search::IndexRow;
@@ -32,6 +32,16 @@ pub async fn reindex_rows(
     rows: &[IndexRow],
 ) -> Result<(), sqlx::Error> {
     unindex(conn, resource_type, id).await?;
+    insert_rows(conn, resource_type, id, rows).await
+}
+
+/// Adds index rows of a resource that has none yet.
+pub async fn insert_rows(
+    conn: &mut PgConnection,
+    resource_type: &str,
+    id: &str,
+    rows: &[IndexRow],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -77,17 +87,26 @@ pub async fn unindex(
     Ok(())
 }
 
-/// Indexes every live resource once, when migration 2 left a pending marker. Replicas
-/// starting together meet on the marker row: the first deletes it and indexes in the same
-/// transaction, the others wait for it and then find nothing to do.
+/// Rebuilds the rows of every live resource when migration 2 left a pending marker, or when
+/// they were built for another set of indexed parameters (`search_indexed_set`). Replicas
+/// starting together meet on the lock of `search_indexed_set`: the first rebuilds and records
+/// the set in its transaction, the others wait for it and then find nothing to do. (Replicas
+/// must share `search.indexed_parameters`: one with another set would rebuild at its start.)
 pub async fn reindex_pending(conn: &mut PgConnection) -> Result<usize, sqlx::Error> {
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
-    let claimed = sqlx::query("DELETE FROM search_reindex_pending")
+    sqlx::query("LOCK TABLE search_indexed_set IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let pending = sqlx::query("DELETE FROM search_reindex_pending")
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    if claimed == 0 {
+    let built_for: Option<String> = sqlx::query_scalar("SELECT params FROM search_indexed_set")
+        .fetch_optional(&mut *tx)
+        .await?;
+    let wanted = indexed_set();
+    if pending == 0 && built_for.as_deref() == Some(wanted.as_str()) {
         return Ok(0);
     }
     let live: Vec<(String, String, String)> = sqlx::query_as(
@@ -98,11 +117,21 @@ pub async fn reindex_pending(conn: &mut PgConnection) -> Result<usize, sqlx::Err
     )
     .fetch_all(&mut *tx)
     .await?;
+    sqlx::query("DELETE FROM search_index")
+        .execute(&mut *tx)
+        .await?;
     for (rt, id, body) in &live {
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
             reindex(&mut tx, rt, id, &resource).await?;
         }
     }
+    sqlx::query("DELETE FROM search_indexed_set")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO search_indexed_set (params) VALUES ($1)")
+        .bind(&wanted)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(live.len())
 }

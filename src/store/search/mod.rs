@@ -17,6 +17,14 @@ pub fn indexer() -> &'static dyn SearchIndexer {
     crate::domain::guide::resource_types::search_registry()
 }
 
+/// The indexed parameters as the store records them (`search_indexed_set`): rows built for
+/// another set are rebuilt at start.
+pub fn indexed_set() -> String {
+    crate::domain::guide::indexed_parameters::fingerprint(
+        crate::domain::guide::resource_types::search_registry(),
+    )
+}
+
 /// The write work bound (`database.max_index_rows`): a resource's index rows, checked
 /// before any of them is written.
 pub fn check_index_rows(resource_type: &str, rows: usize, max: usize) -> Result<(), StoreError> {

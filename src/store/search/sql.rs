@@ -311,11 +311,16 @@ impl Builder {
                 }
             }
             Match::ReferenceText(text) => match parse_reference(text) {
-                // an absolute URL that is not ours: indexed under its id, compared as written
+                // an absolute URL that is not ours: a Reference is indexed under its id and
+                // compared as written; a canonical is indexed as written
                 Some(IndexValue::Reference { target_id, .. }) if !target_id.is_empty() => {
                     let id = self.text(&target_id);
                     let raw = self.text(text);
-                    format!("lo IS NULL AND {} AND raw = {raw}", self.eq("val", &id))
+                    format!(
+                        "lo IS NULL AND (({} AND raw = {raw}) OR {})",
+                        self.eq("val", &id),
+                        self.eq("val", &raw)
+                    )
                 }
                 _ => {
                     let val = self.text(text);

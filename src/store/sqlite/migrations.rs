@@ -143,6 +143,15 @@ INSERT INTO audit.audit_event (seq, id, recorded_ms, client_id, subtype, outcome
 DROP TABLE main.audit_event;
 "#,
     },
+    Migration {
+        version: 6,
+        name: "the set of indexed search parameters the index rows were built for",
+        sql: r#"
+-- Empty until the next start rebuilds the rows for the configured set
+-- (search.indexed_parameters) and records it; a start with another set rebuilds them again.
+CREATE TABLE search_indexed_set (params TEXT NOT NULL);
+"#,
+    },
 ];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {

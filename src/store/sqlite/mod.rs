@@ -110,10 +110,7 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     tracing::info!(applied, "database migrations checked");
     let indexed = search::reindex_pending(&mut conn)?;
     if indexed > 0 {
-        tracing::info!(
-            indexed,
-            "resources stored before search indexing were indexed"
-        );
+        tracing::info!(indexed, "search index rebuilt for the indexed parameters");
     }
     Ok(conn)
 }

@@ -4,12 +4,12 @@
 use super::queries::version_row;
 use super::SqliteStore;
 use crate::store::search::columns::columns;
-use crate::store::search::{indexer, Arg, Sql, SqlRunner};
+use crate::store::search::{indexed_set, indexer, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
 use fhir_engine::search::index::{IndexRow, STAMPED_PARAMS};
 use rusqlite::types::ToSqlOutput;
-use rusqlite::{params, params_from_iter, Connection, ToSql};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 use serde_json::Value;
 use std::sync::OnceLock;
 
@@ -90,13 +90,19 @@ pub fn unindex(conn: &Connection, resource_type: &str, id: &str) -> rusqlite::Re
     Ok(())
 }
 
-/// Indexes every live resource once, when migration 2 left a pending marker.
+/// Rebuilds the rows of every live resource when migration 2 left a pending marker, or when
+/// they were built for another set of indexed parameters (`search_indexed_set`): rows of a
+/// parameter no longer indexed go, a newly indexed one gets its rows.
 pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let pending: i64 = tx.query_row("SELECT COUNT(*) FROM search_reindex_pending", [], |r| {
         r.get(0)
     })?;
-    if pending == 0 {
+    let built_for: Option<String> = tx
+        .query_row("SELECT params FROM search_indexed_set", [], |r| r.get(0))
+        .optional()?;
+    let wanted = indexed_set();
+    if pending == 0 && built_for.as_deref() == Some(wanted.as_str()) {
         return Ok(0);
     }
     let live: Vec<(String, String, String)> = tx
@@ -108,12 +114,18 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    tx.execute("DELETE FROM search_index", [])?;
     for (rt, id, body) in &live {
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
-            reindex(&tx, rt, id, &resource, None, false)?;
+            reindex(&tx, rt, id, &resource, None, true)?;
         }
     }
     tx.execute("DELETE FROM search_reindex_pending", [])?;
+    tx.execute("DELETE FROM search_indexed_set", [])?;
+    tx.execute(
+        "INSERT INTO search_indexed_set (params) VALUES (?1)",
+        [&wanted],
+    )?;
     tx.commit()?;
     Ok(live.len())
 }

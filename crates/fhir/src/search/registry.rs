@@ -126,7 +126,7 @@ impl ChainPath {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Registry {
     by_type: HashMap<String, Vec<ParamDef>>,
     /// (type, code, why) of definitions left out: unsupported type or an expression our
@@ -196,6 +196,20 @@ impl Registry {
             params.sort_by(|a, b| a.code.cmp(&b.code));
         }
         Ok(registry)
+    }
+
+    /// Keeps only the parameters for which `keep(resource_type, code)` holds: a server that
+    /// indexes (and so advertises) fewer parameters than R4 defines.
+    pub fn retain(&mut self, keep: impl Fn(&str, &str) -> bool) {
+        for params in self.by_type.values_mut() {
+            params.retain(|p| keep(&p.resource_type, &p.code));
+        }
+        self.by_type.retain(|_, params| !params.is_empty());
+    }
+
+    /// The resource types that have parameters, in no particular order.
+    pub fn types(&self) -> impl Iterator<Item = &str> {
+        self.by_type.keys().map(String::as_str)
     }
 
     pub fn params(&self, resource_type: &str) -> &[ParamDef] {
@@ -533,6 +547,21 @@ pub(crate) mod tests {
             }
         }
         assert!(compared > 300, "only {compared} non-empty comparisons");
+    }
+
+    #[test]
+    fn retain_keeps_only_the_named_parameters() {
+        let mut r = Registry::from_json(R4_SEARCH_PARAMETERS, &["CarePlan", "Goal"]).unwrap();
+        r.retain(|ty, code| ty == "CarePlan" && matches!(code, "patient" | "care-team"));
+        let codes: Vec<&str> = r
+            .params("CarePlan")
+            .iter()
+            .map(|p| p.code.as_str())
+            .collect();
+        assert_eq!(codes, ["care-team", "patient"]);
+        assert!(r.params("Goal").is_empty());
+        assert_eq!(r.types().collect::<Vec<_>>(), ["CarePlan"]);
+        assert_eq!(r.revincludes("CareTeam"), ["CarePlan:care-team"]);
     }
 
     #[test]
