@@ -78,6 +78,31 @@ fn intake(c: &mut Criterion) {
             .expect("load")
         })
     });
+    // the guide plus a large IG whose profiles are all differential only (US Core 9.0.0,
+    // shared material: ../shared/ig/us-core beside the repository, or US_CORE_IG)
+    let us_core = std::env::var_os("US_CORE_IG")
+        .map_or_else(
+            || std::path::PathBuf::from("../shared/ig/us-core"),
+            Into::into,
+        )
+        .join("resources");
+    if us_core.is_dir() {
+        load.bench_function("load_and_compile_definitions_with_us_core", |b| {
+            b.iter(|| {
+                StructureValidator::load(&LoadOptions {
+                    invariants: Some(Arc::new(FhirPathInvariants::new())),
+                    ig_dirs: vec![us_core.clone()],
+                    ..guide::load_options()
+                })
+                .expect("load")
+            })
+        });
+    } else {
+        eprintln!(
+            "US Core load bench skipped: {} is absent",
+            us_core.display()
+        );
+    }
     load.finish();
 }
 

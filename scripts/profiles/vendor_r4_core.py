@@ -11,6 +11,10 @@ holding
     stripped to what validation reads (no narrative, mappings or documentation);
   - the ValueSets of their required and extensible bindings (and the ValueSets those import);
   - the complete CodeSystems those ValueSets include.
+It also writes crates/fhir/definitions/r4-core/profiles.json: the core resource profiles
+(vitalsigns, bp, lipidprofile, ...) as the spec authors them, differential only (the engine
+generates their snapshots at load), with the ValueSets and CodeSystems of their bindings that
+definitions.json does not hold.
 Python 3 standard library only.
 """
 import glob
@@ -21,6 +25,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "definitions.json")
+PROFILES_OUT = os.path.join(ROOT, "crates", "fhir", "definitions", "r4-core", "profiles.json")
 
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "contentReference",
                 "binding", "constraint", "slicing", "isModifier", "isSummary", "base")
@@ -65,6 +70,13 @@ def strip_sd(sd):
     return keep
 
 
+def strip_differential(sd):
+    keep = {k: sd[k] for k in ("resourceType", "id", "url", "version", "name", "status", "kind",
+                               "abstract", "type", "baseDefinition", "derivation") if k in sd}
+    keep["differential"] = {"element": [strip_element(e) for e in sd["differential"]["element"]]}
+    return keep
+
+
 def strip_concepts(concepts):
     out = []
     for c in concepts:
@@ -80,8 +92,12 @@ def strip_concepts(concepts):
 def main():
     pkg = package_dir()
     sds, vss, css = {}, {}, {}
-    for f in glob.glob(os.path.join(pkg, "StructureDefinition-*.json")):
+    resource_profiles = []
+    for f in sorted(glob.glob(os.path.join(pkg, "StructureDefinition-*.json"))):
         sd = json.load(open(f, encoding="utf-8"))
+        if sd.get("kind") == "resource" and sd.get("derivation") == "constraint" and "differential" in sd:
+            resource_profiles.append(sd)
+            continue
         if sd.get("kind") == "logical" or "snapshot" not in sd:
             continue
         base_type = sd.get("derivation") in ("specialization", None)
@@ -95,9 +111,33 @@ def main():
         cs = json.load(open(f, encoding="utf-8"))
         css[cs["url"]] = cs
 
+    wanted_vs, wanted_cs = closure(sds.values(), "snapshot", vss)
+    entries = [{"resource": sd} for sd in sorted(sds.values(), key=lambda s: s["url"])]
+    entries += terminology(wanted_vs, wanted_cs, vss, css)
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "meta": {"source": "npm hl7.fhir.r4.examples@4.0.1, stripped by scripts/profiles/vendor_r4_core.py"},
+              "entry": entries}
+    write(OUT, bundle, f"{len(sds)} StructureDefinitions, {len(wanted_vs)} ValueSets")
+
+    profiles = {sd["url"]: strip_differential(sd) for sd in resource_profiles}
+    p_vs, p_cs = closure(profiles.values(), "differential", vss)
+    p_vs -= wanted_vs
+    p_cs -= wanted_cs
+    entries = [{"resource": sd} for sd in sorted(profiles.values(), key=lambda s: s["url"])]
+    entries += terminology(p_vs, p_cs, vss, css)
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "meta": {"source": "npm hl7.fhir.r4.examples@4.0.1, core resource profiles (differential only), "
+                                 "stripped by scripts/profiles/vendor_r4_core.py"},
+              "entry": entries}
+    write(PROFILES_OUT, bundle, f"{len(profiles)} profiles, {len(p_vs)} ValueSets")
+
+
+def closure(sds, view, vss):
+    """The ValueSets of the required and extensible bindings (and those they import), and the
+    CodeSystems they include."""
     wanted_vs, queue = set(), []
-    for sd in sds.values():
-        for e in sd["snapshot"]["element"]:
+    for sd in sds:
+        for e in sd[view]["element"]:
             b = e.get("binding")
             if b and b.get("strength") in ("required", "extensible") and b.get("valueSet"):
                 queue.append(b["valueSet"].split("|")[0])
@@ -111,8 +151,11 @@ def main():
             queue.extend(v.split("|")[0] for v in inc.get("valueSet", []))
             if "system" in inc:
                 wanted_cs.add(inc["system"])
+    return wanted_vs, wanted_cs
 
-    entries = [{"resource": sd} for sd in sorted(sds.values(), key=lambda s: s["url"])]
+
+def terminology(wanted_vs, wanted_cs, vss, css):
+    entries = []
     for url in sorted(wanted_vs):
         vs = vss[url]
         keep = {k: vs[k] for k in ("resourceType", "id", "url", "version", "name", "status", "compose") if k in vs}
@@ -127,15 +170,14 @@ def main():
                                    "caseSensitive", "hierarchyMeaning", "valueSet") if k in cs}
         keep["concept"] = strip_concepts(cs.get("concept", []))
         entries.append({"resource": keep})
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "meta": {"source": "npm hl7.fhir.r4.examples@4.0.1, stripped by scripts/profiles/vendor_r4_core.py"},
-              "entry": entries}
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8") as f:
+    return entries
+
+
+def write(path, bundle, summary):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
         json.dump(bundle, f, separators=(",", ":"), ensure_ascii=False)
-    print(f"{OUT}: {len(sds)} StructureDefinitions, {len(wanted_vs)} ValueSets, "
-          f"{sum(1 for e in entries if e['resource']['resourceType'] == 'CodeSystem')} CodeSystems, "
-          f"{os.path.getsize(OUT) // 1024} KiB")
+    print(f"{path}: {summary}, {os.path.getsize(path) // 1024} KiB")
 
 
 if __name__ == "__main__":

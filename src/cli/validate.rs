@@ -79,6 +79,12 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> Result<boo
         invariants: Some(std::sync::Arc::new(FhirPathInvariants::new())),
         ..crate::domain::guide::load_options()
     })?;
+    for e in validator.unavailable_profiles() {
+        eprintln!(
+            "hbpc-gateway: warning: profile {} left out ({}: {})",
+            e.url, e.element, e.message
+        );
+    }
     if let Some(p) = args.profiles.iter().find(|p| !validator.knows_profile(p)) {
         return Err(CliError::UnknownProfile(p.clone()));
     }

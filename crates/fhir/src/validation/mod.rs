@@ -1,6 +1,7 @@
 //! Intake validation: one interface, implemented by the StructureDefinition-driven validator
 //! in `structure/`.
 
+pub mod snapshot;
 pub mod structure;
 
 use crate::outcome::Issue;

@@ -8,6 +8,10 @@ use std::path::Path;
 /// The R4 core definitions, stripped by scripts/profiles/vendor_r4_core.py.
 pub const R4_CORE_JSON: &str = include_str!("../../../definitions/r4-core/definitions.json");
 
+/// The R4 core resource profiles (vitalsigns, bp, …), differential only: their snapshots are
+/// generated at load.
+pub const R4_CORE_PROFILES_JSON: &str = include_str!("../../../definitions/r4-core/profiles.json");
+
 /// A conformance resource (or a Bundle of them) compiled into the caller, e.g. with
 /// `include_str!`: a name for messages and the JSON text.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +31,8 @@ pub enum LoadError {
     Io(String, std::io::Error),
     #[error("{0}")]
     Compile(String),
+    #[error("cannot generate a snapshot: {0}")]
+    Snapshot(#[from] crate::validation::snapshot::SnapshotError),
 }
 
 /// Conformance resources by canonical URL (version suffixes dropped).
@@ -44,6 +50,11 @@ impl Definitions {
     pub fn r4_core() -> Result<Self, LoadError> {
         let mut defs = Self::default();
         defs.add_json(R4_CORE_JSON, "definitions/r4-core/definitions.json", false)?;
+        defs.add_json(
+            R4_CORE_PROFILES_JSON,
+            "definitions/r4-core/profiles.json",
+            false,
+        )?;
         Ok(defs)
     }
 

@@ -77,6 +77,8 @@ pub struct StructureValidator {
     defaults: Option<Arc<dyn DefaultProfiles>>,
     definitions: Definitions,
     stats: InvariantStats,
+    /// Profiles left out at load: a definition they need is not loaded.
+    unavailable: Vec<crate::validation::snapshot::SnapshotError>,
 }
 
 impl StructureValidator {
@@ -94,9 +96,14 @@ impl StructureValidator {
     }
 
     pub fn compile(
-        definitions: Definitions,
+        mut definitions: Definitions,
         engine: Option<Arc<dyn InvariantEngine>>,
     ) -> Result<Self, LoadError> {
+        let generated =
+            crate::validation::snapshot::generate_missing(&mut definitions.structure_definitions)?;
+        for e in &generated.unavailable {
+            tracing::warn!(profile = %e.url, element = %e.element, reason = %e.message, "profile left out: a definition it needs is not loaded");
+        }
         let mut stats = InvariantStats {
             engine: engine.is_some(),
             ..Default::default()
@@ -150,6 +157,7 @@ impl StructureValidator {
             defaults: None,
             definitions,
             stats,
+            unavailable: generated.unavailable,
         })
     }
 
@@ -196,6 +204,12 @@ impl StructureValidator {
     /// Whether `url` names a profile (or base definition) this validator can apply.
     pub fn knows_profile(&self, url: &str) -> bool {
         self.plan(url).is_some()
+    }
+
+    /// Profiles without a snapshot that could not be generated because a definition they need
+    /// (their base, or a type profile) is not loaded; they are not applied.
+    pub fn unavailable_profiles(&self) -> &[crate::validation::snapshot::SnapshotError] {
+        &self.unavailable
     }
 
     pub fn invariant_stats(&self) -> InvariantStats {

@@ -154,7 +154,7 @@ pub fn compile(sd: &Value, invariants: &mut InvariantCompiler<'_>) -> Result<Typ
     let elements = sd
         .pointer("/snapshot/element")
         .and_then(Value::as_array)
-        .ok_or_else(|| fail("no snapshot (generate one with scripts/profiles/generate.py)"))?;
+        .ok_or_else(|| fail("no snapshot"))?;
     let mut nodes: Vec<Node> = Vec::with_capacity(elements.len());
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(elements.len());
     let mut content_refs: Vec<(usize, String)> = Vec::new();
@@ -176,12 +176,14 @@ pub fn compile(sd: &Value, invariants: &mut InvariantCompiler<'_>) -> Result<Typ
         // attach to the parent: a slice to its sliced element, a child to its parent id
         if idx > 0 {
             let last = id.rsplit('.').next().unwrap_or(&id);
-            if let (Some(_), true) = (node.slice_name.as_ref(), last.contains(':')) {
-                let sliced = &id[..id.rfind(':').unwrap_or(id.len())];
-                if let Some(&p) = by_id.get(sliced) {
-                    nodes[p].slices.push(idx);
-                }
+            let sliced = (node.slice_name.is_some() && last.contains(':'))
+                .then(|| by_id.get(&id[..id.rfind(':').unwrap_or(id.len())]))
+                .flatten();
+            if let Some(&p) = sliced {
+                nodes[p].slices.push(idx);
             } else if let Some(dot) = id.rfind('.') {
+                // a slice whose sliced element is not there (a single element "sliced" in
+                // place) is the element itself
                 if let Some(&p) = by_id.get(&id[..dot]) {
                     nodes[p].children.push(idx);
                 }
@@ -201,7 +203,7 @@ pub fn compile(sd: &Value, invariants: &mut InvariantCompiler<'_>) -> Result<Typ
             .children
             .iter()
             .copied()
-            .filter(|&c| nodes[c].min > 0)
+            .filter(|&c| nodes[c].min > 0 || nodes[c].slices.iter().any(|&s| nodes[s].min > 0))
             .collect();
         for c in nodes[idx].children.clone() {
             if nodes[c].choice {

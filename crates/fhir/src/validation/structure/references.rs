@@ -110,7 +110,9 @@ impl<'a> Walk<'a> {
         };
         let mut any_profile = false;
         let mut allowed_here = false;
-        for t in profiles().filter_map(type_of) {
+        for p in profiles() {
+            // a target profile not loaded here: which types it allows is not known
+            let Some(t) = type_of(p) else { return };
             any_profile = true;
             if t == "Resource" || t == "DomainResource" {
                 return;

@@ -3,8 +3,9 @@
 //! openAtEnd rules, and order.
 
 use super::fixed_pattern::{equal, matches_pattern};
-use super::plan::{DiscriminatorKind, Node, SlicingRules, TypePlan};
+use super::plan::{DiscriminatorKind, Node, SlicingRules, Strength, TypePlan};
 use super::references::Target;
+use super::value_sets::Membership;
 use super::walker::{display_name, Walk};
 use crate::outcome::IssueType;
 use serde_json::Value;
@@ -112,6 +113,63 @@ impl<'a> Walk<'a> {
         assigned
     }
 
+    /// The slice a single (non-repeating) value belongs to, or the element itself: a choice
+    /// is sliced by its type (`value[x]:valueQuantity`), anything else by its discriminators.
+    pub fn single_slice(
+        &mut self,
+        plan: &'a TypePlan,
+        c: usize,
+        type_code: Option<&str>,
+        value: &'a Value,
+        path: &str,
+    ) -> usize {
+        let node = &plan.nodes[c];
+        if !node.choice {
+            return self
+                .assign_slices(plan, c, std::slice::from_ref(value), path)
+                .first()
+                .copied()
+                .flatten()
+                .unwrap_or(c);
+        }
+        let Some(code) = type_code else { return c };
+        let Some(s) = node
+            .slices
+            .iter()
+            .copied()
+            .find(|&s| plan.nodes[s].types.iter().any(|t| t.code == code))
+        else {
+            return c;
+        };
+        if plan.nodes[s].max == Some(0) {
+            let text = format!(
+                "slice '{}' of {} allows at most 0 item(s), found 1",
+                slice_name(plan, s),
+                node.path
+            );
+            self.error(IssueType::Structure, path, text);
+        }
+        s
+    }
+
+    /// An absent element whose slices require items.
+    pub fn absent_slices(&mut self, plan: &'a TypePlan, c: usize, path: &str) {
+        let node = &plan.nodes[c];
+        for &s in &node.slices {
+            let slice = &plan.nodes[s];
+            if slice.min > 0 {
+                let at = format!("{path}.{}", display_name(node));
+                let text = format!(
+                    "slice '{}' of {} needs at least {} item(s), found 0",
+                    slice_name(plan, s),
+                    node.path,
+                    slice.min
+                );
+                self.error(IssueType::Required, &at, text);
+            }
+        }
+    }
+
     fn fits(
         &self,
         plan: &'a TypePlan,
@@ -164,7 +222,7 @@ impl<'a> Walk<'a> {
             _ => (None, false),
         };
         let Some(expected) = expected else {
-            return Fit::No;
+            return self.fits_binding(plan, slice, item, path);
         };
         let found = at_path(item, path);
         let ok = found.iter().any(|v| {
@@ -178,6 +236,47 @@ impl<'a> Walk<'a> {
             Fit::Yes
         } else {
             Fit::No
+        }
+    }
+
+    /// A value discriminator on an element with a required binding and no fixed or pattern
+    /// value: the item fits when its code is in the bound value set (R4 profiling, "value"
+    /// discriminators).
+    fn fits_binding(&self, plan: &'a TypePlan, slice: usize, item: &Value, path: &str) -> Fit {
+        let Some(binding) = descend(plan, slice, path).and_then(|n| n.binding.as_ref()) else {
+            return Fit::No;
+        };
+        if binding.strength != Strength::Required {
+            return Fit::No;
+        }
+        let Some(expansion) = self.reg.expansion(&binding.value_set) else {
+            return Fit::Maybe;
+        };
+        let coding_membership = |c: &Value| -> Membership {
+            match c.get("code").and_then(Value::as_str) {
+                Some(code) => expansion.contains(c.get("system").and_then(Value::as_str), code),
+                None => Membership::NotIn,
+            }
+        };
+        let membership = |v: &Value| -> Membership {
+            match v {
+                Value::String(code) => expansion.contains(None, code),
+                Value::Object(_) if v.get("coding").is_some() => {
+                    let codings = v.get("coding").and_then(Value::as_array);
+                    let all: Vec<Membership> = codings
+                        .map(|cs| cs.iter().map(coding_membership).collect())
+                        .unwrap_or_default();
+                    best(&all)
+                }
+                Value::Object(_) => coding_membership(v),
+                _ => Membership::NotIn,
+            }
+        };
+        let found: Vec<Membership> = at_path(item, path).into_iter().map(membership).collect();
+        match best(&found) {
+            Membership::In => Fit::Yes,
+            Membership::NotIn => Fit::No,
+            Membership::Unknown => Fit::Maybe,
         }
     }
 
@@ -262,6 +361,17 @@ impl<'a> Walk<'a> {
         } else {
             Fit::No
         }
+    }
+}
+
+/// In when any is in, else unknown when any is unknown.
+fn best(all: &[Membership]) -> Membership {
+    if all.contains(&Membership::In) {
+        Membership::In
+    } else if all.contains(&Membership::Unknown) {
+        Membership::Unknown
+    } else {
+        Membership::NotIn
     }
 }
 

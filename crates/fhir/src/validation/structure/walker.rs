@@ -288,6 +288,8 @@ impl<'a> Walk<'a> {
                         node.max_text()
                     ),
                 );
+            } else {
+                self.absent_slices(plan, c, path);
             }
             return;
         }
@@ -377,7 +379,13 @@ impl<'a> Walk<'a> {
                 );
                 return 1;
             }
-            self.item(plan, c, type_code, value, ext, path);
+            let target = match (&node.slicing, value) {
+                (Some(_), Some(v)) if !node.slices.is_empty() => {
+                    self.single_slice(plan, c, type_code, v, path)
+                }
+                _ => c,
+            };
+            self.item(plan, target, type_code, value, ext, path);
             return 1;
         }
         let as_array = |v: Option<&'a Value>| -> Result<&'a [Value], ()> {
