@@ -4,10 +4,8 @@
 Usage: scripts/profiles/compare_sushi_output.py SUSHI_RESOURCES_DIR PROFILES_DIR
 (run by scripts/profiles/sushi.sh --check). Every StructureDefinition, ValueSet and CodeSystem
 must be in both folders under the same file name, and equal as JSON (key order and whitespace
-aside), except for what SUSHI does not write:
-  - a StructureDefinition's `snapshot`: scripts/profiles/generate.py builds it from the
-    differential, which must be SUSHI's.
-Python 3 standard library only.
+aside): the committed guide is SUSHI's output as SUSHI writes it (StructureDefinitions with their
+differential only; the gateway generates the snapshots). Python 3 standard library only.
 """
 import glob
 import json
@@ -15,7 +13,6 @@ import os
 import sys
 
 KINDS = ("StructureDefinition", "ValueSet", "CodeSystem")
-NOT_FROM_SUSHI = {"StructureDefinition": ("snapshot",)}
 
 
 def resources(folder):
@@ -69,10 +66,7 @@ def main():
         if name not in sushi:
             problems.append(f"{name}: committed, not in the FSH")
             continue
-        ours = dict(committed[name])
-        for key in NOT_FROM_SUSHI.get(ours.get("resourceType"), ()):
-            ours.pop(key, None)
-        problems.extend(f"{name}{d}" for d in differences(ours, sushi[name], ""))
+        problems.extend(f"{name}{d}" for d in differences(committed[name], sushi[name], ""))
     if problems:
         print("profiles/ is stale against profiles/fsh (SUSHI's output differs):", file=sys.stderr)
         for p in problems:

@@ -2,6 +2,8 @@
 # Compiles the HBPC guide's FSH (profiles/fsh/) with SUSHI, the FHIR community's FSH compiler
 # (npm fsh-sushi, pinned in scripts/profiles/sushi/package.json and its lock).
 #
+#   scripts/profiles/sushi.sh             compile and write the JSON the gateway loads, profiles/*.json
+#                                         (installs SUSHI first when it is not installed)
 #   scripts/profiles/sushi.sh --check     compile into a temporary folder and fail when the
 #                                         committed JSON in profiles/ is stale against the FSH
 #   scripts/profiles/sushi.sh --install   install SUSHI and its FHIR package cache only (CI)
@@ -73,6 +75,20 @@ compile() {
 }
 
 case "${1:-}" in
+  "")
+    install
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+    compile "$tmp/out"
+    # the guide is what SUSHI writes, as it writes it: removed artifacts go too
+    rm -f profiles/StructureDefinition-*.json profiles/ValueSet-*.json profiles/CodeSystem-*.json
+    for kind in StructureDefinition ValueSet CodeSystem; do
+      for f in "$tmp/out/fsh-generated/resources/$kind"-*.json; do
+        [ -e "$f" ] && cp "$f" profiles/
+      done
+    done
+    python3 scripts/profiles/compare_sushi_output.py "$tmp/out/fsh-generated/resources" profiles
+    ;;
   --install)
     install
     ;;
@@ -88,7 +104,7 @@ case "${1:-}" in
     python3 scripts/profiles/compare_sushi_output.py "$tmp/out/fsh-generated/resources" profiles
     ;;
   *)
-    echo "usage: scripts/profiles/sushi.sh --check | --install" >&2
+    echo "usage: scripts/profiles/sushi.sh [--check | --install]" >&2
     exit 2
     ;;
 esac

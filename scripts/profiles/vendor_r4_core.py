@@ -41,8 +41,8 @@ def package_dir():
 def strip_element(e):
     out = {k: e[k] for k in ELEMENT_KEYS if k in e}
     if "base" in out:
-        # kept whole (path, min, max are each 1..1 in R4): the profiles generated from these
-        # elements are served, and must be valid; the engine reads base.max (array or not)
+        # kept whole (path, min, max are each 1..1 in R4): generated snapshots copy it, and the
+        # engine reads base.max (array or not)
         out["base"] = {k: e["base"][k] for k in ("path", "min", "max") if k in e["base"]}
     for k, v in e.items():
         if k.startswith("fixed") or k.startswith("pattern"):

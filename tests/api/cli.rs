@@ -173,11 +173,11 @@ fn validate_loads_operator_profiles_with_ig() {
     let url = "http://acme.test/StructureDefinition/coverage-with-order";
     profile["url"] = url.into();
     profile["id"] = "coverage-with-order".into();
-    for e in profile["snapshot"]["element"].as_array_mut().unwrap() {
-        if e["id"] == "Coverage.order" {
-            e["min"] = 1.into();
-        }
-    }
+    // the guide's profiles are differential-only (SUSHI's output): the gateway makes the snapshot
+    profile["differential"]["element"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "Coverage.order", "path": "Coverage.order", "min": 1}));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("profile.json"), profile.to_string()).unwrap();
     let coverage = format!("{root}/fixtures/referral-separate/06-coverage-coverage.json");
