@@ -334,12 +334,12 @@ fn evaluate_reports_each_criterion_and_exits_by_decision() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("referral Bundle"));
 }
 
-/// `fixtures/xml/expected.json`: each hand-written XML instance's error at its element and line.
+/// `fixtures/xml/errors.expected.json`: each hand-written XML error at its element and line.
 #[test]
 fn validate_reads_xml_and_reports_each_error_at_its_element_and_line() {
     let root = env!("CARGO_MANIFEST_DIR");
     let expected: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(format!("{root}/fixtures/xml/expected.json")).unwrap(),
+        &std::fs::read(format!("{root}/fixtures/xml/errors.expected.json")).unwrap(),
     )
     .unwrap();
     for valid in expected["valid"].as_array().unwrap() {
