@@ -19,26 +19,8 @@ n="${1:-300}"
 warm="${2:-50}"
 settle="${SETTLE:-12}"
 port="${PROFILE_PORT:-18113}"
-bin="${GATEWAY_BIN:-./target/release/hbpc-gateway}" # GATEWAY_BIN: another build, e.g. a baseline
-[ -n "${GATEWAY_BIN:-}" ] || cargo build --release --locked --bin hbpc-gateway
-out="$(mktemp -d)"
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$out"
-}
-trap cleanup EXIT
-
-if [ -n "${PAGE_SIZE:-}" ]; then # an experiment: the store created with another page size
-  python3 - "$out" "$PAGE_SIZE" <<'PY'
-import sqlite3, sys
-for name in ("hbpc.sqlite", "hbpc-audit.sqlite"):
-    c = sqlite3.connect(f"{sys.argv[1]}/{name}")
-    c.execute(f"PRAGMA page_size = {int(sys.argv[2])}")
-    c.execute("VACUUM")
-    c.close()
-PY
-fi
+# shellcheck source=bench-store.sh
+source scripts/bench/bench-store.sh
 HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
   "$bin" serve >"$out/server.log" 2>&1 &
 pid=$!
