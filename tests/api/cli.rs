@@ -160,8 +160,9 @@ fn validate_takes_folders_and_globs_and_shows_progress_without_data() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no file matches"));
 }
 
-#[test]
-fn validate_loads_operator_profiles_with_ig() {
+/// The guide's Coverage profile as an operator's profile `id` that also requires `order`. The
+/// guide's profiles are differential-only (SUSHI's output): the gateway makes the snapshot.
+fn coverage_profile_requiring_order(id: &str) -> (String, serde_json::Value) {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut profile: serde_json::Value = serde_json::from_slice(
         &std::fs::read(format!(
@@ -170,14 +171,21 @@ fn validate_loads_operator_profiles_with_ig() {
         .unwrap(),
     )
     .unwrap();
-    let url = "http://acme.test/StructureDefinition/coverage-with-order";
-    profile["url"] = url.into();
-    profile["id"] = "coverage-with-order".into();
-    // the guide's profiles are differential-only (SUSHI's output): the gateway makes the snapshot
+    let url = format!("http://acme.test/StructureDefinition/{id}");
+    profile["url"] = url.clone().into();
+    profile["id"] = id.into();
     profile["differential"]["element"]
         .as_array_mut()
         .unwrap()
         .push(serde_json::json!({"id": "Coverage.order", "path": "Coverage.order", "min": 1}));
+    (url, profile)
+}
+
+#[test]
+fn validate_loads_operator_profiles_with_ig() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (url, profile) = coverage_profile_requiring_order("coverage-with-order");
+    let url = url.as_str();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("profile.json"), profile.to_string()).unwrap();
     let coverage = format!("{root}/fixtures/referral-separate/06-coverage-coverage.json");
@@ -377,21 +385,8 @@ fn validate_reads_xml_and_reports_each_error_at_its_element_and_line() {
 #[test]
 fn validate_loads_xml_profiles_from_ig_folders() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let mut profile: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(format!(
-            "{root}/profiles/StructureDefinition-hbpc-coverage.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let url = "http://acme.test/StructureDefinition/coverage-with-order-xml";
-    profile["url"] = url.into();
-    profile["id"] = "coverage-with-order-xml".into();
-    for e in profile["snapshot"]["element"].as_array_mut().unwrap() {
-        if e["id"] == "Coverage.order" {
-            e["min"] = 1.into();
-        }
-    }
+    let (url, profile) = coverage_profile_requiring_order("coverage-with-order-xml");
+    let url = url.as_str();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("profile.xml"),

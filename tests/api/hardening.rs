@@ -10,6 +10,8 @@ use std::time::Duration;
 
 /// Base R4 only: these tests are about the reader and the store, not the HBPC profiles.
 const NO_PROFILES: (&str, &str) = ("HBPC_VALIDATION_DEFAULT_PROFILES", "false");
+/// Every R4 search parameter indexed (`value-string` is not in the default set).
+const ALL_INDEXED: (&str, &str) = ("HBPC_SEARCH_INDEXED_PARAMETERS", "*");
 
 fn patient_with_names(count: usize, distinct: bool) -> Value {
     let names: Vec<Value> = (0..count)
@@ -128,7 +130,7 @@ async fn futures_join_all(
 /// string search mode, the same on both backends; so is a long identifier.
 #[tokio::test]
 async fn long_indexed_values_store_and_are_searchable() {
-    on_each_backend(&[NO_PROFILES], |server| async move {
+    on_each_backend(&[NO_PROFILES, ALL_INDEXED], |server| async move {
         let text = format!(
             "Patient reports {} END",
             "severe breakthrough pain; ".repeat(110)

@@ -267,11 +267,11 @@ async fn ig_dirs_take_a_package_cache_with_dependencies() {
     profile["url"] = url.into();
     profile["id"] = "coverage-with-order".into();
     profile["version"] = "2.0.0".into();
-    for e in profile["snapshot"]["element"].as_array_mut().unwrap() {
-        if e["id"] == "Coverage.order" {
-            e["min"] = 1.into();
-        }
-    }
+    // the guide's profiles are differential-only (SUSHI's output): the gateway makes the snapshot
+    profile["differential"]["element"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "Coverage.order", "path": "Coverage.order", "min": 1}));
     // acme.coverage#2.0.0 (the profile) needs acme.terms#1.0.0 (a ValueSet)
     let value_set = json!({"resourceType": "ValueSet", "id": "acme-plans", "status": "active",
         "url": "http://acme.test/ValueSet/acme-plans", "version": "1.0.0",
