@@ -134,7 +134,6 @@ impl From<JsonError> for AppError {
         let code = match e {
             JsonError::MissingResourceType => IssueType::Required,
             JsonError::TooManyElements { .. } => IssueType::TooCostly,
-            JsonError::StringTooLong { .. } => IssueType::TooLong,
             JsonError::ControlCharacter { .. } => IssueType::Invalid,
             _ => IssueType::Structure,
         };

@@ -5,7 +5,7 @@
 
 use super::element_types::{self, Child, ElementTypes, JsonKind, Shape};
 use super::{XmlError, FHIR_NS, XHTML_NS};
-use crate::json::{forbidden_control, JsonLimits, MAX_STRING_BYTES};
+use crate::json::{forbidden_control, JsonLimits};
 use roxmltree::{Document, Node, NodeType, ParsingOptions};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -167,12 +167,6 @@ impl<'input> Reader<'_, 'input> {
     }
 
     fn string(&self, node: Node, text: &str) -> Result<(), XmlError> {
-        if text.len() > MAX_STRING_BYTES {
-            return Err(self.structure(
-                node,
-                format!("a value is longer than the FHIR limit of {MAX_STRING_BYTES} bytes"),
-            ));
-        }
         if let Some(c) = forbidden_control(text) {
             return Err(self.structure(
                 node,

@@ -46,6 +46,15 @@ pub const PRIMITIVES: &[&str] = &[
     "xhtml",
 ];
 
+/// The longest FHIR string, in bytes (R4 `string`: "SHALL NOT exceed 1 MB"). It applies to every
+/// primitive written as a JSON string except `base64Binary` and `xhtml`, which R4 does not limit.
+pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+
+/// Whether a primitive's text is over [`MAX_STRING_BYTES`] for its type.
+pub fn too_long(type_code: &str, text: &str) -> bool {
+    text.len() > MAX_STRING_BYTES && !matches!(type_code, "base64Binary" | "xhtml")
+}
+
 pub fn is_primitive(type_code: &str) -> bool {
     type_code
         .as_bytes()

@@ -173,6 +173,24 @@ fn primitive_formats_and_empty_values() {
     assert_issue(&issues, Error, "structure", "Patient.maritalStatus");
 }
 
+/// R4 limits `string` (and the types written as strings) to 1 MB, not `base64Binary` or `xhtml`.
+#[test]
+fn strings_over_one_megabyte_are_too_long_unless_base64_or_xhtml() {
+    let over = super::primitives::MAX_STRING_BYTES + 1;
+    let issues = base(json!({"resourceType": "Patient", "name": [{"family": "x".repeat(over)}]}));
+    assert_issue(&issues, Error, "too-long", "Patient.name[0].family");
+    let data = "QUFB".repeat(over / 4 + 1);
+    let div = format!(
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div>",
+        "x".repeat(over)
+    );
+    assert_clean(&base(
+        json!({"resourceType": "DocumentReference", "status": "current",
+        "text": {"status": "generated", "div": div},
+        "content": [{"attachment": {"contentType": "text/plain", "data": data}}]}),
+    ));
+}
+
 #[test]
 fn primitive_extensions() {
     let ok = base(

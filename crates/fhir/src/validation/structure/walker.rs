@@ -528,6 +528,22 @@ impl<'a> Walk<'a> {
             Some(v) => v,
         };
         if primitive {
+            if let Some(text) = value
+                .as_str()
+                .filter(|t| primitives::too_long(type_code, t))
+            {
+                self.error(
+                    IssueType::TooLong,
+                    path,
+                    format!(
+                        "{} ({type_code}) is {} bytes long; FHIR allows at most {} bytes",
+                        node.path,
+                        text.len(),
+                        primitives::MAX_STRING_BYTES
+                    ),
+                );
+                return;
+            }
             if let Some(problem) = primitives::check(type_code, value) {
                 self.error(
                     IssueType::Value,
