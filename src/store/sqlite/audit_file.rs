@@ -121,12 +121,38 @@ pub fn intents(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<StoredIn
     rows.collect()
 }
 
+/// What an insert does with a record whose id is already stored.
+pub enum OnConflict {
+    /// The stored one wins (records made from intents lose to the request's own).
+    Keep,
+    /// The new one replaces it (the request's record replaces one made from its intent).
+    Replace,
+}
+
 /// Records made from intents: a record already stored under the id (the request's own) wins.
 pub fn insert_settled(conn: &Connection, records: &[AuditRow]) -> rusqlite::Result<()> {
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO audit.audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
-    )?;
+    insert(conn, records, OnConflict::Keep)
+}
+
+/// Inserts audit records in the attached file, one statement each.
+pub fn insert(
+    conn: &Connection,
+    records: &[AuditRow],
+    on_conflict: OnConflict,
+) -> rusqlite::Result<()> {
+    const INSERT: &str = "INSERT INTO audit.audit_event
+         (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ";
+    let sql = match on_conflict {
+        OnConflict::Keep => format!("{INSERT} ON CONFLICT (id) DO NOTHING"),
+        OnConflict::Replace => format!(
+            "{INSERT} ON CONFLICT (id) DO UPDATE SET recorded_ms = excluded.recorded_ms,
+                 client_id = excluded.client_id, subtype = excluded.subtype,
+                 outcome = excluded.outcome, entity_type = excluded.entity_type,
+                 body = excluded.body"
+        ),
+    };
+    let mut insert = conn.prepare_cached(&sql)?;
     for r in records {
         insert.execute(params![
             r.id,

@@ -64,26 +64,7 @@ struct AppendAudit {
 
 impl SideJob for AppendAudit {
     fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO audit.audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET recorded_ms = excluded.recorded_ms,
-                 client_id = excluded.client_id, subtype = excluded.subtype,
-                 outcome = excluded.outcome, entity_type = excluded.entity_type,
-                 body = excluded.body",
-        )?;
-        for r in &self.rows {
-            insert.execute(params![
-                r.id,
-                r.recorded_ms,
-                r.client_id,
-                r.subtype,
-                r.outcome,
-                r.entity_type,
-                r.body
-            ])?;
-        }
-        Ok(())
+        audit_file::insert(conn, &self.rows, audit_file::OnConflict::Replace)
     }
 
     fn finish(mut self: Box<Self>, result: Result<(), StoreError>) {

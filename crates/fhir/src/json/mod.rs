@@ -129,8 +129,9 @@ pub fn parse_bounded(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonErro
     })
 }
 
-/// Line and column (1-based, in bytes) of `offset`, as serde_json reports them.
-fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
+/// Line and column (1-based, in bytes) of `offset`, as serde_json reports them (the XML reader
+/// reports its positions the same way).
+pub(crate) fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before

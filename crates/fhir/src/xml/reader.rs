@@ -5,7 +5,7 @@
 
 use super::element_types::{self, Child, ElementTypes, JsonKind, Shape};
 use super::{XmlError, FHIR_NS, XHTML_NS};
-use crate::json::{forbidden_control, JsonLimits};
+use crate::json::{forbidden_control, position, JsonLimits};
 use roxmltree::{Document, Node, NodeType, ParsingOptions};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -35,7 +35,7 @@ fn read(
     positions: Option<&mut Positions>,
 ) -> Result<Value, XmlError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let (line, column) = line_and_column(bytes, e.valid_up_to());
+        let (line, column) = position(bytes, e.valid_up_to());
         XmlError::Syntax {
             line,
             column,
@@ -54,7 +54,7 @@ fn read(
             limit: limits.max_elements,
         },
         roxmltree::Error::DtdDetected => {
-            let (line, column) = line_and_column(bytes, text.find("<!DOCTYPE").unwrap_or(0));
+            let (line, column) = position(bytes, text.find("<!DOCTYPE").unwrap_or(0));
             XmlError::Syntax {
                 line,
                 column,
@@ -81,17 +81,6 @@ fn read(
         lines: LineCursor::default(),
     };
     reader.resource(root, 0)
-}
-
-/// Line and column (1-based, in bytes) of `offset`.
-fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    (line, before.len() - line_start + 1)
 }
 
 /// roxmltree's message without its trailing position, which is reported separately.
@@ -135,7 +124,7 @@ impl<'input> Reader<'_, 'input> {
     /// Line and column (1-based, the column in bytes as the JSON reader counts it) where
     /// `node` starts.
     fn at(&self, node: Node) -> (usize, usize) {
-        line_and_column(self.text.as_bytes(), node.range().start)
+        position(self.text.as_bytes(), node.range().start)
     }
 
     fn structure(&self, node: Node, message: String) -> XmlError {
