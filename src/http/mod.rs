@@ -1,6 +1,7 @@
 //! The FHIR REST surface (actix-web). Handlers stay thin: negotiate, read the body, call an
 //! application service, shape the response.
 
+pub mod abandoned_request;
 pub mod allowed_methods;
 pub mod auth;
 pub mod body;

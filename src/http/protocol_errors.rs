@@ -1,10 +1,12 @@
 //! Protocol-level errors answered with an OperationOutcome. actix-http answers a request it
-//! cannot parse (a malformed request line, a bad `Content-Length`, an invalid chunk size),
+//! cannot parse (a malformed request line, a bad `Content-Length`),
 //! headers over its limit, or headers that arrive too slowly, with an empty 400, 431 or 408
 //! before any of our code runs. Every response of ours has a body, so an empty 4xx leaving a
 //! connection is one of those: this stream gives it the OperationOutcome a FHIR client
-//! expects, as it is written.
+//! expects, as it is written. It also notes how the connection ended, so that a request
+//! actix-http abandons can be answered (`abandoned_request.rs`).
 
+use super::abandoned_request::Traffic;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -16,14 +18,16 @@ pub struct OutcomeOnProtocolErrors<S> {
     /// A rewritten response not yet written, and how much of it was.
     pending: Vec<u8>,
     written: usize,
+    traffic: Traffic,
 }
 
 impl<S> OutcomeOnProtocolErrors<S> {
-    pub fn new(inner: S) -> Self {
+    pub fn new(inner: S, traffic: Traffic) -> Self {
         Self {
             inner,
             pending: Vec::new(),
             written: 0,
+            traffic,
         }
     }
 }
@@ -50,7 +54,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for OutcomeOnProtocolErrors<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Err(_)) = &polled {
+            self.traffic.read_failed();
+        }
+        polled
     }
 }
 
@@ -81,6 +89,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for OutcomeOnProtocolErrors<S> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.traffic.shut_down();
         ready!(self.drain(cx))?;
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }

@@ -1,9 +1,9 @@
 //! Building and running the HTTP server.
 
+use super::abandoned_request::answering_abandoned;
 use super::capability::capability_statement;
 use super::control_characters::reject_control_characters;
 use super::handlers::system;
-use super::protocol_errors::OutcomeOnProtocolErrors;
 use super::request_log::log_request;
 use super::routes;
 use super::state::AppState;
@@ -16,10 +16,9 @@ use crate::app::workflow::{Evaluator, Workflow, WorkflowRules};
 use crate::config::Settings;
 use crate::store;
 use actix_http::HttpService;
-use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::AppConfig;
 use actix_web::middleware::from_fn;
-use actix_web::rt::net::TcpStream;
 use actix_web::{web, App};
 use fhir_engine::validation::structure::fhirpath_invariants::FhirPathInvariants;
 use fhir_engine::validation::structure::{LoadOptions, StructureValidator};
@@ -245,7 +244,8 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
         source,
     })?;
     // actix-web's HttpServer, built by hand for one difference: each connection is wrapped so
-    // that actix-http's own (bodiless) protocol-error responses carry an OperationOutcome.
+    // that actix-http's own (bodiless) protocol-error responses carry an OperationOutcome, and
+    // a request it abandons (an invalid chunk size) is answered.
     let mut builder = actix_server::Server::build();
     let closing = builder.graceful_shutdown_signal();
     builder = builder.shutdown_timeout(shutdown);
@@ -272,11 +272,7 @@ pub async fn serve(settings: Settings, insecure: bool) -> Result<(), ServeError>
                     .map_err(|e: actix_web::Error| e.error_response()),
                 move |_| AppConfig::default(),
             ));
-        fn_service(|io: TcpStream| {
-            let peer = io.peer_addr().ok();
-            std::future::ready(Ok((OutcomeOnProtocolErrors::new(io), peer)))
-        })
-        .and_then(http)
+        answering_abandoned(http)
     })?;
     tracing::info!(%addr, "hbpc-gateway listening");
     server.run().await?;

@@ -362,17 +362,34 @@ async fn protocol_errors_get_answers_and_connection_close_is_honoured() {
                 );
             }
 
-            // an invalid chunk size: the connection ends (no hang), and never with a 5xx.
-            // Not a 400: actix-http takes a broken chunk size line for a vanished client and
-            // writes nothing more (docs/security.md, "Known limit").
-            let started = std::time::Instant::now();
-            let response = raw_exchange(
-                port,
-                b"POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n",
-                Duration::from_secs(20),
-            );
-            assert!(status_of(&response) < 500, "invalid chunk size: {response:.300}");
-            assert!(started.elapsed() < Duration::from_secs(15), "invalid chunk size: hung");
+            // an invalid chunk size: actix-http abandons the request; we answer it (400,
+            // OperationOutcome) and close, promptly, storing nothing
+            for (what, request) in [
+                (
+                    "invalid first chunk size",
+                    b"POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n".to_vec(),
+                ),
+                (
+                    "invalid later chunk size",
+                    b"POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n-1\r\n}\r\n0\r\n\r\n".to_vec(),
+                ),
+                (
+                    "after a keep-alive exchange",
+                    b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n\r\nPOST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n".to_vec(),
+                ),
+            ] {
+                let started = std::time::Instant::now();
+                let response = raw_exchange(port, &request, Duration::from_secs(20));
+                assert!(started.elapsed() < Duration::from_secs(15), "{what}: hung");
+                let last = response.rfind("HTTP/1.1 ").map_or("", |at| &response[at..]);
+                assert_eq!(status_of(last), 400, "{what}: {response:.600}");
+                assert!(
+                    last.contains("\"resourceType\":\"OperationOutcome\"")
+                        && last.contains("chunk"),
+                    "{what}: {last:.600}"
+                );
+                assert!(last.to_ascii_lowercase().contains("connection: close"), "{what}");
+            }
 
             // Connection: close: the server answers and closes (the read ends before `wait`)
             let started = std::time::Instant::now();
@@ -391,6 +408,7 @@ async fn protocol_errors_get_answers_and_connection_close_is_honoured() {
         .expect("raw requests");
         let (status, _) = get_json(&server, "/fhir/metadata").await;
         assert_eq!(status, 200, "the replica still serves");
+        assert_eq!(server.stored_versions().await, 0, "a broken request stored something");
     })
     .await;
 }
@@ -441,4 +459,67 @@ async fn a_full_write_queue_sheds_load_with_retry_after() {
         },
     )
     .await;
+}
+
+/// The queue wait bounds waiting for a busy connection, not opening one. PostgreSQL forks a
+/// backend per connection, which under load takes longer than a short wait (CI once saw a
+/// replica with a 10 ms wait never become ready). A proxy that takes 150 ms to open each
+/// connection stands in for that load: a replica behind it with a 10 ms queue wait must
+/// still connect, become ready, and serve writes and reads.
+#[tokio::test]
+async fn a_slow_connection_open_does_not_count_against_the_queue_wait() {
+    let Some(admin_url) = std::env::var("HBPC_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("SKIPPED (postgres): HBPC_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let mut first = TestServer::start_on(Backend::Postgres { admin_url }, &[NO_PROFILES]).await;
+    let upstream = postgres_address(&first.database_url);
+    let proxy = slow_opening_proxy(upstream.clone(), Duration::from_millis(150)).await;
+    let proxied = first
+        .database_url
+        .replacen(&upstream, &proxy.to_string(), 1);
+    first.set_env("HBPC_DATABASE_URL", &proxied);
+    first.set_env("HBPC_DATABASE_QUEUE_WAIT_MS", "10");
+    let replica = first.replica().await; // panics unless it becomes ready
+
+    let (status, created) = post_json(
+        &replica,
+        "/fhir/Patient",
+        &json!({"resourceType": "Patient", "name": [{"family": "Wait"}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id");
+    let (status, read) = get_json(&first, &format!("/fhir/Patient/{id}")).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["name"][0]["family"], "Wait");
+}
+
+/// `host:port` of a `postgres://user@host:port/db` URL.
+fn postgres_address(url: &str) -> String {
+    let rest = url.split_once('@').map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+}
+
+/// A TCP proxy to `upstream` that waits `delay` before opening each connection.
+async fn slow_opening_proxy(upstream: String, delay: Duration) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    addr
 }

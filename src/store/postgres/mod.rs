@@ -1,5 +1,6 @@
 //! The PostgreSQL store: several gateway replicas share one database.
 
+mod connections;
 mod migrations;
 mod operations;
 mod outbox;
@@ -11,33 +12,27 @@ use super::search::{exec, Dialect, SearchResult};
 use super::{ResourceStore, StoreError, StoreStats, StoredResource, WriteOp, WriteOutcome};
 use crate::config::DatabaseSettings;
 use async_trait::async_trait;
+use connections::Connections;
 use fhir_engine::model::identifier::IdentifierToken;
 use fhir_engine::model::instant::now_millis;
 use fhir_engine::search::{HistoryQuery, SearchQuery};
 use operations::OpsError;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
-use std::time::Duration;
 
 /// Attempts of one `apply` when PostgreSQL reports a transient conflict.
 const MAX_ATTEMPTS: usize = 5;
 
 pub struct PostgresStore {
-    pool: PgPool,
+    db: Connections,
     max_index_rows: usize,
     outbox: std::sync::Arc<outbox::PostgresOutbox>,
 }
 
 impl PostgresStore {
     pub async fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.pool_size)
-            // load shedding: a request waits this long for a connection, then gets 503
-            .acquire_timeout(Duration::from_millis(settings.queue_wait_ms))
-            .connect(url)
+        let db = Connections::open(url, settings)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-        let mut conn = pool.acquire().await.map_err(unavailable)?;
+        let mut conn = db.acquire().await.map_err(unavailable)?;
         let applied = migrations::apply(&mut conn, now_millis())
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
@@ -48,9 +43,10 @@ impl PostgresStore {
         if indexed > 0 {
             tracing::info!(indexed, "search index rebuilt for the indexed parameters");
         }
-        let outbox = std::sync::Arc::new(outbox::PostgresOutbox::new(pool.clone()));
+        let outbox = std::sync::Arc::new(outbox::PostgresOutbox::new(db.clone()));
+        drop(conn);
         Ok(Self {
-            pool,
+            db,
             max_index_rows: settings.max_index_rows,
             outbox,
         })
@@ -61,7 +57,10 @@ impl PostgresStore {
     /// Writes versions as they are (ids, versions, timestamps, bodies), then points each
     /// resource at its newest version and indexes its identifiers. Re-running is harmless.
     pub async fn import_versions(&self, versions: &[StoredResource]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut lease = self.db.acquire().await.map_err(unavailable)?;
+        let mut tx = sqlx::Connection::begin(&mut *lease)
+            .await
+            .map_err(unavailable)?;
         operations::import_versions(&mut tx, versions)
             .await
             .map_err(backend)?;
@@ -109,7 +108,7 @@ impl ResourceStore for PostgresStore {
         resource_type: &str,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         queries::current(&mut conn, resource_type, id)
             .await
             .map_err(backend)
@@ -121,7 +120,7 @@ impl ResourceStore for PostgresStore {
         id: &str,
         version_id: u64,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         queries::version(&mut conn, resource_type, id, version_id)
             .await
             .map_err(backend)
@@ -131,7 +130,10 @@ impl ResourceStore for PostgresStore {
         let mut attempt = 1;
         let started = std::time::Instant::now();
         loop {
-            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            let mut lease = self.db.acquire().await.map_err(unavailable)?;
+            let mut tx = sqlx::Connection::begin(&mut *lease)
+                .await
+                .map_err(unavailable)?;
             let result =
                 operations::apply_ops(&mut tx, ops.clone(), now_millis(), self.max_index_rows)
                     .await;
@@ -166,7 +168,7 @@ impl ResourceStore for PostgresStore {
         resource_type: &str,
         token: &IdentifierToken,
     ) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         queries::ids_by_identifier(&mut conn, resource_type, token, 1000)
             .await
             .map_err(backend)
@@ -187,7 +189,7 @@ impl ResourceStore for PostgresStore {
                         ON v.resource_type = c.resource_type AND v.id = c.id
                        AND v.version_id = c.version_id WHERE NOT v.deleted)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(StoreStats {
@@ -203,17 +205,13 @@ impl ResourceStore for PostgresStore {
     fn load(&self) -> crate::store::StoreLoad {
         crate::store::StoreLoad {
             write_queue: None,
-            pool: Some(crate::store::PoolUse {
-                open: self.pool.size(),
-                idle: self.pool.num_idle() as u32,
-                max: self.pool.options().get_max_connections(),
-            }),
+            pool: Some(self.db.usage()),
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await.map_err(backend)?)
             .await
             .map(|_| ())
             .map_err(unavailable)

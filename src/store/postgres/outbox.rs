@@ -6,6 +6,7 @@
 //! when both were unclaimed. The lease (`lease_until_ms`) outlives the claim transaction: a
 //! replica that dies mid-delivery simply lets it expire.
 
+use super::connections::Connections;
 use super::operations::OpsError;
 use crate::store::delivery_request::DeliveryRequest;
 use crate::store::outbox::{
@@ -15,7 +16,7 @@ use crate::store::outbox::{
 use crate::store::StoreError;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, Row};
 
 const COLUMNS: &str = "id, task_id, destination, resources, state, attempts, created_ms, \
      age_from_ms, next_attempt_ms, lease_until_ms, last_status, last_error, delivered_ms, upstream";
@@ -93,12 +94,12 @@ fn backend(e: sqlx::Error) -> StoreError {
 }
 
 pub struct PostgresOutbox {
-    pool: PgPool,
+    db: Connections,
 }
 
 impl PostgresOutbox {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(db: Connections) -> Self {
+        Self { db }
     }
 
     async fn try_claim(
@@ -108,7 +109,8 @@ impl PostgresOutbox {
         lease_ms: i64,
         skip_destinations: &[String],
     ) -> Result<Option<DeliveryRecord>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut lease = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *lease).await?;
         let candidates: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT seq, task_id, destination FROM delivery
               WHERE state = 'pending' AND next_attempt_ms <= $1
@@ -225,14 +227,17 @@ impl DeliveryOutbox for PostgresOutbox {
             .bind(status.map(i32::from))
             .bind(error),
         };
-        let done = query.execute(&self.pool).await.map_err(backend)?;
+        let done = query
+            .execute(&mut *self.db.acquire().await.map_err(backend)?)
+            .await
+            .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn get(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM delivery WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.db.acquire().await.map_err(backend)?)
             .await
             .map_err(backend)?;
         row.as_ref().map(record).transpose().map_err(backend)
@@ -242,7 +247,7 @@ impl DeliveryOutbox for PostgresOutbox {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT destination, state, COUNT(*) FROM delivery GROUP BY destination, state",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(rows.into_iter().map(|(d, s, n)| (d, s, n as u64)).collect())
@@ -257,7 +262,7 @@ impl DeliveryOutbox for PostgresOutbox {
         .bind(filter.state.map(DeliveryState::code))
         .bind(filter.task_id.as_deref())
         .bind(filter.limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         rows.iter()
@@ -275,7 +280,7 @@ impl DeliveryOutbox for PostgresOutbox {
         )
         .bind(id)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)

@@ -154,7 +154,7 @@ fn bound(sql: &Sql) -> Query<'_, Postgres, PgArguments> {
 
 impl PostgresStore {
     async fn rows(&self, sql: &Sql) -> Result<Vec<PgRow>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         bound(sql).fetch_all(&mut *conn).await.map_err(backend)
     }
 }

@@ -18,16 +18,16 @@ type IntentRow = (
     String,
     bool,
 );
-use sqlx::PgPool;
+use super::connections::Connections;
 
 pub struct PostgresSecurity {
-    pool: PgPool,
+    db: Connections,
 }
 
 impl PostgresStore {
     pub fn security(&self) -> PostgresSecurity {
         PostgresSecurity {
-            pool: self.pool.clone(),
+            db: self.db.clone(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl SecurityStore for PostgresSecurity {
     ) -> Result<bool, StoreError> {
         sqlx::query("DELETE FROM auth_jti WHERE expires_ms < $1")
             .bind(now_ms)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await.map_err(backend)?)
             .await
             .map_err(backend)?;
         // The primary key decides, whichever replica gets there first.
@@ -54,7 +54,7 @@ impl SecurityStore for PostgresSecurity {
         .bind(client_id)
         .bind(jti)
         .bind(expires_ms)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(inserted.rows_affected() == 1)
@@ -97,7 +97,7 @@ impl SecurityStore for PostgresSecurity {
         .bind(outcomes)
         .bind(entity_types)
         .bind(bodies)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -110,7 +110,7 @@ impl SecurityStore for PostgresSecurity {
                FROM audit_intent i ORDER BY i.seq LIMIT $1",
         )
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(rows
@@ -147,7 +147,10 @@ impl SecurityStore for PostgresSecurity {
 
     /// One transaction: the records and the intents are in the same database.
     async fn settle_audit_intents(&self, settlement: Settlement) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut lease = self.db.acquire().await.map_err(unavailable)?;
+        let mut tx = sqlx::Connection::begin(&mut *lease)
+            .await
+            .map_err(unavailable)?;
         for r in settlement.records {
             sqlx::query(
                 "INSERT INTO audit_event (id, recorded_ms, client_id, subtype, outcome, entity_type, body)
@@ -173,7 +176,10 @@ impl SecurityStore for PostgresSecurity {
     }
 
     async fn quarantine_audit(&self, records: Vec<QuarantinedAudit>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut lease = self.db.acquire().await.map_err(unavailable)?;
+        let mut tx = sqlx::Connection::begin(&mut *lease)
+            .await
+            .map_err(unavailable)?;
         for q in records {
             sqlx::query(
                 "INSERT INTO audit_quarantine (id, recorded_ms, quarantined_ms, error, record)
@@ -196,7 +202,7 @@ impl SecurityStore for PostgresSecurity {
         limit: usize,
     ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
         let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_quarantine")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.db.acquire().await.map_err(backend)?)
             .await
             .map_err(backend)?;
         let rows: Vec<(String, i64, i64, String, Vec<u8>)> = sqlx::query_as(
@@ -204,7 +210,7 @@ impl SecurityStore for PostgresSecurity {
              FROM audit_quarantine ORDER BY seq DESC LIMIT $1",
         )
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         let records = rows
@@ -223,7 +229,7 @@ impl SecurityStore for PostgresSecurity {
     }
 
     async fn audit_event(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         sqlx::query_scalar("SELECT body FROM audit_event WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *conn)
@@ -245,7 +251,7 @@ impl SecurityStore for PostgresSecurity {
         .bind(&filter.entity_type)
         .bind(filter.since_ms)
         .bind(filter.limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await.map_err(backend)?)
         .await
         .map_err(backend)
     }
