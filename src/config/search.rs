@@ -22,8 +22,9 @@ pub struct SearchSettings {
     pub unknown_parameters: UnknownParameters,
     /// The search parameters indexed, and so advertised and searchable: `Type.code`,
     /// `*.code` (every stored type that has it), `Type.*`, or `*` (every R4 parameter the
-    /// server can index). `_id` and `_lastUpdated` always are. Each one costs index rows on every
-    /// write of its type; a changed set rebuilds the index at the next start.
+    /// server can index). `_id` and `_lastUpdated` always are (without index rows). Each other
+    /// one costs index rows on every write of its type; a changed set rebuilds the index at
+    /// the next start.
     pub indexed_parameters: Vec<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The part of a resource write that does not depend on its commit, done on the request's
 //! thread so that the single SQLite writer only stamps, joins and stores:
-//! - the search index rows of every parameter but the stamped ones (`_id`, `_lastUpdated`);
+//! - the search index rows (every indexed parameter but `_id` and `_lastUpdated`, which
+//!   the resource tables answer, so nothing is left for the writer to index);
 //! - the stored JSON around the server's `id`, `meta.versionId` and `meta.lastUpdated`: the
 //!   bytes `meta::stamp` and `serde_json::to_string` give, joined instead of serialised whole.
 
@@ -9,7 +10,7 @@ use fhir_engine::search::index::{IndexRow, SearchIndexer, STAMPED_PARAMS};
 use serde_json::{Map, Value};
 
 pub struct PreparedWrite {
-    /// Index rows of every parameter outside `STAMPED_PARAMS`.
+    /// The resource's `search_index` rows (`store::search::rows_of`).
     pub rows: Vec<IndexRow>,
     body: Option<BodyParts>,
 }
@@ -139,19 +140,13 @@ mod tests {
             .as_str()
             .unwrap_or("Basic")
             .to_string();
-        let rows = search_registry().index_rows(&rt, &resource);
+        let rows = crate::store::search::rows_of(&rt, &resource);
         (resource.to_string(), rows)
     }
 
     fn prepared(resource: &Value, version: u64, at: &str) -> (Option<String>, Vec<IndexRow>) {
         let p = PreparedWrite::of(&create(resource.clone()), search_registry()).expect("prepared");
-        let rt = resource["resourceType"].as_str().unwrap_or("Basic");
-        let mut stamped = resource.clone();
-        meta::stamp(&mut stamped, "server-id", version, at);
-        let mut rows =
-            search_registry().index_rows_where(rt, &stamped, &|c| STAMPED_PARAMS.contains(&c));
-        rows.extend(p.rows.iter().cloned());
-        (p.body("server-id", version, at), rows)
+        (p.body("server-id", version, at), p.rows.clone())
     }
 
     fn sorted(mut rows: Vec<IndexRow>) -> Vec<String> {

@@ -2,7 +2,7 @@
 
 use crate::search_support::*;
 use crate::support::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn patients(server: &TestServer) {
     put(
@@ -106,6 +106,131 @@ async fn token_string_date_missing_and_combinations() {
         )
         .await;
         expect(&server, "Patient", &["p1", "p2", "p3", "p4"]).await;
+    })
+    .await;
+}
+
+/// `_id` and `_lastUpdated` are answered from the resource tables (no index rows): exact
+/// instants and every comparison, sorting both ways on the current version, `:not`,
+/// `:missing`, a system on `_id`, and deleted resources, on both backends.
+#[tokio::test]
+async fn id_and_last_updated_match_sort_and_skip_deleted_resources() {
+    on_each_backend(PLAIN_R4, |server| async move {
+        let mut at = Vec::new();
+        for id in ["u1", "u2", "u3", "gone"] {
+            let stored = put(&server, json!({"resourceType": "Patient", "id": id})).await;
+            at.push(
+                stored["meta"]["lastUpdated"]
+                    .as_str()
+                    .expect("lastUpdated")
+                    .to_string(),
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let (status, _, _) = request(
+            &server,
+            reqwest::Method::DELETE,
+            "/fhir/Patient/gone",
+            None,
+            &[],
+        )
+        .await;
+        assert!(status == 200 || status == 204, "delete: {status}");
+        let q = |s: &str| s.replace('+', "%2B").replace(':', "%3A");
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=eq{}", q(&at[1])),
+            &["u2"],
+        )
+        .await;
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated={}", q(&at[1])),
+            &["u2"],
+        )
+        .await;
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=gt{}", q(&at[0])),
+            &["u2", "u3"],
+        )
+        .await;
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=ge{}", q(&at[1])),
+            &["u2", "u3"],
+        )
+        .await;
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=lt{}", q(&at[1])),
+            &["u1"],
+        )
+        .await;
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=le{}", q(&at[1])),
+            &["u1", "u2"],
+        )
+        .await;
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=ne{}", q(&at[1])),
+            &["u1", "u3"],
+        )
+        .await;
+        expect(&server, "Patient?_lastUpdated=lt2000-01-01", &[]).await;
+        expect(&server, "Patient?_id=gone", &[]).await;
+        expect(&server, "Patient?_id:not=u1", &["u2", "u3"]).await;
+        expect(&server, "Patient?_id:missing=true", &[]).await;
+        expect(&server, "Patient?_id:missing=false", &["u1", "u2", "u3"]).await;
+        expect(
+            &server,
+            "Patient?_lastUpdated:missing=false",
+            &["u1", "u2", "u3"],
+        )
+        .await;
+        expect(&server, "Patient?_id=http://example.org%7Cu1", &[]).await;
+        expect(&server, "Patient?_id=%7Cu1", &["u1"]).await;
+        expect(&server, "Patient", &["u1", "u2", "u3"]).await;
+
+        let in_order = |b: &Value| -> Vec<String> {
+            b["entry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| e["resource"]["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        let b = search(&server, "Patient?_sort=_lastUpdated").await;
+        assert_eq!(in_order(&b), ["u1", "u2", "u3"], "{b}");
+        // an update moves u1 to the end: the current version's lastUpdated counts
+        put(
+            &server,
+            json!({"resourceType": "Patient", "id": "u1", "gender": "female"}),
+        )
+        .await;
+        let b = search(&server, "Patient?_sort=_lastUpdated").await;
+        assert_eq!(in_order(&b), ["u2", "u3", "u1"], "{b}");
+        let b = search(&server, "Patient?_sort=-_lastUpdated&_count=2").await;
+        assert_eq!(in_order(&b), ["u1", "u3"], "{b}");
+        let next = b["link"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["relation"] == "next")
+            .and_then(|l| l["url"].as_str())
+            .expect("a next page")
+            .to_string();
+        let (status, page) = get_url(&next).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(in_order(&page), ["u2"], "{page}");
+        expect(
+            &server,
+            &format!("Patient?_lastUpdated=gt{}", q(&at[2])),
+            &["u1"],
+        )
+        .await;
     })
     .await;
 }

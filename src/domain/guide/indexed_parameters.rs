@@ -7,8 +7,8 @@ use super::resource_types::REFERRAL_RESOURCE_TYPES;
 use fhir_engine::search::registry::{Registry, R4_SEARCH_PARAMETERS};
 use std::sync::OnceLock;
 
-/// Always indexed, whatever the setting: R4's minimum (`_id`), and `_lastUpdated`, whose one row
-/// per live resource is how the store lists every resource of a type.
+/// Always searchable, whatever the setting: R4's minimum (`_id`), and `_lastUpdated`. The
+/// store answers both from its resource tables, without index rows.
 pub const ALWAYS: [&str; 2] = ["_id", "_lastUpdated"];
 
 /// The default of `search.indexed_parameters`: `Type.code`, `*.code` (every stored type that

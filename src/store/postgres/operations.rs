@@ -5,7 +5,7 @@
 //! `If-Match`, so one writer wins and the other sees the new version.
 
 use super::queries;
-use crate::store::search::{check_index_rows, indexer};
+use crate::store::search::{check_index_rows, rows_of};
 use crate::store::write_audit::{AuditIntent, WrittenVersions};
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
@@ -257,7 +257,7 @@ async fn write_version(
 ) -> Result<StoredResource, OpsError> {
     let now_ms = commit.now_ms;
     meta::stamp(&mut resource, id, version_id, commit.last_updated);
-    let rows = indexer().index_rows(resource_type, &resource);
+    let rows = rows_of(resource_type, &resource);
     check_index_rows(resource_type, rows.len(), commit.max_index_rows)?;
     let body = resource.to_string();
     sqlx::query(

@@ -3,7 +3,7 @@
 
 use super::{backend, unavailable, PostgresStore};
 use crate::store::search::columns::columns;
-use crate::store::search::{indexed_set, indexer, Arg, Sql, SqlRunner};
+use crate::store::search::{indexed_set, rows_of, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
 use fhir_engine::search::IndexRow;
@@ -20,7 +20,7 @@ pub async fn reindex(
     id: &str,
     resource: &Value,
 ) -> Result<(), sqlx::Error> {
-    let rows = indexer().index_rows(resource_type, resource);
+    let rows = rows_of(resource_type, resource);
     reindex_rows(conn, resource_type, id, &rows).await
 }
 

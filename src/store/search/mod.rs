@@ -9,6 +9,7 @@ pub mod sql;
 
 use super::{StoreError, StoredResource};
 use async_trait::async_trait;
+use fhir_engine::search::index::{IndexRow, STAMPED_PARAMS};
 use fhir_engine::search::SearchIndexer;
 pub use sql::{Arg, Dialect, Sql};
 
@@ -17,12 +18,27 @@ pub fn indexer() -> &'static dyn SearchIndexer {
     crate::domain::guide::resource_types::search_registry()
 }
 
-/// The indexed parameters as the store records them (`search_indexed_set`): rows built for
-/// another set are rebuilt at start.
+/// A resource's `search_index` rows: those of every indexed parameter but `_id` and
+/// `_lastUpdated`, which the resource tables answer (`sql.rs`).
+pub fn rows_of(resource_type: &str, resource: &serde_json::Value) -> Vec<IndexRow> {
+    indexer().index_rows_where(resource_type, resource, &|code| {
+        !STAMPED_PARAMS.contains(&code)
+    })
+}
+
+/// The parameters with rows, as the store records them (`search_indexed_set`): rows built
+/// for another set are rebuilt at start.
 pub fn indexed_set() -> String {
     crate::domain::guide::indexed_parameters::fingerprint(
         crate::domain::guide::resource_types::search_registry(),
     )
+    .split(',')
+    .filter(|p| {
+        p.split_once('.')
+            .is_none_or(|(_, code)| !STAMPED_PARAMS.contains(&code))
+    })
+    .collect::<Vec<_>>()
+    .join(",")
 }
 
 /// The write work bound (`database.max_index_rows`): a resource's index rows, checked

@@ -1,8 +1,10 @@
 //! The SQL of search and history, shared by SQLite and PostgreSQL. Every criterion is a
 //! lookup on a `search_index` index ((type, param, val, sys) or (type, param, lo, hi)); a
-//! search intersects those id sets, so its cost follows the matches, not the table.
+//! search intersects those id sets, so its cost follows the matches, not the table. `_id`
+//! and `_lastUpdated` are the exception: the resource tables hold both already (their keys
+//! and the type history index), so they have no index rows and are looked up there.
 
-use fhir_engine::search::index::parse_reference;
+use fhir_engine::search::index::{parse_reference, STAMPED_PARAMS};
 use fhir_engine::search::{
     Clause, Criterion, DatePrefix, HistoryQuery, IndexValue, Match, SearchQuery, SortKey,
     StringMode,
@@ -160,12 +162,48 @@ impl Builder {
         }
     }
 
-    /// Every live resource of the type: each has exactly one `_lastUpdated` row.
+    /// Every live resource of the type.
     fn all_of_type(&mut self, rt: &str) -> String {
+        self.live(rt, "1 = 1", false)
+    }
+
+    /// Live resources of the type meeting `cond` on the current version (`c`: its
+    /// `resource_current` row, `v`: its `resource_version` row). `correlated`: a check of the
+    /// candidate `{d}.id` rather than a list of ids.
+    fn live(&mut self, rt: &str, cond: &str, correlated: bool) -> String {
         let rt = self.text(rt);
+        let (select, candidate) = if correlated {
+            ("SELECT 1", " AND c.id = {d}.id")
+        } else {
+            ("SELECT c.id AS id", "")
+        };
         format!(
-            "SELECT id FROM search_index WHERE resource_type = {rt} AND param = '_lastUpdated' AND lo IS NOT NULL"
+            "{select} FROM resource_current c JOIN resource_version v \
+               ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
+              WHERE c.resource_type = {rt}{candidate} AND {} AND {cond}",
+            self.not_deleted()
         )
+    }
+
+    /// `_id` and `_lastUpdated`, on the resource tables; `None` for every other parameter.
+    fn on_resource_tables(&mut self, rt: &str, c: &Criterion, correlated: bool) -> Option<String> {
+        if !STAMPED_PARAMS.contains(&c.param.as_str()) {
+            return None;
+        }
+        let cond = match (c.param.as_str(), &c.matches) {
+            // an id has no system: `_id=s|x` matches nothing, `_id=|x` what `_id=x` does
+            ("_id", Match::Token { system, code })
+                if system.as_deref().is_none_or(str::is_empty) =>
+            {
+                format!("c.id = {}", self.text(code))
+            }
+            ("_lastUpdated", Match::Date { prefix, range }) => {
+                let at = "v.last_updated_ms";
+                self.date_between(at, at, *prefix, range.low, range.high)
+            }
+            _ => "1 = 0".into(),
+        };
+        Some(self.live(rt, &cond, correlated))
     }
 
     /// The ids of the type matching every clause. The most selective clause drives (an
@@ -218,6 +256,10 @@ impl Builder {
                     .collect();
                 format!("({})", none.join(" AND "))
             }
+            // every live resource has an id and a lastUpdated
+            Clause::Missing { param, missing } if STAMPED_PARAMS.contains(&param.as_str()) => {
+                if *missing { "1 = 0" } else { "1 = 1" }.into()
+            }
             Clause::Missing { param, missing } => {
                 let rt = self.text(rt);
                 let param = self.text(param);
@@ -255,6 +297,9 @@ impl Builder {
         } = &c.matches
         {
             return self.has(rt, source_type, reference, inner, correlated);
+        }
+        if let Some(sql) = self.on_resource_tables(rt, c, correlated) {
+            return sql;
         }
         let rt_p = self.text(rt);
         let param = self.text(&c.param);
@@ -332,7 +377,7 @@ impl Builder {
                 format!("lo IS NULL AND {}", self.eq("val", &u))
             }
             Match::Date { prefix, range } => {
-                let cond = self.date(*prefix, range.low, range.high);
+                let cond = self.date_between("lo", "hi", *prefix, range.low, range.high);
                 format!("lo IS NOT NULL AND {cond}")
             }
             Match::Has { .. } => unreachable!("_has is answered by Builder::has"),
@@ -381,25 +426,33 @@ impl Builder {
         }
     }
 
-    /// R4 §3.1.1.4.2: the resource's [lo, hi] against the search value's [low, high].
-    fn date(&mut self, prefix: DatePrefix, low: i64, high: i64) -> String {
+    /// R4 §3.1.1.4.2: the resource's [lo, hi] (columns) against the search value's
+    /// [low, high].
+    fn date_between(
+        &mut self,
+        lo: &str,
+        hi: &str,
+        prefix: DatePrefix,
+        low: i64,
+        high: i64,
+    ) -> String {
         let (l, h) = (self.int(low), self.int(high));
         match prefix {
-            DatePrefix::Eq => format!("(lo >= {l} AND hi <= {h})"),
-            DatePrefix::Ne => format!("NOT (lo >= {l} AND hi <= {h})"),
-            DatePrefix::Gt => format!("hi > {h}"),
-            DatePrefix::Lt => format!("lo < {l}"),
-            DatePrefix::Ge => format!("(hi > {h} OR (lo >= {l} AND hi <= {h}))"),
-            DatePrefix::Le => format!("(lo < {l} OR (lo >= {l} AND hi <= {h}))"),
-            DatePrefix::Sa => format!("lo > {h}"),
-            DatePrefix::Eb => format!("hi < {l}"),
+            DatePrefix::Eq => format!("({lo} >= {l} AND {hi} <= {h})"),
+            DatePrefix::Ne => format!("NOT ({lo} >= {l} AND {hi} <= {h})"),
+            DatePrefix::Gt => format!("{hi} > {h}"),
+            DatePrefix::Lt => format!("{lo} < {l}"),
+            DatePrefix::Ge => format!("({hi} > {h} OR ({lo} >= {l} AND {hi} <= {h}))"),
+            DatePrefix::Le => format!("({lo} < {l} OR ({lo} >= {l} AND {hi} <= {h}))"),
+            DatePrefix::Sa => format!("{lo} > {h}"),
+            DatePrefix::Eb => format!("{hi} < {l}"),
             DatePrefix::Ap => {
                 // approximately: within 10 % of the distance to now, at least a day
                 let now = fhir_engine::model::instant::now_millis();
                 let slack = ((now - low).abs() / 10).max(DAY_MS);
                 let al = self.int(low.saturating_sub(slack));
                 let ah = self.int(high.saturating_add(slack));
-                format!("(lo <= {ah} AND hi >= {al})")
+                format!("({lo} <= {ah} AND {hi} >= {al})")
             }
         }
     }
@@ -410,6 +463,15 @@ impl Builder {
             SortKey::LastUpdated => "_lastUpdated",
             SortKey::Date => q.sort_param.as_deref().unwrap_or("date"),
         };
+        if param == "_lastUpdated" {
+            // on the candidate's current version (a live one: `m` holds only those)
+            let rt = self.text(&q.resource_type);
+            return format!(
+                "(SELECT v.last_updated_ms FROM resource_current c JOIN resource_version v \
+                   ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
+                  WHERE c.resource_type = {rt} AND c.id = m.id)"
+            );
+        }
         let rt = self.text(&q.resource_type);
         let param = self.text(param);
         // resources without the value sort last either way

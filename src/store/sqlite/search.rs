@@ -4,10 +4,10 @@
 use super::queries::version_row;
 use super::SqliteStore;
 use crate::store::search::columns::columns;
-use crate::store::search::{indexed_set, indexer, Arg, Sql, SqlRunner};
+use crate::store::search::{indexed_set, rows_of, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
-use fhir_engine::search::index::{IndexRow, STAMPED_PARAMS};
+use fhir_engine::search::index::IndexRow;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 use serde_json::Value;
@@ -23,9 +23,8 @@ impl ToSql for Arg {
 }
 
 /// Replaces the index rows of a resource with those of its new current version. `prepared`:
-/// the rows of every parameter but the stamped ones, computed before the commit
-/// (`PreparedWrite`), so that only `_id` and `_lastUpdated` are extracted here. `fresh`: the
-/// resource has no earlier version, so it has no rows to remove.
+/// its rows, computed before the commit (`PreparedWrite`). `fresh`: the resource has no
+/// earlier version, so it has no rows to remove.
 pub fn reindex(
     conn: &Connection,
     resource_type: &str,
@@ -38,19 +37,15 @@ pub fn reindex(
         unindex(conn, resource_type, id)?;
     }
     let extracted;
-    let rows: Vec<&IndexRow> = match prepared {
-        Some(prepared) => {
-            extracted = indexer()
-                .index_rows_where(resource_type, resource, &|c| STAMPED_PARAMS.contains(&c));
-            extracted.iter().chain(prepared).collect()
-        }
+    let rows: &[IndexRow] = match prepared {
+        Some(prepared) => prepared,
         None => {
-            extracted = indexer().index_rows(resource_type, resource);
-            extracted.iter().collect()
+            extracted = rows_of(resource_type, resource);
+            &extracted
         }
     };
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let columns: Vec<_> = chunk.iter().map(|r| columns(r)).collect();
+        let columns: Vec<_> = chunk.iter().map(columns).collect();
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 + 6 * chunk.len());
         args.push(&resource_type);
         args.push(&id);
