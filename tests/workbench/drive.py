@@ -181,6 +181,10 @@ class Workbench:
         found = self.css("#referral-detail")
         return found[0].get_attribute("data-status") if found else None
 
+    def changed_meanwhile(self, seen):
+        """A notice, not among `seen`, that the referral changed since it was loaded."""
+        return any(n.id not in seen and "changed since it was loaded" in n.text for n in self.css(".notice-warn"))
+
     def criteria_in(self, container):
         return {
             row.get_attribute("data-criterion"): row.get_attribute("data-result")
@@ -374,6 +378,7 @@ class Workbench:
         task = self.task_for("fx-review-referral")
         check(task["status"] == "on-hold", f"the review referral is {task['status']}")
         self.select_referral(task["id"])
+        self.wait_delivered()  # the re-evaluation's delivery settles, changing the Task once more
         check(self.detail_status() == "on-hold", "the detail shows on-hold")
         form_items = [e for e in self.css(".evidence") if e.get_attribute("data-ref").startswith("QuestionnaireResponse/")]
         check(form_items, "the form is among the evidence on file")
@@ -387,6 +392,22 @@ class Workbench:
         self.one("#action-reason").send_keys(reason)
         self.shot("07-referral-accept-form")
         self.click(self.one("#action-confirm"))
+        # The Task may still change under the coordinator (a delivery upstream settles and
+        # records it): the PUT's If-Match then fails, and the page reloads the referral and
+        # asks to try again, which a coordinator would do.
+        seen = set()
+        for attempt in range(3):
+            self.wait(
+                lambda: self.detail_status() == "accepted" or self.changed_meanwhile(seen),
+                "the referral to show accepted",
+            )
+            if self.detail_status() == "accepted":
+                break
+            seen.update(n.id for n in self.css(".notice-warn"))
+            print(f"   the referral changed meanwhile (412); accepting again ({attempt + 1})", flush=True)
+            self.click(self.one("#action-accept"))
+            self.one("#action-reason").send_keys(reason)
+            self.click(self.one("#action-confirm"))
         self.wait(lambda: self.detail_status() == "accepted", "the referral to show accepted")
         check(reason in self.one("#status-reason").text, "the reason shows on the referral")
 

@@ -177,10 +177,12 @@ impl Builder {
         } else {
             ("SELECT c.id AS id", "")
         };
+        // the type on both sides: a list of every resource of a type walks the versions'
+        // (type, …) keys; resource_current is keyed by id first
         format!(
             "{select} FROM resource_current c JOIN resource_version v \
                ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
-              WHERE c.resource_type = {rt}{candidate} AND {} AND {cond}",
+              WHERE c.resource_type = {rt} AND v.resource_type = {rt}{candidate} AND {} AND {cond}",
             self.not_deleted()
         )
     }
@@ -324,26 +326,33 @@ impl Builder {
                     None => format!("lo IS NULL AND {val}"),
                 }
             }
-            Match::String { normalized, mode } => match mode {
-                StringMode::Prefix => {
-                    let low = self.text(normalized);
-                    let high = self.text(&format!("{normalized}{TEXT_MAX}"));
-                    format!("lo IS NULL AND {}", self.range(&low, &high))
+            // `sys = '' AND raw <> ''` holds for every string row; it names the SQLite
+            // index of string values by parameter, which ranges and patterns need
+            Match::String { normalized, mode } => {
+                match mode {
+                    StringMode::Prefix => {
+                        let low = self.text(normalized);
+                        let high = self.text(&format!("{normalized}{TEXT_MAX}"));
+                        format!(
+                            "lo IS NULL AND sys = '' AND raw <> '' AND {}",
+                            self.range(&low, &high)
+                        )
+                    }
+                    StringMode::Exact(raw) => {
+                        let val = self.text(normalized);
+                        let raw = self.text(raw);
+                        format!("lo IS NULL AND {} AND raw = {raw}", self.eq("val", &val))
+                    }
+                    StringMode::Contains => {
+                        let escaped = normalized
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_");
+                        let pattern = self.text(&format!("%{escaped}%"));
+                        format!("lo IS NULL AND sys = '' AND raw <> '' AND val LIKE {pattern} ESCAPE '\\'")
+                    }
                 }
-                StringMode::Exact(raw) => {
-                    let val = self.text(normalized);
-                    let raw = self.text(raw);
-                    format!("lo IS NULL AND {} AND raw = {raw}", self.eq("val", &val))
-                }
-                StringMode::Contains => {
-                    let escaped = normalized
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_");
-                    let pattern = self.text(&format!("%{escaped}%"));
-                    format!("lo IS NULL AND val LIKE {pattern} ESCAPE '\\'")
-                }
-            },
+            }
             Match::Reference { target_type, id } => {
                 let id = self.text(id);
                 let val = self.eq("val", &id);

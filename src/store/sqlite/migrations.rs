@@ -152,6 +152,38 @@ DROP TABLE main.audit_event;
 CREATE TABLE search_indexed_set (params TEXT NOT NULL);
 "#,
     },
+    Migration {
+        version: 7,
+        name: "owner and value keys led by the resource id and the value",
+        sql: r#"
+-- Server ids are UUIDv7, so a commit's new resources have neighbouring ids: keyed by id first,
+-- their rows share a few pages of each B-tree, where (type, id) gave each type its own page
+-- to write per commit (docs/performance.md). Every lookup on these keys names both columns.
+-- The same for values: most of a referral's values are its own new resources' ids (references)
+-- and codes every referral shares, so the value index leads with the value; string prefix and
+-- :contains searches, which range over values of one parameter, get an index of their own.
+DROP INDEX search_index_value;
+CREATE INDEX search_index_value ON search_index (val, resource_type, param, sys) WHERE lo IS NULL;
+CREATE INDEX search_index_text ON search_index (resource_type, param, val)
+    WHERE lo IS NULL AND sys = '' AND raw <> '';
+DROP INDEX search_index_owner;
+CREATE INDEX search_index_owner ON search_index (id, resource_type, param);
+DROP INDEX resource_identifier_owner;
+CREATE INDEX resource_identifier_owner ON resource_identifier (id, resource_type);
+DROP INDEX conditional_create_claim_owner;
+CREATE INDEX conditional_create_claim_owner ON conditional_create_claim (id, resource_type);
+CREATE TABLE resource_current_by_id (
+    id            TEXT    NOT NULL,
+    resource_type TEXT    NOT NULL,
+    version_id    INTEGER NOT NULL,
+    PRIMARY KEY (id, resource_type)
+) WITHOUT ROWID;
+INSERT INTO resource_current_by_id (id, resource_type, version_id)
+    SELECT id, resource_type, version_id FROM resource_current;
+DROP TABLE resource_current;
+ALTER TABLE resource_current_by_id RENAME TO resource_current;
+"#,
+    },
 ];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {
