@@ -1,6 +1,7 @@
 //! Reading the SQLite store (main file and audit file) read-only, a page at a time in key order.
 
 use super::table::{Cell, Kind, Row, Table};
+use crate::store::sqlite::body_codec;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -88,9 +89,15 @@ fn read_row(table: &Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
                 (ValueRef::Text(t), Kind::Bytes) | (ValueRef::Blob(t), Kind::Bytes) => {
                     Cell::Bytes(t.to_vec())
                 }
-                (ValueRef::Text(t), _) | (ValueRef::Blob(t), _) => {
-                    Cell::Text(String::from_utf8_lossy(t).into_owned())
-                }
+                // a BLOB in a text column is a compressed body (store/sqlite/body_codec.rs)
+                (ValueRef::Blob(b), _) => Cell::Text(body_codec::decode_blob(b).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        i,
+                        rusqlite::types::Type::Blob,
+                        Box::new(e),
+                    )
+                })?),
+                (ValueRef::Text(t), _) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
             })
         })
         .collect()

@@ -2,6 +2,7 @@
 //! thread and a pool of readers.
 
 mod audit_file;
+pub(crate) mod body_codec;
 mod error;
 mod migrations;
 mod operations;

@@ -256,7 +256,13 @@ fn write_version(
         "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
     )?
-    .execute(params![resource_type, id, version_id as i64, stamp.now_ms, body])?;
+    .execute(params![
+        resource_type,
+        id,
+        version_id as i64,
+        stamp.now_ms,
+        super::body_codec::encode(&body)
+    ])?;
     set_current(conn, resource_type, id, version_id)?;
     reindex_identifiers(conn, resource_type, id, resource, version)?;
     super::search::reindex(

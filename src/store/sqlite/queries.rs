@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::Arc;
 
 fn stored(resource_type: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<StoredResource> {
-    let body: Option<String> = row.get(3)?;
+    let body = super::body_codec::column(row, 3)?;
     Ok(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),
@@ -21,7 +21,7 @@ fn stored(resource_type: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<Stor
 /// A row of `resource_type, id, version_id, last_updated_ms, deleted, body`, the columns every
 /// query over whole versions selects, in this order.
 pub fn version_row(row: &Row<'_>) -> rusqlite::Result<StoredResource> {
-    let body: Option<String> = row.get(5)?;
+    let body = super::body_codec::column(row, 5)?;
     Ok(StoredResource {
         resource_type: row.get(0)?,
         id: row.get(1)?,

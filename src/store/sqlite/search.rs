@@ -100,17 +100,20 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     if pending == 0 && built_for.as_deref() == Some(wanted.as_str()) {
         return Ok(0);
     }
-    let live: Vec<(String, String, String)> = tx
+    let live: Vec<(String, String, Option<String>)> = tx
         .prepare(
             "SELECT c.resource_type, c.id, v.body FROM resource_current c
                JOIN resource_version v
                  ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
               WHERE v.deleted = 0",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, super::body_codec::column(r, 2)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     tx.execute("DELETE FROM search_index", [])?;
     for (rt, id, body) in &live {
+        let Some(body) = body else { continue };
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
             reindex(&tx, rt, id, &resource, None, true)?;
         }
