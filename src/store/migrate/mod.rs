@@ -192,7 +192,7 @@ where
     loop {
         let rows = source.page(table, after.as_deref(), batch)?;
         let Some(last) = rows.last() else { break };
-        after = Some(table.key_of(last));
+        after = Some(table.page_cursor(last));
         done += rows.len() as u64;
         step(rows).await?;
         progress(Progress {

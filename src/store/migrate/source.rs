@@ -39,7 +39,12 @@ impl Source {
         limit: usize,
     ) -> rusqlite::Result<Vec<Row>> {
         let cols: Vec<&str> = table.columns.iter().map(|c| c.sqlite).collect();
-        let keys = cols[..table.key].join(", ");
+        let keys = table
+            .page_key()
+            .into_iter()
+            .map(|i| cols[i])
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut sql = format!("SELECT {} FROM {}", cols.join(", "), table.sqlite);
         let mut args: Vec<rusqlite::types::Value> = vec![];
         if let Some(after) = after {

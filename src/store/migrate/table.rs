@@ -45,6 +45,9 @@ pub struct Table {
     pub cleared: &'static [&'static str],
     /// Checksums and counts are kept per value of this column (the resource type).
     pub per_type: bool,
+    /// The key columns in the order of SQLite's primary key, where it differs from the
+    /// columns' order: pages are read in that order, along the key itself.
+    pub sqlite_key_order: &'static [usize],
 }
 
 impl Table {
@@ -60,6 +63,23 @@ impl Table {
 
     pub fn key_of(&self, row: &Row) -> Vec<Cell> {
         row[..self.key].to_vec()
+    }
+
+    /// Positions of the key columns in SQLite's key order.
+    pub fn page_key(&self) -> Vec<usize> {
+        if self.sqlite_key_order.is_empty() {
+            (0..self.key).collect()
+        } else {
+            self.sqlite_key_order.to_vec()
+        }
+    }
+
+    /// Where the next page starts: `row`'s key in SQLite's key order.
+    pub fn page_cursor(&self, row: &Row) -> Vec<Cell> {
+        self.page_key()
+            .into_iter()
+            .map(|i| row[i].clone())
+            .collect()
     }
 
     /// A key as operators read it in a message, e.g. `(Patient, 3f2…, 2)`.
@@ -97,6 +117,7 @@ pub const RESOURCE_VERSION: Table = Table {
     key: 3,
     cleared: &[],
     per_type: true,
+    sqlite_key_order: &[],
 };
 
 pub const RESOURCE_CURRENT: Table = Table {
@@ -110,6 +131,8 @@ pub const RESOURCE_CURRENT: Table = Table {
     key: 2,
     cleared: &[],
     per_type: true,
+    // migration 7 keys it by (id, resource_type)
+    sqlite_key_order: &[1, 0],
 };
 
 /// Rebuilt on the target from the copied current versions, and checked.
@@ -125,6 +148,7 @@ pub const RESOURCE_IDENTIFIER: Table = Table {
     key: 0,
     cleared: &[],
     per_type: true,
+    sqlite_key_order: &[],
 };
 
 pub const CONDITIONAL_CREATE_CLAIM: Table = Table {
@@ -139,6 +163,7 @@ pub const CONDITIONAL_CREATE_CLAIM: Table = Table {
     key: 3,
     cleared: &[],
     per_type: false,
+    sqlite_key_order: &[],
 };
 
 pub const DELIVERY: Table = Table {
@@ -167,6 +192,7 @@ pub const DELIVERY: Table = Table {
     key: 1,
     cleared: &["lease_owner", "lease_until_ms"],
     per_type: false,
+    sqlite_key_order: &[],
 };
 
 pub const AUDIT_EVENT: Table = Table {
@@ -185,6 +211,7 @@ pub const AUDIT_EVENT: Table = Table {
     key: 1,
     cleared: &[],
     per_type: false,
+    sqlite_key_order: &[],
 };
 
 pub const AUDIT_QUARANTINE: Table = Table {
@@ -201,6 +228,7 @@ pub const AUDIT_QUARANTINE: Table = Table {
     key: 1,
     cleared: &[],
     per_type: false,
+    sqlite_key_order: &[],
 };
 
 /// Audit intents of committed writes not yet settled (`store::write_audit`): the target
@@ -221,6 +249,7 @@ pub const AUDIT_INTENT: Table = Table {
     key: 1,
     cleared: &[],
     per_type: false,
+    sqlite_key_order: &[],
 };
 
 /// Copied so that an assertion used on the old node cannot be replayed on a new replica before
@@ -236,6 +265,7 @@ pub const AUTH_JTI: Table = Table {
     key: 2,
     cleared: &[],
     per_type: false,
+    sqlite_key_order: &[],
 };
 
 /// Copied as rows, in this order (versions first: claims point at resources).
