@@ -38,8 +38,14 @@ async fn decision(server: &TestServer) -> Decision {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let all = deliveries(server, "limit=1000").await;
+        // done when the outbox says delivered and the Task has recorded it (the worker
+        // writes that Task version just after the record settles); nothing to wait for
+        // without a delivery
         if all.iter().all(|d| d["status"] == "delivered") {
-            break;
+            let decided = current_decision(server).await;
+            if all.is_empty() || shows_delivered(&decided.task) {
+                return decided;
+            }
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -47,6 +53,17 @@ async fn decision(server: &TestServer) -> Decision {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Whether the Task's output records its delivery as delivered.
+fn shows_delivered(task: &Value) -> bool {
+    task["output"].as_array().into_iter().flatten().any(|o| {
+        o["type"]["coding"][0]["code"] == "delivery"
+            && o["valueCodeableConcept"]["coding"][0]["code"] == "delivered"
+    })
+}
+
+async fn current_decision(server: &TestServer) -> Decision {
     let (status, bundle) =
         get_json(server, &format!("/fhir/ServiceRequest?{REFERRAL_QUERY}")).await;
     assert_eq!(status, 200, "{bundle}");
