@@ -41,9 +41,10 @@ impl SecurityStore for PostgresSecurity {
         expires_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         sqlx::query("DELETE FROM auth_jti WHERE expires_ms < $1")
             .bind(now_ms)
-            .execute(&mut *self.db.acquire().await.map_err(backend)?)
+            .execute(&mut *conn)
             .await
             .map_err(backend)?;
         // The primary key decides, whichever replica gets there first.
@@ -54,7 +55,7 @@ impl SecurityStore for PostgresSecurity {
         .bind(client_id)
         .bind(jti)
         .bind(expires_ms)
-        .execute(&mut *self.db.acquire().await.map_err(backend)?)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         Ok(inserted.rows_affected() == 1)
@@ -201,8 +202,9 @@ impl SecurityStore for PostgresSecurity {
         &self,
         limit: usize,
     ) -> Result<(u64, Vec<QuarantinedAudit>), StoreError> {
+        let mut conn = self.db.acquire().await.map_err(unavailable)?;
         let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_quarantine")
-            .fetch_one(&mut *self.db.acquire().await.map_err(backend)?)
+            .fetch_one(&mut *conn)
             .await
             .map_err(backend)?;
         let rows: Vec<(String, i64, i64, String, Vec<u8>)> = sqlx::query_as(
@@ -210,7 +212,7 @@ impl SecurityStore for PostgresSecurity {
              FROM audit_quarantine ORDER BY seq DESC LIMIT $1",
         )
         .bind(limit as i64)
-        .fetch_all(&mut *self.db.acquire().await.map_err(backend)?)
+        .fetch_all(&mut *conn)
         .await
         .map_err(backend)?;
         let records = rows

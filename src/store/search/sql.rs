@@ -46,6 +46,10 @@ pub const PG_KEY_CHARS: usize = 200;
 const TEXT_MAX: char = '\u{10FFFF}';
 const DAY_MS: i64 = 86_400_000;
 
+/// Each resource's current version: `c` its `resource_current` row, `v` that version's row.
+const CURRENT_VERSION: &str = "resource_current c JOIN resource_version v \
+     ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id";
+
 /// Lower is more selective: which clause should drive a search.
 fn selectivity(criteria: &[Criterion]) -> u8 {
     criteria
@@ -180,8 +184,7 @@ impl Builder {
         // the type on both sides: a list of every resource of a type walks the versions'
         // (type, …) keys; resource_current is keyed by id first
         format!(
-            "{select} FROM resource_current c JOIN resource_version v \
-               ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
+            "{select} FROM {CURRENT_VERSION} \
               WHERE c.resource_type = {rt} AND v.resource_type = {rt}{candidate} AND {} AND {cond}",
             self.not_deleted()
         )
@@ -476,9 +479,7 @@ impl Builder {
             // on the candidate's current version (a live one: `m` holds only those)
             let rt = self.text(&q.resource_type);
             return format!(
-                "(SELECT v.last_updated_ms FROM resource_current c JOIN resource_version v \
-                   ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
-                  WHERE c.resource_type = {rt} AND c.id = m.id)"
+                "(SELECT v.last_updated_ms FROM {CURRENT_VERSION} WHERE c.resource_type = {rt} AND c.id = m.id)"
             );
         }
         let rt = self.text(&q.resource_type);
@@ -534,8 +535,7 @@ impl Builder {
         let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
         format!(
             "SELECT c.resource_type, c.id, v.version_id, v.last_updated_ms, v.deleted, {} \
-               FROM resource_current c JOIN resource_version v \
-                 ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id \
+               FROM {CURRENT_VERSION} \
               WHERE c.resource_type = {rt} AND c.id IN ({}) AND {}",
             self.body_column(),
             list.join(", "),
