@@ -202,6 +202,61 @@ async fn a_failing_operation_rolls_back_the_whole_apply() {
 }
 
 #[tokio::test]
+async fn a_create_of_an_existing_or_deleted_id_fails_and_writes_nothing() {
+    for (name, t) in stores().await {
+        let s = &t.store;
+        s.apply(vec![
+            create("p1", patient("11"), None),
+            create("p2", patient("12"), None),
+        ])
+        .await
+        .unwrap();
+        s.apply(vec![WriteOp::Delete {
+            resource_type: "Patient".into(),
+            id: "p2".into(),
+            if_match: None,
+        }])
+        .await
+        .unwrap();
+        for taken in ["p1", "p2"] {
+            let err = s
+                .apply(vec![
+                    create("p3", patient("13"), None),
+                    create(taken, patient("14"), None),
+                ])
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    StoreError::Op {
+                        index: 1,
+                        failure: OpFailure::AlreadyExists
+                    }
+                ),
+                "{name}: {taken}: {err:?}"
+            );
+            assert!(
+                s.read("Patient", "p3").await.unwrap().is_none(),
+                "{name}: p3 rolled back"
+            );
+        }
+        let p1 = s.read("Patient", "p1").await.unwrap().unwrap();
+        assert_eq!(p1.version_id, 1, "{name}");
+        assert!(!p1.deleted, "{name}");
+        let p2 = s.read("Patient", "p2").await.unwrap().unwrap();
+        assert_eq!((p2.version_id, p2.deleted), (2, true), "{name}");
+        assert!(
+            found(s, "Patient", &[("identifier", "urn:mrn|14")])
+                .await
+                .is_empty(),
+            "{name}: nothing indexed"
+        );
+        assert_eq!(s.stats().await.unwrap().versions, 3, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn concurrent_conditional_creates_store_one() {
     for (name, t) in stores().await {
         let tasks: Vec<_> = (0..16)

@@ -87,25 +87,18 @@ pub fn apply_ops(
                 },
                 Resolution::Proceed,
             ) => {
-                if queries::current_version(conn, resource_type, id)?.is_some() {
-                    return Err(StoreError::Op {
-                        index,
-                        failure: OpFailure::AlreadyExists,
-                    });
-                }
                 let version = Version {
                     id: 1,
                     claimed: if_none_exist.is_some(),
                 };
-                Some(WriteOutcome::Created(write_version(
-                    conn,
-                    resource_type,
-                    id,
-                    version,
-                    &stamp,
-                    resource,
-                    prepared,
-                )?))
+                // a resource that exists (or existed) has its version 1: no lookup first
+                let stored =
+                    write_version(conn, resource_type, id, version, &stamp, resource, prepared)?
+                        .ok_or(StoreError::Op {
+                            index,
+                            failure: OpFailure::AlreadyExists,
+                        })?;
+                Some(WriteOutcome::Created(stored))
             }
             (
                 WriteOp::Update {
@@ -125,7 +118,12 @@ pub fn apply_ops(
                     claimed: false,
                 };
                 let stored =
-                    write_version(conn, resource_type, id, version, &stamp, resource, prepared)?;
+                    write_version(conn, resource_type, id, version, &stamp, resource, prepared)?
+                        .ok_or_else(|| {
+                            StoreError::Backend(format!(
+                                "{resource_type}/{id} has a version {next} already"
+                            ))
+                        })?;
                 Some(match live {
                     Some(_) => WriteOutcome::Updated(stored),
                     None => WriteOutcome::Created(stored),
@@ -233,6 +231,8 @@ impl Version {
     }
 }
 
+/// Stores `version` of the resource, or gives `None` when the store has that version already
+/// (and writes nothing).
 #[allow(clippy::too_many_arguments)]
 fn write_version(
     conn: &Connection,
@@ -242,7 +242,7 @@ fn write_version(
     stamp: &Stamp<'_>,
     resource: &mut Value,
     prepared: Option<&PreparedWrite>,
-) -> Result<StoredResource, StoreError> {
+) -> Result<Option<StoredResource>, StoreError> {
     let version_id = version.id;
     meta::stamp(resource, id, version_id, stamp.last_updated);
     let body = match prepared.and_then(|p| p.body(id, version_id, stamp.last_updated)) {
@@ -252,17 +252,21 @@ fn write_version(
             StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}"))
         })?,
     };
-    conn.prepare_cached(
-        "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
-         VALUES (?1, ?2, ?3, ?4, 0, ?5)",
-    )?
-    .execute(params![
-        resource_type,
-        id,
-        version_id as i64,
-        stamp.now_ms,
-        super::body_codec::encode(&body)
-    ])?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            resource_type,
+            id,
+            version_id as i64,
+            stamp.now_ms,
+            super::body_codec::encode(&body)
+        ])?;
+    if inserted == 0 {
+        return Ok(None);
+    }
     set_current(conn, resource_type, id, version_id)?;
     reindex_identifiers(conn, resource_type, id, resource, version)?;
     super::search::reindex(
@@ -273,14 +277,14 @@ fn write_version(
         prepared.map(|p| p.rows.as_slice()),
         version.is_first(),
     )?;
-    Ok(StoredResource {
+    Ok(Some(StoredResource {
         resource_type: resource_type.to_string(),
         id: id.to_string(),
         version_id,
         last_updated_ms: stamp.now_ms,
         deleted: false,
         body: Some(Arc::from(body)),
-    })
+    }))
 }
 
 fn write_tombstone(

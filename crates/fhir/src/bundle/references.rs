@@ -14,7 +14,7 @@
 //!   nothing outside the Bundle.
 
 use crate::model::id::is_valid_id;
-use crate::model::reference::{references_with_paths, rewrite_with};
+use crate::model::reference::rewrite_with_paths;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -142,14 +142,17 @@ impl FullUrls {
         referrer: Option<&str>,
         mut target: impl FnMut(usize) -> Option<String>,
     ) -> Vec<DanglingReference> {
-        let dangling = references_with_paths(resource)
-            .into_iter()
-            .filter(|(_, r)| self.resolve(r, referrer) == Resolved::Dangling)
-            .map(|(path, reference)| DanglingReference { path, reference })
-            .collect();
-        rewrite_with(resource, &mut |r| match self.resolve(r, referrer) {
+        let mut dangling = Vec::new();
+        rewrite_with_paths(resource, &mut |path, r| match self.resolve(r, referrer) {
             Resolved::Entry(position) => target(position),
-            Resolved::Dangling | Resolved::Outside => None,
+            Resolved::Dangling => {
+                dangling.push(DanglingReference {
+                    path: path.to_string(),
+                    reference: r.to_string(),
+                });
+                None
+            }
+            Resolved::Outside => None,
         });
         dangling
     }
@@ -157,12 +160,15 @@ impl FullUrls {
 
 /// `(url, version)` of `…/_history/v`.
 fn split_version(reference: &str) -> (&str, Option<&str>) {
-    match reference.rsplit_once("/_history/") {
-        Some((url, version)) if !version.is_empty() && !version.contains('/') => {
-            (url, Some(version))
+    // the last segment after a `_history` one: no substring search per reference
+    if let Some((head, version)) = reference.rsplit_once('/') {
+        if let Some(url) = head.strip_suffix("/_history") {
+            if !version.is_empty() {
+                return (url, Some(version));
+            }
         }
-        _ => (reference, None),
     }
+    (reference, None)
 }
 
 /// Whether a relative reference has the form `Type/id`.

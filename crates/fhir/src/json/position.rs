@@ -2,7 +2,7 @@
 //! runs only when there are issues to place.
 
 use crate::outcome::Issue;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 enum Frame {
@@ -22,12 +22,16 @@ pub fn annotate_each(bytes: &[u8], root: &str, lists: &mut [&mut [Issue]]) {
     if lists.iter().all(|issues| issues.is_empty()) {
         return;
     }
-    let mut wanted: HashSet<&str> = HashSet::new();
+    // each wanted path, and whether something wanted lies inside it
+    let mut wanted: HashMap<&str, bool> = HashMap::new();
     for issue in lists.iter().flat_map(|issues| issues.iter()) {
         if let Some(e) = issue.expression.first() {
             let mut at = e.as_str();
+            let mut inside = false;
             loop {
-                wanted.insert(at);
+                let has_inside = wanted.entry(at).or_insert(false);
+                *has_inside |= inside;
+                inside = true;
                 match at.rfind(['.', '[']) {
                     Some(cut) if cut > 0 => at = &at[..cut],
                     _ => break,
@@ -72,9 +76,13 @@ impl Lines {
 }
 
 /// Where each wanted FHIRPath (`Bundle.entry[2].resource.code`) starts in the JSON text.
-/// `wanted` holds every ancestor of what is wanted, so a value whose path is not in it has
-/// nothing wanted inside and is skipped whole: the scan follows only the wanted branches.
-fn positions(bytes: &[u8], root: &str, wanted: &HashSet<&str>) -> HashMap<String, (usize, usize)> {
+/// `wanted` holds every ancestor of what is wanted, with whether something wanted lies inside
+/// it: any other value is skipped whole, so the scan follows only the wanted branches.
+fn positions(
+    bytes: &[u8],
+    root: &str,
+    wanted: &HashMap<&str, bool>,
+) -> HashMap<String, (usize, usize)> {
     let mut out = HashMap::new();
     let mut path = String::from(root);
     let mut stack: Vec<Frame> = Vec::new();
@@ -82,7 +90,8 @@ fn positions(bytes: &[u8], root: &str, wanted: &HashSet<&str>) -> HashMap<String
         line: 1,
         line_start: 0,
     };
-    // Whether the member whose key was just read is wanted (its value has the same path).
+    // Whether something inside the member whose key was just read is wanted (its value has the
+    // same path as the key).
     let mut member_wanted = None;
     let mut i = 0;
     while i < bytes.len() {
@@ -125,12 +134,12 @@ fn positions(bytes: &[u8], root: &str, wanted: &HashSet<&str>) -> HashMap<String
                     path.truncate(*base);
                     path.push('.');
                     path.push_str(key.strip_prefix('_').unwrap_or(&key));
-                    let hit = wanted.contains(path.as_str());
+                    let hit = wanted.get(path.as_str()).copied();
                     // a member is placed at its key, where an editor shows it
-                    if hit && !out.contains_key(path.as_str()) {
+                    if hit.is_some() && !out.contains_key(path.as_str()) {
                         out.insert(path.clone(), lines.at(i));
                     }
-                    member_wanted = Some(hit);
+                    member_wanted = Some(hit == Some(true));
                     i = end + 1;
                     continue;
                 }
@@ -145,13 +154,14 @@ fn positions(bytes: &[u8], root: &str, wanted: &HashSet<&str>) -> HashMap<String
                     // writing to a String cannot fail
                     let _ = write!(path, "[{index}]");
                 }
-                let hit = wanted.contains(path.as_str());
-                if hit && !out.contains_key(path.as_str()) {
+                let hit = wanted.get(path.as_str()).copied();
+                if hit.is_some() && !out.contains_key(path.as_str()) {
                     out.insert(path.clone(), lines.at(i));
                 }
-                hit
+                hit == Some(true)
             }
         };
+        // a value with nothing wanted inside it is skipped
         if !hit {
             i = skip_value(bytes, i, &mut lines);
             continue;
@@ -190,6 +200,11 @@ fn skip_value(bytes: &[u8], start: usize, lines: &mut Lines) -> usize {
     let mut depth = 0usize;
     let mut i = start;
     while i < bytes.len() {
+        // indentation, digits and literals: a table test per byte instead of the match
+        if !STRUCTURAL[bytes[i] as usize] {
+            i += 1;
+            continue;
+        }
         match bytes[i] {
             b'"' => {
                 i = string_end(bytes, i) + 1;
@@ -217,15 +232,31 @@ fn skip_value(bytes: &[u8], start: usize, lines: &mut Lines) -> usize {
     bytes.len()
 }
 
+/// The bytes `skip_value` acts on.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut k = 0;
+    let acted_on = *b"\"{[}],\n";
+    while k < acted_on.len() {
+        table[acted_on[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
 /// The index of the quote closing the string that opens at `start`.
 fn string_end(bytes: &[u8], start: usize) -> usize {
     let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return i,
-            _ => i += 1,
+    // strings are most of a resource's bytes: jump between quotes and escapes
+    while let Some(found) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        i += found;
+        if bytes[i] == b'"' {
+            return i;
         }
+        i += 2;
     }
     bytes.len()
 }

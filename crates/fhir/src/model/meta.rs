@@ -8,33 +8,27 @@ pub fn stamp(resource: &mut Value, id: &str, version_id: u64, last_updated: &str
     let Value::Object(fields) = resource else {
         return;
     };
-    let received = std::mem::take(fields);
-    let mut resource_type = None;
-    let mut meta = Map::new();
-    let mut rest = Vec::with_capacity(received.len());
-    for (key, value) in received {
-        match key.as_str() {
-            "resourceType" => resource_type = Some(value),
-            "id" => {}
-            "meta" => {
-                if let Value::Object(m) = value {
-                    meta = m;
-                }
-            }
-            _ => rest.push((key, value)),
-        }
-    }
+    // moved in place: rebuilding the map would hash every member's key again
+    let mut meta = match fields.shift_remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
     meta.insert("versionId".into(), Value::String(version_id.to_string()));
     meta.insert(
         "lastUpdated".into(),
         Value::String(last_updated.to_string()),
     );
-    if let Some(rt) = resource_type {
-        fields.insert("resourceType".into(), rt);
+    let mut at = 0;
+    if fields.contains_key("resourceType") {
+        if fields.keys().next().map(String::as_str) != Some("resourceType") {
+            if let Some(rt) = fields.shift_remove("resourceType") {
+                fields.shift_insert(0, "resourceType".into(), rt);
+            }
+        }
+        at = 1;
     }
-    fields.insert("id".into(), Value::String(id.to_string()));
-    fields.insert("meta".into(), Value::Object(meta));
-    fields.extend(rest);
+    fields.shift_insert(at, "id".into(), Value::String(id.to_string()));
+    fields.shift_insert(at + 1, "meta".into(), Value::Object(meta));
 }
 
 #[cfg(test)]
@@ -62,6 +56,16 @@ mod tests {
         assert_eq!(
             r.to_string(),
             r#"{"resourceType":"Patient","id":"p1","meta":{"versionId":"8","profile":["p"],"lastUpdated":"2026-01-01T00:00:00.000Z"},"text":{"status":"generated"},"identifier":[],"active":true,"name":[],"address":[]}"#
+        );
+    }
+
+    #[test]
+    fn without_a_type_the_id_comes_first_and_a_bad_meta_is_replaced() {
+        let mut r = json!({"status": "active", "meta": "bad", "id": "old"});
+        stamp(&mut r, "a", 1, "2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            r.to_string(),
+            r#"{"id":"a","meta":{"versionId":"1","lastUpdated":"2026-01-01T00:00:00.000Z"},"status":"active"}"#
         );
     }
 }

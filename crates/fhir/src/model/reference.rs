@@ -45,32 +45,93 @@ pub fn conditional(reference: &str) -> Option<(&str, &str)> {
 /// Every `reference` string in the resource, with a FHIRPath-like location (`subject.reference`).
 pub fn references_with_paths(value: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    collect(value, String::new(), &mut out);
+    collect(value, &mut String::new(), &mut out);
     out
 }
 
-fn collect(value: &Value, path: String, out: &mut Vec<(String, String)>) {
+/// One path buffer for the whole walk: a location is allocated only for a reference found.
+fn collect(value: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
     match value {
         Value::Object(fields) => {
             for (key, child) in fields {
-                let child_path = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                match (key.as_str(), child) {
-                    ("reference", Value::String(s)) => out.push((child_path, s.clone())),
-                    _ => collect(child, child_path, out),
+                let base = path.len();
+                if base > 0 {
+                    path.push('.');
                 }
+                path.push_str(key);
+                match (key.as_str(), child) {
+                    ("reference", Value::String(s)) => out.push((path.clone(), s.clone())),
+                    _ => collect(child, path, out),
+                }
+                path.truncate(base);
             }
         }
         Value::Array(items) => {
+            let base = path.len();
             for (i, child) in items.iter().enumerate() {
-                collect(child, format!("{path}[{i}]"), out);
+                push_index(path, i);
+                collect(child, path, out);
+                path.truncate(base);
             }
         }
         _ => {}
     }
+}
+
+/// Replaces every `reference` string for which `target(location, reference)` gives a new
+/// value, as [`rewrite_with`] does, telling it where the reference is (`subject.reference`).
+pub fn rewrite_with_paths(
+    value: &mut Value,
+    target: &mut impl FnMut(&str, &str) -> Option<String>,
+) -> usize {
+    rewrite_at(value, &mut String::new(), target)
+}
+
+fn rewrite_at(
+    value: &mut Value,
+    path: &mut String,
+    target: &mut impl FnMut(&str, &str) -> Option<String>,
+) -> usize {
+    match value {
+        Value::Object(fields) => {
+            let mut n = 0;
+            for (key, child) in fields.iter_mut() {
+                let base = path.len();
+                if base > 0 {
+                    path.push('.');
+                }
+                path.push_str(key);
+                match child {
+                    Value::String(s) if key == "reference" => {
+                        if let Some(new) = target(path, s.as_str()) {
+                            *s = new;
+                            n += 1;
+                        }
+                    }
+                    _ => n += rewrite_at(child, path, target),
+                }
+                path.truncate(base);
+            }
+            n
+        }
+        Value::Array(items) => {
+            let base = path.len();
+            let mut n = 0;
+            for (i, child) in items.iter_mut().enumerate() {
+                push_index(path, i);
+                n += rewrite_at(child, path, target);
+                path.truncate(base);
+            }
+            n
+        }
+        _ => 0,
+    }
+}
+
+fn push_index(path: &mut String, i: usize) {
+    use std::fmt::Write;
+    // writing to a String cannot fail
+    let _ = write!(path, "[{i}]");
 }
 
 #[cfg(test)]
@@ -101,5 +162,20 @@ mod tests {
         assert_eq!(r["reasonReference"][0]["reference"], "Condition/b");
         let refs = references_with_paths(&r);
         assert_eq!(refs[1].0, "reasonReference[0].reference");
+        let mut seen = Vec::new();
+        let n = rewrite_with_paths(&mut r, &mut |path, reference| {
+            seen.push(format!("{path}={reference}"));
+            (path == "reasonReference[1].reference").then(|| "Condition/y".to_string())
+        });
+        assert_eq!(n, 1);
+        assert_eq!(
+            seen,
+            [
+                "subject.reference=Patient/a",
+                "reasonReference[0].reference=Condition/b",
+                "reasonReference[1].reference=Condition/x"
+            ]
+        );
+        assert_eq!(r["reasonReference"][1]["reference"], "Condition/y");
     }
 }
