@@ -29,6 +29,14 @@ fn create(id: &str, resource: Value, conditional: Option<&str>) -> WriteOp {
     }
 }
 
+fn delete(resource_type: &str, id: &str) -> WriteOp {
+    WriteOp::Delete {
+        resource_type: resource_type.to_string(),
+        id: id.to_string(),
+        if_match: None,
+    }
+}
+
 fn body(outcome: &WriteOutcome) -> Value {
     match outcome {
         WriteOutcome::Created(s) | WriteOutcome::Matched(s) | WriteOutcome::Updated(s) => {
@@ -211,13 +219,7 @@ async fn a_create_of_an_existing_or_deleted_id_fails_and_writes_nothing() {
         ])
         .await
         .unwrap();
-        s.apply(vec![WriteOp::Delete {
-            resource_type: "Patient".into(),
-            id: "p2".into(),
-            if_match: None,
-        }])
-        .await
-        .unwrap();
+        s.apply(vec![delete("Patient", "p2")]).await.unwrap();
         for taken in ["p1", "p2"] {
             let err = s
                 .apply(vec![
@@ -429,13 +431,7 @@ async fn search_index_follows_the_final_stored_resource() {
             "{name}"
         );
         // a deletion removes it from search, not from history
-        s.apply(vec![WriteOp::Delete {
-            resource_type: "CarePlan".into(),
-            id: "cp1".into(),
-            if_match: None,
-        }])
-        .await
-        .unwrap();
+        s.apply(vec![delete("CarePlan", "cp1")]).await.unwrap();
         assert!(found(s, "CarePlan", &[]).await.is_empty(), "{name}");
         let history = s
             .history(&fhir_engine::search::HistoryQuery {
