@@ -18,15 +18,13 @@ pub fn stamp(resource: &mut Value, id: &str, version_id: u64, last_updated: &str
         "lastUpdated".into(),
         Value::String(last_updated.to_string()),
     );
-    let mut at = 0;
-    if fields.contains_key("resourceType") {
-        if fields.keys().next().map(String::as_str) != Some("resourceType") {
-            if let Some(rt) = fields.shift_remove("resourceType") {
-                fields.shift_insert(0, "resourceType".into(), rt);
-            }
+    // resourceType first (where clients almost always send it already)
+    if fields.keys().next().map(String::as_str) != Some("resourceType") {
+        if let Some(rt) = fields.shift_remove("resourceType") {
+            fields.shift_insert(0, "resourceType".into(), rt);
         }
-        at = 1;
     }
+    let at = usize::from(fields.contains_key("resourceType"));
     fields.shift_insert(at, "id".into(), Value::String(id.to_string()));
     fields.shift_insert(at + 1, "meta".into(), Value::Object(meta));
 }

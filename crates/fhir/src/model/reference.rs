@@ -54,11 +54,7 @@ fn collect(value: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
     match value {
         Value::Object(fields) => {
             for (key, child) in fields {
-                let base = path.len();
-                if base > 0 {
-                    path.push('.');
-                }
-                path.push_str(key);
+                let base = push_key(path, key);
                 match (key.as_str(), child) {
                     ("reference", Value::String(s)) => out.push((path.clone(), s.clone())),
                     _ => collect(child, path, out),
@@ -96,11 +92,7 @@ fn rewrite_at(
         Value::Object(fields) => {
             let mut n = 0;
             for (key, child) in fields.iter_mut() {
-                let base = path.len();
-                if base > 0 {
-                    path.push('.');
-                }
-                path.push_str(key);
+                let base = push_key(path, key);
                 match child {
                     Value::String(s) if key == "reference" => {
                         if let Some(new) = target(path, s.as_str()) {
@@ -128,6 +120,17 @@ fn rewrite_at(
     }
 }
 
+/// Steps the location into member `key`; gives the length to truncate back to.
+fn push_key(path: &mut String, key: &str) -> usize {
+    let base = path.len();
+    if base > 0 {
+        path.push('.');
+    }
+    path.push_str(key);
+    base
+}
+
+/// Steps the location into item `i` of the array it names.
 fn push_index(path: &mut String, i: usize) {
     use std::fmt::Write;
     // writing to a String cannot fail
