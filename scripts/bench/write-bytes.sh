@@ -58,5 +58,7 @@ rows = c.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 
 for name, size in rows:
     if size / n >= 100:
         print(f"  {size / n:8.0f} bytes per referral  {name}")
-print(f"  {c.execute('SELECT COUNT(*) FROM search_index').fetchone()[0] / n:8.1f} search_index rows per referral")
+tables = ["search_index"] + [t for (t,) in c.execute("SELECT name FROM sqlite_schema WHERE name = 'search_index_recent'")]
+rows = sum(c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)  # a baseline build has no recent table
+print(f"  {rows / n:8.1f} search_index rows per referral (merged and recent)")
 PY

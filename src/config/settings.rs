@@ -82,6 +82,9 @@ pub struct DatabaseSettings {
     /// Most search index rows one resource may produce: the write work of a resource that
     /// repeats an element many times (more gets 400 `too-costly`).
     pub max_index_rows: usize,
+    /// SQLite: recent search index rows that start a merge into the main index
+    /// (`store::sqlite::index_merge`); 0 merges after every commit.
+    pub index_merge_rows: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +149,7 @@ impl Default for DatabaseSettings {
             queue_wait_ms: 5000,
             busy_timeout_ms: 5000,
             max_index_rows: 10_000,
+            index_merge_rows: 512,
         }
     }
 }
@@ -253,6 +257,12 @@ impl Settings {
             self.database.max_index_rows,
             100,
             10_000_000,
+        )?;
+        in_range(
+            "database.index_merge_rows",
+            self.database.index_merge_rows,
+            0,
+            100_000,
         )?;
         in_range(
             "limits.max_body_bytes",

@@ -18,7 +18,7 @@ fn obs(id: &str, subject: &str, performer: Option<&str>, code: &str) -> Value {
 
 #[tokio::test]
 async fn a_patients_compartment_holds_what_its_parameters_point_at() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         for r in [
             json!({"resourceType": "Patient", "id": "p1", "link": [{"other": {"reference": "Patient/p3"}, "type": "seealso"}]}),
             json!({"resourceType": "Patient", "id": "p2"}),

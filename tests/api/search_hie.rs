@@ -43,7 +43,7 @@ async fn care_record(server: &TestServer) {
 
 #[tokio::test]
 async fn hie_finds_the_active_care_plan_by_mrn_in_one_request() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         care_record(&server).await;
         let b = search(&server, &format!("Patient?identifier={MRN}|MRN-1")).await;
         assert_eq!(ids(&b, "match"), vec!["Patient/pat"]);
@@ -87,7 +87,7 @@ async fn hie_finds_the_active_care_plan_by_mrn_in_one_request() {
 
 #[tokio::test]
 async fn references_chains_and_includes() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         care_record(&server).await;
         let expect = |query: String, want: &'static [&'static str]| {
             let server = &server;

@@ -169,7 +169,7 @@ fn advertised(cs: &Value) -> BTreeMap<String, BTreeSet<String>> {
 
 #[tokio::test]
 async fn the_indexed_parameters_are_the_advertised_ones_and_each_finds_its_resource() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         let (status, cs) = get_url(&server.url("metadata")).await;
         assert_eq!(status, 200);
         let advertised = advertised(&cs);
@@ -230,4 +230,55 @@ fn urlencoding(value: &str) -> String {
         .replace('|', "%7C")
         .replace(':', "%3A")
         .replace('/', "%2F")
+}
+
+/// The SQLite layouts the search suites run in are real: rows stay recent below the merge
+/// size, move after every commit at 0, and move in bulk in between; searches see them all.
+#[tokio::test]
+async fn sqlite_index_rows_move_from_recent_to_merged_by_the_merge_size() {
+    for (layout, merge_rows) in SQLITE_INDEX_LAYOUTS {
+        let env = [PLAIN_R4[0], ("HBPC_DATABASE_INDEX_MERGE_ROWS", merge_rows)];
+        let server = TestServer::start_on(Backend::Sqlite, &env).await;
+        let patients = 8;
+        for i in 0..patients {
+            put(
+                &server,
+                json!({"resourceType": "Patient", "id": format!("m{i}"), "gender": "female",
+                       "birthDate": "1941-03-14", "name": [{"family": "Merge", "given": [format!("G{i}")]}],
+                       "identifier": [{"system": "http://example.org/ids", "value": format!("m{i}")}]}),
+            )
+            .await;
+        }
+        // a merge runs after the commit's answer: wait for the writer to finish it
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let (merged, recent) = loop {
+            let (merged, recent) = sqlite_index_rows(&server);
+            let settled = match layout {
+                "merged" => recent == 0,
+                "mixed" => merged > 0,
+                _ => true,
+            };
+            if settled || std::time::Instant::now() > deadline {
+                break (merged, recent);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        let rows_per_patient = (merged + recent) / patients;
+        assert!(rows_per_patient >= 4, "{layout}: {merged} + {recent} rows");
+        match layout {
+            "recent" => assert_eq!((merged, recent > 0), (0, true), "{layout}"),
+            "merged" => assert_eq!((merged > 0, recent), (true, 0), "{layout}"),
+            _ => assert!(
+                merged >= 25 && merged % rows_per_patient == 0,
+                "{layout}: {merged}"
+            ),
+        }
+        let found = ids(
+            &search(&server, "Patient?family=merge&gender=female").await,
+            "match",
+        );
+        assert_eq!(found.len(), patients as usize, "{layout}: {found:?}");
+        let found = ids(&search(&server, "Patient?given=g3").await, "match");
+        assert_eq!(found, vec!["Patient/m3"], "{layout}");
+    }
 }

@@ -15,7 +15,7 @@ async fn patient(server: &TestServer, id: &str) {
 
 #[tokio::test]
 async fn paging_is_stable_under_concurrent_inserts() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         let originals: Vec<String> = (0..25).map(|i| format!("orig-{i:02}")).collect();
         for id in &originals {
             patient(&server, id).await;
@@ -78,7 +78,7 @@ async fn paging_is_stable_under_concurrent_inserts() {
 
 #[tokio::test]
 async fn count_default_and_maximum() {
-    on_each_backend(
+    on_each_backend_and_index_layout(
         &[
             ("HBPC_VALIDATION_DEFAULT_PROFILES", "false"),
             ("HBPC_SEARCH_DEFAULT_COUNT", "3"),

@@ -44,7 +44,7 @@ async fn expect(server: &TestServer, query: &str, expected: &[&str]) {
 
 #[tokio::test]
 async fn token_string_date_missing_and_combinations() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         patients(&server).await;
         // token: system|code, code (any system), |code (no system), :not, OR
         expect(
@@ -115,7 +115,7 @@ async fn token_string_date_missing_and_combinations() {
 /// `:missing`, a system on `_id`, and deleted resources, on both backends.
 #[tokio::test]
 async fn id_and_last_updated_match_sort_and_skip_deleted_resources() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         let mut at = Vec::new();
         for id in ["u1", "u2", "u3", "gone"] {
             let stored = put(&server, json!({"resourceType": "Patient", "id": id})).await;
@@ -237,7 +237,7 @@ async fn id_and_last_updated_match_sort_and_skip_deleted_resources() {
 
 #[tokio::test]
 async fn results_parameters_and_strictness() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         patients(&server).await;
         // _summary=count: the total, no entries
         let b = search(&server, "Patient?_summary=count").await;
@@ -311,7 +311,7 @@ async fn results_parameters_and_strictness() {
 /// name (`deceased` is `deceasedDateTime` here), mandatory elements always kept.
 #[tokio::test]
 async fn elements_and_summary_know_choice_and_mandatory_elements() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         put(
             &server,
             json!({"resourceType": "Patient", "id": "d1", "gender": "male",
@@ -384,7 +384,7 @@ async fn unknown_parameters_can_be_ignored_by_setting() {
         .copied()
         .chain([("HBPC_SEARCH_UNKNOWN_PARAMETERS", "ignore")])
         .collect();
-    on_each_backend(&env, |server| async move {
+    on_each_backend_and_index_layout(&env, |server| async move {
         patients(&server).await;
         expect(&server, "Patient?nonsense=1&gender=female", &["p1"]).await;
         // Prefer still wins over the setting
@@ -403,7 +403,7 @@ async fn unknown_parameters_can_be_ignored_by_setting() {
 /// points at, nested `_has`, combined with other parameters, and refused when malformed.
 #[tokio::test]
 async fn reverse_chaining_with_has() {
-    on_each_backend(PLAIN_R4, |server| async move {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
         patients(&server).await;
         let obs = |id: &str, patient: &str, code: &str| {
             json!({"resourceType": "Observation", "id": id, "status": "final",

@@ -52,6 +52,49 @@ where
     }
 }
 
+/// SQLite's index rows where a search finds them (`database.index_merge_rows`): all recent (a
+/// merge size no test reaches), all merged (a merge after every commit), and a mix (a merge
+/// every few resources).
+pub const SQLITE_INDEX_LAYOUTS: [(&str, &str); 3] =
+    [("recent", "100000"), ("merged", "0"), ("mixed", "25")];
+
+/// `on_each_backend`, with SQLite once per index layout (`SQLITE_INDEX_LAYOUTS`): for the
+/// searches whose answers must not depend on where the rows are.
+pub async fn on_each_backend_and_index_layout<F, Fut>(env: &[(&str, &str)], test: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        let layouts: &[(&str, &str)] = match backend {
+            Backend::Sqlite => &SQLITE_INDEX_LAYOUTS,
+            Backend::Postgres { .. } => &[("", "")],
+        };
+        for (layout, merge_rows) in layouts {
+            eprintln!("-- backend: {} {layout}", backend.name());
+            let mut env = env.to_vec();
+            if !merge_rows.is_empty() {
+                env.push(("HBPC_DATABASE_INDEX_MERGE_ROWS", merge_rows));
+            }
+            test(TestServer::start_on(backend.clone(), &env).await).await;
+        }
+    }
+}
+
+/// Rows in `search_index` and in `search_index_recent` of a SQLite test server.
+pub fn sqlite_index_rows(server: &TestServer) -> (i64, i64) {
+    let path = server
+        .database_url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite server");
+    let conn = rusqlite::Connection::open(path).expect("open the test database");
+    let count = |table: &str| {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    };
+    (count("search_index"), count("search_index_recent"))
+}
+
 /// Where every test server's log (stdout, info level) goes, for the PHI scan that
 /// `scripts/test.sh` runs after the whole suite (tests/log_scan.rs).
 pub const SERVER_LOG_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/server-logs");
@@ -259,8 +302,13 @@ impl TestServer {
     pub async fn indexed_parameters(&self) -> std::collections::BTreeSet<(String, String)> {
         const SQL: &str = "SELECT DISTINCT resource_type, param FROM search_index";
         if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            // SQLite keeps a commit's rows in search_index_recent until a merge
             let conn = rusqlite::Connection::open(path).expect("open the test database");
-            let mut stmt = conn.prepare(SQL).expect("query");
+            let mut stmt = conn
+                .prepare(&format!(
+                    "{SQL} UNION SELECT resource_type, param FROM search_index_recent"
+                ))
+                .expect("query");
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .expect("rows");

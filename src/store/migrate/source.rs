@@ -71,11 +71,14 @@ impl Source {
         Ok(())
     }
 
+    /// Merged and recent rows (`store::sqlite::index_merge`): the target holds them all in one.
     pub fn search_index_rows(&self) -> rusqlite::Result<u64> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM search_index", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM search_index) + (SELECT COUNT(*) FROM search_index_recent)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n as u64)
     }
 }

@@ -2,7 +2,9 @@
 //! lookup on a `search_index` index ((type, param, val, sys) or (type, param, lo, hi)); a
 //! search intersects those id sets, so its cost follows the matches, not the table. `_id`
 //! and `_lastUpdated` are the exception: the resource tables hold both already (their keys
-//! and the type history index), so they have no index rows and are looked up there.
+//! and the type history index), so they have no index rows and are looked up there. SQLite
+//! keeps the rows of recent commits in `search_index_recent` until they are merged in bulk;
+//! every statement there reads both tables (`Builder::row_tables`).
 
 use fhir_engine::search::index::{parse_reference, STAMPED_PARAMS};
 use fhir_engine::search::{
@@ -117,13 +119,30 @@ impl Builder {
         }
     }
 
-    /// SQLite plans without statistics and would walk the `(type, param, …)` indexes for
-    /// lookups by owner id; PostgreSQL chooses well on its own.
-    fn by_owner(&self) -> &'static str {
+    /// The tables of index rows, each with the clause that names its index by owner id.
+    /// SQLite keeps a commit's new rows in `search_index_recent` until the writer merges them
+    /// in bulk (`store::sqlite::index_merge`); a resource's rows are all in one of the two, so
+    /// a search reads both and a lookup by owner finds it in either. SQLite plans without
+    /// statistics and would walk the `(type, param, …)` indexes for lookups by owner id, hence
+    /// the index named; PostgreSQL chooses well on its own.
+    fn row_tables(&self) -> &'static [(&'static str, &'static str)] {
         match self.dialect {
-            Dialect::Sqlite => " INDEXED BY search_index_owner",
-            Dialect::Postgres => "",
+            Dialect::Sqlite => &[
+                ("search_index", " INDEXED BY search_index_owner"),
+                // keyed by owner: its primary key is the index by owner
+                ("search_index_recent", ""),
+            ],
+            Dialect::Postgres => &[("search_index", "")],
         }
+    }
+
+    /// One statement per table of index rows, joined by `op` (`UNION`, `UNION ALL`, `OR`).
+    fn over_rows(&self, op: &str, arm: impl Fn(&str, &str) -> String) -> String {
+        self.row_tables()
+            .iter()
+            .map(|(table, by_owner)| arm(table, by_owner))
+            .collect::<Vec<_>>()
+            .join(op)
     }
 
     /// `column = p`, on PostgreSQL through the prefix its index holds.
@@ -268,14 +287,15 @@ impl Builder {
             Clause::Missing { param, missing } => {
                 let rt = self.text(rt);
                 let param = self.text(param);
-                let exists = format!(
-                    "EXISTS (SELECT 1 FROM search_index{} WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})",
-                    self.by_owner()
-                );
+                let exists = self.over_rows(" OR ", |table, by_owner| {
+                    format!(
+                        "EXISTS (SELECT 1 FROM {table}{by_owner} WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})"
+                    )
+                });
                 if *missing {
-                    format!("NOT {exists}")
+                    format!("NOT ({exists})")
                 } else {
-                    exists
+                    format!("({exists})")
                 }
             }
         }
@@ -308,14 +328,6 @@ impl Builder {
         }
         let rt_p = self.text(rt);
         let param = self.text(&c.param);
-        let head = if correlated {
-            format!(
-                "SELECT 1 FROM search_index{} WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param}",
-                self.by_owner()
-            )
-        } else {
-            format!("SELECT id FROM search_index WHERE resource_type = {rt_p} AND param = {param}")
-        };
         let tail = match &c.matches {
             Match::Token { system, code } => {
                 let code = self.text(code);
@@ -410,7 +422,20 @@ impl Builder {
                 format!("lo IS NULL AND ({})", parts.join(" OR "))
             }
         };
-        format!("{head} AND {tail}")
+        // the tables' statements share the placeholders of one set of arguments
+        if correlated {
+            self.over_rows(" UNION ALL ", |table, by_owner| {
+                format!(
+                    "SELECT 1 FROM {table}{by_owner} WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param} AND {tail}"
+                )
+            })
+        } else {
+            self.over_rows(" UNION ", |table, _| {
+                format!(
+                    "SELECT id FROM {table} WHERE resource_type = {rt_p} AND param = {param} AND {tail}"
+                )
+            })
+        }
     }
 
     /// `_has`: the ids of `rt` that a matching `source_type` points at through `reference`,
@@ -428,13 +453,19 @@ impl Builder {
         let target = self.text(rt);
         let matching = self.matching(source_type, std::slice::from_ref(inner));
         let n = self.args.len();
-        let pointing = format!(
-            "search_index WHERE resource_type = {source} AND param = {reference} AND lo IS NULL AND sys = {target} AND id IN (SELECT id FROM ({matching}) AS h{n})"
-        );
+        let pointing = |table: &str| {
+            format!(
+                "{table} WHERE resource_type = {source} AND param = {reference} AND lo IS NULL AND sys = {target} AND id IN (SELECT id FROM ({matching}) AS h{n})"
+            )
+        };
         if correlated {
-            format!("SELECT 1 FROM {pointing} AND val = {{d}}.id")
+            self.over_rows(" UNION ALL ", |table, _| {
+                format!("SELECT 1 FROM {} AND val = {{d}}.id", pointing(table))
+            })
         } else {
-            format!("SELECT DISTINCT val AS id FROM {pointing}")
+            self.over_rows(" UNION ", |table, _| {
+                format!("SELECT DISTINCT val AS id FROM {}", pointing(table))
+            })
         }
     }
 
@@ -491,10 +522,13 @@ impl Builder {
             ("MIN(k.lo)", i64::MAX)
         };
         let missing = self.int(missing);
-        format!(
-            "COALESCE((SELECT {agg} FROM search_index k{} WHERE k.resource_type = {rt} AND k.param = {param} AND k.lo IS NOT NULL AND k.id = m.id), {missing})",
-            self.by_owner()
-        )
+        // a resource's rows are in one table: the first with a value is the only one
+        let values = self.over_rows(", ", |table, by_owner| {
+            format!(
+                "(SELECT {agg} FROM {table} k{by_owner} WHERE k.resource_type = {rt} AND k.param = {param} AND k.lo IS NOT NULL AND k.id = m.id)"
+            )
+        });
+        format!("COALESCE({values}, {missing})")
     }
 
     /// One page of (id, key) in page order; `limit` rows at most.
@@ -558,12 +592,13 @@ impl Builder {
             Some(t) => format!("AND sys = {}", self.text(t)),
             None => "AND sys <> ''".into(),
         };
-        format!(
-            "SELECT DISTINCT sys, val FROM search_index{} \
-              WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND id IN ({}) {target}",
-            self.by_owner(),
-            list.join(", ")
-        )
+        let list = list.join(", ");
+        self.over_rows(" UNION ", |table, by_owner| {
+            format!(
+                "SELECT DISTINCT sys, val FROM {table}{by_owner} \
+                  WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND id IN ({list}) {target}"
+            )
+        })
     }
 
     /// (source type, id) of resources whose reference parameter points at these targets.
@@ -578,13 +613,13 @@ impl Builder {
         let param = self.text(param);
         let target = self.text(target_type);
         let list: Vec<String> = target_ids.iter().map(|id| self.text(id)).collect();
-        format!(
-            "SELECT DISTINCT resource_type, id FROM search_index \
-              WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND {} AND {} IN ({})",
-            self.eq("sys", &target),
-            self.id_key(),
-            list.join(", ")
-        )
+        let (sys, key, list) = (self.eq("sys", &target), self.id_key(), list.join(", "));
+        self.over_rows(" UNION ", |table, _| {
+            format!(
+                "SELECT DISTINCT resource_type, id FROM {table} \
+                  WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND {sys} AND {key} IN ({list})"
+            )
+        })
     }
 
     /// Versions newest first, for `_history`.

@@ -184,6 +184,29 @@ DROP TABLE resource_current;
 ALTER TABLE resource_current_by_id RENAME TO resource_current;
 "#,
     },
+    Migration {
+        version: 8,
+        name: "recent index rows, merged into search_index in bulk",
+        sql: r#"
+-- A commit's new index rows land here, on the right edge of one small table, and the writer
+-- moves them into search_index in bulk (store/sqlite/index_merge.rs): one page per distinct
+-- value a commit touched was a frame of its own in the log (docs/performance.md). Searches
+-- read both tables; a resource's rows are always all in one of them. Keyed by owner and row
+-- number: one B-tree to write, found by owner as search_index is by search_index_owner.
+CREATE TABLE search_index_recent (
+    id            TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    param         TEXT NOT NULL,
+    sys           TEXT NOT NULL DEFAULT '',
+    val           TEXT NOT NULL DEFAULT '',
+    raw           TEXT NOT NULL DEFAULT '',
+    lo            INTEGER,
+    hi            INTEGER,
+    PRIMARY KEY (id, resource_type, n)
+) WITHOUT ROWID;
+"#,
+    },
 ];
 
 pub fn apply(conn: &mut Connection, now_ms: i64) -> rusqlite::Result<usize> {

@@ -4,6 +4,7 @@
 mod audit_file;
 pub(crate) mod body_codec;
 mod error;
+mod index_merge;
 mod migrations;
 mod operations;
 mod outbox;
@@ -47,10 +48,10 @@ impl SqliteStore {
         .map_err(|e| StoreError::Unavailable(e.to_string()))??;
 
         let (tx, rx) = mpsc::channel(settings.write_queue);
-        let max_batch = settings.write_batch_max;
+        let (max_batch, merge_rows) = (settings.write_batch_max, settings.index_merge_rows);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, max_batch))
+            .spawn(move || writer::run(conn, rx, max_batch, merge_rows))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         let outbox = Arc::new(outbox::SqliteOutbox::open(&path, busy_ms)?);
         Ok(Self {
@@ -70,6 +71,19 @@ pub fn audit_file_path(database: &Path) -> PathBuf {
 
 /// Pages in the write-ahead log that start a checkpoint after a commit.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// A cached statement keeps its plan when its parameters are bound again. Without the query
+/// planner stability guarantee, SQLite looks at bound values while planning (a `LIMIT ?n`,
+/// for one) and then prepares the statement afresh at every new binding: every search was
+/// planned again, a third of its instructions (docs/performance.md). No plan here depends on
+/// a bound value: partial indexes are matched by literal conditions.
+pub(crate) fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
 
 fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -105,6 +119,7 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     // The writer runs more distinct statements than rusqlite caches by default (16), among
     // them one multi-row search index insert per row count (up to 16).
     conn.set_prepared_statement_cache_capacity(96);
+    stable_plans(&conn)?;
     audit_file::attach(&conn, path)?;
     audit_file::prepare(&conn)?;
     let applied = migrations::apply(&mut conn, now_millis())?;
@@ -226,5 +241,43 @@ impl ResourceStore for SqliteStore {
             })
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, StatementStatus};
+
+    /// Times a cached statement with a bound `LIMIT` was prepared again over three bindings.
+    fn reprepared(conn: &Connection) -> i32 {
+        conn.execute_batch("CREATE TABLE t (id TEXT); INSERT INTO t VALUES ('a'), ('b'), ('c');")
+            .expect("table");
+        for limit in 1..=3 {
+            let mut stmt = conn
+                .prepare_cached("SELECT id FROM t ORDER BY id LIMIT ?1")
+                .expect("prepare");
+            let ids: Vec<String> = stmt
+                .query_map([limit], |r| r.get(0))
+                .expect("query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            assert_eq!(ids.len(), limit as usize);
+        }
+        let stmt = conn
+            .prepare_cached("SELECT id FROM t ORDER BY id LIMIT ?1")
+            .expect("prepare");
+        stmt.get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn cached_statements_keep_their_plan_when_bound_again() {
+        let plain = Connection::open_in_memory().expect("open");
+        assert!(
+            reprepared(&plain) > 0,
+            "SQLite's default re-plans on a new LIMIT"
+        );
+        let stable = Connection::open_in_memory().expect("open");
+        super::stable_plans(&stable).expect("QPSG");
+        assert_eq!(reprepared(&stable), 0);
     }
 }

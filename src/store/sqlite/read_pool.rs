@@ -30,6 +30,7 @@ impl ReadPool {
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
+        super::stable_plans(&conn)?;
         // Every commit (an audit batch too) empties each reader's page cache; pages mapped from
         // the file are found again without a read system call and a copy.
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;

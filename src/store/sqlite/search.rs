@@ -22,9 +22,10 @@ impl ToSql for Arg {
     }
 }
 
-/// Replaces the index rows of a resource with those of its new current version. `prepared`:
-/// its rows, computed before the commit (`PreparedWrite`). `fresh`: the resource has no
-/// earlier version, so it has no rows to remove.
+/// Replaces the index rows of a resource with those of its new current version, in
+/// `search_index_recent` until the writer merges them (`index_merge`). `prepared`: its rows,
+/// computed before the commit (`PreparedWrite`). `fresh`: the resource has no earlier
+/// version, so it has no rows to remove.
 pub fn reindex(
     conn: &Connection,
     resource_type: &str,
@@ -44,13 +45,22 @@ pub fn reindex(
             &extracted
         }
     };
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    let numbers: Vec<i64> = (0..rows.len() as i64).collect();
+    for (chunk, numbers) in rows.chunks(INSERT_CHUNK).zip(numbers.chunks(INSERT_CHUNK)) {
         let columns: Vec<_> = chunk.iter().map(columns).collect();
-        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 + 6 * chunk.len());
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 + 7 * chunk.len());
         args.push(&resource_type);
         args.push(&id);
-        for c in &columns {
-            args.extend([&c.param as &dyn ToSql, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
+        for (c, n) in columns.iter().zip(numbers) {
+            args.extend([
+                n as &dyn ToSql,
+                &c.param,
+                &c.sys,
+                &c.val,
+                &c.raw,
+                &c.lo,
+                &c.hi,
+            ]);
         }
         conn.prepare_cached(insert_sql(chunk.len()))?
             .execute(&args[..])?;
@@ -62,15 +72,15 @@ pub fn reindex(
 /// instead of one each (the per-statement overhead was a tenth of the writer's time).
 const INSERT_CHUNK: usize = 16;
 
-/// `INSERT … VALUES (?1, ?2, ?, ?, ?, ?, ?, ?), …` for `n` rows: type and id bound once.
+/// `INSERT … VALUES (?1, ?2, ?, ?, ?, ?, ?, ?, ?), …` for `n` rows: type and id bound once.
 fn insert_sql(n: usize) -> &'static str {
     static SQL: OnceLock<Vec<String>> = OnceLock::new();
     let all = SQL.get_or_init(|| {
         (0..=INSERT_CHUNK)
             .map(|n| {
-                let values = vec!["(?1, ?2, ?, ?, ?, ?, ?, ?)"; n].join(", ");
+                let values = vec!["(?1, ?2, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
                 format!(
-                    "INSERT OR FAIL INTO search_index (resource_type, id, param, sys, val, raw, lo, hi) VALUES {values}"
+                    "INSERT OR FAIL INTO search_index_recent (resource_type, id, n, param, sys, val, raw, lo, hi) VALUES {values}"
                 )
             })
             .collect()
@@ -78,9 +88,11 @@ fn insert_sql(n: usize) -> &'static str {
     &all[n.min(INSERT_CHUNK)]
 }
 
-/// A deleted resource is no longer found by search.
+/// A deleted resource is no longer found by search: its rows go, merged or not.
 pub fn unindex(conn: &Connection, resource_type: &str, id: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM search_index WHERE resource_type = ?1 AND id = ?2")?
+        .execute(params![resource_type, id])?;
+    conn.prepare_cached("DELETE FROM search_index_recent WHERE resource_type = ?1 AND id = ?2")?
         .execute(params![resource_type, id])?;
     Ok(())
 }
@@ -112,12 +124,14 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     tx.execute("DELETE FROM search_index", [])?;
+    tx.execute("DELETE FROM search_index_recent", [])?;
     for (rt, id, body) in &live {
         let Some(body) = body else { continue };
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
             reindex(&tx, rt, id, &resource, None, true)?;
         }
     }
+    super::index_merge::merge(&tx)?;
     tx.execute("DELETE FROM search_reindex_pending", [])?;
     tx.execute("DELETE FROM search_indexed_set", [])?;
     tx.execute(

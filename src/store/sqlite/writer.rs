@@ -68,7 +68,13 @@ pub enum Work {
     Side(Box<dyn SideJob>),
 }
 
-pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Work>, max_batch: usize) {
+/// `merge_rows`: recent index rows that start a merge (`database.index_merge_rows`).
+pub fn run(
+    mut conn: Connection,
+    mut jobs: mpsc::Receiver<Work>,
+    max_batch: usize,
+    merge_rows: usize,
+) {
     let mut last_ms = 0i64;
     let mut batch: Vec<Work> = Vec::with_capacity(max_batch);
     while let Some(first) = jobs.blocking_recv() {
@@ -85,6 +91,10 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Work>, max_batch: usiz
         let size = batch.len();
         commit_batch(&mut conn, &mut batch, last_ms);
         crate::telemetry::metrics::write_committed("sqlite", size, started.elapsed());
+        // after the replies: a merge delays the next commit, never this one's answer
+        if let Err(e) = super::index_merge::merge_if_due(&mut conn, merge_rows) {
+            tracing::error!(error = %e, "merging the recent index rows failed; they stay recent");
+        }
     }
 }
 
