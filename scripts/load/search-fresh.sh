@@ -12,15 +12,8 @@ duration="${1:-10}"
 connections="${2:-8}"
 port="${LOAD_PORT:-18777}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-bin="${GATEWAY_BIN:-./target/release/hbpc-gateway}"
-[ -n "${GATEWAY_BIN:-}" ] || cargo build --release --locked --bin hbpc-gateway
-out="$(mktemp -d)"
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$out"
-}
-trap cleanup EXIT
+# shellcheck source=../bench/bench-store.sh
+source scripts/bench/bench-store.sh
 HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
   "$bin" serve >"$out/server.log" 2>&1 &
 pid=$!
