@@ -17,11 +17,7 @@ port="${PROFILE_PORT:-18111}"
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
 # shellcheck source=bench-store.sh
 source scripts/bench/bench-store.sh
-HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
-  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" serve \
-  >"$out/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+start_gateway valgrind --tool=callgrind --callgrind-out-file="$out/cg"
 
 # shellcheck source=post-referral.sh
 source scripts/bench/post-referral.sh

@@ -21,10 +21,7 @@ settle="${SETTLE:-12}"
 port="${PROFILE_PORT:-18113}"
 # shellcheck source=bench-store.sh
 source scripts/bench/bench-store.sh
-HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
-  "$bin" serve >"$out/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+start_gateway
 # shellcheck source=post-referral.sh
 source scripts/bench/post-referral.sh
 written() { awk '/^write_bytes/ {print $2}' "/proc/$pid/io"; }

@@ -14,10 +14,7 @@ port="${LOAD_PORT:-18777}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
 # shellcheck source=../bench/bench-store.sh
 source scripts/bench/bench-store.sh
-HBPC_SERVER_LISTEN="127.0.0.1:$port" HBPC_DATABASE_URL="sqlite://$out/hbpc.sqlite" HBPC_LOG_LEVEL=warn \
-  "$bin" serve >"$out/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+start_gateway
 # shellcheck source=../bench/post-referral.sh
 source scripts/bench/post-referral.sh
 wrk -t1 -c8 -d10s -s scripts/load/post-referral.lua "http://127.0.0.1:$port/fhir" | grep -E "requests in"
