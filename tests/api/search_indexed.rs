@@ -282,3 +282,36 @@ async fn sqlite_index_rows_move_from_recent_to_merged_by_the_merge_size() {
         assert_eq!(found, vec!["Patient/m3"], "{layout}");
     }
 }
+
+/// A start with another indexed set rebuilds the rows of every stored resource, straight into
+/// the merged table on SQLite, and the new parameters find them.
+#[tokio::test]
+async fn a_start_with_another_indexed_set_rebuilds_the_rows() {
+    let mut server = TestServer::start_on(Backend::Sqlite, PLAIN_R4).await;
+    for i in 0..3 {
+        put(
+            &server,
+            json!({"resourceType": "Patient", "id": format!("a{i}"), "gender": "female",
+                   "address": [{"city": format!("Oakland-{i}")}]}),
+        )
+        .await;
+    }
+    let query = "Patient?address-city=oakland-1";
+    let (status, body) = get_url(&server.url(query)).await;
+    assert_eq!(status, 400, "not indexed by default: {body}");
+    let (_, recent_before) = sqlite_index_rows(&server);
+    assert!(
+        recent_before > 0,
+        "a commit's rows wait in the recent table"
+    );
+
+    server.set_env("HBPC_SEARCH_INDEXED_PARAMETERS", "*");
+    server.restart_after_kill9().await;
+    let found = ids(&search(&server, query).await, "match");
+    assert_eq!(found, vec!["Patient/a1"]);
+    let found = ids(&search(&server, "Patient?gender=female").await, "match");
+    assert_eq!(found.len(), 3, "{found:?}");
+    let (merged, recent) = sqlite_index_rows(&server);
+    assert_eq!(recent, 0, "nothing is left recent after the rebuild");
+    assert!(merged > recent_before, "{merged} rows for every parameter");
+}

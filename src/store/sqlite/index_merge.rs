@@ -14,7 +14,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Moves every recent row into `search_index`, inside the caller's transaction.
-pub fn merge(conn: &Connection) -> rusqlite::Result<usize> {
+fn merge(conn: &Connection) -> rusqlite::Result<usize> {
     let moved = conn.execute(
         "INSERT INTO search_index (resource_type, id, param, sys, val, raw, lo, hi)
          SELECT resource_type, id, param, sys, val, raw, lo, hi FROM search_index_recent",

@@ -271,6 +271,7 @@ fn write_version(
     reindex_identifiers(conn, resource_type, id, resource, version)?;
     super::search::reindex(
         conn,
+        super::search::RowTable::Recent,
         resource_type,
         id,
         resource,

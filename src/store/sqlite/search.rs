@@ -22,12 +22,22 @@ impl ToSql for Arg {
     }
 }
 
-/// Replaces the index rows of a resource with those of its new current version, in
-/// `search_index_recent` until the writer merges them (`index_merge`). `prepared`: its rows,
-/// computed before the commit (`PreparedWrite`). `fresh`: the resource has no earlier
-/// version, so it has no rows to remove.
+/// Where `reindex` writes a resource's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowTable {
+    /// `search_index_recent`, until the writer merges them (`index_merge`): a commit's rows.
+    Recent = 0,
+    /// `search_index` itself: a rebuild of every row at start, merged in one go anyway.
+    Merged = 1,
+}
+
+/// Replaces the index rows of a resource with those of its new current version, written
+/// `into` one of the tables of rows. `prepared`: its rows, computed before the commit
+/// (`PreparedWrite`). `fresh`: the resource has no earlier version, so it has no rows to
+/// remove.
 pub fn reindex(
     conn: &Connection,
+    into: RowTable,
     resource_type: &str,
     id: &str,
     resource: &Value,
@@ -52,17 +62,12 @@ pub fn reindex(
         args.push(&resource_type);
         args.push(&id);
         for (c, n) in columns.iter().zip(numbers) {
-            args.extend([
-                n as &dyn ToSql,
-                &c.param,
-                &c.sys,
-                &c.val,
-                &c.raw,
-                &c.lo,
-                &c.hi,
-            ]);
+            if into == RowTable::Recent {
+                args.push(n);
+            }
+            args.extend([&c.param as &dyn ToSql, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
         }
-        conn.prepare_cached(insert_sql(chunk.len()))?
+        conn.prepare_cached(insert_sql(into, chunk.len()))?
             .execute(&args[..])?;
     }
     Ok(())
@@ -72,20 +77,27 @@ pub fn reindex(
 /// instead of one each (the per-statement overhead was a tenth of the writer's time).
 const INSERT_CHUNK: usize = 16;
 
-/// `INSERT … VALUES (?1, ?2, ?, ?, ?, ?, ?, ?, ?), …` for `n` rows: type and id bound once.
-fn insert_sql(n: usize) -> &'static str {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+/// `INSERT … VALUES (?1, ?2, ?, …), …` for `n` rows: type and id bound once; the recent
+/// table also takes each row's number within its resource.
+fn insert_sql(into: RowTable, n: usize) -> &'static str {
+    static SQL: OnceLock<[Vec<String>; 2]> = OnceLock::new();
     let all = SQL.get_or_init(|| {
-        (0..=INSERT_CHUNK)
-            .map(|n| {
-                let values = vec!["(?1, ?2, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
-                format!(
-                    "INSERT OR FAIL INTO search_index_recent (resource_type, id, n, param, sys, val, raw, lo, hi) VALUES {values}"
-                )
-            })
-            .collect()
+        [RowTable::Recent, RowTable::Merged].map(|table| {
+            let (name, numbered, row) = match table {
+                RowTable::Recent => ("search_index_recent", "n, ", "(?1, ?2, ?, ?, ?, ?, ?, ?, ?)"),
+                RowTable::Merged => ("search_index", "", "(?1, ?2, ?, ?, ?, ?, ?, ?)"),
+            };
+            (0..=INSERT_CHUNK)
+                .map(|n| {
+                    let values = vec![row; n].join(", ");
+                    format!(
+                        "INSERT OR FAIL INTO {name} (resource_type, id, {numbered}param, sys, val, raw, lo, hi) VALUES {values}"
+                    )
+                })
+                .collect()
+        })
     });
-    &all[n.min(INSERT_CHUNK)]
+    &all[into as usize][n.min(INSERT_CHUNK)]
 }
 
 /// A deleted resource is no longer found by search: its rows go, merged or not.
@@ -128,10 +140,9 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     for (rt, id, body) in &live {
         let Some(body) = body else { continue };
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
-            reindex(&tx, rt, id, &resource, None, true)?;
+            reindex(&tx, RowTable::Merged, rt, id, &resource, None, true)?;
         }
     }
-    super::index_merge::merge(&tx)?;
     tx.execute("DELETE FROM search_reindex_pending", [])?;
     tx.execute("DELETE FROM search_indexed_set", [])?;
     tx.execute(
