@@ -108,7 +108,7 @@ impl AuditTrail {
 
     /// Whether records are reaching the store (false while an outage holds them back).
     pub fn is_writable(&self) -> bool {
-        !self.counters.degraded.load(Ordering::Relaxed)
+        !self.counters.degraded.load(Ordering::Acquire)
     }
 
     pub fn stats(&self) -> AuditStats {
@@ -370,6 +370,12 @@ async fn append_batches(
                 .quarantined
                 .fetch_add(attempt.quarantined as u64, Ordering::Relaxed);
         }
+        // Published before any waiter hears its outcome: a request answered 503 for want of
+        // its record must find the next request waiting for its record too, and one answered
+        // after the store recovered must find the trail writable again.
+        counters
+            .degraded
+            .store(attempt.error.is_some(), Ordering::Release);
         let mut unstored = attempt.unstored.iter().copied().peekable();
         let mut settled = 0usize;
         for (i, (row, waiter)) in rows.into_iter().zip(waiters).enumerate() {
@@ -394,7 +400,6 @@ async fn append_batches(
         match &attempt.error {
             None => {
                 failures = 0;
-                counters.degraded.store(false, Ordering::Relaxed);
                 if carried.is_empty() {
                     for done in flushes.drain(..) {
                         let _ = done.send(());
@@ -403,7 +408,6 @@ async fn append_batches(
             }
             Some(e) => {
                 failures += 1;
-                counters.degraded.store(true, Ordering::Relaxed);
                 tracing::error!(
                     error = %e,
                     carried = carried.len(),
@@ -431,6 +435,8 @@ mod tests {
         quarantined: Mutex<Vec<QuarantinedAudit>>,
         appends: AtomicUsize,
         down: AtomicBool,
+        /// While set, an append (once counted) holds the appender's thread.
+        held: AtomicBool,
     }
 
     #[async_trait]
@@ -440,6 +446,9 @@ mod tests {
         }
         async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
             self.appends.fetch_add(1, Ordering::SeqCst);
+            while self.held.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
             if self.down.load(Ordering::SeqCst) {
                 return Err(StoreError::Unavailable("connection refused".into()));
             }
@@ -550,5 +559,70 @@ mod tests {
         trail.record(&write_record("b", "r2")).await.unwrap();
         assert!(trail.is_writable());
         assert_eq!(store.stored.lock().unwrap().as_slice(), ["b"]);
+    }
+
+    /// Requests run on actix's worker threads, not the appender's: a request told its record
+    /// failed (or stored) runs at once, while the appender still answers the rest of its batch,
+    /// and must already see the trail not writable (so the next read waits for its record), or
+    /// writable again. The CI run of stop 32 caught the first window open: a read after a 503
+    /// was answered 200. Here a batch gathers behind a held append, and its first request is
+    /// polled in a busy loop, so it hears its outcome while the others are still being told.
+    #[test]
+    fn the_outcome_a_request_hears_is_already_the_trails_state() {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let appender = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Arc::new(FakeStore::default());
+        let trail = appender.block_on(async { AuditTrail::new(store.clone(), AuditReads::Queued) });
+        let request = |id: String| {
+            let trail = &trail;
+            Box::pin(async move {
+                let outcome = trail.record(&write_record(&id, "r")).await;
+                (outcome.is_ok(), trail.is_writable())
+            })
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        const BATCH: usize = 256;
+        for round in 0..10 {
+            for down in [true, false] {
+                store.held.store(true, Ordering::SeqCst);
+                let appends = store.appends.load(Ordering::SeqCst);
+                let mut plug = request(format!("{round}-{down}-plug"));
+                assert!(plug.as_mut().poll(&mut cx).is_pending());
+                while store.appends.load(Ordering::SeqCst) == appends {
+                    std::thread::yield_now();
+                }
+                store.down.store(down, Ordering::SeqCst);
+                let mut batch: Vec<_> = (0..BATCH)
+                    .map(|i| request(format!("{round}-{down}-{i}")))
+                    .collect();
+                for r in &mut batch {
+                    assert!(r.as_mut().poll(&mut cx).is_pending());
+                }
+                store.held.store(false, Ordering::SeqCst);
+                let mut heard = vec![None; BATCH];
+                let mut plug_heard = None;
+                while heard.iter().any(Option::is_none) || plug_heard.is_none() {
+                    if plug_heard.is_none() {
+                        if let Poll::Ready(h) = plug.as_mut().poll(&mut cx) {
+                            plug_heard = Some(h);
+                        }
+                    }
+                    // the earliest unanswered, as soon as it is answered
+                    if let Some(i) = heard.iter().position(Option::is_none) {
+                        if let Poll::Ready(h) = batch[i].as_mut().poll(&mut cx) {
+                            heard[i] = Some(h);
+                        }
+                    }
+                }
+                for h in heard.into_iter().chain([plug_heard]).flatten() {
+                    assert_eq!(h, (!down, !down), "round {round}, store down: {down}");
+                }
+            }
+        }
     }
 }
