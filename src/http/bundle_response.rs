@@ -7,6 +7,7 @@ use super::responses::{etag, with_warnings};
 use super::search_bundle::searchset;
 use crate::app::intake::{BundleOutcome, EntryOutcome, Written};
 use crate::store::StoredResource;
+use fhir_engine::json::write;
 use fhir_engine::model::instant::{fhir_instant, now_millis};
 use fhir_engine::outcome::{operation_outcome, Issue};
 use serde_json::{json, Value};
@@ -17,13 +18,12 @@ pub fn bundle_response(
     preference: ReturnPreference,
 ) -> String {
     let mut out = String::with_capacity(256 + outcome.entries.len() * 256);
-    let head = json!({
+    let head = write::to_string(&json!({
         "resourceType": "Bundle",
         "id": uuid::Uuid::new_v4().to_string(),
         "type": outcome.kind.response_type(),
         "timestamp": fhir_instant(now_millis()),
-    })
-    .to_string();
+    }));
     out.push_str(&head[..head.len() - 1]);
     out.push_str(",\"entry\":[");
     for (i, entry) in outcome.entries.iter().enumerate() {
@@ -66,9 +66,9 @@ fn write_entry(
                     operation_outcome(&with_warnings(Issue::information(text), warnings));
             }
             out.push_str("{\"fullUrl\":");
-            out.push_str(
-                &Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id))
-                    .to_string(),
+            write::write_str(
+                out,
+                &format!("{base}/{}/{}", stored.resource_type, stored.id),
             );
             if preference == ReturnPreference::Representation {
                 if let Some(body) = stored.body.as_deref() {
@@ -89,9 +89,9 @@ fn write_entry(
         }
         EntryOutcome::Read(stored) => {
             out.push_str("{\"fullUrl\":");
-            push_json(
+            write::write_str(
                 out,
-                &Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id)),
+                &format!("{base}/{}/{}", stored.resource_type, stored.id),
             );
             if let Some(body) = stored.body.as_deref() {
                 out.push_str(",\"resource\":");
@@ -135,6 +135,5 @@ fn read_response(status: &str, stored: &StoredResource) -> Value {
 /// `value` as JSON text; serde's writer is much cheaper than `Display` (which goes through
 /// `fmt::Write` piece by piece).
 fn push_json(out: &mut String, value: &Value) {
-    // Serialising a `Value` cannot fail.
-    out.push_str(&serde_json::to_string(value).unwrap_or_default());
+    write::write_value(out, value);
 }

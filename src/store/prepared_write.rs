@@ -3,9 +3,11 @@
 //! - the search index rows (every indexed parameter but `_id` and `_lastUpdated`, which
 //!   the resource tables answer, so nothing is left for the writer to index);
 //! - the stored JSON around the server's `id`, `meta.versionId` and `meta.lastUpdated`: the
-//!   bytes `meta::stamp` and `serde_json::to_string` give, joined instead of serialised whole.
+//!   bytes `meta::stamp` and `serde_json::to_string` give, joined instead of serialised whole
+//!   (written by `json::write`).
 
 use super::WriteOp;
+use fhir_engine::json::write;
 use fhir_engine::search::index::{IndexRow, SearchIndexer, STAMPED_PARAMS};
 use serde_json::{Map, Value};
 
@@ -56,21 +58,21 @@ impl PreparedWrite {
     /// serialised whole (a shape the parts do not cover).
     pub fn body(&self, id: &str, version_id: u64, last_updated: &str) -> Option<String> {
         let parts = self.body.as_ref()?;
-        let mut out = Vec::with_capacity(parts.meta.len() + parts.rest.len() + 160);
-        out.extend_from_slice(b"{\"resourceType\":");
-        out.extend_from_slice(parts.resource_type.as_bytes());
-        out.extend_from_slice(b",\"id\":");
-        serde_json::to_writer(&mut out, id).ok()?;
-        out.extend_from_slice(b",\"meta\":{");
-        out.extend_from_slice(parts.meta.as_bytes());
-        out.extend_from_slice(b"\"versionId\":\"");
-        out.extend_from_slice(version_id.to_string().as_bytes());
-        out.extend_from_slice(b"\",\"lastUpdated\":");
-        serde_json::to_writer(&mut out, last_updated).ok()?;
-        out.push(b'}');
-        out.extend_from_slice(parts.rest.as_bytes());
-        out.push(b'}');
-        String::from_utf8(out).ok()
+        let mut out = String::with_capacity(parts.meta.len() + parts.rest.len() + 160);
+        out.push_str("{\"resourceType\":");
+        out.push_str(&parts.resource_type);
+        out.push_str(",\"id\":");
+        write::write_str(&mut out, id);
+        out.push_str(",\"meta\":{");
+        out.push_str(&parts.meta);
+        out.push_str("\"versionId\":\"");
+        out.push_str(&version_id.to_string());
+        out.push_str("\",\"lastUpdated\":");
+        write::write_str(&mut out, last_updated);
+        out.push('}');
+        out.push_str(&parts.rest);
+        out.push('}');
+        Some(out)
     }
 }
 
@@ -90,30 +92,30 @@ impl BodyParts {
             }
             Some(_) => return None,
         };
-        let mut meta_out = Vec::new();
+        let mut meta_out = String::new();
         for (key, value) in meta.into_iter().flat_map(Map::iter) {
-            member(&mut meta_out, key, value)?;
-            meta_out.push(b',');
+            member(&mut meta_out, key, value);
+            meta_out.push(',');
         }
-        let mut rest = Vec::new();
+        let mut rest = String::new();
         for (key, value) in fields {
             if !matches!(key.as_str(), "resourceType" | "id" | "meta") {
-                rest.push(b',');
-                member(&mut rest, key, value)?;
+                rest.push(',');
+                member(&mut rest, key, value);
             }
         }
         Some(Self {
-            resource_type: serde_json::to_string(resource_type).ok()?,
-            meta: String::from_utf8(meta_out).ok()?,
-            rest: String::from_utf8(rest).ok()?,
+            resource_type: write::to_string(resource_type),
+            meta: meta_out,
+            rest,
         })
     }
 }
 
-fn member(out: &mut Vec<u8>, key: &str, value: &Value) -> Option<()> {
-    serde_json::to_writer(&mut *out, key).ok()?;
-    out.push(b':');
-    serde_json::to_writer(&mut *out, value).ok()
+fn member(out: &mut String, key: &str, value: &Value) {
+    write::write_str(out, key);
+    out.push(':');
+    write::write_value(out, value);
 }
 
 #[cfg(test)]

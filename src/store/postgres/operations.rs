@@ -9,6 +9,7 @@ use crate::store::search::{check_index_rows, rows_of};
 use crate::store::write_audit::{AuditIntent, WrittenVersions};
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
+use fhir_engine::json;
 use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
 use fhir_engine::model::{instant, meta, reference};
 use serde_json::Value;
@@ -259,7 +260,7 @@ async fn write_version(
     meta::stamp(&mut resource, id, version_id, commit.last_updated);
     let rows = rows_of(resource_type, &resource);
     check_index_rows(resource_type, rows.len(), commit.max_index_rows)?;
-    let body = resource.to_string();
+    let body = json::write::to_string(&resource);
     sqlx::query(
         "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body_text)
          VALUES ($1, $2, $3, $4, FALSE, $5)",

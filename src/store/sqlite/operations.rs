@@ -10,6 +10,7 @@ use crate::store::prepared_write::PreparedWrite;
 use crate::store::write_audit::WrittenVersions;
 use crate::store::write_rules::{self, claim_system, Resolution};
 use crate::store::{OpFailure, StoreError, StoredResource, WriteOp, WriteOutcome};
+use fhir_engine::json;
 use fhir_engine::model::identifier::{identifiers_of, IdentifierToken};
 use fhir_engine::model::{instant, meta, reference};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -247,10 +248,7 @@ fn write_version(
     meta::stamp(resource, id, version_id, stamp.last_updated);
     let body = match prepared.and_then(|p| p.body(id, version_id, stamp.last_updated)) {
         Some(body) => body,
-        // Straight into a byte buffer: `Display` goes through `fmt::Write` piece by piece.
-        None => serde_json::to_string(&*resource).map_err(|e| {
-            StoreError::Backend(format!("cannot serialise {resource_type}/{id}: {e}"))
-        })?,
+        None => json::write::to_string(resource),
     };
     let inserted = conn
         .prepare_cached(

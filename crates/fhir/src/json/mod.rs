@@ -1,9 +1,11 @@
 //! Bounded parsing of client JSON: serde_json, with nesting depth and value count limited
-//! while the tree is built; and, in the submodules, member access, building, and positions.
+//! while the tree is built; and, in the submodules, member access, building, positions and
+//! compact writing.
 
 pub mod build;
 pub mod member;
 pub mod position;
+pub mod write;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
