@@ -3,6 +3,7 @@
 
 mod audit_file;
 pub(crate) mod body_codec;
+mod body_dictionary;
 mod error;
 mod index_merge;
 mod migrations;

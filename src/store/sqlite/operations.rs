@@ -260,7 +260,7 @@ fn write_version(
             id,
             version_id as i64,
             stamp.now_ms,
-            super::body_codec::encode(&body)
+            super::body_codec::encode(resource_type, &body)
         ])?;
     if inserted == 0 {
         return Ok(None);
