@@ -110,6 +110,71 @@ async fn token_string_date_missing_and_combinations() {
     .await;
 }
 
+/// A reference is found by its type and id, and one that is not ours (an absolute URL
+/// elsewhere, a urn) also by its text as written. A row of a `Type/id` reference keeps no
+/// text of its own (its type and id columns are that text), so this also pins that nothing
+/// searched it: relative, versioned, foreign and urn references, on every layout.
+#[tokio::test]
+async fn references_are_found_by_type_and_id_and_foreign_ones_as_written() {
+    on_each_backend_and_index_layout(PLAIN_R4, |server| async move {
+        let foreign = "https://other.example.org/fhir/Patient/p1";
+        let urn = "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0";
+        for (id, reference) in [
+            ("o1", "Patient/p1"),
+            ("o2", foreign),
+            ("o3", "Patient/p2"),
+            ("o4", "Patient/p1/_history/3"),
+            ("o5", urn),
+        ] {
+            put(
+                &server,
+                json!({"resourceType": "Observation", "id": id, "status": "final",
+                    "code": {"text": "pain"}, "subject": {"reference": reference}}),
+            )
+            .await;
+        }
+        let found = |query: String| {
+            let server = &server;
+            async move { ids(&search(server, &query).await, "match") }
+        };
+        let obs = |ids: &[&str]| -> Vec<String> {
+            ids.iter().map(|id| format!("Observation/{id}")).collect()
+        };
+        let by_type_and_id = obs(&["o1", "o2", "o4"]);
+        assert_eq!(
+            found("Observation?subject=Patient/p1".into()).await,
+            by_type_and_id
+        );
+        assert_eq!(
+            found("Observation?subject:Patient=p1".into()).await,
+            by_type_and_id
+        );
+        assert_eq!(found("Observation?patient=p1".into()).await, by_type_and_id);
+        let ours = format!("{}/Patient/p1", server.base.trim_end_matches('/'));
+        assert_eq!(
+            found(format!("Observation?subject={ours}")).await,
+            by_type_and_id
+        );
+        assert_eq!(
+            found(format!("Observation?subject={foreign}")).await,
+            obs(&["o2"])
+        );
+        assert_eq!(
+            found(format!("Observation?subject={urn}")).await,
+            obs(&["o5"])
+        );
+        assert_eq!(
+            found("Observation?subject=Patient/p2".into()).await,
+            obs(&["o3"])
+        );
+        assert_eq!(
+            found("Observation?subject:missing=false".into()).await,
+            obs(&["o1", "o2", "o3", "o4", "o5"])
+        );
+    })
+    .await;
+}
+
 /// `_id` and `_lastUpdated` are answered from the resource tables (no index rows): exact
 /// instants and every comparison, sorting both ways on the current version, `:not`,
 /// `:missing`, a system on `_id`, and deleted resources, on both backends.

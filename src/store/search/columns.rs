@@ -39,7 +39,13 @@ pub fn columns(row: &IndexRow) -> IndexColumns<'_> {
             c.sys = target_type;
             // a reference we cannot read as Type/id (a canonical, a urn) is found by its text
             c.val = if target_id.is_empty() { raw } else { target_id };
-            c.raw = raw;
+            // `Type/id` as written is `sys/val` and nothing compares it: only a text that is
+            // not ours (an absolute URL, a urn) is compared as written (`Match::ReferenceText`)
+            c.raw = if is_type_slash_id(raw, target_type, target_id) {
+                ""
+            } else {
+                raw
+            };
         }
         IndexValue::Date(r) => {
             c.lo = Some(r.low);
@@ -48,4 +54,53 @@ pub fn columns(row: &IndexRow) -> IndexColumns<'_> {
         IndexValue::Uri(u) => c.val = u,
     }
     c
+}
+
+/// Whether `raw` is exactly `{target_type}/{target_id}`.
+fn is_type_slash_id(raw: &str, target_type: &str, target_id: &str) -> bool {
+    !target_id.is_empty()
+        && raw
+            .strip_prefix(target_type)
+            .and_then(|rest| rest.strip_prefix('/'))
+            == Some(target_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(target_type: &str, target_id: &str, raw: &str) -> IndexRow {
+        IndexRow {
+            param: "subject".into(),
+            value: IndexValue::Reference {
+                target_type: target_type.into(),
+                target_id: target_id.into(),
+                raw: raw.into(),
+            },
+        }
+    }
+
+    /// A relative reference keeps no text (a third of a referral's index rows), one written
+    /// otherwise keeps it, so that a search by that text still finds it.
+    #[test]
+    fn a_reference_keeps_its_text_only_when_it_is_not_type_slash_id() {
+        let row = reference("Patient", "p1", "Patient/p1");
+        let c = columns(&row);
+        assert_eq!((c.sys, c.val, c.raw), ("Patient", "p1", ""));
+        for raw in [
+            "https://other.example.org/fhir/Patient/p1",
+            "Patient/p1/_history/2",
+        ] {
+            let row = reference("Patient", "p1", raw);
+            assert_eq!(columns(&row).raw, raw);
+        }
+        let row = reference("", "", "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0");
+        let c = columns(&row);
+        assert_eq!(
+            (c.val, c.raw),
+            (c.raw, "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0")
+        );
+        let row = reference("Patient", "p", "Patient/p1");
+        assert_eq!(columns(&row).raw, "Patient/p1");
+    }
 }
