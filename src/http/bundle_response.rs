@@ -77,7 +77,7 @@ fn write_entry(
                 }
             }
             out.push_str(",\"response\":");
-            push_json(out, &response);
+            write::write_value(out, &response);
             out.push('}');
         }
         EntryOutcome::Deleted(version) => {
@@ -85,7 +85,7 @@ fn write_entry(
             if let Some(v) = version {
                 response["etag"] = json!(etag(*v));
             }
-            push_json(out, &json!({ "response": response }));
+            write::write_value(out, &json!({ "response": response }));
         }
         EntryOutcome::Read(stored) => {
             out.push_str("{\"fullUrl\":");
@@ -98,11 +98,11 @@ fn write_entry(
                 out.push_str(body);
             }
             out.push_str(",\"response\":");
-            push_json(out, &read_response("200 OK", stored));
+            write::write_value(out, &read_response("200 OK", stored));
             out.push('}');
         }
         EntryOutcome::NotModified(stored) => {
-            push_json(
+            write::write_value(
                 out,
                 &json!({ "response": read_response("304 Not Modified", stored) }),
             );
@@ -119,7 +119,7 @@ fn write_entry(
                 "status": format!("{} {reason}", status.as_u16()),
                 "outcome": operation_outcome(&error.issues()),
             });
-            push_json(out, &json!({ "response": response }));
+            write::write_value(out, &json!({ "response": response }));
         }
     }
 }
@@ -130,10 +130,4 @@ fn read_response(status: &str, stored: &StoredResource) -> Value {
         "etag": etag(stored.version_id),
         "lastModified": fhir_instant(stored.last_updated_ms),
     })
-}
-
-/// `value` as JSON text; serde's writer is much cheaper than `Display` (which goes through
-/// `fmt::Write` piece by piece).
-fn push_json(out: &mut String, value: &Value) {
-    write::write_value(out, value);
 }
