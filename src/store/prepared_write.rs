@@ -94,14 +94,14 @@ impl BodyParts {
         };
         let mut meta_out = String::new();
         for (key, value) in meta.into_iter().flat_map(Map::iter) {
-            member(&mut meta_out, key, value);
+            write::write_member(&mut meta_out, key, value);
             meta_out.push(',');
         }
         let mut rest = String::new();
         for (key, value) in fields {
             if !matches!(key.as_str(), "resourceType" | "id" | "meta") {
                 rest.push(',');
-                member(&mut rest, key, value);
+                write::write_member(&mut rest, key, value);
             }
         }
         Some(Self {
@@ -110,12 +110,6 @@ impl BodyParts {
             rest,
         })
     }
-}
-
-fn member(out: &mut String, key: &str, value: &Value) {
-    write::write_str(out, key);
-    out.push(':');
-    write::write_value(out, value);
 }
 
 #[cfg(test)]

@@ -33,13 +33,18 @@ pub fn write_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_str(out, key);
-                out.push(':');
-                write_value(out, item);
+                write_member(out, key, item);
             }
             out.push('}');
         }
     }
+}
+
+/// Appends one object member, `"key":value`.
+pub fn write_member(out: &mut String, key: &str, value: &Value) {
+    write_str(out, key);
+    out.push(':');
+    write_value(out, value);
 }
 
 /// The compact JSON text of `value`.
