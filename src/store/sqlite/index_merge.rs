@@ -1,10 +1,11 @@
 //! Moving the recent index rows into `search_index` in bulk.
 //!
 //! A commit writes its index rows to `search_index_recent`, a small table keyed by owner:
-//! a commit's new resources have neighbouring ids (UUIDv7), so their rows share a few pages. Written straight into `search_index`, each distinct
-//! value a commit indexed (a code, a reference, a name) dirtied a leaf page of its own, a
-//! 4 KiB frame in the log per value: 88 of the 233 frames of a referral Bundle. Moved a batch
-//! of commits at a time, rows of the same value share those pages (docs/performance.md).
+//! a commit's new resources have neighbouring ids (UUIDv7), so their rows share a few pages.
+//! Written straight into `search_index`, each distinct value a commit indexed (a code, a
+//! reference, a name) dirtied a leaf page of its own, a 4 KiB frame in the log per value: 88
+//! of the 233 frames of a referral Bundle. Moved a batch of commits at a time, rows of the
+//! same value share those pages (docs/performance.md).
 //!
 //! Searches read both tables (`store::search::sql`). A resource's rows are in one of them
 //! only: a reindex deletes its rows from both before it writes the new ones to the recent
