@@ -47,10 +47,14 @@ for db in glob.glob(sys.argv[1] + "/*.sqlite"):
 PY
 at_rest=$(cat "$out"/*.sqlite | wc -c)
 echo "store at rest: $at_rest bytes for $((n + warm)) referrals: $((at_rest / (n + warm))) bytes per referral"
+echo "  $(( $(stat -c %s "$out/hbpc-audit.sqlite") / (n + warm) )) bytes per referral  the audit file"
 python3 - "$out/hbpc.sqlite" $((n + warm)) <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 n = int(sys.argv[2])
+free = c.execute("PRAGMA freelist_count").fetchone()[0] * c.execute("PRAGMA page_size").fetchone()[0]
+# free pages (emptied recent rows, settled audit intents) vary with when the server stopped
+print(f"  {free / n:8.0f} bytes per referral  free pages of the main file, reused by later commits")
 rows = c.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
 for name, size in rows:
     if size / n >= 100:

@@ -371,17 +371,18 @@ async fn a_nul_in_the_url_is_recorded_and_the_replica_keeps_serving() {
     .await;
 }
 
-/// Makes the store refuse, for good, the audit record of the request with X-Request-Id
-/// `refuse-me` (a constraint error, as a data error would be); every other record is taken.
-async fn refuse_marked_records(database_url: &str) {
+/// Makes the store refuse, for good, the audit record of every request on an Organization (a
+/// constraint error, as a data error would be); every other record is taken. On SQLite the
+/// body is compressed (store/sqlite/body_codec.rs), so the trigger reads a plain column.
+async fn refuse_organization_records(database_url: &str) {
     if let Some(path) = database_url.strip_prefix("sqlite://") {
         let audit = path.replace(".sqlite", "-audit.sqlite");
         let conn = rusqlite::Connection::open(&audit).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .unwrap();
         conn.execute_batch(
-            "CREATE TRIGGER refuse_marked BEFORE INSERT ON audit_event
-             WHEN NEW.body LIKE '%refuse-me%'
+            "CREATE TRIGGER refuse_organization BEFORE INSERT ON audit_event
+             WHEN NEW.entity_type = 'Organization'
              BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
         )
         .unwrap();
@@ -389,7 +390,8 @@ async fn refuse_marked_records(database_url: &str) {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
         sqlx::raw_sql(
-            "ALTER TABLE audit_event ADD CONSTRAINT refuse_marked CHECK (body NOT LIKE '%refuse-me%')",
+            "ALTER TABLE audit_event ADD CONSTRAINT refuse_organization
+                 CHECK (entity_type IS DISTINCT FROM 'Organization')",
         )
         .execute(&mut conn)
         .await
@@ -413,9 +415,18 @@ async fn a_record_the_store_refuses_is_quarantined_not_retried_forever() {
                 .send()
         };
         assert_eq!(put("first-write").await.unwrap().status(), 201);
-        refuse_marked_records(&server.database_url).await;
-        let res = put("refuse-me").await.unwrap();
-        assert_eq!(res.status(), 200, "the refused record is kept apart");
+        refuse_organization_records(&server.database_url).await;
+        let mut organization = fixture_json("referral-separate/01-organization-plan.json");
+        organization["id"] = "quarantine-org".into();
+        let res = http
+            .put(server.url("Organization/quarantine-org"))
+            .header("Content-Type", FHIR_JSON)
+            .header("X-Request-Id", "refuse-me")
+            .body(organization.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "the refused record is kept apart");
         for _ in 0..3 {
             assert_eq!(status_of(server.url("metadata")).await, 200);
         }

@@ -19,6 +19,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse};
 use fhir_engine::model::instant::now_millis;
+use fhir_engine::model::server_id::new_server_id;
 use fhir_engine::outcome::{operation_outcome, Issue, IssueType};
 use std::sync::Arc;
 
@@ -243,7 +244,9 @@ pub async fn guard(
     }
     let scope = security.audit.as_ref().map(|_| {
         Arc::new(AuditScope {
-            id: uuid::Uuid::new_v4().to_string(),
+            // time-ordered, as resource ids are: the audit file's id index grows at its right
+            // edge instead of taking a random page per record
+            id: new_server_id(),
             kind: kind.clone(),
             principal: principal.clone(),
             address,

@@ -42,6 +42,14 @@ pub fn encode<'a>(resource_type: &str, body: &'a str) -> ToSqlOutput<'a> {
     ))
 }
 
+/// `encode`, owning its value: for encoding away from the thread that stores it.
+pub fn encode_owned(resource_type: &str, body: String) -> Value {
+    match encode(resource_type, &body) {
+        ToSqlOutput::Owned(v) => v,
+        _ => Value::Text(body),
+    }
+}
+
 /// Bodies this long or longer are compressed alone: the header keeps 24 bits of length.
 const DICTIONARY_MAX_LEN: usize = 1 << 24;
 const DICTIONARY_FLAG: u32 = 1 << 31;
@@ -94,6 +102,15 @@ pub fn column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<
     decode(row.get_ref(index)?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Blob, Box::new(e))
     })
+}
+
+/// `column` for a NOT NULL column: a NULL is an error, not an absent body.
+pub fn text_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<String> {
+    column(row, index)?.ok_or(rusqlite::Error::InvalidColumnType(
+        index,
+        "body".into(),
+        rusqlite::types::Type::Null,
+    ))
 }
 
 #[cfg(test)]
@@ -151,7 +168,13 @@ mod tests {
     /// dictionary in the header, and is much smaller than compressed alone.
     #[test]
     fn a_body_of_a_type_with_a_dictionary_is_compressed_against_it() {
-        for rt in ["Task", "CarePlan", "Patient", "PractitionerRole"] {
+        for rt in [
+            "Task",
+            "CarePlan",
+            "Patient",
+            "PractitionerRole",
+            "AuditEvent",
+        ] {
             let (id, dict) = body_dictionary::for_type(rt).expect("a dictionary");
             let sample = std::str::from_utf8(dict).expect("UTF-8");
             let body = sample

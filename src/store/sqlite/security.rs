@@ -3,6 +3,7 @@
 //! live in their own attached file (`audit_file.rs`).
 
 use super::audit_file;
+use super::body_codec;
 use super::read_pool::ReadPool;
 use super::writer::{SideJob, Work};
 use super::SqliteStore;
@@ -58,7 +59,7 @@ impl SideJob for ClaimJti {
 }
 
 struct AppendAudit {
-    rows: Vec<AuditRow>,
+    rows: Vec<audit_file::EncodedRecord>,
     reply: Option<oneshot::Sender<Result<(), StoreError>>>,
 }
 
@@ -74,7 +75,7 @@ impl SideJob for AppendAudit {
     }
 
     fn needs_fsync(&self) -> bool {
-        self.rows.iter().any(|r| r.fsync)
+        self.rows.iter().any(|r| r.fsync())
     }
 }
 
@@ -192,7 +193,10 @@ impl SecurityStore for SqliteSecurity {
     async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<(), StoreError> {
         let (reply, response) = oneshot::channel();
         let job = AppendAudit {
-            rows,
+            rows: rows
+                .into_iter()
+                .map(audit_file::EncodedRecord::of)
+                .collect(),
             reply: Some(reply),
         };
         self.submit(Box::new(job), response).await
@@ -217,6 +221,10 @@ impl SecurityStore for SqliteSecurity {
         let Settlement { records, intents } = settlement;
         if !records.is_empty() {
             // synced: the intents are deleted next, in the other file
+            let records: Vec<_> = records
+                .into_iter()
+                .map(audit_file::EncodedRecord::of)
+                .collect();
             self.settle_step(move |c| audit_file::insert_settled(c, &records), true)
                 .await?;
         }
@@ -261,7 +269,7 @@ impl SecurityStore for SqliteSecurity {
         self.readers
             .read(move |c| {
                 c.prepare_cached("SELECT body FROM audit.audit_event WHERE id = ?1")?
-                    .query_row([id], |r| r.get(0))
+                    .query_row([id], |r| body_codec::text_column(r, 0))
                     .optional()
             })
             .await
@@ -288,7 +296,7 @@ impl SecurityStore for SqliteSecurity {
                         f.since_ms,
                         f.limit as i64
                     ],
-                    |r| r.get::<_, String>(0),
+                    |r| body_codec::text_column(r, 0),
                 )?;
                 rows.collect()
             })
