@@ -119,9 +119,10 @@ impl Referrals {
             .template
             .replace("REF-2026-000417", &format!("REF-{tag}"))
             .replace("MRN-448210", &format!("MRN-{tag}"));
+        let bundle = self.intake.parse_bundle(body.as_bytes()).expect("parses");
         let _ = self
             .intake
-            .process_bundle(body.as_bytes(), "http://bench.example/fhir")
+            .process_bundle(body.as_bytes(), bundle, "http://bench.example/fhir")
             .await;
         self.capture
             .ops

@@ -783,6 +783,54 @@ async fn include_never_leaks_a_type_outside_the_scopes() {
     assert_eq!(included(searchset), ["CareTeam"], "{searchset}");
 }
 
+/// Authorization reads the Bundle as intake parsed it: an entry authorization cannot read
+/// (a `url` that is not a string) does not switch off the check of the others. When a
+/// lighter parse of its own failed on it, the batch went on to intake unchecked, and its
+/// other entries were processed.
+#[tokio::test]
+async fn an_unreadable_entry_does_not_switch_off_the_check_of_the_others() {
+    let config = AuthConfig::new("");
+    for backend in backends() {
+        let server = start(backend, &config, &[]).await;
+        let patient = fixture_json("referral-separate/04-patient-patient.json");
+        let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+            {"request": {"method": "GET", "url": 5}},
+            {"resource": patient, "request": {"method": "POST", "url": "Patient"}},
+        ]});
+        let hie = token_for(&server, HIE).await;
+        let res = client()
+            .post(server.url(""))
+            .bearer_auth(&hie)
+            .header("Content-Type", FHIR_JSON)
+            .body(batch.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let body: Value = res.json().await.unwrap();
+        assert_outcome(&body, "forbidden");
+        assert!(
+            expressions(&body).contains(&"Bundle.entry[1].request".to_string()),
+            "{body}"
+        );
+        let all = token_for(&server, ALL).await;
+        let stored: Value = client()
+            .get(server.url("Patient"))
+            .bearer_auth(&all)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            stored["entry"].as_array().map(Vec::len),
+            Some(0),
+            "nothing was stored: {stored}"
+        );
+    }
+}
+
 /// A conditional reference searches its type, so it needs search access to that type: a
 /// client that may create referrals but not search Patients cannot probe them this way.
 #[tokio::test]

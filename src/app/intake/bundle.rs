@@ -41,13 +41,20 @@ pub enum EntryOutcome {
 }
 
 impl Intake {
+    /// Parses what was posted to [base], within the JSON limits: the one parse that
+    /// authorization reads before [`Intake::process_bundle`] takes it.
+    pub fn parse_bundle(&self, body: &[u8]) -> Result<Value, AppError> {
+        Ok(parse_resource(body, self.limits.json())?)
+    }
+
+    /// `bundle`: `body` as [`Intake::parse_bundle`] parsed it (`body` locates its issues).
     /// `base_url`: the FHIR base as the client sees it (searches' links).
     pub async fn process_bundle(
         &self,
         body: &[u8],
+        bundle: Value,
         base_url: &str,
     ) -> Result<BundleOutcome, AppError> {
-        let bundle = parse_resource(body, self.limits.json())?;
         let rt = resource_type_of(&bundle).unwrap_or_default();
         if rt != "Bundle" {
             return Err(AppError::invalid(

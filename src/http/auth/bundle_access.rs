@@ -11,39 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
 use fhir_engine::model::reference;
 use fhir_engine::outcome::{Issue, IssueType};
-use serde::Deserialize;
 use serde_json::Value;
-
-/// Only what authorization needs; everything else is skipped unread.
-#[derive(Deserialize)]
-struct LightBundle {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
-    entry: Vec<LightEntry>,
-}
-
-#[derive(Deserialize)]
-struct LightEntry {
-    #[serde(default)]
-    request: Option<LightRequest>,
-    #[serde(default)]
-    resource: Option<LightResource>,
-}
-
-#[derive(Deserialize)]
-struct LightRequest {
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct LightResource {
-    #[serde(rename = "resourceType", default)]
-    resource_type: Option<String>,
-}
 
 /// (interaction or operation, type, id) of one entry.
 enum EntryAccess {
@@ -52,11 +20,16 @@ enum EntryAccess {
     Unknown,
 }
 
-fn entry_access(entry: &LightEntry) -> EntryAccess {
-    let Some(request) = &entry.request else {
+/// A string member of an object, `None` when absent or not a string.
+fn text<'a>(value: Option<&'a Value>, name: &str) -> Option<&'a str> {
+    value.and_then(|v| v.get(name)).and_then(Value::as_str)
+}
+
+fn entry_access(entry: &Value) -> EntryAccess {
+    let Some(request) = entry.get("request") else {
         return EntryAccess::Unknown;
     };
-    let url = request.url.as_deref().unwrap_or_default();
+    let url = text(Some(request), "url").unwrap_or_default();
     let (path, query) = url
         .split_once('?')
         .map_or((url, None), |(p, q)| (p, Some(q)));
@@ -64,10 +37,7 @@ fn entry_access(entry: &LightEntry) -> EntryAccess {
     if let Some(op) = segments.iter().find_map(|s| s.strip_prefix('$')) {
         return EntryAccess::Operation(op.to_string());
     }
-    let body_type = entry
-        .resource
-        .as_ref()
-        .and_then(|r| r.resource_type.clone());
+    let body_type = text(entry.get("resource"), "resourceType").map(str::to_string);
     let url_type = segments.first().map(|s| s.to_string());
     if matches!((&url_type, &body_type), (Some(u), Some(b)) if u != b) {
         // intake refuses the mismatch; only the all-powerful get that far
@@ -77,7 +47,7 @@ fn entry_access(entry: &LightEntry) -> EntryAccess {
     let Some(resource_type) = url_type.or(body_type) else {
         return EntryAccess::Unknown;
     };
-    let interaction = match request.method.as_deref() {
+    let interaction = match text(Some(request), "method") {
         Some("POST") => Interaction::Create,
         Some("PUT") => Interaction::Update,
         Some("PATCH") => Interaction::Patch,
@@ -104,16 +74,21 @@ pub type EntryTargets = Vec<Option<AuditEntity>>;
 const MAX_ADDRESSED_ENTITIES: usize = 100;
 
 /// Refuses the Bundle unless the caller's scopes allow every entry; records the entries for
-/// the audit trail and returns them by entry index.
-pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<EntryTargets, ApiError> {
+/// the audit trail and returns them by entry index. `bundle` is `body` as intake parsed it
+/// (`Intake::parse_bundle`): what is authorized is what is processed.
+pub fn authorize_bundle(
+    req: &HttpRequest,
+    bundle: &Value,
+    body: &[u8],
+) -> Result<EntryTargets, ApiError> {
     let caller = principal(req);
-    let Ok(bundle) = serde_json::from_slice::<LightBundle>(body) else {
-        // Not a readable Bundle: intake answers with the precise error; nothing is stored.
-        return Ok(Vec::new());
-    };
-    let mut targets: EntryTargets = Vec::with_capacity(bundle.entry.len());
+    let entries: &[Value] = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let mut targets: EntryTargets = Vec::with_capacity(entries.len());
     let mut denied = Vec::new();
-    for (i, entry) in bundle.entry.iter().enumerate() {
+    for (i, entry) in entries.iter().enumerate() {
         let mut reason = "the token's scopes do not allow this entry's interaction";
         let mut target = None;
         let allowed = match entry_access(entry) {
@@ -150,11 +125,14 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<EntryTargets, 
             );
         }
     }
+    // a conditional reference has a '?': most Bundles need no walk of their references
     if body.contains(&b'?') {
-        denied.extend(conditional_reference_access(&caller, body));
+        denied.extend(conditional_reference_access(&caller, entries));
     }
     add_audit_detail(req, |d| {
-        d.subtype = bundle.kind.filter(|k| k == "batch" || k == "transaction");
+        d.subtype = text(Some(bundle), "type")
+            .filter(|k| *k == "batch" || *k == "transaction")
+            .map(str::to_string);
         d.entities = targets
             .iter()
             .flatten()
@@ -174,13 +152,9 @@ pub fn authorize_bundle(req: &HttpRequest, body: &[u8]) -> Result<EntryTargets, 
 
 /// A conditional reference (`Patient?identifier=…`) searches its type: the caller needs search
 /// access to it, and a client that sees only its own Tasks may not probe Tasks this way.
-fn conditional_reference_access(caller: &Principal, body: &[u8]) -> Vec<Issue> {
-    let Ok(bundle) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
-    let entries = bundle.get("entry").and_then(Value::as_array);
+fn conditional_reference_access(caller: &Principal, entries: &[Value]) -> Vec<Issue> {
     let mut denied = Vec::new();
-    for (i, entry) in entries.into_iter().flatten().enumerate() {
+    for (i, entry) in entries.iter().enumerate() {
         let Some(resource) = entry.get("resource") else {
             continue;
         };

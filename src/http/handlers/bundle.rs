@@ -16,14 +16,22 @@ pub async fn process(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = fhir_json_body(&req, payload, &state).await?;
-    let targets = bundle_access::authorize_bundle(&req, &body)?;
-    let base = state.base_url(&req);
     let intake = state.intake_for(&req);
+    // parsed once, off the HTTP workers; authorization and intake read the same tree
+    let bundle = {
+        let (intake, body) = (intake.clone(), body.clone());
+        state
+            .compute
+            .run(async move { intake.parse_bundle(&body) })
+            .await?
+    };
+    let targets = bundle_access::authorize_bundle(&req, &bundle, &body)?;
+    let base = state.base_url(&req);
     let mut outcome = {
         let base = base.clone();
         state
             .compute
-            .run(async move { intake.process_bundle(&body, &base).await })
+            .run(async move { intake.process_bundle(&body, bundle, &base).await })
             .await?
     };
     // as GET /fhir/{type}: a search entry's _include/_revinclude never leak a type the
