@@ -798,14 +798,7 @@ async fn an_unreadable_entry_does_not_switch_off_the_check_of_the_others() {
             {"resource": patient, "request": {"method": "POST", "url": "Patient"}},
         ]});
         let hie = token_for(&server, HIE).await;
-        let res = client()
-            .post(server.url(""))
-            .bearer_auth(&hie)
-            .header("Content-Type", FHIR_JSON)
-            .body(batch.to_string())
-            .send()
-            .await
-            .unwrap();
+        let res = post_bundle_as(&server, &hie, &batch).await;
         assert_eq!(res.status(), 403);
         let body: Value = res.json().await.unwrap();
         assert_outcome(&body, "forbidden");
@@ -814,15 +807,7 @@ async fn an_unreadable_entry_does_not_switch_off_the_check_of_the_others() {
             "{body}"
         );
         let all = token_for(&server, ALL).await;
-        let stored: Value = client()
-            .get(server.url("Patient"))
-            .bearer_auth(&all)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stored = get_json_as(&server, &all, "Patient").await;
         assert_eq!(
             stored["entry"].as_array().map(Vec::len),
             Some(0),
@@ -845,14 +830,7 @@ async fn conditional_references_need_search_access_to_their_type() {
         ]});
         for (who, status) in [(EHR, 403), (ALL, 412)] {
             let token = token_for(&server, who).await;
-            let res = client()
-                .post(server.url(""))
-                .bearer_auth(&token)
-                .header("Content-Type", FHIR_JSON)
-                .body(bundle.to_string())
-                .send()
-                .await
-                .unwrap();
+            let res = post_bundle_as(&server, &token, &bundle).await;
             assert_eq!(res.status(), status, "{}", who.0);
             let body: Value = res.json().await.unwrap();
             if status == 403 {

@@ -135,3 +135,28 @@ pub async fn token_for(server: &TestServer, who: (&str, &str, &str, &str)) -> St
     let body: Value = res.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_string()
 }
+
+/// `POST [base]` of a Bundle with a bearer token.
+pub async fn post_bundle_as(server: &TestServer, token: &str, bundle: &Value) -> reqwest::Response {
+    client()
+        .post(server.url(""))
+        .bearer_auth(token)
+        .header("Content-Type", FHIR_JSON)
+        .body(bundle.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `GET [base]/{path}` with a bearer token, as JSON.
+pub async fn get_json_as(server: &TestServer, token: &str, path: &str) -> Value {
+    client()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
