@@ -9,6 +9,7 @@ use crate::domain::auth::scope::Interaction;
 use crate::http::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
+use fhir_engine::json::member::{member_str, Member};
 use fhir_engine::model::reference;
 use fhir_engine::outcome::{Issue, IssueType};
 use serde_json::Value;
@@ -20,16 +21,11 @@ enum EntryAccess {
     Unknown,
 }
 
-/// A string member of an object, `None` when absent or not a string.
-fn text<'a>(value: Option<&'a Value>, name: &str) -> Option<&'a str> {
-    value.and_then(|v| v.get(name)).and_then(Value::as_str)
-}
-
 fn entry_access(entry: &Value) -> EntryAccess {
-    let Some(request) = entry.get("request") else {
+    let Some(request) = entry.member("request") else {
         return EntryAccess::Unknown;
     };
-    let url = text(Some(request), "url").unwrap_or_default();
+    let url = member_str(request, "url").unwrap_or_default();
     let (path, query) = url
         .split_once('?')
         .map_or((url, None), |(p, q)| (p, Some(q)));
@@ -37,7 +33,10 @@ fn entry_access(entry: &Value) -> EntryAccess {
     if let Some(op) = segments.iter().find_map(|s| s.strip_prefix('$')) {
         return EntryAccess::Operation(op.to_string());
     }
-    let body_type = text(entry.get("resource"), "resourceType").map(str::to_string);
+    let body_type = entry
+        .member("resource")
+        .and_then(|r| member_str(r, "resourceType"))
+        .map(str::to_string);
     let url_type = segments.first().map(|s| s.to_string());
     if matches!((&url_type, &body_type), (Some(u), Some(b)) if u != b) {
         // intake refuses the mismatch; only the all-powerful get that far
@@ -47,7 +46,7 @@ fn entry_access(entry: &Value) -> EntryAccess {
     let Some(resource_type) = url_type.or(body_type) else {
         return EntryAccess::Unknown;
     };
-    let interaction = match text(Some(request), "method") {
+    let interaction = match member_str(request, "method") {
         Some("POST") => Interaction::Create,
         Some("PUT") => Interaction::Update,
         Some("PATCH") => Interaction::Patch,
@@ -83,7 +82,7 @@ pub fn authorize_bundle(
 ) -> Result<EntryTargets, ApiError> {
     let caller = principal(req);
     let entries: &[Value] = bundle
-        .get("entry")
+        .member("entry")
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice);
     let mut targets: EntryTargets = Vec::with_capacity(entries.len());
@@ -130,7 +129,7 @@ pub fn authorize_bundle(
         denied.extend(conditional_reference_access(&caller, entries));
     }
     add_audit_detail(req, |d| {
-        d.subtype = text(Some(bundle), "type")
+        d.subtype = member_str(bundle, "type")
             .filter(|k| *k == "batch" || *k == "transaction")
             .map(str::to_string);
         d.entities = targets
@@ -155,7 +154,7 @@ pub fn authorize_bundle(
 fn conditional_reference_access(caller: &Principal, entries: &[Value]) -> Vec<Issue> {
     let mut denied = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        let Some(resource) = entry.get("resource") else {
+        let Some(resource) = entry.member("resource") else {
             continue;
         };
         for (path, r) in reference::references_with_paths(resource) {

@@ -137,6 +137,7 @@ pub enum OnConflict {
 /// An audit record with its body encoded for the file (`body_codec`). Encoded by the caller,
 /// so that compressing it does not take the writer thread's time.
 pub struct EncodedRecord {
+    /// The record's columns; its body has moved to `body`.
     row: AuditRow,
     body: Value,
 }
