@@ -302,12 +302,15 @@ impl TestServer {
     pub async fn indexed_parameters(&self) -> std::collections::BTreeSet<(String, String)> {
         const SQL: &str = "SELECT DISTINCT resource_type, param FROM search_index";
         if let Some(path) = self.database_url.strip_prefix("sqlite://") {
-            // SQLite keeps a commit's rows in search_index_recent until a merge
+            // SQLite keeps a commit's rows in search_index_recent until a merge, and names
+            // (type, parameter) by a code that search_param_code lists
             let conn = rusqlite::Connection::open(path).expect("open the test database");
             let mut stmt = conn
-                .prepare(&format!(
-                    "{SQL} UNION SELECT resource_type, param FROM search_index_recent"
-                ))
+                .prepare(
+                    "SELECT DISTINCT p.resource_type, p.param \
+                       FROM (SELECT tp FROM search_index UNION SELECT tp FROM search_index_recent) AS r \
+                       JOIN search_param_code p ON p.tp = r.tp",
+                )
                 .expect("query");
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

@@ -131,7 +131,7 @@ pub const RESOURCE_CURRENT: Table = Table {
     key: 2,
     cleared: &[],
     per_type: true,
-    // migration 7 keys it by (id, resource_type)
+    // its unique index (id, resource_type), since migration 7
     sqlite_key_order: &[1, 0],
 };
 

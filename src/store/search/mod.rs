@@ -5,6 +5,7 @@
 
 pub mod columns;
 pub mod exec;
+pub mod param_code;
 pub mod sql;
 
 use super::{StoreError, StoredResource};

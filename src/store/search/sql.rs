@@ -1,11 +1,17 @@
 //! The SQL of search and history, shared by SQLite and PostgreSQL. Every criterion is a
-//! lookup on a `search_index` index ((type, param, val, sys) or (type, param, lo, hi)); a
-//! search intersects those id sets, so its cost follows the matches, not the table. `_id`
-//! and `_lastUpdated` are the exception: the resource tables hold both already (their keys
-//! and the type history index), so they have no index rows and are looked up there. SQLite
-//! keeps the rows of recent commits in `search_index_recent` until they are merged in bulk;
-//! every statement there reads both tables (`Builder::row_tables`).
+//! lookup on a `search_index` index (by value or by date range); a search intersects those
+//! sets of owners, so its cost follows the matches, not the table. `_id` and `_lastUpdated`
+//! are the exception: the resource tables hold both already (their keys and the type history
+//! index), so they have no index rows and are looked up there.
+//!
+//! The backends lay the rows out differently. PostgreSQL's name their owner by type and id and
+//! their parameter by name. SQLite's name their owner by `rk`, its `resource_current` rowid,
+//! and (type, parameter) by a code (`param_code`); it also keeps the rows of recent commits in
+//! `search_index_recent` until they are merged in bulk, and every statement reads both tables
+//! (`Builder::row_tables`). A set of matches is a column `owner`: the id on PostgreSQL, the
+//! rk on SQLite, turned into ids where a page or a chain needs them.
 
+use super::param_code;
 use fhir_engine::search::index::{parse_reference, STAMPED_PARAMS};
 use fhir_engine::search::{
     Clause, Criterion, DatePrefix, HistoryQuery, IndexValue, Match, SearchQuery, SortKey,
@@ -112,6 +118,41 @@ impl Builder {
         self.arg(Arg::Int(i))
     }
 
+    /// The condition that picks the index rows of a parameter of the type: its code on SQLite
+    /// (0, which no parameter has, for one without rows), its names on PostgreSQL.
+    fn param_rows(&mut self, rt: &str, param: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let tp = self.int(param_code::code(rt, param).unwrap_or(0));
+                format!("tp = {tp}")
+            }
+            Dialect::Postgres => {
+                let (rt, param) = (self.text(rt), self.text(param));
+                format!("resource_type = {rt} AND param = {param}")
+            }
+        }
+    }
+
+    /// The column of an index row, and of `resource_current`, that names its owner as a set
+    /// of matches holds it (`owner`): the rk on SQLite, the id on PostgreSQL (where
+    /// `param_rows` names the type).
+    fn owner_column(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "rk",
+            Dialect::Postgres => "id",
+        }
+    }
+
+    /// The ids of a set of matches `(set)` (column `owner`), all of one type.
+    fn ids_of(&self, set: &str, alias: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT {alias}c.id FROM ({set}) AS {alias} JOIN resource_current {alias}c ON {alias}c.rk = {alias}.owner"
+            ),
+            Dialect::Postgres => format!("SELECT owner FROM ({set}) AS {alias}"),
+        }
+    }
+
     fn body_column(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "v.body",
@@ -192,13 +233,17 @@ impl Builder {
 
     /// Live resources of the type meeting `cond` on the current version (`c`: its
     /// `resource_current` row, `v`: its `resource_version` row). `correlated`: a check of the
-    /// candidate `{d}.id` rather than a list of ids.
+    /// candidate `{d}.owner` rather than a set of owners.
     fn live(&mut self, rt: &str, cond: &str, correlated: bool) -> String {
         let rt = self.text(rt);
+        let owner = self.owner_column();
         let (select, candidate) = if correlated {
-            ("SELECT 1", " AND c.id = {d}.id")
+            (
+                "SELECT 1".to_string(),
+                format!(" AND c.{owner} = {{d}}.owner"),
+            )
         } else {
-            ("SELECT c.id AS id", "")
+            (format!("SELECT c.{owner} AS owner"), String::new())
         };
         // the type on both sides: a list of every resource of a type walks the versions'
         // (type, …) keys; resource_current is keyed by id first
@@ -230,7 +275,7 @@ impl Builder {
         Some(self.live(rt, &cond, correlated))
     }
 
-    /// The ids of the type matching every clause. The most selective clause drives (an
+    /// The owners of the type matching every clause. The most selective clause drives (an
     /// indexed lookup); every other clause is a correlated check of each candidate on the
     /// `(resource_type, id, param)` index, so a broad clause such as `status=active` never
     /// materialises all its ids.
@@ -256,14 +301,14 @@ impl Builder {
             .collect();
         let n = self.args.len();
         if filters.is_empty() {
-            format!("SELECT d{n}.id FROM ({source}) AS d{n}")
+            format!("SELECT d{n}.owner FROM ({source}) AS d{n}")
         } else {
             let filters = filters.join(" AND ").replace("{d}", &format!("d{n}"));
-            format!("SELECT d{n}.id FROM ({source}) AS d{n} WHERE {filters}")
+            format!("SELECT d{n}.owner FROM ({source}) AS d{n} WHERE {filters}")
         }
     }
 
-    /// A clause as a condition on the candidate `{d}.id`.
+    /// A clause as a condition on the candidate `{d}.owner`.
     fn filter(&mut self, rt: &str, clause: &Clause) -> String {
         match clause {
             Clause::Any(criteria) => {
@@ -285,11 +330,11 @@ impl Builder {
                 if *missing { "1 = 0" } else { "1 = 1" }.into()
             }
             Clause::Missing { param, missing } => {
-                let rt = self.text(rt);
-                let param = self.text(param);
+                let rows = self.param_rows(rt, param);
+                let owner = self.owner_column();
                 let exists = self.over_rows(" OR ", |table, by_owner| {
                     format!(
-                        "EXISTS (SELECT 1 FROM {table}{by_owner} WHERE resource_type = {rt} AND id = {{d}}.id AND param = {param})"
+                        "EXISTS (SELECT 1 FROM {table}{by_owner} WHERE {rows} AND {owner} = {{d}}.owner)"
                     )
                 });
                 if *missing {
@@ -313,7 +358,7 @@ impl Builder {
         self.criterion_for(rt, c, false)
     }
 
-    /// `correlated`: a check of the candidate `{d}.id` rather than a list of ids.
+    /// `correlated`: a check of the candidate `{d}.owner` rather than a set of owners.
     fn criterion_for(&mut self, rt: &str, c: &Criterion, correlated: bool) -> String {
         if let Match::Has {
             source_type,
@@ -326,8 +371,7 @@ impl Builder {
         if let Some(sql) = self.on_resource_tables(rt, c, correlated) {
             return sql;
         }
-        let rt_p = self.text(rt);
-        let param = self.text(&c.param);
+        let rows = self.param_rows(rt, &c.param);
         let tail = match &c.matches {
             Match::Token { system, code } => {
                 let code = self.text(code);
@@ -411,35 +455,30 @@ impl Builder {
                     .map(|(target, clause)| {
                         let t = self.text(target);
                         let inner = self.matching(target, std::slice::from_ref(clause));
-                        format!(
-                            "({} AND {} IN (SELECT id FROM ({inner}) AS h{}))",
-                            self.eq("sys", &t),
-                            self.id_key(),
-                            self.args.len()
-                        )
+                        let ids = self.ids_of(&inner, &format!("h{}", self.args.len()));
+                        format!("({} AND {} IN ({ids}))", self.eq("sys", &t), self.id_key())
                     })
                     .collect();
                 format!("lo IS NULL AND ({})", parts.join(" OR "))
             }
         };
         // the tables' statements share the placeholders of one set of arguments
+        let owner = self.owner_column();
         if correlated {
             self.over_rows(" UNION ALL ", |table, by_owner| {
                 format!(
-                    "SELECT 1 FROM {table}{by_owner} WHERE resource_type = {rt_p} AND id = {{d}}.id AND param = {param} AND {tail}"
+                    "SELECT 1 FROM {table}{by_owner} WHERE {rows} AND {owner} = {{d}}.owner AND {tail}"
                 )
             })
         } else {
             self.over_rows(" UNION ", |table, _| {
-                format!(
-                    "SELECT id FROM {table} WHERE resource_type = {rt_p} AND param = {param} AND {tail}"
-                )
+                format!("SELECT {owner} AS owner FROM {table} WHERE {rows} AND {tail}")
             })
         }
     }
 
-    /// `_has`: the ids of `rt` that a matching `source_type` points at through `reference`,
-    /// looked up on the `(type, param, val, sys)` index of the pointing resources' rows.
+    /// `_has`: the owners of `rt` that a matching `source_type` points at through
+    /// `reference`, looked up on the value index of the pointing resources' rows.
     fn has(
         &mut self,
         rt: &str,
@@ -448,24 +487,38 @@ impl Builder {
         inner: &Clause,
         correlated: bool,
     ) -> String {
-        let source = self.text(source_type);
-        let reference = self.text(reference);
+        let rows = self.param_rows(source_type, reference);
         let target = self.text(rt);
         let matching = self.matching(source_type, std::slice::from_ref(inner));
         let n = self.args.len();
+        let owner = self.owner_column();
         let pointing = |table: &str| {
             format!(
-                "{table} WHERE resource_type = {source} AND param = {reference} AND lo IS NULL AND sys = {target} AND id IN (SELECT id FROM ({matching}) AS h{n})"
+                "{table} WHERE {rows} AND lo IS NULL AND sys = {target} AND {owner} IN (SELECT owner FROM ({matching}) AS h{n})"
             )
         };
-        if correlated {
-            self.over_rows(" UNION ALL ", |table, _| {
-                format!("SELECT 1 FROM {} AND val = {{d}}.id", pointing(table))
-            })
-        } else {
-            self.over_rows(" UNION ", |table, _| {
-                format!("SELECT DISTINCT val AS id FROM {}", pointing(table))
-            })
+        match (self.dialect, correlated) {
+            (Dialect::Postgres, true) => self.over_rows(" UNION ALL ", |table, _| {
+                format!("SELECT 1 FROM {} AND val = {{d}}.owner", pointing(table))
+            }),
+            (Dialect::Postgres, false) => self.over_rows(" UNION ", |table, _| {
+                format!("SELECT DISTINCT val AS owner FROM {}", pointing(table))
+            }),
+            // the rows hold the target's id: the candidate's id, or the targets' rks
+            (Dialect::Sqlite, true) => self.over_rows(" UNION ALL ", |table, _| {
+                format!(
+                    "SELECT 1 FROM {} AND val = (SELECT hc.id FROM resource_current hc WHERE hc.rk = {{d}}.owner)",
+                    pointing(table)
+                )
+            }),
+            (Dialect::Sqlite, false) => {
+                let ids = self.over_rows(" UNION ", |table, _| {
+                    format!("SELECT val FROM {}", pointing(table))
+                });
+                format!(
+                    "SELECT hc.rk AS owner FROM resource_current hc WHERE hc.resource_type = {target} AND hc.id IN ({ids})"
+                )
+            }
         }
     }
 
@@ -506,15 +559,15 @@ impl Builder {
             SortKey::LastUpdated => "_lastUpdated",
             SortKey::Date => q.sort_param.as_deref().unwrap_or("date"),
         };
+        let owner = self.owner_column();
         if param == "_lastUpdated" {
             // on the candidate's current version (a live one: `m` holds only those)
             let rt = self.text(&q.resource_type);
             return format!(
-                "(SELECT v.last_updated_ms FROM {CURRENT_VERSION} WHERE c.resource_type = {rt} AND c.id = m.id)"
+                "(SELECT v.last_updated_ms FROM {CURRENT_VERSION} WHERE c.resource_type = {rt} AND c.{owner} = m.owner)"
             );
         }
-        let rt = self.text(&q.resource_type);
-        let param = self.text(param);
+        let rows = self.param_rows(&q.resource_type, param);
         // resources without the value sort last either way
         let (agg, missing) = if q.descending {
             ("MAX(k.hi)", i64::MIN)
@@ -525,7 +578,7 @@ impl Builder {
         // a resource's rows are in one table: the first with a value is the only one
         let values = self.over_rows(", ", |table, by_owner| {
             format!(
-                "(SELECT {agg} FROM {table} k{by_owner} WHERE k.resource_type = {rt} AND k.param = {param} AND k.lo IS NOT NULL AND k.id = m.id)"
+                "(SELECT {agg} FROM {table} k{by_owner} WHERE {rows} AND k.lo IS NOT NULL AND k.{owner} = m.owner)"
             )
         });
         format!("COALESCE({values}, {missing})")
@@ -553,14 +606,18 @@ impl Builder {
             None => String::new(),
         };
         let limit = self.int(limit as i64);
+        let (id, from) = match self.dialect {
+            Dialect::Sqlite => ("mc.id", "m JOIN resource_current mc ON mc.rk = m.owner"),
+            Dialect::Postgres => ("m.owner", "m"),
+        };
         format!(
-            "WITH m(id) AS ({matching}) SELECT id, k FROM (SELECT m.id AS id, {key} AS k FROM m) AS s {keyset} ORDER BY k {dir}, id {dir} LIMIT {limit}"
+            "WITH m(owner) AS ({matching}) SELECT id, k FROM (SELECT {id} AS id, {key} AS k FROM {from}) AS s {keyset} ORDER BY k {dir}, id {dir} LIMIT {limit}"
         )
     }
 
     pub fn count(&mut self, q: &SearchQuery) -> String {
         let matching = self.matching(&q.resource_type, &q.clauses);
-        format!("WITH m(id) AS ({matching}) SELECT COUNT(*) FROM m")
+        format!("WITH m(owner) AS ({matching}) SELECT COUNT(*) FROM m")
     }
 
     /// Current, live versions of these resources of one type.
@@ -585,18 +642,26 @@ impl Builder {
         ids: &[String],
         target_type: Option<&str>,
     ) -> String {
-        let rt = self.text(source_type);
-        let param = self.text(param);
+        let rows = self.param_rows(source_type, param);
         let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
+        let list = list.join(", ");
+        let owners = match self.dialect {
+            Dialect::Sqlite => {
+                let rt = self.text(source_type);
+                format!(
+                    "rk IN (SELECT rk FROM resource_current WHERE resource_type = {rt} AND id IN ({list}))"
+                )
+            }
+            Dialect::Postgres => format!("id IN ({list})"),
+        };
         let target = match target_type {
             Some(t) => format!("AND sys = {}", self.text(t)),
             None => "AND sys <> ''".into(),
         };
-        let list = list.join(", ");
         self.over_rows(" UNION ", |table, by_owner| {
             format!(
                 "SELECT DISTINCT sys, val FROM {table}{by_owner} \
-                  WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND id IN ({list}) {target}"
+                  WHERE {rows} AND lo IS NULL AND {owners} {target}"
             )
         })
     }
@@ -609,15 +674,22 @@ impl Builder {
         target_type: &str,
         target_ids: &[String],
     ) -> String {
-        let rt = self.text(source_type);
-        let param = self.text(param);
+        let rows = self.param_rows(source_type, param);
         let target = self.text(target_type);
         let list: Vec<String> = target_ids.iter().map(|id| self.text(id)).collect();
         let (sys, key, list) = (self.eq("sys", &target), self.id_key(), list.join(", "));
+        // the owners' type and id: on SQLite from their resource_current row
+        let (owner, join) = match self.dialect {
+            Dialect::Sqlite => (
+                "c.resource_type, c.id",
+                " s JOIN resource_current c ON c.rk = s.rk",
+            ),
+            Dialect::Postgres => ("resource_type, id", ""),
+        };
         self.over_rows(" UNION ", |table, _| {
             format!(
-                "SELECT DISTINCT resource_type, id FROM {table} \
-                  WHERE resource_type = {rt} AND param = {param} AND lo IS NULL AND {sys} AND {key} IN ({list})"
+                "SELECT DISTINCT {owner} FROM {table}{join} \
+                  WHERE {rows} AND lo IS NULL AND {sys} AND {key} IN ({list})"
             )
         })
     }

@@ -1,7 +1,7 @@
 //! Moving the recent index rows into `search_index` in bulk.
 //!
 //! A commit writes its index rows to `search_index_recent`, a small table keyed by owner:
-//! a commit's new resources have neighbouring ids (UUIDv7), so their rows share a few pages.
+//! a commit's new resources have neighbouring keys (`rk`), so their rows share a few pages.
 //! Written straight into `search_index`, each distinct value a commit indexed (a code, a
 //! reference, a name) dirtied a leaf page of its own, a 4 KiB frame in the log per value: 88
 //! of the 233 frames of a referral Bundle. Moved a batch of commits at a time, rows of the
@@ -17,8 +17,8 @@ use rusqlite::{Connection, TransactionBehavior};
 /// Moves every recent row into `search_index`, inside the caller's transaction.
 fn merge(conn: &Connection) -> rusqlite::Result<usize> {
     let moved = conn.execute(
-        "INSERT INTO search_index (resource_type, id, param, sys, val, raw, lo, hi)
-         SELECT resource_type, id, param, sys, val, raw, lo, hi FROM search_index_recent",
+        "INSERT INTO search_index (rk, tp, sys, val, raw, lo, hi)
+         SELECT rk, tp, sys, val, raw, lo, hi FROM search_index_recent",
         [],
     )?;
     conn.execute("DELETE FROM search_index_recent", [])?;
@@ -61,11 +61,11 @@ mod tests {
     fn recent_rows_move_whole_once_there_are_enough() {
         let dir = tempfile::tempdir().expect("dir");
         let mut conn = super::super::open_writer(&dir.path().join("m.sqlite"), 1000).expect("open");
-        let insert = |conn: &Connection, ids: std::ops::Range<i64>| {
-            for i in ids {
+        let insert = |conn: &Connection, owners: std::ops::Range<i64>| {
+            for rk in owners {
                 conn.execute(
-                    "INSERT INTO search_index_recent (resource_type, id, n, param, val) VALUES ('Patient', ?1, 0, 'name', 'x')",
-                    [format!("p{i}")],
+                    "INSERT INTO search_index_recent (rk, n, tp, val) VALUES (?1, 0, 1, 'x')",
+                    [rk],
                 )
                 .expect("insert");
             }

@@ -247,7 +247,110 @@ impl ResourceStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::{Connection, StatementStatus};
+    use rusqlite::{params, Connection, StatementStatus};
+
+    /// A store as release 8 of the schema left it: rows keyed by type and id, built for the
+    /// indexed set of this process (so only the upgrade itself can make them be rebuilt).
+    fn store_of_schema_8(path: &std::path::Path) {
+        let mut conn = Connection::open(path).expect("open");
+        super::audit_file::attach(&conn, path).expect("attach");
+        super::audit_file::prepare(&conn).expect("audit file");
+        super::migrations::apply_through(&mut conn, 0, 8).expect("migrations 1-8");
+        let patient = r#"{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"M-1"}],"name":[{"family":"Smith"}]}"#;
+        let plan = r#"{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"}}"#;
+        for (rt, id, body) in [("Patient", "p1", patient), ("CarePlan", "cp1", plan)] {
+            conn.execute(
+                "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body) VALUES (?1, ?2, 1, 0, 0, ?3)",
+                params![rt, id, body],
+            )
+            .expect("version");
+            conn.execute(
+                "INSERT INTO resource_current (id, resource_type, version_id) VALUES (?1, ?2, 1)",
+                params![id, rt],
+            )
+            .expect("current");
+        }
+        conn.execute(
+            "INSERT INTO search_index (resource_type, id, param, sys, val) VALUES ('CarePlan', 'cp1', 'patient', 'Patient', 'p1')",
+            [],
+        )
+        .expect("an old row");
+        conn.execute_batch("DELETE FROM search_reindex_pending")
+            .expect("nothing pending");
+        conn.execute(
+            "INSERT INTO search_indexed_set (params) VALUES (?1)",
+            [crate::store::search::indexed_set()],
+        )
+        .expect("built for this set");
+    }
+
+    fn search(conn: &Connection, resource_type: &str, params: &[(&str, &str)]) -> Vec<String> {
+        use crate::store::search::{Dialect, Sql};
+        use fhir_engine::search::parse::{Handling, Parser, SearchLimits};
+        let limits = SearchLimits {
+            default_count: 50,
+            max_count: 100,
+            max_included: 100,
+        };
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let q = Parser {
+            registry: crate::domain::guide::resource_types::search_registry(),
+            base_url: "http://gw.example/fhir",
+            handling: Handling::Strict,
+            limits: &limits,
+        }
+        .parse(resource_type, &params)
+        .expect("a valid search");
+        let mut b = crate::store::search::sql::Builder::new(Dialect::Sqlite);
+        let text = b.page(&q, 10);
+        let sql: Sql = b.finish(text);
+        let mut stmt = conn.prepare(&sql.text).expect("prepare");
+        let ids = stmt
+            .query_map(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))
+            .expect("query");
+        ids.collect::<rusqlite::Result<_>>().expect("ids")
+    }
+
+    /// Migration 9 keys the rows by integers: a store from before keeps its resources and
+    /// is found by search once its rows are rebuilt at the first start.
+    #[test]
+    fn a_store_of_schema_8_is_found_by_search_after_the_upgrade() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.sqlite");
+        store_of_schema_8(&path);
+        let conn = super::open_writer(&path, 1000).expect("upgrade");
+        let keys: Vec<(i64, String)> = conn
+            .prepare("SELECT rk, id FROM resource_current ORDER BY rk")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("keys");
+        assert_eq!(keys.len(), 2, "both resources kept: {keys:?}");
+        assert_ne!(keys[0].0, keys[1].0);
+        let codes: i64 = conn
+            .query_row("SELECT COUNT(*) FROM search_param_code", [], |r| r.get(0))
+            .expect("codes");
+        assert!(codes > 50, "the codes are listed: {codes}");
+        assert_eq!(search(&conn, "CarePlan", &[("patient", "p1")]), ["cp1"]);
+        assert_eq!(
+            search(&conn, "CarePlan", &[("patient.identifier", "urn:mrn|M-1")]),
+            ["cp1"]
+        );
+        assert_eq!(
+            search(
+                &conn,
+                "Patient",
+                &[("_has:CarePlan:patient:status", "active")]
+            ),
+            ["p1"]
+        );
+        assert_eq!(search(&conn, "Patient", &[("family", "smi")]), ["p1"]);
+        assert!(search(&conn, "Patient", &[("family", "jones")]).is_empty());
+    }
 
     /// Times a cached statement with a bound `LIMIT` was prepared again over three bindings.
     fn reprepared(conn: &Connection) -> i32 {

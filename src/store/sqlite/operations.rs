@@ -91,6 +91,7 @@ pub fn apply_ops(
                 let version = Version {
                     id: 1,
                     claimed: if_none_exist.is_some(),
+                    rk: None,
                 };
                 // a resource that exists (or existed) has its version 1: no lookup first
                 let stored =
@@ -111,12 +112,13 @@ pub fn apply_ops(
                 _,
             ) => {
                 let current = queries::current_version(conn, resource_type, id)?;
-                let live = current.filter(|(_, deleted)| !deleted).map(|(v, _)| v);
+                let live = current.filter(|c| !c.deleted).map(|c| c.version_id);
                 write_rules::check_if_match(index, *if_match, live)?;
-                let next = current.map_or(1, |(v, _)| v + 1);
+                let next = current.map_or(1, |c| c.version_id + 1);
                 let version = Version {
                     id: next,
                     claimed: false,
+                    rk: current.map(|c| c.rk),
                 };
                 let stored =
                     write_version(conn, resource_type, id, version, &stamp, resource, prepared)?
@@ -144,15 +146,16 @@ pub fn apply_ops(
                 },
                 _,
             ) => Some({
-                let live = queries::current_version(conn, resource_type, id)?
-                    .filter(|(_, deleted)| !deleted);
-                write_rules::check_if_match(index, *if_match, live.map(|(v, _)| v))?;
+                let live =
+                    queries::current_version(conn, resource_type, id)?.filter(|c| !c.deleted);
+                write_rules::check_if_match(index, *if_match, live.map(|c| c.version_id))?;
                 match live {
                     None => WriteOutcome::Deleted { version_id: None },
-                    Some((v, _)) => {
-                        write_tombstone(conn, resource_type, id, v + 1, now_ms)?;
+                    Some(current) => {
+                        let v = current.version_id + 1;
+                        write_tombstone(conn, resource_type, id, v, current.rk, now_ms)?;
                         WriteOutcome::Deleted {
-                            version_id: Some(v + 1),
+                            version_id: Some(v),
                         }
                     }
                 }
@@ -218,11 +221,13 @@ fn resolve_conditional(
     Ok(holder.map_or(Resolution::Proceed, Resolution::Existing))
 }
 
-/// The version being written, and whether this write took a conditional-create claim.
+/// The version being written, whether this write took a conditional-create claim, and the
+/// resource's `resource_current` key when it has a row there already.
 #[derive(Clone, Copy)]
 struct Version {
     id: u64,
     claimed: bool,
+    rk: Option<i64>,
 }
 
 impl Version {
@@ -265,13 +270,13 @@ fn write_version(
     if inserted == 0 {
         return Ok(None);
     }
-    set_current(conn, resource_type, id, version_id)?;
+    let rk = set_current(conn, resource_type, id, version_id, version.rk)?;
     reindex_identifiers(conn, resource_type, id, resource, version)?;
     super::search::reindex(
         conn,
         super::search::RowTable::Recent,
+        rk,
         resource_type,
-        id,
         resource,
         prepared.map(|p| p.rows.as_slice()),
         version.is_first(),
@@ -291,6 +296,7 @@ fn write_tombstone(
     resource_type: &str,
     id: &str,
     version_id: u64,
+    rk: i64,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
@@ -298,29 +304,42 @@ fn write_tombstone(
          VALUES (?1, ?2, ?3, ?4, 1, NULL)",
     )?
     .execute(params![resource_type, id, version_id as i64, now_ms])?;
-    set_current(conn, resource_type, id, version_id)?;
+    set_current(conn, resource_type, id, version_id, Some(rk))?;
     conn.prepare_cached("DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2")?
         .execute(params![resource_type, id])?;
     conn.prepare_cached(
         "DELETE FROM conditional_create_claim WHERE resource_type = ?1 AND id = ?2",
     )?
     .execute(params![resource_type, id])?;
-    super::search::unindex(conn, resource_type, id)?;
+    super::search::unindex(conn, rk)?;
     Ok(())
 }
 
+/// Points the resource at its new current version, through its key `rk` when it has a row
+/// already; gives that key, which its index rows carry (a new resource takes the next one).
+/// No `RETURNING`: SQLite runs such a statement through a temporary table, four times the
+/// cost of the insert itself.
 fn set_current(
     conn: &Connection,
     resource_type: &str,
     id: &str,
     version_id: u64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT OR FAIL INTO resource_current (resource_type, id, version_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id",
-    )?
-    .execute(params![resource_type, id, version_id as i64])?;
-    Ok(())
+    rk: Option<i64>,
+) -> Result<i64, StoreError> {
+    match rk {
+        Some(rk) => {
+            conn.prepare_cached("UPDATE resource_current SET version_id = ?2 WHERE rk = ?1")?
+                .execute(params![rk, version_id as i64])?;
+            Ok(rk)
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT OR FAIL INTO resource_current (id, resource_type, version_id) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id, resource_type, version_id as i64])?;
+            Ok(conn.last_insert_rowid())
+        }
+    }
 }
 
 fn reindex_identifiers(

@@ -48,21 +48,34 @@ pub fn current(
     .optional()
 }
 
+/// A resource's `resource_current` row: its current version and the key its index rows
+/// carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Current {
+    pub rk: i64,
+    pub version_id: u64,
+    pub deleted: bool,
+}
+
 /// The current version number and whether it is a deletion, without reading the body.
 pub fn current_version(
     conn: &Connection,
     resource_type: &str,
     id: &str,
-) -> rusqlite::Result<Option<(u64, bool)>> {
+) -> rusqlite::Result<Option<Current>> {
     conn.prepare_cached(
-        "SELECT c.version_id, v.deleted
+        "SELECT c.rk, c.version_id, v.deleted
            FROM resource_current c
            JOIN resource_version v
              ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
           WHERE c.resource_type = ?1 AND c.id = ?2",
     )?
     .query_row(params![resource_type, id], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? != 0))
+        Ok(Current {
+            rk: r.get(0)?,
+            version_id: r.get::<_, i64>(1)? as u64,
+            deleted: r.get::<_, i64>(2)? != 0,
+        })
     })
     .optional()
 }

@@ -3,7 +3,8 @@
 
 use super::queries::version_row;
 use super::SqliteStore;
-use crate::store::search::columns::columns;
+use crate::store::search::columns::{columns, IndexColumns};
+use crate::store::search::param_code;
 use crate::store::search::{indexed_set, rows_of, Arg, Sql, SqlRunner};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
@@ -32,20 +33,20 @@ pub enum RowTable {
 }
 
 /// Replaces the index rows of a resource with those of its new current version, written
-/// `into` one of the tables of rows. `prepared`: its rows, computed before the commit
-/// (`PreparedWrite`). `fresh`: the resource has no earlier version, so it has no rows to
-/// remove.
+/// `into` one of the tables of rows. `rk`: the resource's `resource_current` row. `prepared`:
+/// its rows, computed before the commit (`PreparedWrite`). `fresh`: the resource has no
+/// earlier version, so it has no rows to remove.
 pub fn reindex(
     conn: &Connection,
     into: RowTable,
+    rk: i64,
     resource_type: &str,
-    id: &str,
     resource: &Value,
     prepared: Option<&[IndexRow]>,
     fresh: bool,
 ) -> rusqlite::Result<()> {
     if !fresh {
-        unindex(conn, resource_type, id)?;
+        unindex(conn, rk)?;
     }
     let extracted;
     let rows: &[IndexRow] = match prepared {
@@ -55,17 +56,20 @@ pub fn reindex(
             &extracted
         }
     };
-    let numbers: Vec<i64> = (0..rows.len() as i64).collect();
-    for (chunk, numbers) in rows.chunks(INSERT_CHUNK).zip(numbers.chunks(INSERT_CHUNK)) {
-        let columns: Vec<_> = chunk.iter().map(columns).collect();
-        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 + 7 * chunk.len());
-        args.push(&resource_type);
-        args.push(&id);
-        for (c, n) in columns.iter().zip(numbers) {
+    // every row's parameter is in the indexed set, which gives it its code
+    let coded: Vec<(i64, IndexColumns<'_>)> = rows
+        .iter()
+        .filter_map(|row| Some((param_code::code(resource_type, &row.param)?, columns(row))))
+        .collect();
+    let numbers: Vec<i64> = (0..coded.len() as i64).collect();
+    for (chunk, numbers) in coded.chunks(INSERT_CHUNK).zip(numbers.chunks(INSERT_CHUNK)) {
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(1 + 7 * chunk.len());
+        args.push(&rk);
+        for ((tp, c), n) in chunk.iter().zip(numbers) {
             if into == RowTable::Recent {
                 args.push(n);
             }
-            args.extend([&c.param as &dyn ToSql, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
+            args.extend([tp as &dyn ToSql, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
         }
         conn.prepare_cached(insert_sql(into, chunk.len()))?
             .execute(&args[..])?;
@@ -77,21 +81,21 @@ pub fn reindex(
 /// instead of one each (the per-statement overhead was a tenth of the writer's time).
 const INSERT_CHUNK: usize = 16;
 
-/// `INSERT … VALUES (?1, ?2, ?, …), …` for `n` rows: type and id bound once; the recent
-/// table also takes each row's number within its resource.
+/// `INSERT … VALUES (?1, ?, …), …` for `n` rows: the owner bound once; the recent table also
+/// takes each row's number within its resource.
 fn insert_sql(into: RowTable, n: usize) -> &'static str {
     static SQL: OnceLock<[Vec<String>; 2]> = OnceLock::new();
     let all = SQL.get_or_init(|| {
         [RowTable::Recent, RowTable::Merged].map(|table| {
             let (name, numbered, row) = match table {
-                RowTable::Recent => ("search_index_recent", "n, ", "(?1, ?2, ?, ?, ?, ?, ?, ?, ?)"),
-                RowTable::Merged => ("search_index", "", "(?1, ?2, ?, ?, ?, ?, ?, ?)"),
+                RowTable::Recent => ("search_index_recent", "n, ", "(?1, ?, ?, ?, ?, ?, ?, ?)"),
+                RowTable::Merged => ("search_index", "", "(?1, ?, ?, ?, ?, ?, ?)"),
             };
             (0..=INSERT_CHUNK)
                 .map(|n| {
                     let values = vec![row; n].join(", ");
                     format!(
-                        "INSERT OR FAIL INTO {name} (resource_type, id, {numbered}param, sys, val, raw, lo, hi) VALUES {values}"
+                        "INSERT OR FAIL INTO {name} (rk, {numbered}tp, sys, val, raw, lo, hi) VALUES {values}"
                     )
                 })
                 .collect()
@@ -101,17 +105,18 @@ fn insert_sql(into: RowTable, n: usize) -> &'static str {
 }
 
 /// A deleted resource is no longer found by search: its rows go, merged or not.
-pub fn unindex(conn: &Connection, resource_type: &str, id: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM search_index WHERE resource_type = ?1 AND id = ?2")?
-        .execute(params![resource_type, id])?;
-    conn.prepare_cached("DELETE FROM search_index_recent WHERE resource_type = ?1 AND id = ?2")?
-        .execute(params![resource_type, id])?;
+pub fn unindex(conn: &Connection, rk: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM search_index WHERE rk = ?1")?
+        .execute([rk])?;
+    conn.prepare_cached("DELETE FROM search_index_recent WHERE rk = ?1")?
+        .execute([rk])?;
     Ok(())
 }
 
 /// Rebuilds the rows of every live resource when migration 2 left a pending marker, or when
-/// they were built for another set of indexed parameters (`search_indexed_set`): rows of a
-/// parameter no longer indexed go, a newly indexed one gets its rows.
+/// they were built for another set of indexed parameters (`search_indexed_set`, which also
+/// fixes the parameters' codes): rows of a parameter no longer indexed go, a newly indexed
+/// one gets its rows.
 pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let pending: i64 = tx.query_row("SELECT COUNT(*) FROM search_reindex_pending", [], |r| {
@@ -124,9 +129,9 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     if pending == 0 && built_for.as_deref() == Some(wanted.as_str()) {
         return Ok(0);
     }
-    let live: Vec<(String, String, Option<String>)> = tx
+    let live: Vec<(i64, String, Option<String>)> = tx
         .prepare(
-            "SELECT c.resource_type, c.id, v.body FROM resource_current c
+            "SELECT c.rk, c.resource_type, v.body FROM resource_current c
                JOIN resource_version v
                  ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
               WHERE v.deleted = 0",
@@ -137,10 +142,19 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
         .collect::<rusqlite::Result<_>>()?;
     tx.execute("DELETE FROM search_index", [])?;
     tx.execute("DELETE FROM search_index_recent", [])?;
-    for (rt, id, body) in &live {
+    tx.execute("DELETE FROM search_param_code", [])?;
+    {
+        let mut code = tx.prepare(
+            "INSERT INTO search_param_code (tp, resource_type, param) VALUES (?1, ?2, ?3)",
+        )?;
+        for (tp, rt, param) in param_code::all() {
+            code.execute(params![tp, rt, param])?;
+        }
+    }
+    for (rk, rt, body) in &live {
         let Some(body) = body else { continue };
         if let Ok(resource) = serde_json::from_str::<Value>(body) {
-            reindex(&tx, RowTable::Merged, rt, id, &resource, None, true)?;
+            reindex(&tx, RowTable::Merged, *rk, rt, &resource, None, true)?;
         }
     }
     tx.execute("DELETE FROM search_reindex_pending", [])?;
