@@ -143,11 +143,12 @@ impl Builder {
         }
     }
 
-    /// The ids of a set of matches `(set)` (column `owner`), all of one type.
+    /// The ids of a set of matches `(set)` (column `owner`), all of one type. `CROSS JOIN`
+    /// keeps SQLite's join order: the set drives, each rk a lookup, never a walk of the table.
     fn ids_of(&self, set: &str, alias: &str) -> String {
         match self.dialect {
             Dialect::Sqlite => format!(
-                "SELECT {alias}c.id FROM ({set}) AS {alias} JOIN resource_current {alias}c ON {alias}c.rk = {alias}.owner"
+                "SELECT {alias}c.id FROM ({set}) AS {alias} CROSS JOIN resource_current {alias}c ON {alias}c.rk = {alias}.owner"
             ),
             Dialect::Postgres => format!("SELECT owner FROM ({set}) AS {alias}"),
         }
@@ -164,13 +165,15 @@ impl Builder {
     /// SQLite keeps a commit's new rows in `search_index_recent` until the writer merges them
     /// in bulk (`store::sqlite::index_merge`); a resource's rows are all in one of the two, so
     /// a search reads both and a lookup by owner finds it in either. SQLite plans without
-    /// statistics and would walk the `(type, param, …)` indexes for lookups by owner id, hence
-    /// the index named; PostgreSQL chooses well on its own.
+    /// statistics and would walk the value index for lookups by owner, hence its key named
+    /// (`NOT INDEXED`: a table keyed by owner is read along that key); PostgreSQL chooses
+    /// well on its own.
     fn row_tables(&self) -> &'static [(&'static str, &'static str)] {
         match self.dialect {
             Dialect::Sqlite => &[
-                ("search_index", " INDEXED BY search_index_owner"),
-                // keyed by owner: its primary key is the index by owner
+                // keyed by owner, (rk, tp, n): NOT INDEXED leaves SQLite that key
+                ("search_index", " NOT INDEXED"),
+                // keyed the same, and without another index
                 ("search_index_recent", ""),
             ],
             Dialect::Postgres => &[("search_index", "")],
@@ -607,7 +610,10 @@ impl Builder {
         };
         let limit = self.int(limit as i64);
         let (id, from) = match self.dialect {
-            Dialect::Sqlite => ("mc.id", "m JOIN resource_current mc ON mc.rk = m.owner"),
+            Dialect::Sqlite => (
+                "mc.id",
+                "m CROSS JOIN resource_current mc ON mc.rk = m.owner",
+            ),
             Dialect::Postgres => ("m.owner", "m"),
         };
         format!(
@@ -682,7 +688,7 @@ impl Builder {
         let (owner, join) = match self.dialect {
             Dialect::Sqlite => (
                 "c.resource_type, c.id",
-                " s JOIN resource_current c ON c.rk = s.rk",
+                " s CROSS JOIN resource_current c ON c.rk = s.rk",
             ),
             Dialect::Postgres => ("resource_type, id", ""),
         };

@@ -17,8 +17,8 @@ use rusqlite::{Connection, TransactionBehavior};
 /// Moves every recent row into `search_index`, inside the caller's transaction.
 fn merge(conn: &Connection) -> rusqlite::Result<usize> {
     let moved = conn.execute(
-        "INSERT INTO search_index (rk, tp, sys, val, raw, lo, hi)
-         SELECT rk, tp, sys, val, raw, lo, hi FROM search_index_recent",
+        "INSERT INTO search_index (rk, tp, n, sys, val, raw, lo, hi)
+         SELECT rk, tp, n, sys, val, raw, lo, hi FROM search_index_recent",
         [],
     )?;
     conn.execute("DELETE FROM search_index_recent", [])?;
@@ -64,7 +64,7 @@ mod tests {
         let insert = |conn: &Connection, owners: std::ops::Range<i64>| {
             for rk in owners {
                 conn.execute(
-                    "INSERT INTO search_index_recent (rk, n, tp, val) VALUES (?1, 0, 1, 'x')",
+                    "INSERT INTO search_index_recent (rk, tp, n, val) VALUES (?1, 1, 0, 'x')",
                     [rk],
                 )
                 .expect("insert");

@@ -216,6 +216,8 @@ CREATE TABLE search_index_recent (
 -- (docs/performance.md). A row now holds its owner's `rk`, the rowid of its resource_current
 -- row, and `tp`, the code of its (type, parameter) (store/search/param_code.rs). New
 -- resources take the next rk, so a commit's rows sit at the right edge of the owner keys.
+-- Keyed by (rk, tp, n), n a row's number within its resource, both tables are their own
+-- index by owner: the value, text and date indexes' entries carry that short key.
 CREATE TABLE resource_current_keyed (
     rk            INTEGER PRIMARY KEY,
     id            TEXT    NOT NULL,
@@ -232,26 +234,27 @@ DROP TABLE search_index_recent;
 CREATE TABLE search_index (
     rk  INTEGER NOT NULL,
     tp  INTEGER NOT NULL,
-    sys TEXT    NOT NULL DEFAULT '',
-    val TEXT    NOT NULL DEFAULT '',
-    raw TEXT    NOT NULL DEFAULT '',
-    lo  INTEGER,
-    hi  INTEGER
-);
-CREATE INDEX search_index_value ON search_index (val, tp, sys) WHERE lo IS NULL;
-CREATE INDEX search_index_text ON search_index (tp, val) WHERE lo IS NULL AND sys = '' AND raw <> '';
-CREATE INDEX search_index_date ON search_index (tp, lo, hi) WHERE lo IS NOT NULL;
-CREATE INDEX search_index_owner ON search_index (rk, tp);
-CREATE TABLE search_index_recent (
-    rk  INTEGER NOT NULL,
     n   INTEGER NOT NULL,
-    tp  INTEGER NOT NULL,
     sys TEXT    NOT NULL DEFAULT '',
     val TEXT    NOT NULL DEFAULT '',
     raw TEXT    NOT NULL DEFAULT '',
     lo  INTEGER,
     hi  INTEGER,
-    PRIMARY KEY (rk, n)
+    PRIMARY KEY (rk, tp, n)
+) WITHOUT ROWID;
+CREATE INDEX search_index_value ON search_index (val, tp, sys) WHERE lo IS NULL;
+CREATE INDEX search_index_text ON search_index (tp, val) WHERE lo IS NULL AND sys = '' AND raw <> '';
+CREATE INDEX search_index_date ON search_index (tp, lo, hi) WHERE lo IS NOT NULL;
+CREATE TABLE search_index_recent (
+    rk  INTEGER NOT NULL,
+    tp  INTEGER NOT NULL,
+    n   INTEGER NOT NULL,
+    sys TEXT    NOT NULL DEFAULT '',
+    val TEXT    NOT NULL DEFAULT '',
+    raw TEXT    NOT NULL DEFAULT '',
+    lo  INTEGER,
+    hi  INTEGER,
+    PRIMARY KEY (rk, tp, n)
 ) WITHOUT ROWID;
 -- What each tp stands for, written with the rows (store/sqlite/search.rs).
 CREATE TABLE search_param_code (

@@ -284,8 +284,37 @@ mod tests {
         .expect("built for this set");
     }
 
+    /// Runs a statement of the shared search SQL, first checking that its plan never walks
+    /// every merged row: each lookup goes through a key or an index.
+    fn run<T>(
+        conn: &Connection,
+        sql: &crate::store::search::Sql,
+        row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Vec<T> {
+        let args = || rusqlite::params_from_iter(sql.args.iter());
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))
+            .expect("plan")
+            .query_map(args(), |r| r.get(3))
+            .expect("plan rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan");
+        assert!(
+            !plan
+                .iter()
+                .any(|step| step.starts_with("SCAN search_index ")
+                    || step == "SCAN search_index"
+                    || step.contains("resource_current") && step.starts_with("SCAN")),
+            "{}: {plan:#?}",
+            sql.text
+        );
+        let mut stmt = conn.prepare(&sql.text).expect("prepare");
+        let rows = stmt.query_map(args(), row).expect("query");
+        rows.collect::<rusqlite::Result<_>>().expect("rows")
+    }
+
     fn search(conn: &Connection, resource_type: &str, params: &[(&str, &str)]) -> Vec<String> {
-        use crate::store::search::{Dialect, Sql};
+        use crate::store::search::Dialect;
         use fhir_engine::search::parse::{Handling, Parser, SearchLimits};
         let limits = SearchLimits {
             default_count: 50,
@@ -306,12 +335,17 @@ mod tests {
         .expect("a valid search");
         let mut b = crate::store::search::sql::Builder::new(Dialect::Sqlite);
         let text = b.page(&q, 10);
-        let sql: Sql = b.finish(text);
-        let mut stmt = conn.prepare(&sql.text).expect("prepare");
-        let ids = stmt
-            .query_map(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))
-            .expect("query");
-        ids.collect::<rusqlite::Result<_>>().expect("ids")
+        run(conn, &b.finish(text), |r| r.get(0))
+    }
+
+    /// `_include` and `_revinclude`: (type, id) pairs from a reference parameter's rows.
+    fn pairs(
+        conn: &Connection,
+        build: impl FnOnce(&mut crate::store::search::sql::Builder) -> String,
+    ) -> Vec<(String, String)> {
+        let mut b = crate::store::search::sql::Builder::new(crate::store::search::Dialect::Sqlite);
+        let text = build(&mut b);
+        run(conn, &b.finish(text), |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Migration 9 keys the rows by integers: a store from before keeps its resources and
@@ -349,6 +383,29 @@ mod tests {
             ["p1"]
         );
         assert_eq!(search(&conn, "Patient", &[("family", "smi")]), ["p1"]);
+        assert_eq!(
+            search(&conn, "CarePlan", &[("patient", "p1"), ("_sort", "-date")]),
+            ["cp1"]
+        );
+        let one = |id: &str| vec![id.to_string()];
+        assert_eq!(
+            pairs(&conn, |b| b.referenced(
+                "CarePlan",
+                "patient",
+                &one("cp1"),
+                None
+            )),
+            [("Patient".to_string(), "p1".to_string())]
+        );
+        assert_eq!(
+            pairs(&conn, |b| b.referencing(
+                "CarePlan",
+                "patient",
+                "Patient",
+                &one("p1")
+            )),
+            [("CarePlan".to_string(), "cp1".to_string())]
+        );
         assert!(search(&conn, "Patient", &[("family", "jones")]).is_empty());
     }
 

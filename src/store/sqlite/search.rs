@@ -66,10 +66,7 @@ pub fn reindex(
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(1 + 7 * chunk.len());
         args.push(&rk);
         for ((tp, c), n) in chunk.iter().zip(numbers) {
-            if into == RowTable::Recent {
-                args.push(n);
-            }
-            args.extend([tp as &dyn ToSql, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
+            args.extend([tp as &dyn ToSql, n, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
         }
         conn.prepare_cached(insert_sql(into, chunk.len()))?
             .execute(&args[..])?;
@@ -81,21 +78,21 @@ pub fn reindex(
 /// instead of one each (the per-statement overhead was a tenth of the writer's time).
 const INSERT_CHUNK: usize = 16;
 
-/// `INSERT … VALUES (?1, ?, …), …` for `n` rows: the owner bound once; the recent table also
-/// takes each row's number within its resource.
+/// `INSERT … VALUES (?1, ?, …), …` for `n` rows: the owner bound once, then each row's code,
+/// its number within its resource and its columns.
 fn insert_sql(into: RowTable, n: usize) -> &'static str {
     static SQL: OnceLock<[Vec<String>; 2]> = OnceLock::new();
     let all = SQL.get_or_init(|| {
         [RowTable::Recent, RowTable::Merged].map(|table| {
-            let (name, numbered, row) = match table {
-                RowTable::Recent => ("search_index_recent", "n, ", "(?1, ?, ?, ?, ?, ?, ?, ?)"),
-                RowTable::Merged => ("search_index", "", "(?1, ?, ?, ?, ?, ?, ?)"),
+            let name = match table {
+                RowTable::Recent => "search_index_recent",
+                RowTable::Merged => "search_index",
             };
             (0..=INSERT_CHUNK)
                 .map(|n| {
-                    let values = vec![row; n].join(", ");
+                    let values = vec!["(?1, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
                     format!(
-                        "INSERT OR FAIL INTO {name} (rk, {numbered}tp, sys, val, raw, lo, hi) VALUES {values}"
+                        "INSERT OR FAIL INTO {name} (rk, tp, n, sys, val, raw, lo, hi) VALUES {values}"
                     )
                 })
                 .collect()
