@@ -36,7 +36,8 @@ const fn col(name: &'static str, kind: Kind) -> Column {
 
 pub struct Table {
     pub name: &'static str,
-    /// Where SQLite keeps it (the audit trail is in its own file, schema `audit`).
+    /// Where SQLite keeps it (the audit trail is in its own file, schema `audit`), or a
+    /// subquery that reads it with the columns PostgreSQL holds.
     pub sqlite: &'static str,
     pub columns: &'static [Column],
     /// The leading columns that identify a row (its primary key); 0 for a table without one.
@@ -138,7 +139,10 @@ pub const RESOURCE_CURRENT: Table = Table {
 /// Rebuilt on the target from the copied current versions, and checked.
 pub const RESOURCE_IDENTIFIER: Table = Table {
     name: "resource_identifier",
-    sqlite: "main.resource_identifier",
+    // keyed by the resource's rk on SQLite (migration 9): named by type and id as PostgreSQL
+    // holds them
+    sqlite: "(SELECT c.resource_type AS resource_type, c.id AS id, i.system AS system, i.value AS value \
+               FROM main.resource_identifier i JOIN main.resource_current c ON c.rk = i.rk) AS resource_identifier",
     columns: &[
         col("resource_type", Text),
         col("id", Text),

@@ -209,7 +209,7 @@ CREATE TABLE search_index_recent (
     },
     Migration {
         version: 9,
-        name: "index rows keyed by integers: the resource's row number and the parameter's code",
+        name: "index rows and identifiers keyed by integers: the resource's row number and the parameter's code",
         sql: r#"
 -- Each index row held its owner's type and 36-character id and the parameter's name, in the
 -- row and again in each of its index entries: more than half of a referral's bytes at rest
@@ -256,6 +256,22 @@ CREATE TABLE search_index_recent (
     hi  INTEGER,
     PRIMARY KEY (rk, tp, n)
 ) WITHOUT ROWID;
+-- A resource's identifiers, under its key and numbered by their place in it: the table is
+-- its own index by owner, and the lookup index's entries carry that short key.
+CREATE TABLE resource_identifier_keyed (
+    rk     INTEGER NOT NULL,
+    n      INTEGER NOT NULL,
+    system TEXT    NOT NULL,
+    value  TEXT    NOT NULL,
+    PRIMARY KEY (rk, n)
+) WITHOUT ROWID;
+INSERT INTO resource_identifier_keyed (rk, n, system, value)
+    SELECT c.rk, ROW_NUMBER() OVER (PARTITION BY c.rk ORDER BY i.rowid) - 1, i.system, i.value
+      FROM resource_identifier i
+      JOIN resource_current c ON c.id = i.id AND c.resource_type = i.resource_type;
+DROP TABLE resource_identifier;
+ALTER TABLE resource_identifier_keyed RENAME TO resource_identifier;
+CREATE INDEX resource_identifier_lookup ON resource_identifier (value, system);
 -- What each tp stands for, written with the rows (store/sqlite/search.rs).
 CREATE TABLE search_param_code (
     tp            INTEGER PRIMARY KEY,

@@ -275,6 +275,11 @@ mod tests {
             [],
         )
         .expect("an old row");
+        conn.execute(
+            "INSERT INTO resource_identifier (resource_type, id, system, value) VALUES ('Patient', 'p1', 'urn:mrn', 'M-1')",
+            [],
+        )
+        .expect("an identifier");
         conn.execute_batch("DELETE FROM search_reindex_pending")
             .expect("nothing pending");
         conn.execute(
@@ -369,6 +374,18 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM search_param_code", [], |r| r.get(0))
             .expect("codes");
         assert!(codes > 50, "the codes are listed: {codes}");
+        let mrn =
+            fhir_engine::model::identifier::IdentifierToken::parse("urn:mrn|M-1").expect("token");
+        assert_eq!(
+            super::queries::ids_by_identifier(&conn, "Patient", &mrn, 2).expect("lookup"),
+            ["p1"],
+            "the identifier is kept under the resource's key"
+        );
+        assert!(
+            super::queries::ids_by_identifier(&conn, "CarePlan", &mrn, 2)
+                .expect("lookup")
+                .is_empty()
+        );
         assert_eq!(search(&conn, "CarePlan", &[("patient", "p1")]), ["cp1"]);
         assert_eq!(
             search(&conn, "CarePlan", &[("patient.identifier", "urn:mrn|M-1")]),

@@ -271,7 +271,7 @@ fn write_version(
         return Ok(None);
     }
     let rk = set_current(conn, resource_type, id, version_id, version.rk)?;
-    reindex_identifiers(conn, resource_type, id, resource, version)?;
+    reindex_identifiers(conn, rk, resource_type, id, resource, version)?;
     super::search::reindex(
         conn,
         super::search::RowTable::Recent,
@@ -305,8 +305,8 @@ fn write_tombstone(
     )?
     .execute(params![resource_type, id, version_id as i64, now_ms])?;
     set_current(conn, resource_type, id, version_id, Some(rk))?;
-    conn.prepare_cached("DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2")?
-        .execute(params![resource_type, id])?;
+    conn.prepare_cached("DELETE FROM resource_identifier WHERE rk = ?1")?
+        .execute([rk])?;
     conn.prepare_cached(
         "DELETE FROM conditional_create_claim WHERE resource_type = ?1 AND id = ?2",
     )?
@@ -342,24 +342,25 @@ fn set_current(
     }
 }
 
+/// A resource's identifiers, under its key `rk` (`resource_current`), each numbered by its
+/// place in the resource.
 fn reindex_identifiers(
     conn: &Connection,
+    rk: i64,
     resource_type: &str,
     id: &str,
     resource: &Value,
     version: Version,
 ) -> Result<(), StoreError> {
     if !version.is_first() {
-        conn.prepare_cached(
-            "DELETE FROM resource_identifier WHERE resource_type = ?1 AND id = ?2",
-        )?
-        .execute(params![resource_type, id])?;
+        conn.prepare_cached("DELETE FROM resource_identifier WHERE rk = ?1")?
+            .execute([rk])?;
     }
     let mut insert = conn.prepare_cached(
-        "INSERT OR FAIL INTO resource_identifier (resource_type, id, system, value) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR FAIL INTO resource_identifier (rk, n, system, value) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for ident in identifiers_of(resource) {
-        insert.execute(params![resource_type, id, ident.system, ident.value])?;
+    for (n, ident) in identifiers_of(resource).iter().enumerate() {
+        insert.execute(params![rk, n as i64, ident.system, ident.value])?;
     }
     // A first version holds a claim only if this write took one.
     if version.is_first() && !version.claimed {
@@ -370,12 +371,11 @@ fn reindex_identifiers(
         "DELETE FROM conditional_create_claim
           WHERE resource_type = ?1 AND id = ?2
             AND NOT EXISTS (SELECT 1 FROM resource_identifier i
-                             WHERE i.resource_type = conditional_create_claim.resource_type
-                               AND i.id = conditional_create_claim.id
+                             WHERE i.rk = ?3
                                AND i.value = conditional_create_claim.value
                                AND (conditional_create_claim.system = '*'
                                     OR i.system = conditional_create_claim.system))",
     )?
-    .execute(params![resource_type, id])?;
+    .execute(params![resource_type, id, rk])?;
     Ok(())
 }

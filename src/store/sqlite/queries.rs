@@ -102,19 +102,21 @@ pub fn ids_by_identifier(
     token: &IdentifierToken,
     limit: usize,
 ) -> rusqlite::Result<Vec<String>> {
-    // Two shapes so that both use the (resource_type, value, system) index: an optional
-    // system filter or an ORDER BY on id would let the planner scan the whole type instead.
+    // Two shapes so that both use the (value, system) index: an optional system filter or an
+    // ORDER BY on id would let the planner take another path. The rows name their resource
+    // by its key; CROSS JOIN keeps the identifiers driving, each key a lookup.
     let mut ids: Vec<String> = match search_system(token) {
         Some(system) => conn
             .prepare_cached(
-                "SELECT id FROM resource_identifier
-                  WHERE resource_type = ?1 AND value = ?2 AND system = ?3",
+                "SELECT c.id FROM resource_identifier i CROSS JOIN resource_current c ON c.rk = i.rk
+                  WHERE i.value = ?2 AND i.system = ?3 AND c.resource_type = ?1",
             )?
             .query_map(params![resource_type, token.value, system], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?,
         None => conn
             .prepare_cached(
-                "SELECT id FROM resource_identifier WHERE resource_type = ?1 AND value = ?2",
+                "SELECT c.id FROM resource_identifier i CROSS JOIN resource_current c ON c.rk = i.rk
+                  WHERE i.value = ?2 AND c.resource_type = ?1",
             )?
             .query_map(params![resource_type, token.value], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?,
