@@ -147,6 +147,8 @@ fn bound(sql: &Sql) -> Query<'_, Postgres, PgArguments> {
         q = match a {
             Arg::Text(s) => q.bind(s.as_str()),
             Arg::Int(i) => q.bind(*i),
+            // SQLite's form of a UUID; the PostgreSQL builder binds ids as text
+            Arg::Bytes(b) => q.bind(b.as_slice()),
         };
     }
     q

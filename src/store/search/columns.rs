@@ -11,6 +11,9 @@ pub struct IndexColumns<'a> {
     pub raw: &'a str,
     pub lo: Option<i64>,
     pub hi: Option<i64>,
+    /// `val` is a token's code or a reference's id: compared whole, never as text by prefix
+    /// or pattern, so SQLite may hold a UUID as its bytes (`uuid_value`).
+    pub keyed: bool,
 }
 
 pub fn columns(row: &IndexRow) -> IndexColumns<'_> {
@@ -21,11 +24,13 @@ pub fn columns(row: &IndexRow) -> IndexColumns<'_> {
         raw: "",
         lo: None,
         hi: None,
+        keyed: false,
     };
     match &row.value {
         IndexValue::Token { system, code } => {
             c.sys = system;
             c.val = code;
+            c.keyed = true;
         }
         IndexValue::String { normalized, exact } => {
             c.val = normalized;
@@ -39,6 +44,7 @@ pub fn columns(row: &IndexRow) -> IndexColumns<'_> {
             c.sys = target_type;
             // a reference we cannot read as Type/id (a canonical, a urn) is found by its text
             c.val = if target_id.is_empty() { raw } else { target_id };
+            c.keyed = !target_id.is_empty();
             // `Type/id` as written is `sys/val` and nothing compares it: only a text that is
             // not ours (an absolute URL, a urn) is compared as written (`Match::ReferenceText`)
             c.raw = if is_type_slash_id(raw, target_type, target_id) {

@@ -7,6 +7,7 @@ pub mod columns;
 pub mod exec;
 pub mod param_code;
 pub mod sql;
+pub mod uuid_value;
 
 use super::{StoreError, StoredResource};
 use async_trait::async_trait;

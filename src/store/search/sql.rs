@@ -11,7 +11,7 @@
 //! (`Builder::row_tables`). A set of matches is a column `owner`: the id on PostgreSQL, the
 //! rk on SQLite, turned into ids where a page or a chain needs them.
 
-use super::param_code;
+use super::{param_code, uuid_value};
 use fhir_engine::search::index::{parse_reference, STAMPED_PARAMS};
 use fhir_engine::search::{
     Clause, Criterion, DatePrefix, HistoryQuery, IndexValue, Match, SearchQuery, SortKey,
@@ -28,6 +28,8 @@ pub enum Dialect {
 pub enum Arg {
     Text(String),
     Int(i64),
+    /// A UUID-shaped value as SQLite's index rows hold it (`uuid_value`).
+    Bytes(Vec<u8>),
 }
 
 /// A statement with numbered placeholders (`?1` / `$1`) and its arguments in order.
@@ -118,6 +120,15 @@ impl Builder {
         self.arg(Arg::Int(i))
     }
 
+    /// A token code or reference id to compare with `val`: on SQLite a UUID as its bytes,
+    /// as the rows hold it (`uuid_value`).
+    fn key(&mut self, value: &str) -> String {
+        match (self.dialect, uuid_value::bytes(value)) {
+            (Dialect::Sqlite, Some(b)) => self.arg(Arg::Bytes(b.to_vec())),
+            _ => self.text(value),
+        }
+    }
+
     /// The condition that picks the index rows of a parameter of the type: its code on SQLite
     /// (0, which no parameter has, for one without rows), its names on PostgreSQL.
     fn param_rows(&mut self, rt: &str, param: &str) -> String {
@@ -143,12 +154,14 @@ impl Builder {
         }
     }
 
-    /// The ids of a set of matches `(set)` (column `owner`), all of one type. `CROSS JOIN`
+    /// The ids of a set of matches `(set)` (column `owner`), all of one type, as `val` holds
+    /// them. `CROSS JOIN`
     /// keeps SQLite's join order: the set drives, each rk a lookup, never a walk of the table.
     fn ids_of(&self, set: &str, alias: &str) -> String {
         match self.dialect {
             Dialect::Sqlite => format!(
-                "SELECT {alias}c.id FROM ({set}) AS {alias} CROSS JOIN resource_current {alias}c ON {alias}c.rk = {alias}.owner"
+                "SELECT {} FROM ({set}) AS {alias} CROSS JOIN resource_current {alias}c ON {alias}c.rk = {alias}.owner",
+                uuid_value::compact_sql(&format!("{alias}c.id"))
             ),
             Dialect::Postgres => format!("SELECT owner FROM ({set}) AS {alias}"),
         }
@@ -377,7 +390,7 @@ impl Builder {
         let rows = self.param_rows(rt, &c.param);
         let tail = match &c.matches {
             Match::Token { system, code } => {
-                let code = self.text(code);
+                let code = self.key(code);
                 let val = self.eq("val", &code);
                 match system {
                     Some(s) => {
@@ -416,7 +429,7 @@ impl Builder {
                 }
             }
             Match::Reference { target_type, id } => {
-                let id = self.text(id);
+                let id = self.key(id);
                 let val = self.eq("val", &id);
                 match target_type {
                     Some(t) => {
@@ -430,7 +443,7 @@ impl Builder {
                 // an absolute URL that is not ours: a Reference is indexed under its id and
                 // compared as written; a canonical is indexed as written
                 Some(IndexValue::Reference { target_id, .. }) if !target_id.is_empty() => {
-                    let id = self.text(&target_id);
+                    let id = self.key(&target_id);
                     let raw = self.text(text);
                     format!(
                         "lo IS NULL AND (({} AND raw = {raw}) OR {})",
@@ -510,13 +523,14 @@ impl Builder {
             // the rows hold the target's id: the candidate's id, or the targets' rks
             (Dialect::Sqlite, true) => self.over_rows(" UNION ALL ", |table, _| {
                 format!(
-                    "SELECT 1 FROM {} AND val = (SELECT hc.id FROM resource_current hc WHERE hc.rk = {{d}}.owner)",
-                    pointing(table)
+                    "SELECT 1 FROM {} AND val = (SELECT {} FROM resource_current hc WHERE hc.rk = {{d}}.owner)",
+                    pointing(table),
+                    uuid_value::compact_sql("hc.id")
                 )
             }),
             (Dialect::Sqlite, false) => {
                 let ids = self.over_rows(" UNION ", |table, _| {
-                    format!("SELECT val FROM {}", pointing(table))
+                    format!("SELECT {} FROM {}", uuid_value::text_sql("val"), pointing(table))
                 });
                 format!(
                     "SELECT hc.rk AS owner FROM resource_current hc WHERE hc.resource_type = {target} AND hc.id IN ({ids})"
@@ -664,9 +678,13 @@ impl Builder {
             Some(t) => format!("AND sys = {}", self.text(t)),
             None => "AND sys <> ''".into(),
         };
+        let val = match self.dialect {
+            Dialect::Sqlite => uuid_value::text_sql("val"),
+            Dialect::Postgres => "val".into(),
+        };
         self.over_rows(" UNION ", |table, by_owner| {
             format!(
-                "SELECT DISTINCT sys, val FROM {table}{by_owner} \
+                "SELECT DISTINCT sys, {val} FROM {table}{by_owner} \
                   WHERE {rows} AND lo IS NULL AND {owners} {target}"
             )
         })
@@ -682,7 +700,7 @@ impl Builder {
     ) -> String {
         let rows = self.param_rows(source_type, param);
         let target = self.text(target_type);
-        let list: Vec<String> = target_ids.iter().map(|id| self.text(id)).collect();
+        let list: Vec<String> = target_ids.iter().map(|id| self.key(id)).collect();
         let (sys, key, list) = (self.eq("sys", &target), self.id_key(), list.join(", "));
         // the owners' type and id: on SQLite from their resource_current row
         let (owner, join) = match self.dialect {

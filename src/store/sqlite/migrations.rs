@@ -242,7 +242,7 @@ CREATE TABLE search_index (
     hi  INTEGER,
     PRIMARY KEY (rk, tp, n)
 ) WITHOUT ROWID;
-CREATE INDEX search_index_value ON search_index (val, tp, sys) WHERE lo IS NULL;
+CREATE INDEX search_index_value ON search_index (val, tp) WHERE lo IS NULL;
 CREATE INDEX search_index_text ON search_index (tp, val) WHERE lo IS NULL AND sys = '' AND raw <> '';
 CREATE INDEX search_index_date ON search_index (tp, lo, hi) WHERE lo IS NOT NULL;
 CREATE TABLE search_index_recent (

@@ -249,6 +249,9 @@ impl ResourceStore for SqliteStore {
 mod tests {
     use rusqlite::{params, Connection, StatementStatus};
 
+    /// A server-assigned id: its index rows hold it as 16 bytes (`uuid_value`).
+    const PATIENT: &str = "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5061";
+
     /// A store as release 8 of the schema left it: rows keyed by type and id, built for the
     /// indexed set of this process (so only the upgrade itself can make them be rebuilt).
     fn store_of_schema_8(path: &std::path::Path) {
@@ -256,9 +259,9 @@ mod tests {
         super::audit_file::attach(&conn, path).expect("attach");
         super::audit_file::prepare(&conn).expect("audit file");
         super::migrations::apply_through(&mut conn, 0, 8).expect("migrations 1-8");
-        let patient = r#"{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"M-1"}],"name":[{"family":"Smith"}]}"#;
-        let plan = r#"{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"}}"#;
-        for (rt, id, body) in [("Patient", "p1", patient), ("CarePlan", "cp1", plan)] {
+        let patient = r#"{"resourceType":"Patient","id":"0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5061","identifier":[{"system":"urn:mrn","value":"M-1"}],"name":[{"family":"Smith"}]}"#;
+        let plan = r#"{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5061"}}"#;
+        for (rt, id, body) in [("Patient", PATIENT, patient), ("CarePlan", "cp1", plan)] {
             conn.execute(
                 "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body) VALUES (?1, ?2, 1, 0, 0, ?3)",
                 params![rt, id, body],
@@ -271,12 +274,12 @@ mod tests {
             .expect("current");
         }
         conn.execute(
-            "INSERT INTO search_index (resource_type, id, param, sys, val) VALUES ('CarePlan', 'cp1', 'patient', 'Patient', 'p1')",
+            "INSERT INTO search_index (resource_type, id, param, sys, val) VALUES ('CarePlan', 'cp1', 'patient', 'Patient', '0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5061')",
             [],
         )
         .expect("an old row");
         conn.execute(
-            "INSERT INTO resource_identifier (resource_type, id, system, value) VALUES ('Patient', 'p1', 'urn:mrn', 'M-1')",
+            "INSERT INTO resource_identifier (resource_type, id, system, value) VALUES ('Patient', '0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5061', 'urn:mrn', 'M-1')",
             [],
         )
         .expect("an identifier");
@@ -374,11 +377,19 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM search_param_code", [], |r| r.get(0))
             .expect("codes");
         assert!(codes > 50, "the codes are listed: {codes}");
+        let reference: String = conn
+            .query_row(
+                "SELECT typeof(val) FROM search_index WHERE sys = 'Patient'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the CarePlan's reference row");
+        assert_eq!(reference, "blob", "a UUID is held as its 16 bytes");
         let mrn =
             fhir_engine::model::identifier::IdentifierToken::parse("urn:mrn|M-1").expect("token");
         assert_eq!(
             super::queries::ids_by_identifier(&conn, "Patient", &mrn, 2).expect("lookup"),
-            ["p1"],
+            [PATIENT],
             "the identifier is kept under the resource's key"
         );
         assert!(
@@ -386,7 +397,7 @@ mod tests {
                 .expect("lookup")
                 .is_empty()
         );
-        assert_eq!(search(&conn, "CarePlan", &[("patient", "p1")]), ["cp1"]);
+        assert_eq!(search(&conn, "CarePlan", &[("patient", PATIENT)]), ["cp1"]);
         assert_eq!(
             search(&conn, "CarePlan", &[("patient.identifier", "urn:mrn|M-1")]),
             ["cp1"]
@@ -397,11 +408,15 @@ mod tests {
                 "Patient",
                 &[("_has:CarePlan:patient:status", "active")]
             ),
-            ["p1"]
+            [PATIENT]
         );
-        assert_eq!(search(&conn, "Patient", &[("family", "smi")]), ["p1"]);
+        assert_eq!(search(&conn, "Patient", &[("family", "smi")]), [PATIENT]);
         assert_eq!(
-            search(&conn, "CarePlan", &[("patient", "p1"), ("_sort", "-date")]),
+            search(
+                &conn,
+                "CarePlan",
+                &[("patient", PATIENT), ("_sort", "-date")]
+            ),
             ["cp1"]
         );
         let one = |id: &str| vec![id.to_string()];
@@ -412,14 +427,14 @@ mod tests {
                 &one("cp1"),
                 None
             )),
-            [("Patient".to_string(), "p1".to_string())]
+            [("Patient".to_string(), PATIENT.to_string())]
         );
         assert_eq!(
             pairs(&conn, |b| b.referencing(
                 "CarePlan",
                 "patient",
                 "Patient",
-                &one("p1")
+                &one(PATIENT)
             )),
             [("CarePlan".to_string(), "cp1".to_string())]
         );

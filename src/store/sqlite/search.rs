@@ -4,8 +4,8 @@
 use super::queries::version_row;
 use super::SqliteStore;
 use crate::store::search::columns::{columns, IndexColumns};
-use crate::store::search::param_code;
 use crate::store::search::{indexed_set, rows_of, Arg, Sql, SqlRunner};
+use crate::store::search::{param_code, uuid_value};
 use crate::store::{StoreError, StoredResource};
 use async_trait::async_trait;
 use fhir_engine::search::index::IndexRow;
@@ -19,6 +19,7 @@ impl ToSql for Arg {
         match self {
             Arg::Text(s) => s.to_sql(),
             Arg::Int(i) => i.to_sql(),
+            Arg::Bytes(b) => b.to_sql(),
         }
     }
 }
@@ -57,16 +58,25 @@ pub fn reindex(
         }
     };
     // every row's parameter is in the indexed set, which gives it its code
-    let coded: Vec<(i64, IndexColumns<'_>)> = rows
+    let coded: Vec<(i64, IndexColumns<'_>, ToSqlOutput<'_>)> = rows
         .iter()
-        .filter_map(|row| Some((param_code::code(resource_type, &row.param)?, columns(row))))
+        .filter_map(|row| {
+            let tp = param_code::code(resource_type, &row.param)?;
+            let c = columns(row);
+            // a token's or reference's UUID as its 16 bytes (`uuid_value`)
+            let val = match uuid_value::bytes(c.val).filter(|_| c.keyed) {
+                Some(b) => ToSqlOutput::Owned(rusqlite::types::Value::Blob(b.to_vec())),
+                None => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(c.val.as_bytes())),
+            };
+            Some((tp, c, val))
+        })
         .collect();
     let numbers: Vec<i64> = (0..coded.len() as i64).collect();
     for (chunk, numbers) in coded.chunks(INSERT_CHUNK).zip(numbers.chunks(INSERT_CHUNK)) {
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(1 + 7 * chunk.len());
         args.push(&rk);
-        for ((tp, c), n) in chunk.iter().zip(numbers) {
-            args.extend([tp as &dyn ToSql, n, &c.sys, &c.val, &c.raw, &c.lo, &c.hi]);
+        for ((tp, c, val), n) in chunk.iter().zip(numbers) {
+            args.extend([tp as &dyn ToSql, n, &c.sys, val, &c.raw, &c.lo, &c.hi]);
         }
         conn.prepare_cached(insert_sql(into, chunk.len()))?
             .execute(&args[..])?;
