@@ -46,8 +46,8 @@ pub struct Table {
     pub cleared: &'static [&'static str],
     /// Checksums and counts are kept per value of this column (the resource type).
     pub per_type: bool,
-    /// The key columns in the order of SQLite's primary key, where it differs from the
-    /// columns' order: pages are read in that order, along the key itself.
+    /// The columns SQLite pages by, where they are not the key columns in order: a unique
+    /// order that one of its indexes holds, so that each page is read along that index.
     pub sqlite_key_order: &'static [usize],
 }
 
@@ -118,7 +118,9 @@ pub const RESOURCE_VERSION: Table = Table {
     key: 3,
     cleared: &[],
     per_type: true,
-    sqlite_key_order: &[],
+    // paged along its type history index (type, last_updated_ms, id, version_id): SQLite keys
+    // versions by the resource's rk since migration 9
+    sqlite_key_order: &[0, 3, 1, 2],
 };
 
 pub const RESOURCE_CURRENT: Table = Table {

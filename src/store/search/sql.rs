@@ -56,10 +56,6 @@ pub const PG_KEY_CHARS: usize = 200;
 const TEXT_MAX: char = '\u{10FFFF}';
 const DAY_MS: i64 = 86_400_000;
 
-/// Each resource's current version: `c` its `resource_current` row, `v` that version's row.
-const CURRENT_VERSION: &str = "resource_current c JOIN resource_version v \
-     ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id";
-
 /// Lower is more selective: which clause should drive a search.
 fn selectivity(criteria: &[Criterion]) -> u8 {
     criteria
@@ -235,6 +231,21 @@ impl Builder {
         }
     }
 
+    /// Each resource's current version: `c` its `resource_current` row, `v` that version's
+    /// row, found on SQLite by the resource's key (rk).
+    fn current_version(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => {
+                "resource_current c JOIN resource_version v \
+                 ON v.rk = c.rk AND v.version_id = c.version_id"
+            }
+            Dialect::Postgres => {
+                "resource_current c JOIN resource_version v \
+                 ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id"
+            }
+        }
+    }
+
     fn not_deleted(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "v.deleted = 0",
@@ -264,8 +275,9 @@ impl Builder {
         // the type on both sides: a list of every resource of a type walks the versions'
         // (type, …) keys; resource_current is keyed by id first
         format!(
-            "{select} FROM {CURRENT_VERSION} \
+            "{select} FROM {} \
               WHERE c.resource_type = {rt} AND v.resource_type = {rt}{candidate} AND {} AND {cond}",
+            self.current_version(),
             self.not_deleted()
         )
     }
@@ -581,7 +593,8 @@ impl Builder {
             // on the candidate's current version (a live one: `m` holds only those)
             let rt = self.text(&q.resource_type);
             return format!(
-                "(SELECT v.last_updated_ms FROM {CURRENT_VERSION} WHERE c.resource_type = {rt} AND c.{owner} = m.owner)"
+                "(SELECT v.last_updated_ms FROM {} WHERE c.resource_type = {rt} AND c.{owner} = m.owner)",
+                self.current_version()
             );
         }
         let rows = self.param_rows(&q.resource_type, param);
@@ -646,9 +659,10 @@ impl Builder {
         let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
         format!(
             "SELECT c.resource_type, c.id, v.version_id, v.last_updated_ms, v.deleted, {} \
-               FROM {CURRENT_VERSION} \
+               FROM {} \
               WHERE c.resource_type = {rt} AND c.id IN ({}) AND {}",
             self.body_column(),
+            self.current_version(),
             list.join(", "),
             self.not_deleted()
         )
@@ -721,11 +735,23 @@ impl Builder {
     /// Versions newest first, for `_history`.
     pub fn history(&mut self, q: &HistoryQuery) -> String {
         let mut conds = Vec::new();
-        if let Some(rt) = &q.resource_type {
-            conds.push(format!("resource_type = {}", self.text(rt)));
-        }
-        if let Some(id) = &q.id {
-            conds.push(format!("id = {}", self.text(id)));
+        match (self.dialect, &q.resource_type, &q.id) {
+            // a resource's versions by its key (rk, version_id): with the type named too,
+            // SQLite would walk every version of the type along its history index
+            (Dialect::Sqlite, Some(rt), Some(id)) => {
+                let (rt, id) = (self.text(rt), self.text(id));
+                conds.push(format!(
+                    "rk = (SELECT rk FROM resource_current WHERE resource_type = {rt} AND id = {id})"
+                ));
+            }
+            _ => {
+                if let Some(rt) = &q.resource_type {
+                    conds.push(format!("resource_type = {}", self.text(rt)));
+                }
+                if let Some(id) = &q.id {
+                    conds.push(format!("id = {}", self.text(id)));
+                }
+            }
         }
         if let Some(since) = q.since_ms {
             conds.push(format!("last_updated_ms >= {}", self.int(since)));

@@ -272,6 +272,30 @@ INSERT INTO resource_identifier_keyed (rk, n, system, value)
 DROP TABLE resource_identifier;
 ALTER TABLE resource_identifier_keyed RENAME TO resource_identifier;
 CREATE INDEX resource_identifier_lookup ON resource_identifier (value, system);
+-- Versions under their resource's key: the unique key (rk, version_id) replaces the primary
+-- key (type, id, version_id), which took a page per type of every commit, and 50 bytes a
+-- version. Type and id stay for the history indexes and for migrate.
+CREATE TABLE resource_version_keyed (
+    rk              INTEGER NOT NULL,
+    version_id      INTEGER NOT NULL,
+    resource_type   TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    last_updated_ms INTEGER NOT NULL,
+    deleted         INTEGER NOT NULL,
+    body            TEXT
+);
+INSERT INTO resource_version_keyed (rk, version_id, resource_type, id, last_updated_ms, deleted, body)
+    SELECT c.rk, v.version_id, v.resource_type, v.id, v.last_updated_ms, v.deleted, v.body
+      FROM resource_version v
+      JOIN resource_current c ON c.id = v.id AND c.resource_type = v.resource_type
+     ORDER BY v.rowid;
+DROP TABLE resource_version;
+ALTER TABLE resource_version_keyed RENAME TO resource_version;
+CREATE UNIQUE INDEX resource_version_key ON resource_version (rk, version_id);
+CREATE INDEX resource_version_system_history
+    ON resource_version (last_updated_ms, resource_type, id, version_id);
+CREATE INDEX resource_version_type_history
+    ON resource_version (resource_type, last_updated_ms, id, version_id);
 -- What each tp stands for, written with the rows (store/sqlite/search.rs).
 CREATE TABLE search_param_code (
     tp            INTEGER PRIMARY KEY,

@@ -205,8 +205,7 @@ impl ResourceStore for SqliteStore {
                 c.query_row(
                     "SELECT (SELECT COUNT(*) FROM resource_version),
                         (SELECT COUNT(*) FROM resource_current c JOIN resource_version v
-                            ON v.resource_type = c.resource_type AND v.id = c.id
-                           AND v.version_id = c.version_id WHERE v.deleted = 0)",
+                            ON v.rk = c.rk AND v.version_id = c.version_id WHERE v.deleted = 0)",
                     [],
                     |r| {
                         Ok(StoreStats {
@@ -292,6 +291,16 @@ mod tests {
         .expect("built for this set");
     }
 
+    /// The steps of a statement's query plan.
+    fn plan(conn: &Connection, sql: &crate::store::search::Sql) -> Vec<String> {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))
+            .expect("plan")
+            .query_map(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(3))
+            .expect("plan rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan")
+    }
+
     /// Runs a statement of the shared search SQL, first checking that its plan never walks
     /// every merged row: each lookup goes through a key or an index.
     fn run<T>(
@@ -300,13 +309,7 @@ mod tests {
         row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Vec<T> {
         let args = || rusqlite::params_from_iter(sql.args.iter());
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))
-            .expect("plan")
-            .query_map(args(), |r| r.get(3))
-            .expect("plan rows")
-            .collect::<rusqlite::Result<_>>()
-            .expect("plan");
+        let plan = plan(conn, sql);
         assert!(
             !plan
                 .iter()
@@ -397,6 +400,36 @@ mod tests {
                 .expect("lookup")
                 .is_empty()
         );
+        let read = super::queries::current(&conn, "Patient", PATIENT)
+            .expect("read")
+            .expect("the Patient");
+        assert!(read.body.as_deref().is_some_and(|b| b.contains("Smith")));
+        let vread = super::queries::version(&conn, "Patient", PATIENT, 1).expect("vread");
+        assert_eq!(vread.map(|v| v.version_id), Some(1));
+        // a resource's history goes through its versions' key, not its type's history
+        for (rt, id, versions, by) in [
+            (Some("Patient"), Some(PATIENT), 1, "resource_version_key"),
+            (Some("CarePlan"), None, 1, "resource_version_type_history"),
+            (None, None, 2, "resource_version_system_history"),
+        ] {
+            let q = fhir_engine::search::HistoryQuery {
+                resource_type: rt.map(str::to_string),
+                id: id.map(str::to_string),
+                since_ms: None,
+                count: 10,
+                after: Some((i64::MAX, "~".into(), "~".into(), u64::MAX)),
+            };
+            let mut b =
+                crate::store::search::sql::Builder::new(crate::store::search::Dialect::Sqlite);
+            let text = b.history(&q);
+            let sql = b.finish(text);
+            let plan = plan(&conn, &sql);
+            assert!(
+                plan.iter().any(|step| step.contains(by)),
+                "{rt:?} {id:?}: {plan:#?}"
+            );
+            assert_eq!(run(&conn, &sql, |r| r.get::<_, String>(1)).len(), versions);
+        }
         assert_eq!(search(&conn, "CarePlan", &[("patient", PATIENT)]), ["cp1"]);
         assert_eq!(
             search(&conn, "CarePlan", &[("patient.identifier", "urn:mrn|M-1")]),

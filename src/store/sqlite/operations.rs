@@ -93,7 +93,7 @@ pub fn apply_ops(
                     claimed: if_none_exist.is_some(),
                     rk: None,
                 };
-                // a resource that exists (or existed) has its version 1: no lookup first
+                // a resource that exists (or existed) has its resource_current row: no lookup first
                 let stored =
                     write_version(conn, resource_type, id, version, &stamp, resource, prepared)?
                         .ok_or(StoreError::Op {
@@ -255,22 +255,37 @@ fn write_version(
         Some(body) => body,
         None => json::write::to_string(resource),
     };
+    // a new resource claims its key first: a taken (type, id) writes nothing
+    let rk = match version.rk {
+        Some(rk) => rk,
+        None => match claim_current(conn, resource_type, id, version_id)? {
+            Some(rk) => rk,
+            None => return Ok(None),
+        },
+    };
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
-             VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT DO NOTHING",
+            "INSERT INTO resource_version (rk, version_id, resource_type, id, last_updated_ms, deleted, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) ON CONFLICT DO NOTHING",
         )?
         .execute(params![
+            rk,
+            version_id as i64,
             resource_type,
             id,
-            version_id as i64,
             stamp.now_ms,
             super::body_codec::encode(resource_type, &body)
         ])?;
-    if inserted == 0 {
-        return Ok(None);
+    match (inserted, version.rk) {
+        (0, Some(_)) => return Ok(None),
+        (0, None) => {
+            return Err(StoreError::Backend(format!(
+                "{resource_type}/{id} has versions under a key it has just taken"
+            )))
+        }
+        (_, Some(rk)) => advance_current(conn, rk, version_id)?,
+        (_, None) => {}
     }
-    let rk = set_current(conn, resource_type, id, version_id, version.rk)?;
     reindex_identifiers(conn, rk, resource_type, id, resource, version)?;
     super::search::reindex(
         conn,
@@ -300,11 +315,11 @@ fn write_tombstone(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT OR FAIL INTO resource_version (resource_type, id, version_id, last_updated_ms, deleted, body)
-         VALUES (?1, ?2, ?3, ?4, 1, NULL)",
+        "INSERT OR FAIL INTO resource_version (rk, version_id, resource_type, id, last_updated_ms, deleted, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, NULL)",
     )?
-    .execute(params![resource_type, id, version_id as i64, now_ms])?;
-    set_current(conn, resource_type, id, version_id, Some(rk))?;
+    .execute(params![rk, version_id as i64, resource_type, id, now_ms])?;
+    advance_current(conn, rk, version_id)?;
     conn.prepare_cached("DELETE FROM resource_identifier WHERE rk = ?1")?
         .execute([rk])?;
     conn.prepare_cached(
@@ -315,31 +330,30 @@ fn write_tombstone(
     Ok(())
 }
 
-/// Points the resource at its new current version, through its key `rk` when it has a row
-/// already; gives that key, which its index rows carry (a new resource takes the next one).
-/// No `RETURNING`: SQLite runs such a statement through a temporary table, four times the
-/// cost of the insert itself.
-fn set_current(
+/// A new resource's `resource_current` row, pointing at its first version; gives its key `rk`
+/// (the next one), which its versions, index rows and identifiers carry, or `None` when the
+/// type and id are taken (by a live or a deleted resource). No `RETURNING`: SQLite runs such a
+/// statement through a temporary table, four times the cost of the insert itself.
+fn claim_current(
     conn: &Connection,
     resource_type: &str,
     id: &str,
     version_id: u64,
-    rk: Option<i64>,
-) -> Result<i64, StoreError> {
-    match rk {
-        Some(rk) => {
-            conn.prepare_cached("UPDATE resource_current SET version_id = ?2 WHERE rk = ?1")?
-                .execute(params![rk, version_id as i64])?;
-            Ok(rk)
-        }
-        None => {
-            conn.prepare_cached(
-                "INSERT OR FAIL INTO resource_current (id, resource_type, version_id) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![id, resource_type, version_id as i64])?;
-            Ok(conn.last_insert_rowid())
-        }
-    }
+) -> Result<Option<i64>, StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO resource_current (id, resource_type, version_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![id, resource_type, version_id as i64])?;
+    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// Points the resource with key `rk` at its new current version.
+fn advance_current(conn: &Connection, rk: i64, version_id: u64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE resource_current SET version_id = ?2 WHERE rk = ?1")?
+        .execute(params![rk, version_id as i64])?;
+    Ok(())
 }
 
 /// A resource's identifiers, under its key `rk` (`resource_current`), each numbered by its

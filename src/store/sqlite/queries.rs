@@ -40,8 +40,7 @@ pub fn current(
     conn.prepare_cached(
         "SELECT v.version_id, v.last_updated_ms, v.deleted, v.body
            FROM resource_current c
-           JOIN resource_version v
-             ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
+           JOIN resource_version v ON v.rk = c.rk AND v.version_id = c.version_id
           WHERE c.resource_type = ?1 AND c.id = ?2",
     )?
     .query_row(params![resource_type, id], |r| stored(resource_type, id, r))
@@ -66,8 +65,7 @@ pub fn current_version(
     conn.prepare_cached(
         "SELECT c.rk, c.version_id, v.deleted
            FROM resource_current c
-           JOIN resource_version v
-             ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
+           JOIN resource_version v ON v.rk = c.rk AND v.version_id = c.version_id
           WHERE c.resource_type = ?1 AND c.id = ?2",
     )?
     .query_row(params![resource_type, id], |r| {
@@ -87,8 +85,10 @@ pub fn version(
     version_id: u64,
 ) -> rusqlite::Result<Option<StoredResource>> {
     conn.prepare_cached(
-        "SELECT version_id, last_updated_ms, deleted, body FROM resource_version
-          WHERE resource_type = ?1 AND id = ?2 AND version_id = ?3",
+        "SELECT v.version_id, v.last_updated_ms, v.deleted, v.body
+           FROM resource_current c
+           JOIN resource_version v ON v.rk = c.rk AND v.version_id = ?3
+          WHERE c.resource_type = ?1 AND c.id = ?2",
     )?
     .query_row(params![resource_type, id, version_id as i64], |r| {
         stored(resource_type, id, r)

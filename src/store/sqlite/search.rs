@@ -139,8 +139,7 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     let live: Vec<(i64, String, Option<String>)> = tx
         .prepare(
             "SELECT c.rk, c.resource_type, v.body FROM resource_current c
-               JOIN resource_version v
-                 ON v.resource_type = c.resource_type AND v.id = c.id AND v.version_id = c.version_id
+               JOIN resource_version v ON v.rk = c.rk AND v.version_id = c.version_id
               WHERE v.deleted = 0",
         )?
         .query_map([], |r| {
