@@ -151,8 +151,8 @@ impl Builder {
     }
 
     /// The ids of a set of matches `(set)` (column `owner`), all of one type, as `val` holds
-    /// them. `CROSS JOIN`
-    /// keeps SQLite's join order: the set drives, each rk a lookup, never a walk of the table.
+    /// them. `CROSS JOIN` keeps SQLite's join order: the set drives, each rk a lookup, never a
+    /// walk of the table.
     fn ids_of(&self, set: &str, alias: &str) -> String {
         match self.dialect {
             Dialect::Sqlite => format!(
@@ -272,8 +272,8 @@ impl Builder {
         } else {
             (format!("SELECT c.{owner} AS owner"), String::new())
         };
-        // the type on both sides: a list of every resource of a type walks the versions'
-        // (type, …) keys; resource_current is keyed by id first
+        // the type on both sides: a list of every resource of a type walks the versions' type
+        // history index; resource_current is keyed by id first
         format!(
             "{select} FROM {} \
               WHERE c.resource_type = {rt} AND v.resource_type = {rt}{candidate} AND {} AND {cond}",
