@@ -293,22 +293,20 @@ mod tests {
 
     /// The steps of a statement's query plan.
     fn plan(conn: &Connection, sql: &crate::store::search::Sql) -> Vec<String> {
-        conn.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))
-            .expect("plan")
-            .query_map(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(3))
-            .expect("plan rows")
-            .collect::<rusqlite::Result<_>>()
-            .expect("plan")
+        let explain = crate::store::search::Sql {
+            text: format!("EXPLAIN QUERY PLAN {}", sql.text),
+            ..sql.clone()
+        };
+        super::search::query(conn, &explain, |r| r.get(3)).expect("plan")
     }
 
     /// Runs a statement of the shared search SQL, first checking that its plan never walks
     /// every merged row: each lookup goes through a key or an index.
-    fn run<T>(
+    fn run<T: Send + 'static>(
         conn: &Connection,
         sql: &crate::store::search::Sql,
         row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Vec<T> {
-        let args = || rusqlite::params_from_iter(sql.args.iter());
         let plan = plan(conn, sql);
         assert!(
             !plan
@@ -319,9 +317,7 @@ mod tests {
             "{}: {plan:#?}",
             sql.text
         );
-        let mut stmt = conn.prepare(&sql.text).expect("prepare");
-        let rows = stmt.query_map(args(), row).expect("query");
-        rows.collect::<rusqlite::Result<_>>().expect("rows")
+        super::search::query(conn, sql, row).expect("rows")
     }
 
     fn search(conn: &Connection, resource_type: &str, params: &[(&str, &str)]) -> Vec<String> {

@@ -173,7 +173,8 @@ pub fn reindex_pending(conn: &mut Connection) -> rusqlite::Result<usize> {
     Ok(live.len())
 }
 
-fn query<T: Send + 'static>(
+/// Rows of a statement of the shared SQL, through the connection's statement cache.
+pub(super) fn query<T: Send + 'static>(
     conn: &Connection,
     sql: &Sql,
     row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
