@@ -45,6 +45,7 @@ pub fn attach(conn: &Connection, database: &Path) -> rusqlite::Result<()> {
 /// The writer's set-up of the attached file: WAL, fully synced commits, the table. Runs at
 /// every start, so a missing audit file is recreated empty rather than failing every request.
 pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("PRAGMA audit.page_size = {}", super::PAGE_BYTES))?;
     let _mode: String = conn.query_row("PRAGMA audit.journal_mode = WAL", [], |r| r.get(0))?;
     conn.execute_batch(
         "PRAGMA audit.synchronous = FULL;

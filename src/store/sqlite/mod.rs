@@ -4,6 +4,7 @@
 mod audit_file;
 pub(crate) mod body_codec;
 mod body_dictionary;
+mod checkpoint;
 mod error;
 mod index_merge;
 mod migrations;
@@ -50,9 +51,10 @@ impl SqliteStore {
 
         let (tx, rx) = mpsc::channel(settings.write_queue);
         let (max_batch, merge_rows) = (settings.write_batch_max, settings.index_merge_rows);
+        let writer_path = path.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, max_batch, merge_rows))
+            .spawn(move || writer::run(conn, writer_path, rx, max_batch, merge_rows))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         let outbox = Arc::new(outbox::SqliteOutbox::open(&path, busy_ms)?);
         Ok(Self {
@@ -70,8 +72,11 @@ pub fn audit_file_path(database: &Path) -> PathBuf {
     audit_file::path_for(database)
 }
 
-/// Pages in the write-ahead log that start a checkpoint after a commit.
-const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+/// Page size of a new store's files. A commit writes every page it dirties, whole, to the log
+/// and again at checkpoint, and a referral's commit dirties about a hundred pages that each
+/// gain a row or two: 2 KiB pages write 27 % fewer bytes per referral than 4 KiB for 1 % more
+/// instructions (docs/performance.md, issue #22).
+pub(crate) const PAGE_BYTES: u32 = 2048;
 
 /// A cached statement keeps its plan when its parameters are bound again. Without the query
 /// planner stability guarantee, SQLite looks at bound values while planning (a `LIMIT ?n`,
@@ -98,6 +103,8 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     let mut conn = Connection::open(path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
+    // Takes effect only on a file not yet written: a store keeps the page size it was made with.
+    conn.execute_batch(&format!("PRAGMA page_size = {PAGE_BYTES}"))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable(format!(
@@ -110,13 +117,8 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )?;
-    // A referral Bundle dirties about 470 pages, so the default (1,000 pages) checkpointed
-    // every second commit and copied the same index pages back each time. A longer log lets
-    // one checkpoint copy a page that many commits changed once (the log reaches about
-    // 40 MiB before it starts again).
-    conn.execute_batch(&format!(
-        "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}"
-    ))?;
+    let page_bytes: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    tracing::info!(page_bytes, "store page size");
     // The writer runs more distinct statements than rusqlite caches by default (16), among
     // them one multi-row search index insert per row count (up to 16).
     conn.set_prepared_statement_cache_capacity(96);
@@ -254,6 +256,13 @@ mod tests {
     /// A store as release 8 of the schema left it: rows keyed by type and id, built for the
     /// indexed set of this process (so only the upgrade itself can make them be rebuilt).
     fn store_of_schema_8(path: &std::path::Path) {
+        // both files made with SQLite's default page size (4 KiB), as releases before 2 KiB did
+        for file in [path.to_path_buf(), super::audit_file::path_for(path)] {
+            let made: String = Connection::open(file)
+                .and_then(|c| c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)))
+                .expect("made");
+            assert_eq!(made, "wal");
+        }
         let mut conn = Connection::open(path).expect("open");
         super::audit_file::attach(&conn, path).expect("attach");
         super::audit_file::prepare(&conn).expect("audit file");
@@ -372,6 +381,11 @@ mod tests {
             .expect("keys");
         assert_eq!(keys.len(), 2, "both resources kept: {keys:?}");
         assert_ne!(keys[0].0, keys[1].0);
+        assert_eq!(
+            page_sizes(&conn),
+            (4096, 4096),
+            "a store keeps the page size it was made with"
+        );
         let codes: i64 = conn
             .query_row("SELECT COUNT(*) FROM search_param_code", [], |r| r.get(0))
             .expect("codes");
@@ -489,6 +503,21 @@ mod tests {
             .prepare_cached("SELECT id FROM t ORDER BY id LIMIT ?1")
             .expect("prepare");
         stmt.get_status(StatementStatus::RePrepare)
+    }
+
+    fn page_sizes(conn: &Connection) -> (u32, u32) {
+        let size = |schema: &str| {
+            conn.query_row(&format!("PRAGMA {schema}.page_size"), [], |r| r.get(0))
+                .expect("page size")
+        };
+        (size("main"), size("audit"))
+    }
+
+    #[test]
+    fn a_new_store_is_made_with_small_pages() {
+        let dir = tempfile::tempdir().expect("dir");
+        let conn = super::open_writer(&dir.path().join("new.sqlite"), 1000).expect("open");
+        assert_eq!(page_sizes(&conn), (super::PAGE_BYTES, super::PAGE_BYTES));
     }
 
     #[test]

@@ -68,13 +68,20 @@ pub enum Work {
     Side(Box<dyn SideJob>),
 }
 
-/// `merge_rows`: recent index rows that start a merge (`database.index_merge_rows`).
+/// `conn` is the writer's connection to `database`; `merge_rows`: recent index rows that start
+/// a merge (`database.index_merge_rows`).
 pub fn run(
     mut conn: Connection,
+    database: std::path::PathBuf,
     mut jobs: mpsc::Receiver<Work>,
     max_batch: usize,
     merge_rows: usize,
 ) {
+    let checkpoints = super::checkpoint::Checkpoints::take_over(&conn, &database)
+        .inspect_err(|e| {
+            tracing::error!(error = %e, "cannot take over checkpoints; SQLite's own run in commits")
+        })
+        .ok();
     let mut last_ms = 0i64;
     let mut batch: Vec<Work> = Vec::with_capacity(max_batch);
     while let Some(first) = jobs.blocking_recv() {
@@ -94,6 +101,9 @@ pub fn run(
         // after the replies: a merge delays the next commit, never this one's answer
         if let Err(e) = super::index_merge::merge_if_due(&mut conn, merge_rows) {
             tracing::error!(error = %e, "merging the recent index rows failed; they stay recent");
+        }
+        if let Some(Err(e)) = checkpoints.as_ref().map(|c| c.after_commit(&conn)) {
+            tracing::error!(error = %e, "checkpoint failed; the log is copied back next time");
         }
     }
 }
