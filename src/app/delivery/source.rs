@@ -4,12 +4,13 @@
 use super::DeliverySource;
 use crate::store::{ResourceStore, StoreError};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// `requester` → `Organization/{id}`: directly, or through a PractitionerRole's `organization`
 /// (looked up among the resources being written first, then in the store).
 pub async fn from_requester(
     resource: &Value,
-    at_hand: &[Value],
+    at_hand: &[Arc<Value>],
     store: &dyn ResourceStore,
 ) -> Result<DeliverySource, StoreError> {
     let requester = resource
@@ -24,7 +25,7 @@ pub async fn from_requester(
                     && r.get("id").and_then(Value::as_str) == Some(id)
             });
             let role = match written {
-                Some(r) => Some(r.clone()),
+                Some(r) => Some(Value::clone(r)),
                 None => store
                     .read("PractitionerRole", id)
                     .await?

@@ -4,6 +4,7 @@
 use crate::domain::eligibility::{reference_key, reference_keys, Evidence};
 use crate::store::{ResourceStore, StoreError, WriteOp};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Elements of the referral whose targets are evidence.
 const REFERRAL_LINKS: [&str; 6] = [
@@ -53,14 +54,14 @@ pub enum PriorEvidence {
 /// Builds the evidence; `store` is read for anything referenced but not at hand.
 pub async fn gather(
     referral: Value,
-    at_hand: &[Value],
+    at_hand: &[Arc<Value>],
     prior_task: Option<&Value>,
     prior_scope: PriorEvidence,
     store: Option<&dyn ResourceStore>,
 ) -> Result<Evidence, StoreError> {
     let mut ev = Evidence::new(referral);
     for r in at_hand {
-        ev.add(r.clone());
+        ev.add(Arc::clone(r));
     }
     let mut wanted: Vec<String> = Vec::new();
     for link in REFERRAL_LINKS {

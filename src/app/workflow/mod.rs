@@ -64,7 +64,7 @@ impl Workflow {
     async fn delivery_op(
         &self,
         requester_of: &Value,
-        at_hand: &[Value],
+        at_hand: &[Arc<Value>],
         task_id: &str,
         keys: Vec<crate::store::delivery_request::ResourceKey>,
         message_source: Option<&str>,
@@ -225,7 +225,7 @@ impl Workflow {
         // nor counts as evidence (the stored resource it matched does, when referenced).
         let redirects = self.conditional_matches(ops).await?;
         let named = referrals_named(ops, &redirects, |r| self.evaluator.is_referral(r));
-        let at_hand: Vec<Value> = evidence_loader::written_resources(ops)
+        let at_hand: Vec<Arc<Value>> = evidence_loader::written_resources(ops)
             .into_iter()
             .filter(|r| !redirects.contains_key(&type_and_id(r)))
             // the referral's types only: a message's receipt is no evidence
@@ -234,7 +234,7 @@ impl Workflow {
                     .and_then(Value::as_str)
                     .is_some_and(is_referral_type)
             })
-            .map(|r| redirected(r, &redirects))
+            .map(|r| Arc::new(redirected(r, &redirects)))
             .collect();
         let now = fhir_instant(now_millis());
         let mut seen = Vec::new();
@@ -338,7 +338,7 @@ impl Workflow {
     async fn evaluate_for_write(
         &self,
         referral: Value,
-        at_hand: &[Value],
+        at_hand: &[Arc<Value>],
         scope: evidence_loader::PriorEvidence,
         now: &str,
         (message_source, submitter): (Option<&str>, Option<&str>),
@@ -411,7 +411,7 @@ impl Workflow {
         &self,
         kept: Value,
         prior_task: &Value,
-        at_hand: &[Value],
+        at_hand: &[Arc<Value>],
         message_source: Option<&str>,
     ) -> Result<Vec<WriteOp>, StoreError> {
         let version = prior_task
@@ -556,6 +556,7 @@ pub async fn evaluate_resources(
     store: Option<&dyn crate::store::ResourceStore>,
 ) -> Result<Vec<Evaluation>, StoreError> {
     let now = fhir_instant(now_millis());
+    let at_hand: Vec<Arc<Value>> = resources.iter().cloned().map(Arc::new).collect();
     let mut evaluations = Vec::new();
     for referral in resources.iter().filter(|r| evaluator.is_referral(r)) {
         let identity = crate::domain::care_planning::ReferralIdentity::of(referral);
@@ -565,7 +566,7 @@ pub async fn evaluate_resources(
         };
         let evidence = evidence_loader::gather(
             referral.clone(),
-            resources,
+            &at_hand,
             prior.task.as_ref(),
             evidence_loader::PriorEvidence::SentSeparately,
             store,

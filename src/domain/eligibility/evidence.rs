@@ -5,12 +5,14 @@ use fhir_engine::json::member::{member, member_str, repeated, Member};
 use fhir_engine::model::identifier::identifiers_of;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct Evidence {
     referral_key: String,
-    /// By `Type/id`; ordered so that every evaluation reads them in the same order.
-    resources: BTreeMap<String, Value>,
+    /// By `Type/id`; ordered so that every evaluation reads them in the same order. Shared:
+    /// the resources of a request are evidence for each referral in it, and are not copied.
+    resources: BTreeMap<String, Arc<Value>>,
 }
 
 impl Evidence {
@@ -28,10 +30,10 @@ impl Evidence {
             let rt = contained.member("resourceType").and_then(Value::as_str);
             let id = contained.member("id").and_then(Value::as_str);
             if let (Some(rt), Some(id)) = (rt, id) {
-                resources.insert(format!("{rt}/#{id}"), contained.clone());
+                resources.insert(format!("{rt}/#{id}"), Arc::new(contained.clone()));
             }
         }
-        resources.insert(key.clone(), referral);
+        resources.insert(key.clone(), Arc::new(referral));
         Self {
             referral_key: key,
             resources,
@@ -45,7 +47,8 @@ impl Evidence {
     }
 
     /// Adds a resource with an `id`; the referral is never replaced.
-    pub fn add(&mut self, resource: Value) {
+    pub fn add(&mut self, resource: impl Into<Arc<Value>>) {
+        let resource = resource.into();
         if let Some(key) = resource_key(&resource) {
             if key != self.referral_key {
                 self.resources.insert(key, resource);
@@ -66,7 +69,7 @@ impl Evidence {
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.resources.get(key)
+        self.resources.get(key).map(|r| &**r)
     }
 
     /// Every resource of a type, in key order.
@@ -77,7 +80,7 @@ impl Evidence {
         self.resources
             .iter()
             .filter(move |(k, _)| is_of_type(k, resource_type))
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (k.as_str(), &**v))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
@@ -95,7 +98,7 @@ impl Evidence {
                         k.split_once("/#")
                             .is_some_and(|(_, id)| id == local && !local.is_empty())
                     })
-                    .map(|(k, v)| (k.as_str(), v));
+                    .map(|(k, v)| (k.as_str(), &**v));
             }
             if let Some((rt, id)) = reference_parts(literal) {
                 return self.get_parts(literal, rt, id);
@@ -113,7 +116,7 @@ impl Evidence {
                     .iter()
                     .any(|i| i.value == value && system.is_none_or(|s| i.system == s))
             })
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (k.as_str(), &**v))
     }
 
     /// Resolves each Reference in an element that may repeat.
@@ -147,7 +150,7 @@ impl Evidence {
         } else {
             self.resources.get_key_value(type_and_id(rt, id).as_str())
         };
-        found.map(|(k, v)| (k.as_str(), v))
+        found.map(|(k, v)| (k.as_str(), &**v))
     }
 }
 

@@ -7,12 +7,12 @@
 //! start, so the rows always carry this process's codes. `search_param_code` lists them for
 //! anyone reading the file.
 
-use std::collections::HashMap;
+use fhir_engine::fast_hash::FastMap;
 use std::sync::OnceLock;
 
 struct Codes {
-    /// type → parameter → code
-    by_type: HashMap<String, HashMap<String, i64>>,
+    /// type → parameter → code (keys of our own set: the Fx hasher, see `fast_hash`)
+    by_type: FastMap<String, FastMap<String, i64>>,
     pairs: Vec<(String, String)>,
 }
 
@@ -28,7 +28,7 @@ fn of_set(set: &str) -> Codes {
         .filter_map(|p| p.split_once('.'))
         .map(|(t, p)| (t.to_string(), p.to_string()))
         .collect();
-    let mut by_type: HashMap<String, HashMap<String, i64>> = HashMap::new();
+    let mut by_type: FastMap<String, FastMap<String, i64>> = FastMap::default();
     for ((t, p), code) in pairs.iter().zip(1..) {
         by_type
             .entry(t.clone())
