@@ -2,7 +2,8 @@
 # Bytes written to disk per read by id, on SQLite: every read writes its AuditEvent. The
 # release server runs on a fresh store holding one referral; wrk reads its Patient for S
 # seconds at 4 connections. Bytes are the process's /proc/PID/io write_bytes from the first
-# read until the audit records are settled; the audit file's size per read once it stops.
+# read until the audit records are settled; the audit file's size per read once it stops and
+# its log is checkpointed.
 #
 # Usage: scripts/bench/read-write-bytes.sh [S=10]
 #   GATEWAY_BIN=PATH  measure that binary instead of building target/release/hbpc-gateway
@@ -29,4 +30,11 @@ echo "reads: $reads; bytes written: $((after - before)); per read: $(((after - b
 kill -TERM "$pid"
 wait "$pid" 2>/dev/null || true
 pid=""
+# every record in the file: its log copied back and emptied (a stop may leave the log)
+python3 - "$out/hbpc-audit.sqlite" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+c.close()
+PY
 echo "audit file per read: $(($(stat -c %s "$out/hbpc-audit.sqlite") / reads)) bytes"
