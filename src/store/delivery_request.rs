@@ -37,7 +37,7 @@ pub struct DeliveryRequest {
 
 impl DeliveryRequest {
     /// Points keys at the existing resources a conditional create matched in the same `apply`.
-    pub fn redirect(&mut self, aliases: &std::collections::HashMap<String, String>) {
+    pub fn redirect(&mut self, aliases: &fhir_engine::fast_hash::FastMap<String, String>) {
         if let Some(target) = aliases.get(&format!("Task/{}", self.task_id)) {
             if let Some((_, id)) = target.split_once('/') {
                 self.task_id = id.to_string();

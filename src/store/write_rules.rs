@@ -1,8 +1,8 @@
 //! Backend-neutral rules of `ResourceStore::apply`, shared by every store implementation.
 
 use super::{OpFailure, StoreError, WriteOp};
+use fhir_engine::fast_hash::FastMap;
 use fhir_engine::model::identifier::{IdentifierToken, SystemMatch};
-use std::collections::HashMap;
 
 /// How a conditional create resolved.
 pub enum Resolution {
@@ -41,8 +41,10 @@ pub fn resolve_matches(index: usize, matches: &[String]) -> Result<Option<Resolu
     }
 }
 
-/// `Type/pre-assigned` → `Type/existing` for every conditional create that matched.
-pub fn aliases(ops: &[WriteOp], resolutions: &[Resolution]) -> HashMap<String, String> {
+/// `Type/pre-assigned` → `Type/existing` for every conditional create that matched. The keys
+/// carry ids this server assigned, so the Fx hasher serves (`fast_hash`): every reference of
+/// every resource in the commit is looked up.
+pub fn aliases(ops: &[WriteOp], resolutions: &[Resolution]) -> FastMap<String, String> {
     ops.iter()
         .zip(resolutions)
         .filter_map(|(op, r)| match r {

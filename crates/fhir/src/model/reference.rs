@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Replaces every `reference` string found in `map`; returns how many were replaced.
-pub fn rewrite(value: &mut Value, map: &HashMap<String, String>) -> usize {
+pub fn rewrite<S: BuildHasher>(value: &mut Value, map: &HashMap<String, String, S>) -> usize {
     rewrite_with(value, &mut |r| map.get(r).cloned())
 }
 
