@@ -42,7 +42,9 @@ impl Checkpoints {
     /// calling thread (the writer's), and starts the thread that checkpoints `database` and
     /// its audit file.
     pub fn take_over(conn: &Connection, database: &Path) -> Result<Self, StoreError> {
+        // the size the store was made with, which it keeps (`PAGE_BYTES` is for new ones)
         let page_bytes: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        tracing::info!(page_bytes, "store page size");
         let own = Connection::open(database)?;
         super::audit_file::attach(&own, database)?;
         let (due, wake) = sync_channel::<()>(1);

@@ -74,7 +74,7 @@ pub fn audit_file_path(database: &Path) -> PathBuf {
 
 /// Page size of a new store's files. A commit writes every page it dirties, whole, to the log
 /// and again at checkpoint, and a referral's commit dirties about a hundred pages that each
-/// gain a row or two: 2 KiB pages write 27 % fewer bytes per referral than 4 KiB for 1 % more
+/// gain a row or two: 2 KiB pages write 30 % fewer bytes per referral than 4 KiB for 1 % more
 /// instructions (docs/performance.md, issue #22).
 pub(crate) const PAGE_BYTES: u32 = 2048;
 
@@ -117,8 +117,6 @@ fn open_writer(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreErr
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )?;
-    let page_bytes: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-    tracing::info!(page_bytes, "store page size");
     // The writer runs more distinct statements than rusqlite caches by default (16), among
     // them one multi-row search index insert per row count (up to 16).
     conn.set_prepared_statement_cache_capacity(96);
